@@ -1,0 +1,65 @@
+# gpurun — the commands a developer and CI use. `make help` lists them.
+
+GO        ?= go
+BIN       := bin
+MODEL     ?= models/SmolLM2-135M-Instruct.Q4_1.gguf
+PROMPT    ?= The three primary colors are
+NVCC      ?= nvcc
+FATBIN    := runtime/cuda/kernels.fatbin
+KERNELS   := $(wildcard kernels/*.cu)
+NVCCFLAGS := -fatbin -O3 -std=c++17 -Ikernels \
+             -gencode arch=compute_80,code=sm_80 \
+             -gencode arch=compute_90,code=[sm_90,compute_90]
+# Packages whose tests are quick enough for the race detector on 2 cores.
+RACE_PKGS ?= ./runtime/gguf/... ./runtime/sampler/... ./runtime/kvcache/... ./runtime/engine/... ./tokenizer/...
+
+.PHONY: help build demo test test-short vet race fuzz bench model kernels build-cuda check-cuda clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/gpurun (pure Go, CPU backend)
+	$(GO) build -o $(BIN)/gpurun ./cmd/gpurun
+
+model: $(MODEL) ## fetch the default model (SmolLM2-135M-Instruct Q4_1) into models/
+
+$(MODEL):
+	scripts/fetch-model.sh $(dir $(MODEL))
+
+demo: build model ## fetch the model if missing, build, and generate from a fixed prompt
+	$(BIN)/gpurun generate -m $(MODEL) -p "$(PROMPT)" -n 64
+
+vet: ## go vet the default build
+	$(GO) vet ./...
+
+test: vet ## vet + every test (CPU path, fixtures, model goldens, emulated kernels)
+	$(GO) test -timeout 30m ./...
+	$(GO) test -race -timeout 20m $(RACE_PKGS)
+
+test-short: ## the quick tests only
+	$(GO) test -short ./...
+
+fuzz: ## run each fuzz target for FUZZTIME (default 60s)
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$t/*_test.go | cut -d' ' -f2); do \
+	    echo "== $$t $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-60s} $$t || exit 1; \
+	  done; done
+
+bench: ## Go benchmarks (quant dot products, tokenizer, ops)
+	$(GO) test -run '^$$' -bench . -benchmem ./runtime/... ./tokenizer/...
+
+kernels: $(FATBIN) ## compile kernels/*.cu into one fatbin (needs nvcc)
+
+$(FATBIN): $(KERNELS) $(wildcard kernels/*.cuh)
+	$(NVCC) $(NVCCFLAGS) -o $@ kernels/all.cu
+
+build-cuda: kernels ## build bin/gpurun with the CUDA backend (-tags cuda; needs nvcc + libcuda)
+	$(GO) build -tags cuda -o $(BIN)/gpurun ./cmd/gpurun
+	$(GO) test -tags cuda -c -o $(BIN)/cuda.test ./runtime/cuda
+
+check-cuda: kernels ## what CI can check of the CUDA path without a GPU: compile, vet, build
+	$(GO) vet -tags cuda ./...
+	$(GO) build -tags cuda ./...
+
+clean: ## remove build outputs
+	rm -rf $(BIN) $(FATBIN)

@@ -1,0 +1,139 @@
+package model
+
+import (
+	"fmt"
+	"sort"
+
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/quant"
+)
+
+// Info summarises a GGUF file for people (gpurun info) and machines (--json).
+// Fields a file does not carry are zero and omitted from JSON.
+type Info struct {
+	Path           string        `json:"path"`
+	FileBytes      int64         `json:"file_bytes"`
+	GGUFVersion    uint32        `json:"gguf_version"`
+	Architecture   string        `json:"architecture"`
+	Name           string        `json:"name,omitempty"`
+	Parameters     int64         `json:"parameters"`
+	FileType       string        `json:"file_type,omitempty"`
+	ContextLength  uint32        `json:"context_length,omitempty"`
+	Layers         uint32        `json:"layers,omitempty"`
+	Heads          uint32        `json:"heads,omitempty"`
+	KVHeads        uint32        `json:"kv_heads,omitempty"`
+	HeadDim        uint32        `json:"head_dim,omitempty"`
+	Embedding      uint32        `json:"embedding_length,omitempty"`
+	FeedForward    uint32        `json:"feed_forward_length,omitempty"`
+	RopeDim        uint32        `json:"rope_dimension_count,omitempty"`
+	RopeFreqBase   float32       `json:"rope_freq_base,omitempty"`
+	RopeScaling    string        `json:"rope_scaling,omitempty"`
+	NormEps        float32       `json:"norm_epsilon,omitempty"`
+	TokenizerModel string        `json:"tokenizer_model,omitempty"`
+	PreTokenizer   string        `json:"pre_tokenizer,omitempty"`
+	VocabSize      int           `json:"vocab_size,omitempty"`
+	ChatTemplate   bool          `json:"has_chat_template"`
+	Tensors        []TensorTypes `json:"tensor_types"`
+	TensorCount    int           `json:"tensor_count"`
+	WeightBytes    int64         `json:"weight_bytes"`
+	// KV cache for the full context_length: layers x context x kv_dim x 2 (K and V) x element size.
+	KVCacheBytesF32 int64 `json:"kv_cache_bytes_f32,omitempty"`
+	KVCacheBytesF16 int64 `json:"kv_cache_bytes_f16,omitempty"`
+}
+
+// TensorTypes counts the tensors of one element type.
+type TensorTypes struct {
+	Type  string `json:"type"`
+	Count int    `json:"count"`
+	Bytes int64  `json:"bytes"`
+}
+
+// Describe reads the architecture hyperparameters and the tensor table of f.
+// It never fails: keys that are missing or mistyped are left zero.
+func Describe(f *gguf.File) Info {
+	in := Info{FileBytes: f.Size, GGUFVersion: f.Version, TensorCount: len(f.Tensors)}
+	in.Architecture, _ = f.Architecture()
+	in.Name, _ = f.String("general.name")
+	if ft, err := f.Uint32("general.file_type"); err == nil {
+		in.FileType = FileTypeName(ft)
+	}
+	u := func(name string) uint32 { v, _ := f.Uint32(f.ArchKey(name)); return v }
+	in.ContextLength = u("context_length")
+	in.Layers = u("block_count")
+	in.Heads = u("attention.head_count")
+	in.KVHeads = u("attention.head_count_kv")
+	if in.KVHeads == 0 {
+		in.KVHeads = in.Heads
+	}
+	in.Embedding = u("embedding_length")
+	in.FeedForward = u("feed_forward_length")
+	in.HeadDim = u("attention.key_length")
+	if in.HeadDim == 0 && in.Heads > 0 {
+		in.HeadDim = in.Embedding / in.Heads
+	}
+	in.RopeDim = u("rope.dimension_count")
+	in.RopeFreqBase, _ = f.Float32(f.ArchKey("rope.freq_base"))
+	if in.RopeFreqBase == 0 && in.RopeDim > 0 {
+		in.RopeFreqBase = 10000 // llama.cpp's default
+	}
+	in.RopeScaling, _ = f.String(f.ArchKey("rope.scaling.type"))
+	in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_rms_epsilon"))
+	if in.NormEps == 0 {
+		in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_epsilon"))
+	}
+	in.TokenizerModel, _ = f.String("tokenizer.ggml.model")
+	in.PreTokenizer, _ = f.String("tokenizer.ggml.pre")
+	if v, ok := f.Get("tokenizer.ggml.tokens"); ok {
+		in.VocabSize = v.Len()
+	}
+	in.ChatTemplate = f.Has("tokenizer.chat_template")
+
+	byType := map[quant.Type]*TensorTypes{}
+	for _, t := range f.Tensors {
+		in.Parameters += t.NumElements()
+		in.WeightBytes += t.Size
+		s := byType[t.Type]
+		if s == nil {
+			s = &TensorTypes{Type: t.Type.String()}
+			byType[t.Type] = s
+		}
+		s.Count++
+		s.Bytes += t.Size
+	}
+	for _, s := range byType {
+		in.Tensors = append(in.Tensors, *s)
+	}
+	sort.Slice(in.Tensors, func(i, j int) bool { return in.Tensors[i].Bytes > in.Tensors[j].Bytes })
+
+	if in.Heads > 0 {
+		kvDim := int64(in.KVHeads) * int64(in.HeadDim)
+		if k := u("attention.value_length"); k > 0 {
+			kvDim = int64(in.KVHeads) * int64(k)
+		}
+		perElem := int64(in.Layers) * int64(in.ContextLength) * kvDim * 2
+		in.KVCacheBytesF32 = perElem * 4
+		in.KVCacheBytesF16 = perElem * 2
+	}
+	return in
+}
+
+// fileTypes are llama.cpp's llama_ftype names for general.file_type.
+var fileTypes = map[uint32]string{
+	0: "ALL_F32", 1: "MOSTLY_F16", 2: "MOSTLY_Q4_0", 3: "MOSTLY_Q4_1",
+	7: "MOSTLY_Q8_0", 8: "MOSTLY_Q5_0", 9: "MOSTLY_Q5_1", 10: "MOSTLY_Q2_K",
+	11: "MOSTLY_Q3_K_S", 12: "MOSTLY_Q3_K_M", 13: "MOSTLY_Q3_K_L", 14: "MOSTLY_Q4_K_S",
+	15: "MOSTLY_Q4_K_M", 16: "MOSTLY_Q5_K_S", 17: "MOSTLY_Q5_K_M", 18: "MOSTLY_Q6_K",
+	19: "MOSTLY_IQ2_XXS", 20: "MOSTLY_IQ2_XS", 21: "MOSTLY_Q2_K_S", 22: "MOSTLY_IQ3_XS",
+	23: "MOSTLY_IQ3_XXS", 24: "MOSTLY_IQ1_S", 25: "MOSTLY_IQ4_NL", 26: "MOSTLY_IQ3_S",
+	27: "MOSTLY_IQ3_M", 28: "MOSTLY_IQ2_S", 29: "MOSTLY_IQ2_M", 30: "MOSTLY_IQ4_XS",
+	31: "MOSTLY_IQ1_M", 32: "MOSTLY_BF16", 36: "MOSTLY_TQ1_0", 37: "MOSTLY_TQ2_0",
+	38: "MOSTLY_MXFP4_MOE",
+}
+
+// FileTypeName names a general.file_type value.
+func FileTypeName(ft uint32) string {
+	if s, ok := fileTypes[ft]; ok {
+		return s
+	}
+	return fmt.Sprintf("unknown(%d)", ft)
+}
