@@ -1,0 +1,203 @@
+// Package backend defines the op-level interface every compute backend
+// implements (the pure-Go CPU backend, the CUDA backend, the host emulation of
+// the CUDA kernels), the registry that picks one, and the parity cases that
+// check every backend against the CPU reference.
+//
+// Conventions used by every op:
+//   - A Buffer is a 1-D array in the backend's memory. Matrices are row-major:
+//     "x[T, n]" means T rows (tokens) of n contiguous elements.
+//   - Weights keep their stored element type (quantized or float); a weight
+//     matrix has Rows() output features of Cols() inputs each, i.e. the GGUF
+//     tensor with Dims = [Cols, Rows].
+//   - Ops do not return errors. The first error (a shape mismatch, a failed
+//     launch) is recorded and returned by Err or Sync; later ops become no-ops.
+//     This keeps model code a readable top-to-bottom sequence, like llama2.c.
+//   - Ops may run asynchronously (CUDA); Read, Argmax and Sync wait for them.
+package backend
+
+import (
+	"fmt"
+
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/quant"
+)
+
+// DType is the element type of an activation or KV-cache buffer.
+type DType int
+
+const (
+	F32 DType = iota
+	F16
+)
+
+func (d DType) String() string {
+	switch d {
+	case F32:
+		return "f32"
+	case F16:
+		return "f16"
+	}
+	return fmt.Sprintf("dtype(%d)", int(d))
+}
+
+// Size is the byte size of one element.
+func (d DType) Size() int {
+	if d == F16 {
+		return 2
+	}
+	return 4
+}
+
+// Buffer is a 1-D array of Len elements of DType in a backend's memory.
+// Slice returns a view that shares the memory (no copy).
+type Buffer interface {
+	Len() int
+	DType() DType
+	Slice(off, n int) Buffer
+}
+
+// Weight is a tensor uploaded once in its stored type (mmapped on the CPU).
+// A 1-D tensor (a norm or a bias) has Rows() == 1.
+type Weight interface {
+	Name() string
+	Type() quant.Type
+	Rows() int // ne[1]: output features
+	Cols() int // ne[0]: input features (contiguous)
+}
+
+// RoPEMode selects how rotary embedding pairs dimensions.
+type RoPEMode int
+
+const (
+	// RoPENormal rotates adjacent pairs (x[2i], x[2i+1]): Llama as GGUF stores
+	// it (the Q/K weights are permuted at conversion) and llama2.c.
+	RoPENormal RoPEMode = iota
+	// RoPENeox rotates (x[i], x[i+d/2]): GPT-NeoX, Qwen2, Phi, ...
+	RoPENeox
+)
+
+// RoPE describes rotary position embedding for a model.
+type RoPE struct {
+	Mode     RoPEMode
+	Dims     int     // leading dims of each head that rotate (rope.dimension_count)
+	FreqBase float32 // theta_i = pos * FreqBase^(-2i/Dims)
+	// FreqScale multiplies positions (linear scaling); 1 when unused.
+	FreqScale float32
+}
+
+// AttentionArgs gives the shapes of one causal attention call over a
+// sequence's KV cache.
+type AttentionArgs struct {
+	T        int     // query rows (tokens) in this call
+	Pos      int     // position of the first query row; row t sees cache rows [0, Pos+t]
+	Heads    int     // query heads
+	KVHeads  int     // key/value heads (Heads % KVHeads == 0: grouped-query attention)
+	HeadDim  int     // dims per head
+	Scale    float32 // usually 1/sqrt(HeadDim)
+	CacheLen int     // rows the cache buffers hold (the context size)
+}
+
+// Backend is the op set a model's forward pass is written against.
+type Backend interface {
+	// Name is "cpu", "cuda", or "emu".
+	Name() string
+
+	// NewBuffer allocates n zeroed elements.
+	NewBuffer(dt DType, n int) (Buffer, error)
+	// LoadWeight makes a GGUF tensor usable by the ops: the CPU backend
+	// aliases the mapped bytes; a GPU backend uploads them once.
+	LoadWeight(t *gguf.Tensor) (Weight, error)
+	// Write copies src into dst (dst must be F32, or F16 with conversion).
+	Write(dst Buffer, src []float32) error
+	// Read copies src into dst, converting to float32; it waits for pending ops.
+	Read(dst []float32, src Buffer) error
+
+	// Embed gathers and dequantizes rows of table:
+	// dst[T, table.Cols()] = table[ids[t], :], T = len(ids).
+	Embed(dst Buffer, table Weight, ids []int32)
+	// RMSNorm: dst[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * w, for T rows of n = w.Cols().
+	RMSNorm(dst, x Buffer, w Weight, T int, eps float32)
+	// LayerNorm: dst[t, :] = (x[t, :] - mean) / sqrt(var + eps) * w + b (b may be nil).
+	LayerNorm(dst, x Buffer, w, b Weight, T int, eps float32)
+	// MatMul: dst[T, w.Rows()] = x[T, w.Cols()] · wᵀ. T == 1 is the decode
+	// matrix-vector product; T > 1 is prefill.
+	MatMul(dst, x Buffer, w Weight, T int)
+	// AddBias: x[t, :] += b for T rows of n = b.Cols().
+	AddBias(x Buffer, b Weight, T int)
+	// RoPE rotates, in place, each of heads heads of T rows of x[T, heads*headDim];
+	// row t is at position pos[t].
+	RoPE(x Buffer, pos []int32, heads, headDim int, r RoPE)
+	// StoreKV copies k[T, kvDim] and v[T, kvDim] into rows [pos, pos+T) of the
+	// layer's caches kc[CacheLen, kvDim] and vc[CacheLen, kvDim] (F32 or F16).
+	StoreKV(kc, vc, k, v Buffer, pos, T, kvDim int)
+	// Attention: for each query row t and head h, softmax(q·Kᵀ·scale) over
+	// cache rows [0, Pos+t], times V: dst[T, Heads*HeadDim]. Head h reads KV
+	// head h / (Heads/KVHeads).
+	Attention(dst, q, kc, vc Buffer, a AttentionArgs)
+	// SwiGLU: dst[i] = silu(gate[i]) * up[i] for n elements.
+	SwiGLU(dst, gate, up Buffer, n int)
+	// GELU (tanh approximation, as ggml): dst[i] = gelu(x[i]) for n elements.
+	GELU(dst, x Buffer, n int)
+	// Add: dst[i] = a[i] + b[i] for n elements (dst may alias a or b).
+	Add(dst, a, b Buffer, n int)
+	// Softmax in place over each of rows rows of n elements.
+	Softmax(x Buffer, rows, n int)
+	// Argmax returns the index of the first maximum of x[0:n]; it waits for pending ops.
+	Argmax(x Buffer, n int) (int32, error)
+
+	// Err returns the first error recorded by an op, without waiting.
+	Err() error
+	// Sync waits for all queued ops and returns the first error.
+	Sync() error
+	// Close releases the backend's memory; buffers and weights die with it.
+	Close() error
+}
+
+// AddRMSNormer is an optional fused op. AddRMSNorm(dst, x, r, w, T, eps)
+// equals Add(x, x, r, T*w.Cols()) followed by RMSNorm(dst, x, w, T, eps):
+// the residual is added into x in place and x is normalised into dst.
+type AddRMSNormer interface {
+	AddRMSNorm(dst, x, r Buffer, w Weight, T int, eps float32)
+}
+
+// AddRMSNorm uses the fused op when b has it and the plain sequence otherwise.
+func AddRMSNorm(b Backend, dst, x, r Buffer, w Weight, T int, eps float32) {
+	if f, ok := b.(AddRMSNormer); ok {
+		f.AddRMSNorm(dst, x, r, w, T, eps)
+		return
+	}
+	b.Add(x, x, r, T*w.Cols())
+	b.RMSNorm(dst, x, w, T, eps)
+}
+
+// MatMulSwiGLUer is an optional fused op for the gated feed-forward.
+// MatMulSwiGLU(dst, x, gate, up, T) equals MatMul(g, x, gate, T);
+// MatMul(u, x, up, T); SwiGLU(dst, g, u, T*gate.Rows()), without g and u.
+type MatMulSwiGLUer interface {
+	MatMulSwiGLU(dst, x Buffer, gate, up Weight, T int)
+}
+
+// MatMulSwiGLU uses the fused op when b has it; otherwise it runs the plain
+// sequence using the scratch buffers g and u (each at least T*gate.Rows()).
+func MatMulSwiGLU(b Backend, dst, x Buffer, gate, up Weight, T int, g, u Buffer) {
+	if f, ok := b.(MatMulSwiGLUer); ok {
+		f.MatMulSwiGLU(dst, x, gate, up, T)
+		return
+	}
+	b.MatMul(g, x, gate, T)
+	b.MatMul(u, x, up, T)
+	b.SwiGLU(dst, g, u, T*gate.Rows())
+}
+
+// ShapeError is recorded by an op whose arguments do not fit together.
+type ShapeError struct {
+	Op  string
+	Msg string
+}
+
+func (e *ShapeError) Error() string { return fmt.Sprintf("%s: %s", e.Op, e.Msg) }
+
+// Shapef builds a ShapeError.
+func Shapef(op, format string, a ...any) error {
+	return &ShapeError{Op: op, Msg: fmt.Sprintf(format, a...)}
+}

@@ -1,0 +1,420 @@
+package backendtest
+
+import (
+	"fmt"
+	"math"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/quant"
+)
+
+// Thresholds by what limits agreement. Different summation orders in float32
+// give ~1e-12..1e-10; activation quantization to 8 bits (which one backend may
+// do and another not) gives ~1e-5; f16 storage ~1e-7.
+const (
+	nmseF32   = 1e-9
+	nmseF16   = 5e-6
+	nmseQuant = 2e-4
+)
+
+// WeightTypes are the weight formats the matmul and embed cases cover.
+var WeightTypes = []quant.Type{quant.F32, quant.F16, quant.Q4_0, quant.Q4_1, quant.Q8_0, quant.Q4_K, quant.Q6_K}
+
+func matmulNMSE(t quant.Type) float64 {
+	switch t {
+	case quant.F32:
+		return nmseF32
+	case quant.F16, quant.BF16:
+		return nmseF16
+	}
+	return nmseQuant
+}
+
+// Cases is the parity list: small shapes, including sizes that are not
+// multiples of typical block sizes, so that an emulated GPU can run them all
+// in seconds.
+func Cases() []Case {
+	var cs []Case
+	add := func(c Case) { cs = append(cs, c) }
+
+	for _, t := range WeightTypes {
+		for _, ids := range [][]int32{{3}, {0, 36, 5, 5, 17}} {
+			add(embedCase(t, ids))
+		}
+	}
+	for _, sh := range []struct{ T, n int }{{1, 64}, {3, 576}, {2, 1000}, {1, 8}} {
+		add(rmsnormCase(sh.T, sh.n))
+		add(addRMSNormCase(sh.T, sh.n))
+		add(layernormCase(sh.T, sh.n, true))
+	}
+	add(layernormCase(2, 96, false))
+	for _, t := range WeightTypes {
+		cols := 256
+		if t.BlockSize() < 256 {
+			cols = 96 // 3 blocks of 32: not a multiple of 64 or 128
+		}
+		for _, T := range []int{1, 5, 17} {
+			add(matmulCase(t, 37, cols, T))
+		}
+		add(matmulCase(t, 130, 2*cols, 1))
+	}
+	for _, T := range []int{1, 4} {
+		add(matmulSwiGLUCase(quant.Q4_1, 45, 64, T))
+		add(addBiasCase(T, 72))
+	}
+	for _, mode := range []backend.RoPEMode{backend.RoPENormal, backend.RoPENeox} {
+		add(ropeCase(mode, []int32{0}, 3, 64, 64))
+		add(ropeCase(mode, []int32{5, 6, 7, 8}, 2, 64, 32))
+		add(ropeCase(mode, []int32{1000, 4095}, 2, 128, 128))
+	}
+	for _, dt := range []backend.DType{backend.F32, backend.F16} {
+		add(storeKVCase(dt, 16, 3, 5, 48))
+	}
+	for _, dt := range []backend.DType{backend.F32, backend.F16} {
+		for _, a := range []backend.AttentionArgs{
+			{T: 1, Pos: 0, Heads: 4, KVHeads: 2, HeadDim: 64, CacheLen: 40},
+			{T: 1, Pos: 37, Heads: 9, KVHeads: 3, HeadDim: 64, CacheLen: 40},
+			{T: 7, Pos: 0, Heads: 4, KVHeads: 4, HeadDim: 64, CacheLen: 40},
+			{T: 9, Pos: 5, Heads: 4, KVHeads: 1, HeadDim: 128, CacheLen: 20},
+			{T: 3, Pos: 2, Heads: 2, KVHeads: 1, HeadDim: 8, CacheLen: 8},
+			{T: 33, Pos: 64, Heads: 2, KVHeads: 1, HeadDim: 64, CacheLen: 100},
+		} {
+			a.Scale = float32(1 / math.Sqrt(float64(a.HeadDim)))
+			add(attentionCase(dt, a))
+		}
+	}
+	for _, n := range []int{1, 100, 1537} {
+		add(swigluCase(n))
+		add(geluCase(n))
+		add(addCase(n))
+		add(argmaxCase(n))
+	}
+	for _, sh := range []struct{ rows, n int }{{1, 10}, {3, 1000}, {2, 49152}} {
+		add(softmaxCase(sh.rows, sh.n))
+	}
+	return cs
+}
+
+// withOutput runs op into a guarded output of n elements and syncs.
+func withOutput(b backend.Backend, n int, op func(dst backend.Buffer)) ([]float32, error) {
+	dst, read, err := Output(b, n)
+	if err != nil {
+		return nil, err
+	}
+	op(dst)
+	if err := b.Sync(); err != nil {
+		return nil, err
+	}
+	return read()
+}
+
+func inputs(b backend.Backend, xs ...[]float32) ([]backend.Buffer, error) {
+	bufs := make([]backend.Buffer, len(xs))
+	for i, x := range xs {
+		var err error
+		if bufs[i], err = Input(b, x); err != nil {
+			return nil, err
+		}
+	}
+	return bufs, nil
+}
+
+func embedCase(t quant.Type, ids []int32) Case {
+	const vocab, dim = 40, 256
+	return Case{Op: "embed", Name: fmt.Sprintf("%s/ids=%d", t, len(ids)), MaxNMSE: 1e-12,
+		Run: func(b backend.Backend) ([]float32, error) {
+			tt, err := Tensor("table", t, vocab, dim, 11)
+			if err != nil {
+				return nil, err
+			}
+			w, err := b.LoadWeight(tt)
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, len(ids)*dim, func(dst backend.Buffer) { b.Embed(dst, w, ids) })
+		}}
+}
+
+func normWeight(b backend.Backend, name string, n int, seed uint64) (backend.Weight, error) {
+	x := Floats(Rand(seed), n, 1)
+	for i := range x {
+		x[i] += 1
+	}
+	return b.LoadWeight(Vector(name, x))
+}
+
+func rmsnormCase(T, n int) Case {
+	return Case{Op: "rmsnorm", Name: fmt.Sprintf("n=%d/T=%d", n, T), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			w, err := normWeight(b, "norm", n, 21)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(22), T*n, 3))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*n, func(dst backend.Buffer) { b.RMSNorm(dst, in[0], w, T, 1e-5) })
+		}}
+}
+
+// addRMSNormCase checks the fused residual+norm against the plain sequence:
+// it returns both the normalised output and the updated residual stream.
+func addRMSNormCase(T, n int) Case {
+	return Case{Op: "add_rmsnorm", Name: fmt.Sprintf("n=%d/T=%d", n, T), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			w, err := normWeight(b, "norm", n, 23)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(24), T*n, 3), Floats(Rand(25), T*n, 1))
+			if err != nil {
+				return nil, err
+			}
+			out, err := withOutput(b, T*n, func(dst backend.Buffer) { backend.AddRMSNorm(b, dst, in[0], in[1], w, T, 1e-5) })
+			if err != nil {
+				return nil, err
+			}
+			x := make([]float32, T*n)
+			if err := b.Read(x, in[0]); err != nil {
+				return nil, err
+			}
+			return append(out, x...), nil
+		}}
+}
+
+func layernormCase(T, n int, bias bool) Case {
+	return Case{Op: "layernorm", Name: fmt.Sprintf("n=%d/T=%d/bias=%v", n, T, bias), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			w, err := normWeight(b, "norm", n, 31)
+			if err != nil {
+				return nil, err
+			}
+			var bw backend.Weight
+			if bias {
+				if bw, err = b.LoadWeight(Vector("bias", Floats(Rand(32), n, 0.5))); err != nil {
+					return nil, err
+				}
+			}
+			in, err := inputs(b, Floats(Rand(33), T*n, 2))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*n, func(dst backend.Buffer) { b.LayerNorm(dst, in[0], w, bw, T, 1e-5) })
+		}}
+}
+
+func matmulCase(t quant.Type, rows, cols, T int) Case {
+	return Case{Op: "matmul", Name: fmt.Sprintf("%s/%dx%d/T=%d", t, rows, cols, T), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			tt, err := Tensor("w", t, rows, cols, uint64(41+T))
+			if err != nil {
+				return nil, err
+			}
+			w, err := b.LoadWeight(tt)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(42), T*cols, 1))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*rows, func(dst backend.Buffer) { b.MatMul(dst, in[0], w, T) })
+		}}
+}
+
+func matmulSwiGLUCase(t quant.Type, rows, cols, T int) Case {
+	return Case{Op: "matmul_swiglu", Name: fmt.Sprintf("%s/%dx%d/T=%d", t, rows, cols, T), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			gt, err := Tensor("gate", t, rows, cols, 51)
+			if err != nil {
+				return nil, err
+			}
+			ut, err := Tensor("up", t, rows, cols, 52)
+			if err != nil {
+				return nil, err
+			}
+			gate, err := b.LoadWeight(gt)
+			if err != nil {
+				return nil, err
+			}
+			up, err := b.LoadWeight(ut)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(53), T*cols, 1))
+			if err != nil {
+				return nil, err
+			}
+			g, err := b.NewBuffer(backend.F32, T*rows)
+			if err != nil {
+				return nil, err
+			}
+			u, err := b.NewBuffer(backend.F32, T*rows)
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*rows, func(dst backend.Buffer) { backend.MatMulSwiGLU(b, dst, in[0], gate, up, T, g, u) })
+		}}
+}
+
+func addBiasCase(T, n int) Case {
+	return Case{Op: "add_bias", Name: fmt.Sprintf("n=%d/T=%d", n, T), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			bw, err := b.LoadWeight(Vector("bias", Floats(Rand(61), n, 1)))
+			if err != nil {
+				return nil, err
+			}
+			x, err := Input(b, Floats(Rand(62), T*n, 1))
+			if err != nil {
+				return nil, err
+			}
+			b.AddBias(x, bw, T)
+			out := make([]float32, T*n)
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			return out, b.Read(out, x)
+		}}
+}
+
+func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int) Case {
+	name := map[backend.RoPEMode]string{backend.RoPENormal: "normal", backend.RoPENeox: "neox"}[mode]
+	return Case{Op: "rope", Name: fmt.Sprintf("%s/T=%d/h=%d/d=%d/rot=%d/pos=%d", name, len(pos), heads, headDim, dims, pos[0]), MaxNMSE: 1e-10,
+		Run: func(b backend.Backend) ([]float32, error) {
+			n := len(pos) * heads * headDim
+			x, err := Input(b, Floats(Rand(71), n, 1))
+			if err != nil {
+				return nil, err
+			}
+			b.RoPE(x, pos, heads, headDim, backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1})
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			out := make([]float32, n)
+			return out, b.Read(out, x)
+		}}
+}
+
+func storeKVCase(dt backend.DType, cacheLen, pos, T, kvDim int) Case {
+	maxNMSE := 0.0
+	if dt == backend.F16 {
+		maxNMSE = nmseF16
+	}
+	return Case{Op: "store_kv", Name: fmt.Sprintf("%s/pos=%d/T=%d/kv=%d", dt, pos, T, kvDim), MaxNMSE: maxNMSE,
+		Run: func(b backend.Backend) ([]float32, error) {
+			kc, err := b.NewBuffer(dt, cacheLen*kvDim)
+			if err != nil {
+				return nil, err
+			}
+			vc, err := b.NewBuffer(dt, cacheLen*kvDim)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(81), T*kvDim, 2), Floats(Rand(82), T*kvDim, 2))
+			if err != nil {
+				return nil, err
+			}
+			b.StoreKV(kc, vc, in[0], in[1], pos, T, kvDim)
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			out := make([]float32, 2*cacheLen*kvDim)
+			if err := b.Read(out[:cacheLen*kvDim], kc); err != nil {
+				return nil, err
+			}
+			return out, b.Read(out[cacheLen*kvDim:], vc)
+		}}
+}
+
+func attentionCase(dt backend.DType, a backend.AttentionArgs) Case {
+	maxNMSE := 1e-9
+	if dt == backend.F16 {
+		maxNMSE = nmseF16
+	}
+	return Case{Op: "attention", Name: fmt.Sprintf("%s/T=%d/pos=%d/h=%d/kv=%d/d=%d", dt, a.T, a.Pos, a.Heads, a.KVHeads, a.HeadDim), MaxNMSE: maxNMSE,
+		Run: func(b backend.Backend) ([]float32, error) {
+			kvDim := a.KVHeads * a.HeadDim
+			rows := a.Pos + a.T
+			kc, err := b.NewBuffer(dt, a.CacheLen*kvDim)
+			if err != nil {
+				return nil, err
+			}
+			vc, err := b.NewBuffer(dt, a.CacheLen*kvDim)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(91), rows*kvDim, 2), Floats(Rand(92), rows*kvDim, 2), Floats(Rand(93), a.T*a.Heads*a.HeadDim, 2))
+			if err != nil {
+				return nil, err
+			}
+			b.StoreKV(kc, vc, in[0], in[1], 0, rows, kvDim)
+			return withOutput(b, a.T*a.Heads*a.HeadDim, func(dst backend.Buffer) { b.Attention(dst, in[2], kc, vc, a) })
+		}}
+}
+
+func swigluCase(n int) Case {
+	return Case{Op: "swiglu", Name: fmt.Sprintf("n=%d", n), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			in, err := inputs(b, Floats(Rand(101), n, 6), Floats(Rand(102), n, 2))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, n, func(dst backend.Buffer) { b.SwiGLU(dst, in[0], in[1], n) })
+		}}
+}
+
+func geluCase(n int) Case {
+	return Case{Op: "gelu", Name: fmt.Sprintf("n=%d", n), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			in, err := inputs(b, Floats(Rand(111), n, 5))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, n, func(dst backend.Buffer) { b.GELU(dst, in[0], n) })
+		}}
+}
+
+func addCase(n int) Case {
+	return Case{Op: "add", Name: fmt.Sprintf("n=%d", n), MaxNMSE: 0,
+		Run: func(b backend.Backend) ([]float32, error) {
+			in, err := inputs(b, Floats(Rand(121), n, 3), Floats(Rand(122), n, 3))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, n, func(dst backend.Buffer) { b.Add(dst, in[0], in[1], n) })
+		}}
+}
+
+func softmaxCase(rows, n int) Case {
+	return Case{Op: "softmax", Name: fmt.Sprintf("rows=%d/n=%d", rows, n), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			x, err := Input(b, Floats(Rand(131), rows*n, 8))
+			if err != nil {
+				return nil, err
+			}
+			b.Softmax(x, rows, n)
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			out := make([]float32, rows*n)
+			return out, b.Read(out, x)
+		}}
+}
+
+// argmaxCase plants ties: the first maximum must win.
+func argmaxCase(n int) Case {
+	return Case{Op: "argmax", Name: fmt.Sprintf("n=%d", n), MaxNMSE: 0,
+		Run: func(b backend.Backend) ([]float32, error) {
+			x := Floats(Rand(141), n, 4)
+			if n > 10 {
+				x[n/3], x[n-1] = 9, 9
+			}
+			buf, err := Input(b, x)
+			if err != nil {
+				return nil, err
+			}
+			i, err := b.Argmax(buf, n)
+			return []float32{float32(i)}, err
+		}}
+}

@@ -1,0 +1,196 @@
+// Package cpu is the pure-Go backend: the reference every other backend is
+// checked against, and the path CI and GPU-less machines run.
+//
+// Weights are used in place from the memory-mapped GGUF file (never copied
+// or dequantized ahead of time); matrix products quantize the activations
+// once per call to the weight type's dot-product partner (Q8_0, Q8_1, Q8_K,
+// as ggml does) and run row ranges on a fixed pool of goroutines. Steady-state
+// decoding allocates nothing: scratch space grows to the largest call and stays.
+//
+// A Backend is not safe for concurrent use; one goroutine drives it.
+package cpu
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/quant"
+)
+
+// Options configure a CPU backend.
+type Options struct {
+	// Threads is the number of goroutines that run ops (0: one per CPU).
+	Threads int
+}
+
+// Backend implements backend.Backend on the host CPU.
+type Backend struct {
+	threads int
+	pool    *pool
+	err     error
+
+	// Scratch reused across calls (grown, never shrunk).
+	actQ    []byte      // activations quantized for matmul: T rows of rowBytes
+	scores  [][]float32 // per worker: attention scores over the cache
+	rowTmp  [][]float32 // per worker: dequantized K and V rows (f16 caches)
+	ropeCS  []float32   // cos, sin per rotated pair
+	mm      matmulTask
+	att     attentionTask
+	softmax softmaxTask
+}
+
+var _ backend.Backend = (*Backend)(nil)
+var _ backend.AddRMSNormer = (*Backend)(nil)
+
+// New starts a CPU backend and its worker goroutines.
+func New(o Options) (*Backend, error) {
+	n := o.Threads
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: threads must be >= 0, got %d", n)
+	}
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
+	b := &Backend{threads: n, pool: newPool(n)}
+	b.scores = make([][]float32, n)
+	b.rowTmp = make([][]float32, n)
+	return b, nil
+}
+
+// Name is "cpu".
+func (b *Backend) Name() string { return "cpu" }
+
+// Threads is the number of worker goroutines.
+func (b *Backend) Threads() int { return b.threads }
+
+// Err returns the first error an op recorded.
+func (b *Backend) Err() error { return b.err }
+
+// Sync returns the first error an op recorded (CPU ops are synchronous).
+func (b *Backend) Sync() error { return b.err }
+
+// Close stops the worker goroutines.
+func (b *Backend) Close() error {
+	if b.pool != nil {
+		b.pool.close()
+		b.pool = nil
+	}
+	return nil
+}
+
+// fail records err if it is the first; it reports whether an error is recorded.
+func (b *Backend) fail(err error) bool {
+	if b.err == nil && err != nil {
+		b.err = err
+	}
+	return b.err != nil
+}
+
+// NewBuffer allocates n zeroed elements.
+func (b *Backend) NewBuffer(dt backend.DType, n int) (backend.Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("cpu: buffer of %d elements", n)
+	}
+	switch dt {
+	case backend.F32:
+		return &Buf{f32: make([]float32, n)}, nil
+	case backend.F16:
+		return &Buf{f16: make([]uint16, n), isF16: true}, nil
+	}
+	return nil, fmt.Errorf("cpu: unsupported buffer dtype %s", dt)
+}
+
+// Write copies src into dst.
+func (b *Backend) Write(dst backend.Buffer, src []float32) error {
+	d, err := buf(dst)
+	if err != nil {
+		return err
+	}
+	if len(src) > d.Len() {
+		return fmt.Errorf("cpu: write of %d elements into a buffer of %d", len(src), d.Len())
+	}
+	if d.isF16 {
+		for i, v := range src {
+			d.f16[i] = quant.F32ToF16(v)
+		}
+		return nil
+	}
+	copy(d.f32, src)
+	return nil
+}
+
+// Read copies src into dst, converting f16 to f32.
+func (b *Backend) Read(dst []float32, src backend.Buffer) error {
+	s, err := buf(src)
+	if err != nil {
+		return err
+	}
+	if len(dst) > s.Len() {
+		return fmt.Errorf("cpu: read of %d elements from a buffer of %d", len(dst), s.Len())
+	}
+	if s.isF16 {
+		for i := range dst {
+			dst[i] = quant.F16ToF32(s.f16[i])
+		}
+		return nil
+	}
+	copy(dst, s.f32)
+	return nil
+}
+
+// Weight is a GGUF tensor used in place.
+type Weight struct {
+	name     string
+	typ      quant.Type
+	rows     int
+	cols     int
+	rowBytes int
+	data     []byte
+	f32      []float32 // the data as float32 when typ == F32
+}
+
+func (w *Weight) Name() string     { return w.name }
+func (w *Weight) Type() quant.Type { return w.typ }
+func (w *Weight) Rows() int        { return w.rows }
+func (w *Weight) Cols() int        { return w.cols }
+
+// row returns the bytes of row r.
+func (w *Weight) row(r int) []byte { return w.data[r*w.rowBytes : (r+1)*w.rowBytes] }
+
+// LoadWeight wraps a tensor's mapped bytes; nothing is copied (except an F32
+// tensor whose bytes are not 4-byte aligned, which only synthetic tests make).
+func (b *Backend) LoadWeight(t *gguf.Tensor) (backend.Weight, error) {
+	if len(t.Dims) == 0 || len(t.Dims) > 2 {
+		return nil, fmt.Errorf("cpu: tensor %q has %d dims, want 1 or 2", t.Name, len(t.Dims))
+	}
+	w := &Weight{name: t.Name, typ: t.Type, cols: int(t.Dims[0]), rows: 1, data: t.Data}
+	if len(t.Dims) == 2 {
+		w.rows = int(t.Dims[1])
+	}
+	rb, err := t.Type.RowSize(w.cols)
+	if err != nil {
+		return nil, fmt.Errorf("cpu: tensor %q: %w", t.Name, err)
+	}
+	w.rowBytes = rb
+	if len(t.Data) != rb*w.rows {
+		return nil, fmt.Errorf("cpu: tensor %q has %d bytes, want %d", t.Name, len(t.Data), rb*w.rows)
+	}
+	if t.Type == quant.F32 && len(t.Data) > 0 {
+		if uintptr(unsafe.Pointer(&t.Data[0]))%4 != 0 {
+			w.data = append([]byte(nil), t.Data...)
+		}
+		w.f32 = unsafe.Slice((*float32)(unsafe.Pointer(&w.data[0])), w.rows*w.cols)
+	}
+	return w, nil
+}
+
+func weight(w backend.Weight) *Weight {
+	cw, _ := w.(*Weight)
+	return cw
+}
+
+var errForeign = errors.New("cpu: buffer or weight belongs to another backend")

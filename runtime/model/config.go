@@ -1,0 +1,129 @@
+// Package model holds the transformer architectures, written against the
+// op-level backend.Backend interface so that one forward pass serves the
+// CPU, CUDA and emulated backends.
+package model
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/gguf"
+)
+
+// Config holds an architecture's hyperparameters as read from GGUF metadata.
+type Config struct {
+	Arch      string
+	Layers    int // block_count
+	Dim       int // embedding_length
+	Heads     int // attention.head_count
+	KVHeads   int // attention.head_count_kv (GQA when < Heads)
+	HeadDim   int // embedding_length / head_count, or attention.key_length
+	FFN       int // feed_forward_length
+	Vocab     int // rows of token_embd
+	CtxTrain  int // context_length the model was trained with
+	NormEps   float32
+	RoPE      backend.RoPE
+	TiedEmbed bool // output.weight absent: the token embedding doubles as the classifier
+}
+
+// KVDim is the width of a K or V cache row.
+func (c Config) KVDim() int { return c.KVHeads * c.HeadDim }
+
+// QDim is the width of the query projection.
+func (c Config) QDim() int { return c.Heads * c.HeadDim }
+
+// AttentionScale is 1/sqrt(head_dim).
+func (c Config) AttentionScale() float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
+
+// Supported lists the architectures gpurun runs.
+var Supported = []string{"llama", "qwen2"}
+
+// UnsupportedError names an architecture gpurun cannot run.
+type UnsupportedError struct{ Arch string }
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("architecture %q is not supported (supported: %s)", e.Arch, strings.Join(Supported, ", "))
+}
+
+// ReadConfig reads the hyperparameters of a llama-style model.
+func ReadConfig(f *gguf.File) (Config, error) {
+	arch, err := f.Architecture()
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{Arch: arch}
+	switch arch {
+	case "llama":
+		c.RoPE.Mode = backend.RoPENormal
+	case "qwen2":
+		c.RoPE.Mode = backend.RoPENeox
+	default:
+		return Config{}, &UnsupportedError{arch}
+	}
+	u := func(dst *int, key string, def int) {
+		if err != nil {
+			return
+		}
+		var v uint32
+		v, err = f.Uint32Or(f.ArchKey(key), uint32(def))
+		*dst = int(v)
+	}
+	u(&c.Layers, "block_count", -1)
+	u(&c.Dim, "embedding_length", -1)
+	u(&c.Heads, "attention.head_count", -1)
+	u(&c.FFN, "feed_forward_length", -1)
+	u(&c.CtxTrain, "context_length", 2048)
+	if err != nil {
+		return Config{}, err
+	}
+	for _, req := range []struct {
+		v   int
+		key string
+	}{{c.Layers, "block_count"}, {c.Dim, "embedding_length"}, {c.Heads, "attention.head_count"}, {c.FFN, "feed_forward_length"}} {
+		if req.v <= 0 {
+			if req.v == -1 {
+				return Config{}, &gguf.KeyError{Key: f.ArchKey(req.key), Want: "uint32"}
+			}
+			return Config{}, fmt.Errorf("model: %s = %d must be positive", f.ArchKey(req.key), req.v)
+		}
+	}
+	u(&c.KVHeads, "attention.head_count_kv", c.Heads)
+	u(&c.HeadDim, "attention.key_length", c.Dim/c.Heads)
+	u(&c.RoPE.Dims, "rope.dimension_count", c.HeadDim)
+	if err != nil {
+		return Config{}, err
+	}
+	if c.KVHeads <= 0 || c.Heads%c.KVHeads != 0 {
+		return Config{}, fmt.Errorf("model: %d attention heads are not a multiple of %d KV heads", c.Heads, c.KVHeads)
+	}
+	if c.HeadDim <= 0 || c.RoPE.Dims <= 0 || c.RoPE.Dims > c.HeadDim || c.RoPE.Dims%2 != 0 {
+		return Config{}, fmt.Errorf("model: head dim %d with %d rotary dims is not usable", c.HeadDim, c.RoPE.Dims)
+	}
+	if c.NormEps, err = f.Float32Or(f.ArchKey("attention.layer_norm_rms_epsilon"), 1e-5); err != nil {
+		return Config{}, err
+	}
+	if c.RoPE.FreqBase, err = f.Float32Or(f.ArchKey("rope.freq_base"), 10000); err != nil {
+		return Config{}, err
+	}
+	c.RoPE.FreqScale = 1
+	scaling, err := f.StringOr(f.ArchKey("rope.scaling.type"), "none")
+	if err != nil {
+		return Config{}, err
+	}
+	switch scaling {
+	case "none", "":
+	case "linear":
+		factor, err := f.Float32Or(f.ArchKey("rope.scaling.factor"), 1)
+		if err != nil {
+			return Config{}, err
+		}
+		if factor > 0 {
+			c.RoPE.FreqScale = 1 / factor
+		}
+	default:
+		return Config{}, fmt.Errorf("model: rope scaling %q is not supported (supported: none, linear)", scaling)
+	}
+	return c, nil
+}

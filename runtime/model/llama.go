@@ -1,0 +1,251 @@
+package model
+
+import (
+	"fmt"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/kvcache"
+)
+
+// Llama is the llama architecture: SmolLM2, TinyLlama, Llama 2/3, Mistral,
+// and (with attention biases and NeoX RoPE) Qwen2.
+//
+// Shapes are written (rows, cols) with cols contiguous, as the weights are
+// used: y = W·x takes x of length cols to y of length rows.
+type Llama struct {
+	cfg  Config
+	opts Options
+	b    backend.Backend
+
+	TokEmbd backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`      // (vocab, dim)
+	OutNorm backend.Weight `gguf:"output_norm.weight" shape:"dim"`           // (dim)
+	Output  backend.Weight `gguf:"output.weight,optional" shape:"dim,vocab"` // (vocab, dim); absent: tied to TokEmbd
+	Layers  []LlamaLayer
+
+	s llamaScratch
+}
+
+// LlamaLayer is one transformer block.
+type LlamaLayer struct {
+	AttnNorm backend.Weight `gguf:"attn_norm.weight" shape:"dim"`        // (dim)
+	Wq       backend.Weight `gguf:"attn_q.weight" shape:"dim,qdim"`      // (heads*head_dim, dim)
+	Wk       backend.Weight `gguf:"attn_k.weight" shape:"dim,kvdim"`     // (kv_heads*head_dim, dim)
+	Wv       backend.Weight `gguf:"attn_v.weight" shape:"dim,kvdim"`     // (kv_heads*head_dim, dim)
+	Bq       backend.Weight `gguf:"attn_q.bias,optional" shape:"qdim"`   // (heads*head_dim), Qwen2
+	Bk       backend.Weight `gguf:"attn_k.bias,optional" shape:"kvdim"`  // (kv_heads*head_dim)
+	Bv       backend.Weight `gguf:"attn_v.bias,optional" shape:"kvdim"`  // (kv_heads*head_dim)
+	Wo       backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"` // (dim, heads*head_dim)
+	FFNNorm  backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`         // (dim)
+	Gate     backend.Weight `gguf:"ffn_gate.weight" shape:"dim,ffn"`     // (ffn, dim)
+	Up       backend.Weight `gguf:"ffn_up.weight" shape:"dim,ffn"`       // (ffn, dim)
+	Down     backend.Weight `gguf:"ffn_down.weight" shape:"ffn,dim"`     // (dim, ffn)
+}
+
+// llamaScratch is allocated once for MaxBatch rows (R) and MaxSeqs logit rows (S).
+type llamaScratch struct {
+	x      backend.Buffer // (R, dim) residual stream
+	h      backend.Buffer // (R, dim) normalised input of a sub-block
+	q      backend.Buffer // (R, qdim)
+	k, v   backend.Buffer // (R, kvdim)
+	att    backend.Buffer // (R, qdim) attention output
+	o      backend.Buffer // (R, dim) attention projection / ffn output
+	g, u   backend.Buffer // (R, ffn) gate and up (unfused SwiGLU only)
+	ffn    backend.Buffer // (R, ffn) silu(gate) * up
+	logits backend.Buffer // (S, vocab)
+	pos    []int32        // (R) position of each row
+
+	// One-row views of q, k, v, att for batched decoding (row i = segment i),
+	// made once so that decoding many sequences allocates nothing.
+	qRow, kRow, vRow, attRow []backend.Buffer
+}
+
+func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
+	cfg, err := ReadConfig(f)
+	if err != nil {
+		return nil, err
+	}
+	emb := f.Tensor("token_embd.weight")
+	if emb == nil || len(emb.Dims) != 2 {
+		return nil, fmt.Errorf("model: tensor \"token_embd.weight\" is missing or not 2-D")
+	}
+	cfg.Vocab = int(emb.Dims[1])
+	dims := map[string]int{
+		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN,
+	}
+	m := &Llama{cfg: cfg, opts: o, b: b, Layers: make([]LlamaLayer, cfg.Layers)}
+	if err := loadWeights(f, b, "", dims, m); err != nil {
+		return nil, err
+	}
+	if m.Output == nil {
+		m.Output = m.TokEmbd
+		m.cfg.TiedEmbed = true
+	}
+	for l := range m.Layers {
+		if err := loadWeights(f, b, fmt.Sprintf("blk.%d.", l), dims, &m.Layers[l]); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.allocScratch(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Llama) allocScratch() error {
+	c, R, S := m.cfg, m.opts.MaxBatch, m.opts.MaxSeqs
+	s := &m.s
+	var err error
+	alloc := func(n int) backend.Buffer {
+		if err != nil {
+			return nil
+		}
+		var buf backend.Buffer
+		buf, err = m.b.NewBuffer(backend.F32, n)
+		return buf
+	}
+	s.x, s.h, s.o = alloc(R*c.Dim), alloc(R*c.Dim), alloc(R*c.Dim)
+	s.q, s.att = alloc(R*c.QDim()), alloc(R*c.QDim())
+	s.k, s.v = alloc(R*c.KVDim()), alloc(R*c.KVDim())
+	s.ffn = alloc(R * c.FFN)
+	if _, fused := m.b.(backend.MatMulSwiGLUer); !fused {
+		s.g, s.u = alloc(R*c.FFN), alloc(R*c.FFN)
+	}
+	s.logits = alloc(S * c.Vocab)
+	if err != nil {
+		return fmt.Errorf("model: allocating activations for %d tokens: %w", R, err)
+	}
+	s.pos = make([]int32, R)
+	views := func(buf backend.Buffer, width int) []backend.Buffer {
+		v := make([]backend.Buffer, S)
+		for i := range v {
+			v[i] = buf.Slice(i*width, width)
+		}
+		return v
+	}
+	s.qRow, s.attRow = views(s.q, c.QDim()), views(s.att, c.QDim())
+	s.kRow, s.vRow = views(s.k, c.KVDim()), views(s.v, c.KVDim())
+	return nil
+}
+
+// Config returns the hyperparameters.
+func (m *Llama) Config() Config { return m.cfg }
+
+// Backend returns the backend the weights live on.
+func (m *Llama) Backend() backend.Backend { return m.b }
+
+// Options returns the batch limits.
+func (m *Llama) Options() Options { return m.opts }
+
+// NewCache allocates a KV cache for one sequence.
+func (m *Llama) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
+	return kvcache.New(m.b, m.cfg.Layers, ctxLen, m.cfg.KVDim(), dt)
+}
+
+// rows returns the part of buf holding rows [start, start+T) of width
+// elements: the whole buffer when start is 0 (ops read only what they need),
+// a premade one-row view for a decoding segment, or a new slice otherwise.
+func rows(buf backend.Buffer, views []backend.Buffer, start, T, width int) backend.Buffer {
+	switch {
+	case start == 0:
+		return buf
+	case T == 1 && start < len(views):
+		return views[start]
+	}
+	return buf.Slice(start*width, T*width)
+}
+
+// Forward runs the segments through the model; see Model.Forward.
+func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
+	R, err := checkSegments(segs, m.opts)
+	if err != nil {
+		return nil, err
+	}
+	b, c, s := m.b, m.cfg, &m.s
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+
+	// Token ids and positions of all rows, segment after segment.
+	row := 0
+	for _, sg := range segs {
+		for i := range sg.Tokens {
+			s.pos[row] = int32(sg.Cache.Pos() + i)
+			row++
+		}
+	}
+	pos := s.pos[:R]
+
+	// x (R, dim) = token embeddings
+	if len(segs) == 1 {
+		b.Embed(s.x, m.TokEmbd, segs[0].Tokens)
+	} else {
+		row = 0
+		for _, sg := range segs {
+			b.Embed(rows(s.x, nil, row, len(sg.Tokens), c.Dim), m.TokEmbd, sg.Tokens)
+			row += len(sg.Tokens)
+		}
+	}
+
+	b.RMSNorm(s.h, s.x, m.Layers[0].AttnNorm, R, c.NormEps)
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		// Attention: q, k, v projections, rotary positions, cache, attention, output.
+		b.MatMul(s.q, s.h, L.Wq, R) // (R, qdim)
+		b.MatMul(s.k, s.h, L.Wk, R) // (R, kvdim)
+		b.MatMul(s.v, s.h, L.Wv, R) // (R, kvdim)
+		if L.Bq != nil {
+			b.AddBias(s.q, L.Bq, R)
+			b.AddBias(s.k, L.Bk, R)
+			b.AddBias(s.v, L.Bv, R)
+		}
+		b.RoPE(s.q, pos, c.Heads, c.HeadDim, c.RoPE)
+		b.RoPE(s.k, pos, c.KVHeads, c.HeadDim, c.RoPE)
+		row = 0
+		for _, sg := range segs {
+			T, p := len(sg.Tokens), sg.Cache.Pos()
+			b.StoreKV(sg.Cache.K[l], sg.Cache.V[l],
+				rows(s.k, s.kRow, row, T, c.KVDim()), rows(s.v, s.vRow, row, T, c.KVDim()), p, T, c.KVDim())
+			b.Attention(rows(s.att, s.attRow, row, T, c.QDim()), rows(s.q, s.qRow, row, T, c.QDim()),
+				sg.Cache.K[l], sg.Cache.V[l], backend.AttentionArgs{
+					T: T, Pos: p, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
+					Scale: c.AttentionScale(), CacheLen: sg.Cache.Len,
+				})
+			row += T
+		}
+		b.MatMul(s.o, s.att, L.Wo, R) // (R, dim)
+
+		// Feed-forward: x += o; h = norm(x); ffn = silu(gate·h) * (up·h); o = down·ffn.
+		backend.AddRMSNorm(b, s.h, s.x, s.o, L.FFNNorm, R, c.NormEps)
+		backend.MatMulSwiGLU(b, s.ffn, s.h, L.Gate, L.Up, R, s.g, s.u) // (R, ffn)
+		b.MatMul(s.o, s.ffn, L.Down, R)                                // (R, dim)
+
+		// x += o; h = norm(x) with the next layer's (or the output) norm.
+		next := m.OutNorm
+		if l+1 < len(m.Layers) {
+			next = m.Layers[l+1].AttnNorm
+		}
+		backend.AddRMSNorm(b, s.h, s.x, s.o, next, R, c.NormEps)
+	}
+
+	// Logits of each segment's last row.
+	switch {
+	case R == len(segs): // every segment is one token: rows are already compact
+		b.MatMul(s.logits, s.h, m.Output, R)
+	default:
+		row = 0
+		for i, sg := range segs {
+			row += len(sg.Tokens)
+			b.MatMul(rows(s.logits, nil, i, 1, c.Vocab), s.h.Slice((row-1)*c.Dim, c.Dim), m.Output, 1)
+		}
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	for _, sg := range segs {
+		if err := sg.Cache.Advance(len(sg.Tokens)); err != nil {
+			return nil, err
+		}
+	}
+	return s.logits, nil
+}

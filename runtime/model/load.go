@@ -1,0 +1,82 @@
+package model
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/quant"
+)
+
+// computable are the tensor types the backends can compute with.
+var computable = map[quant.Type]bool{
+	quant.F32: true, quant.F16: true, quant.BF16: true,
+	quant.Q4_0: true, quant.Q4_1: true, quant.Q5_0: true, quant.Q5_1: true, quant.Q8_0: true,
+	quant.Q2_K: true, quant.Q3_K: true, quant.Q4_K: true, quant.Q5_K: true, quant.Q6_K: true,
+}
+
+// loadWeights fills the backend.Weight fields of the struct dst points to
+// from the tensors named by their `gguf:"name"` tags, prefixed with prefix
+// ("blk.3." for a layer). A tag ending in ",optional" may be absent.
+// Each tag also states the shape, ggml order (innermost first), in terms of
+// the config: `gguf:"attn_q.weight" shape:"dim,qdim"`.
+func loadWeights(f *gguf.File, b backend.Backend, prefix string, dims map[string]int, dst any) error {
+	v := reflect.ValueOf(dst).Elem()
+	ty := v.Type()
+	for i := 0; i < ty.NumField(); i++ {
+		field := ty.Field(i)
+		tag, ok := field.Tag.Lookup("gguf")
+		if !ok {
+			continue
+		}
+		name, optional := strings.CutSuffix(tag, ",optional")
+		name = prefix + name
+		t := f.Tensor(name)
+		if t == nil {
+			if optional {
+				continue
+			}
+			return fmt.Errorf("model: tensor %q is missing", name)
+		}
+		if err := checkShape(t, field.Tag.Get("shape"), dims); err != nil {
+			return err
+		}
+		if !computable[t.Type] {
+			return fmt.Errorf("model: tensor %q has type %s, which gpurun cannot compute with yet", name, t.Type)
+		}
+		w, err := b.LoadWeight(t)
+		if err != nil {
+			return fmt.Errorf("model: loading %q: %w", name, err)
+		}
+		v.Field(i).Set(reflect.ValueOf(w))
+	}
+	return nil
+}
+
+// checkShape compares a tensor's dims with a comma-separated list of names
+// from dims (innermost first).
+func checkShape(t *gguf.Tensor, spec string, dims map[string]int) error {
+	if spec == "" {
+		return nil
+	}
+	names := strings.Split(spec, ",")
+	want := make([]uint64, len(names))
+	for i, n := range names {
+		d, ok := dims[n]
+		if !ok {
+			return fmt.Errorf("model: internal: unknown dim %q in shape of %q", n, t.Name)
+		}
+		want[i] = uint64(d)
+	}
+	got := t.Dims
+	// A trailing dimension of 1 is the same shape ([576] == [576 1]).
+	for len(got) > len(want) && got[len(got)-1] == 1 {
+		got = got[:len(got)-1]
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		return fmt.Errorf("model: tensor %q has shape %v, want %v (%s)", t.Name, t.Dims, want, spec)
+	}
+	return nil
+}
