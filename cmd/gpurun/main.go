@@ -115,6 +115,10 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		infoCommand(),
+		tokenizeCommand(),
+		generateCommand(),
+		chatCommand(),
+		benchCommand(),
 	}
 }
 

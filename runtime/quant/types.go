@@ -1,10 +1,3 @@
-// Package quant knows ggml's tensor element types: their block layout, how to
-// dequantize a row of blocks to float32, and how to take the dot product of a
-// quantized row with an activation vector.
-//
-// A "row" is ne0 consecutive elements of a tensor (one output feature of a
-// weight matrix). Block formats pack BlockSize elements into TypeSize bytes;
-// ne0 must be a multiple of BlockSize.
 package quant
 
 import (

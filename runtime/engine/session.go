@@ -1,0 +1,316 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/kvcache"
+	"gpurun/runtime/model"
+	"gpurun/runtime/sampler"
+	"gpurun/tokenizer"
+)
+
+// Session is one sequence: the tokens whose keys and values sit in its KV
+// cache. Successive requests reuse the longest common prefix, so a chat
+// turn only runs the new tokens. A Session is not safe for concurrent use.
+type Session struct {
+	e      *Engine
+	cache  *kvcache.Cache
+	tokens []int32        // tokens in the cache: len(tokens) == cache.Pos()
+	logits []float32      // host copy of the last logits (sampling)
+	last   backend.Buffer // the model's logits of the last forward pass
+	segs   []model.Segment
+}
+
+// NewSession allocates a sequence with a KV cache of e.Ctx positions.
+func (e *Engine) NewSession() (*Session, error) {
+	c, err := e.Model.NewCache(e.Ctx, e.KVType)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{e: e, cache: c, logits: make([]float32, e.Model.Config().Vocab), segs: make([]model.Segment, 1)}, nil
+}
+
+// Cache exposes the session's KV cache.
+func (s *Session) Cache() *kvcache.Cache { return s.cache }
+
+// Tokens are the tokens currently in the cache.
+func (s *Session) Tokens() []int32 { return s.tokens }
+
+// Request is one generation.
+type Request struct {
+	// Tokens is the whole sequence to continue (prompt, or the full rendered
+	// conversation); the cached common prefix is not run again.
+	Tokens    []int32
+	MaxTokens int // tokens to generate at most (> 0)
+	Sampling  sampler.Params
+	Stop      []string // stop strings; the text stops before the first one
+	// IgnoreEOG keeps generating past end-of-generation tokens (benchmarks).
+	IgnoreEOG bool
+}
+
+// Stop reasons.
+const (
+	StopEOG       = "eog"       // the model emitted an end-of-generation token
+	StopLength    = "length"    // MaxTokens reached
+	StopString    = "stop"      // a stop string appeared
+	StopContext   = "context"   // the KV cache is full
+	StopCancelled = "cancelled" // the context was cancelled
+)
+
+// Result describes a finished generation.
+type Result struct {
+	Text         string
+	Tokens       []int32 // generated tokens (the EOG token, if any, included)
+	PromptTokens int     // tokens in Request.Tokens
+	PromptEval   int     // of those, how many were run (not reused from the cache)
+	PromptTime   time.Duration
+	GenTime      time.Duration // from the first generated token to the last
+	StopReason   string
+}
+
+// PromptTokensPerSec is the prefill rate (tokens run / time).
+func (r Result) PromptTokensPerSec() float64 { return rate(r.PromptEval, r.PromptTime) }
+
+// GenTokensPerSec is the decode rate (tokens after the first / time).
+func (r Result) GenTokensPerSec() float64 { return rate(len(r.Tokens)-1, r.GenTime) }
+
+func rate(n int, d time.Duration) float64 {
+	if n <= 0 || d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// PromptTooLongError reports a prompt that does not fit the context.
+type PromptTooLongError struct {
+	Tokens, Ctx, Trained int
+}
+
+func (e *PromptTooLongError) Error() string {
+	return fmt.Sprintf("prompt is %d tokens, which does not fit the context of %d (raise --ctx; the model was trained with %d)", e.Tokens, e.Ctx, e.Trained)
+}
+
+// Generate continues r.Tokens, calling emit with each piece of text as it
+// becomes final (whole UTF-8 characters, stop strings held back).
+func (s *Session) Generate(ctx context.Context, r Request, emit func(text string) error) (Result, error) {
+	res := Result{PromptTokens: len(r.Tokens)}
+	switch {
+	case len(r.Tokens) == 0:
+		return res, errors.New("empty prompt: there must be at least one token (a BOS) to continue")
+	case r.MaxTokens <= 0:
+		return res, fmt.Errorf("the number of tokens to generate must be > 0, got %d", r.MaxTokens)
+	case len(r.Tokens) >= s.cache.Len:
+		return res, &PromptTooLongError{len(r.Tokens), s.cache.Len, s.e.Model.Config().CtxTrain}
+	}
+	if err := r.Sampling.Validate(); err != nil {
+		return res, err
+	}
+	start := time.Now()
+	if err := s.prefill(ctx, r.Tokens, &res); err != nil {
+		return res, err
+	}
+
+	smp := sampler.New(r.Sampling)
+	dec := s.e.Tok.NewStreamDecoder()
+	out := stopFilter{stops: r.Stop, emit: emit}
+	// Text that starts the document (after control tokens such as BOS only)
+	// loses the SentencePiece dummy-prefix space, as sentencepiece's decoder
+	// and llama2.c do.
+	stripLead := s.e.Tok.AddSpacePrefix() && s.onlyControl(r.Tokens)
+	var genStart time.Time
+	for {
+		tok, err := s.sample(smp)
+		if err != nil {
+			return res, err
+		}
+		if len(res.Tokens) == 0 {
+			res.PromptTime = time.Since(start)
+			genStart = time.Now()
+		}
+		res.Tokens = append(res.Tokens, tok)
+		if !r.IgnoreEOG && s.e.Tok.IsEOG(tok) {
+			res.StopReason = StopEOG
+			break
+		}
+		piece := dec.Add(tok)
+		if stripLead && piece != "" {
+			piece, stripLead = strings.TrimPrefix(piece, " "), false
+		}
+		stopped, err := out.write(piece)
+		if err != nil {
+			return res, err
+		}
+		if stopped {
+			res.StopReason = StopString
+			break
+		}
+		if len(res.Tokens) >= r.MaxTokens {
+			res.StopReason = StopLength
+			break
+		}
+		if s.cache.Free() == 0 {
+			res.StopReason = StopContext
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			res.StopReason = StopCancelled
+			res.GenTime = time.Since(genStart)
+			return res, err
+		}
+		if err := s.forward([]int32{tok}); err != nil {
+			return res, err
+		}
+	}
+	res.GenTime = time.Since(genStart)
+	if res.StopReason != StopString {
+		tail := dec.Flush()
+		if _, err := out.write(tail); err != nil {
+			return res, err
+		}
+		if err := out.flush(); err != nil {
+			return res, err
+		}
+	}
+	res.Text = out.text.String()
+	return res, nil
+}
+
+// onlyControl reports whether every token is a control token (BOS, ...).
+func (s *Session) onlyControl(tokens []int32) bool {
+	for _, t := range tokens {
+		if s.e.Tok.TokenType(t) != tokenizer.TokenControl {
+			return false
+		}
+	}
+	return true
+}
+
+// prefill brings the cache to tokens[:len-1]+last run, reusing the common
+// prefix, leaving the logits of the last token in the model's buffer.
+func (s *Session) prefill(ctx context.Context, tokens []int32, res *Result) error {
+	p := 0
+	for p < len(s.tokens) && p < len(tokens) && s.tokens[p] == tokens[p] {
+		p++
+	}
+	p = min(p, len(tokens)-1) // the last token must run to give logits
+	s.cache.Truncate(p)
+	s.tokens = s.tokens[:p]
+	todo := tokens[p:]
+	res.PromptEval = len(todo)
+	chunk := s.e.Model.Options().MaxBatch
+	for len(todo) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(chunk, len(todo))
+		if err := s.forward(todo[:n]); err != nil {
+			return err
+		}
+		todo = todo[n:]
+	}
+	return nil
+}
+
+// forward runs tokens through the model, extending the cache.
+func (s *Session) forward(tokens []int32) error {
+	s.segs[0] = model.Segment{Cache: s.cache, Tokens: tokens}
+	logits, err := s.e.Model.Forward(s.segs)
+	if err != nil {
+		return err
+	}
+	s.last = logits
+	s.tokens = append(s.tokens, tokens...)
+	return nil
+}
+
+// sample draws the next token from the last forward pass's logits. Greedy
+// decoding without penalties asks the backend for the argmax, so a GPU
+// sends one integer instead of the vocabulary's logits.
+func (s *Session) sample(smp *sampler.Sampler) (int32, error) {
+	logits := s.last
+	p := smp.Params()
+	if p.Greedy() && (p.RepeatPenalty == 0 || p.RepeatPenalty == 1) {
+		return s.e.Backend.Argmax(logits, len(s.logits))
+	}
+	if err := s.e.Backend.Read(s.logits, logits); err != nil {
+		return 0, err
+	}
+	return smp.Sample(s.logits, s.tokens), nil
+}
+
+// Logits runs tokens (continuing the cache) and returns their last logits
+// on the host; used by tests and perplexity-style tools.
+func (s *Session) Logits(tokens []int32) ([]float32, error) {
+	if err := s.cache.Reserve(len(tokens)); err != nil {
+		return nil, err
+	}
+	s.segs[0] = model.Segment{Cache: s.cache, Tokens: tokens}
+	buf, err := s.e.Model.Forward(s.segs)
+	if err != nil {
+		return nil, err
+	}
+	s.tokens = append(s.tokens, tokens...)
+	out := make([]float32, len(s.logits))
+	return out, s.e.Backend.Read(out, buf)
+}
+
+// stopFilter passes text through, holding back any tail that could be the
+// start of a stop string, and cuts the text before the first stop string.
+type stopFilter struct {
+	stops   []string
+	emit    func(string) error
+	pending string
+	text    strings.Builder
+}
+
+// write adds text; it reports whether a stop string was found.
+func (f *stopFilter) write(s string) (bool, error) {
+	f.pending += s
+	cut := -1
+	for _, stop := range f.stops {
+		if stop == "" {
+			continue
+		}
+		if i := strings.Index(f.pending, stop); i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut >= 0 {
+		f.pending = f.pending[:cut]
+		return true, f.flush()
+	}
+	hold := 0
+	for _, stop := range f.stops {
+		for n := min(len(stop)-1, len(f.pending)); n > hold; n-- {
+			if strings.HasSuffix(f.pending, stop[:n]) {
+				hold = n
+				break
+			}
+		}
+	}
+	ready := f.pending[:len(f.pending)-hold]
+	f.pending = f.pending[len(f.pending)-hold:]
+	return false, f.send(ready)
+}
+
+func (f *stopFilter) flush() error {
+	s := f.pending
+	f.pending = ""
+	return f.send(s)
+}
+
+func (f *stopFilter) send(s string) error {
+	if s == "" {
+		return nil
+	}
+	f.text.WriteString(s)
+	if f.emit == nil {
+		return nil
+	}
+	return f.emit(s)
+}

@@ -1,0 +1,89 @@
+package quant
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Dot benchmarks report weight bytes read per second (b.SetBytes of one
+// weight row) for the realistic SmolLM2-135M row lengths 576 (d_model) and
+// 1536 (d_ff), every implementation side by side.
+func BenchmarkDot(b *testing.B) {
+	rng := rand.New(rand.NewPCG(30, 31))
+	for _, dt := range dotTypes {
+		for _, n := range []int{576, 1536} {
+			if n%dt.t.BlockSize() != 0 {
+				n = (n + QK_K - 1) / QK_K * QK_K // k-quants: 768 and 1536
+			}
+			w := randomBlocks(rng, b, dt.t, n)
+			a := quantize(b, VecDotType(dt.t), randomFloats(rng, n))
+			for _, im := range dotImpls(dt.t) {
+				b.Run(fmt.Sprintf("%s/n=%d/%s", dt.t, n, im.name), func(b *testing.B) {
+					b.SetBytes(int64(len(w)))
+					var s float32
+					for b.Loop() {
+						s += im.fn(w, a, n)
+					}
+					sink = s
+				})
+			}
+		}
+	}
+}
+
+var sink float32
+
+// BenchmarkMatVec: whole matrices as in SmolLM2-135M decode — the 1536x576
+// FFN up/gate projection in several formats and the 49152x576 Q8_0 token
+// embedding used as the tied output matrix (30 MB, so memory-bound).
+func BenchmarkMatVec(b *testing.B) {
+	rng := rand.New(rand.NewPCG(32, 33))
+	cases := []struct {
+		t          Type
+		rows, cols int
+	}{
+		{Q4_1, 1536, 576}, {Q4_0, 1536, 576}, {Q8_0, 1536, 576}, {Q4_K, 1536, 768},
+		{Q6_K, 1536, 768}, {F16, 1536, 576}, {F32, 1536, 576}, {Q8_0, 49152, 576},
+	}
+	for _, c := range cases {
+		rs, _ := c.t.RowSize(c.cols)
+		row := randomBlocks(rng, b, c.t, c.cols)
+		w := make([]byte, c.rows*rs)
+		for r := 0; r < c.rows; r++ {
+			copy(w[r*rs:], row)
+			w[r*rs+rs-1] ^= byte(r) // rows differ
+		}
+		a := quantize(b, VecDotType(c.t), randomFloats(rng, c.cols))
+		out := make([]float32, c.rows)
+		for _, im := range dotImpls(c.t) {
+			b.Run(fmt.Sprintf("%s/%dx%d/%s", c.t, c.rows, c.cols, im.name), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					matVec(im.fn, w, rs, c.cols, a, out)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkQuantizeRow: activation quantization, bytes of float32 input per
+// second.
+func BenchmarkQuantizeRow(b *testing.B) {
+	rng := rand.New(rand.NewPCG(34, 35))
+	for _, t := range []Type{Q8_0, Q8_1, Q8_K, F16} {
+		for _, n := range []int{768, 1536} {
+			x := randomFloats(rng, n)
+			rs, _ := t.RowSize(n)
+			dst := make([]byte, rs)
+			b.Run(fmt.Sprintf("%s/n=%d", t, n), func(b *testing.B) {
+				b.SetBytes(int64(4 * n))
+				for b.Loop() {
+					if err := QuantizeRow(t, x, dst); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,66 @@
+// Package quant knows ggml's tensor element types: their block layout, how to
+// dequantize a row of blocks to float32, how to quantize activations exactly
+// as ggml does, and how to take the dot product of a quantized weight row with
+// a quantized activation row.
+//
+// # Rows and blocks
+//
+// A "row" is ne0 consecutive elements of a tensor (one output feature of a
+// weight matrix). Block formats pack BlockSize elements into TypeSize bytes;
+// ne0 must be a multiple of BlockSize. Each format lives in its own file with
+// its byte layout documented on the block constants:
+//
+//	F32, F16, BF16            plain values (f32.go, f16.go, bf16.go)
+//	Q4_0, Q4_1, Q5_0, Q5_1    32-element blocks: f16 scale (and min),
+//	                          4-bit quants (plus a 5th bit plane)
+//	Q8_0, Q8_1                32-element blocks of int8 with an f16 scale
+//	                          (Q8_1 adds s = d*Σq); activation formats
+//	Q2_K .. Q6_K              256-element super-blocks of 16 or 32-element
+//	                          sub-blocks with 4-8 bit sub-scales
+//	Q8_K                      256 int8 with a float32 scale and 16-element
+//	                          sums (bsums); the k-quants' activation format
+//
+// DequantizeRow reproduces ggml's to_float bit for bit (float32 rounding after
+// every multiply and add, no fused multiply-add), which the tests check
+// against vectors produced by ggml itself. F16ToF32/F32ToF16 and
+// BF16ToF32/F32ToBF16 convert single values with ggml's rounding
+// (round-to-nearest-even).
+//
+// # Activations and vec-dot types
+//
+// As in ggml's CPU backend, a matrix-vector product first quantizes the
+// float32 activation row to the weight type's vec-dot type (VecDotType):
+//
+//	Q4_0, Q5_0, Q8_0  -> Q8_0        Q4_1, Q5_1 -> Q8_1
+//	Q2_K .. Q6_K      -> Q8_K        F16 -> F16, BF16 -> BF16, F32 -> F32
+//
+// QuantizeRow implements ggml's reference quantizers (quantize_row_*_ref), so
+// Q8_0 output matches ggml byte for byte. (llama.cpp's AVX2 activation
+// quantizer for Q8_0/Q8_1 computes 127/amax and rounds half to even instead
+// of multiplying by 1/(amax/127) and rounding half away from zero; the two
+// can differ by one step on rare elements.) It also quantizes weights to
+// Q4_0, Q4_1, Q5_0 and Q5_1; the k-quant weight quantizers are not
+// implemented.
+//
+// # Dot products
+//
+// Dot multiplies one weight row with one activation row in ggml's integer
+// formulation: integer products summed per block (or sub-block), then one
+// float multiply by the block scales; mins are applied through Q8_1's s or
+// Q8_K's bsums. MatVec applies Dot to consecutive rows; it is safe to call
+// from several goroutines on disjoint row ranges. Neither allocates.
+//
+// # Assembly and portable kernels
+//
+// Every kernel has a portable Go version (the *Generic functions, compiled on
+// every architecture). On amd64, when the CPU has AVX2, FMA and F16C (checked
+// once at start-up with CPUID/XGETBV, see cpu_amd64.go), the hot pairs run
+// AVX2 assembly (dot_amd64.s): Q4_0×Q8_0, Q4_1×Q8_1, Q8_0×Q8_0, Q4_K×Q8_K,
+// Q6_K×Q8_K, F16×F16, BF16×BF16 and F32×F32; Q5_0, Q5_1, Q2_K, Q3_K and
+// Q5_K use the Go code everywhere. The assembly uses the same integer sums
+// as the Go code; only float32 summation order differs (the Go kernels sum
+// block results in float64, the assembly in eight float32 lanes). Tests run every
+// implementation on the same inputs and require exact agreement on
+// integer-valued inputs. Implementation reports which set is in use;
+// GPURUN_QUANT_NOASM=1 forces the portable kernels.
+package quant

@@ -1,0 +1,118 @@
+package quant
+
+import (
+	"os"
+	"unsafe"
+)
+
+// haveAVX2 is fixed at start-up: the CPU has AVX2, FMA and F16C, so the
+// assembly kernels in dot_amd64.s can run, and GPURUN_QUANT_NOASM is unset
+// or empty (set it to compare whole-model runs against the portable code).
+var haveAVX2 = detectAVX2() && os.Getenv("GPURUN_QUANT_NOASM") == ""
+
+// Implementation names the dot-product kernels in use: "avx2" (AVX2 + FMA +
+// F16C assembly for F32, F16, BF16, Q4_0, Q4_1, Q8_0, Q4_K and Q6_K, portable Go
+// for the rest) or "generic" (portable Go only).
+func Implementation() string {
+	if haveAVX2 {
+		return "avx2"
+	}
+	return "generic"
+}
+
+// The assembly kernels take raw pointers to the first byte of the weight and
+// activation rows and a count: nb blocks for the block formats, n elements
+// for F32/F16. Callers have already checked that both rows are long enough.
+
+//go:noescape
+func dotQ8_0Q8_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ4_1Q8_1AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotF32AVX2(w, a *byte, n int) float32
+
+//go:noescape
+func dotF16AVX2(w, a *byte, n int) float32
+
+//go:noescape
+func dotBF16AVX2(w, a *byte, n int) float32
+
+func dotF32(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		_, _ = w[4*n-1], a[4*n-1]
+		return dotF32AVX2(unsafe.SliceData(w), unsafe.SliceData(a), n)
+	}
+	return dotF32Generic(w, a, n)
+}
+
+func dotF16(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		_, _ = w[2*n-1], a[2*n-1]
+		return dotF16AVX2(unsafe.SliceData(w), unsafe.SliceData(a), n)
+	}
+	return dotF16Generic(w, a, n)
+}
+
+func dotBF16(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		_, _ = w[2*n-1], a[2*n-1]
+		return dotBF16AVX2(unsafe.SliceData(w), unsafe.SliceData(a), n)
+	}
+	return dotBF16Generic(w, a, n)
+}
+
+func dotQ4_0(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / q4_0Block
+		_, _ = w[nb*q4_0Bytes-1], a[nb*q8_0Bytes-1]
+		return dotQ4_0Q8_0AVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ4_0Q8_0Generic(w, a, n)
+}
+
+func dotQ4_1(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / q4_1Block
+		_, _ = w[nb*q4_1Bytes-1], a[nb*q8_1Bytes-1]
+		return dotQ4_1Q8_1AVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ4_1Q8_1Generic(w, a, n)
+}
+
+func dotQ8_0(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / q8_0Block
+		_, _ = w[nb*q8_0Bytes-1], a[nb*q8_0Bytes-1]
+		return dotQ8_0Q8_0AVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ8_0Q8_0Generic(w, a, n)
+}
+
+func dotQ4_K(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / QK_K
+		_, _ = w[nb*q4_KBytes-1], a[nb*q8_KBytes-1]
+		return dotQ4_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ4_KQ8_KGeneric(w, a, n)
+}
+
+func dotQ6_K(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / QK_K
+		_, _ = w[nb*q6_KBytes-1], a[nb*q8_KBytes-1]
+		return dotQ6_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ6_KQ8_KGeneric(w, a, n)
+}

@@ -1,0 +1,693 @@
+#include "textflag.h"
+
+// AVX2 + FMA + F16C dot-product kernels (selected at run time by haveAVX2).
+//
+// Conventions: SI = weight row, DI = activation row, CX = remaining count.
+// Y0 (and Y8) accumulate float32 lanes; Y15 holds int16 ones for VPMADDWD;
+// Y14 the byte mask 0x0F; Y13 the bytes 0x08. The result is the horizontal
+// sum of the accumulators. Integer products per block are formed exactly as
+// in ggml's AVX2 code: VPMADDUBSW (u8 x i8 -> i16 pairs, no overflow for
+// these ranges) then VPMADDWD with ones (-> i32), then converted to float
+// and multiplied by the block's scale product with one FMA.
+
+// The f16 scales are converted with VCVTPH2PS straight from memory (it
+// reads 8 bytes: the scale fields and the first quants, whose lanes are
+// ignored), which keeps the loop off the shuffle port.
+
+// HSUM0 reduces Y0 to its lane sum in X0 (clobbers X1).
+#define HSUM0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VPERMILPS $0x4E, X0, X1 \
+	VADDPS X1, X0, X0 \
+	VPERMILPS $0xB1, X0, X1 \
+	VADDSS X1, X0, X0
+
+// SIGNED_MADD: int32 lane sums of signed bytes x*y (x in qx, y in qy) into
+// dst, using |x| * (y with x's sign) so VPMADDUBSW can take |x| as unsigned.
+#define SIGNED_MADD(qx, qy, t, dst) \
+	VPSIGNB qx, qx, t \
+	VPSIGNB qx, qy, dst \
+	VPMADDUBSW dst, t, dst \
+	VPMADDWD Y15, dst, dst
+
+// NIBBLES loads the 16 bytes at off(SI) into both lanes of dst and keeps
+// the low nibbles (elements 0-15) in the low lane and the high nibbles
+// (16-31) in the high lane: a per-qword shift by Y12 = {0, 0, 4, 4}, then
+// the mask Y14. (Loads and shifts only: no lane-crossing shuffle.)
+#define NIBBLES(off, dst) \
+	VBROADCASTI128 off(SI), dst \
+	VPSRLVQ Y12, dst, dst \
+	VPAND   Y14, dst, dst
+
+#define ONES16 \
+	VPCMPEQW Y15, Y15, Y15 \
+	VPSRLW   $15, Y15, Y15
+
+// MASK0F sets Y14 to bytes 0x0F and Y12 to the qword shifts {0, 0, 4, 4}.
+#define MASK0F \
+	MOVL $0x0F0F0F0F, AX \
+	VMOVD AX, X14 \
+	VPBROADCASTD X14, Y14 \
+	MOVQ $4, AX \
+	VMOVQ AX, X12 \
+	VPBROADCASTQ X12, Y12 \
+	VPERM2I128 $0x08, Y12, Y12, Y12
+
+// ---------------------------------------------------------------- Q8_0 x Q8_0
+// Blocks of 34 bytes: f16 d, 32 x int8.
+
+#define Q8_0_BLOCK(off, acc) \
+	VCVTPH2PS off(SI), X1 \
+	VCVTPH2PS off(DI), X2 \
+	VMULSS  X2, X1, X1 \
+	VBROADCASTSS X1, Y1 \
+	VMOVDQU off+2(SI), Y2 \
+	VPSIGNB Y2, Y2, Y4 \
+	VMOVDQU off+2(DI), Y3 \
+	VPSIGNB Y2, Y3, Y5 \
+	VPMADDUBSW Y5, Y4, Y5 \
+	VPMADDWD Y15, Y5, Y5 \
+	VCVTDQ2PS Y5, Y5 \
+	VFMADD231PS Y5, Y1, acc
+
+// func dotQ8_0Q8_0AVX2(w, a *byte, nb int) float32
+TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	ONES16
+	CMPQ CX, $2
+	JLT  q80tail
+
+q80loop:
+	Q8_0_BLOCK(0, Y0)
+	Q8_0_BLOCK(34, Y8)
+	ADDQ $68, SI
+	ADDQ $68, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  q80loop
+
+q80tail:
+	TESTQ CX, CX
+	JZ    q80done
+	Q8_0_BLOCK(0, Y0)
+
+q80done:
+	VADDPS Y8, Y0, Y0
+	HSUM0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- Q4_0 x Q8_0
+// Weight blocks of 18 bytes: f16 d, 16 bytes of nibbles (value q-8).
+
+// Σ (q-8)*y is formed as maddubs(q, y) - maddubs(8, y) in int16 lanes: each
+// pair is at most 2*8*128 in magnitude after the subtraction and 2*15*128
+// before it, so nothing saturates.
+#define Q4_0_BLOCK(woff, aoff, acc) \
+	VCVTPH2PS woff(SI), X1 \
+	VCVTPH2PS aoff(DI), X2 \
+	VMULSS  X2, X1, X1 \
+	VBROADCASTSS X1, Y1 \
+	NIBBLES(woff+2, Y2) \
+	VPMADDUBSW aoff+2(DI), Y2, Y4 \
+	VPMADDUBSW aoff+2(DI), Y13, Y5 \
+	VPSUBW  Y5, Y4, Y4 \
+	VPMADDWD Y15, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4 \
+	VFMADD231PS Y4, Y1, acc
+
+// func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
+TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	ONES16
+	MASK0F
+	MOVL $0x08080808, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	CMPQ CX, $2
+	JLT  q40tail
+
+q40loop:
+	Q4_0_BLOCK(0, 0, Y0)
+	Q4_0_BLOCK(18, 34, Y8)
+	ADDQ $36, SI
+	ADDQ $68, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  q40loop
+
+q40tail:
+	TESTQ CX, CX
+	JZ    q40done
+	Q4_0_BLOCK(0, 0, Y0)
+
+q40done:
+	VADDPS Y8, Y0, Y0
+	HSUM0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- Q4_1 x Q8_1
+// Weight blocks of 20 bytes: f16 d, f16 m, 16 bytes of nibbles.
+// Activation blocks of 36 bytes: f16 d, f16 s, 32 x int8.
+// Per block: acc += (dw*da) * Σ q4*q8 (vector), lane 1 of X7 (even blocks)
+// or X6 (odd blocks) += mw*sa.
+
+#define Q4_1_BLOCK(woff, aoff, acc, macc) \
+	VCVTPH2PS woff(SI), X1 \
+	VCVTPH2PS aoff(DI), X2 \
+	VMULPS  X2, X1, X1 \
+	VADDPS  X1, macc, macc \
+	VBROADCASTSS X1, Y1 \
+	NIBBLES(woff+4, Y2) \
+	VPMADDUBSW aoff+4(DI), Y2, Y4 \
+	VPMADDWD Y15, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4 \
+	VFMADD231PS Y4, Y1, acc
+
+// func dotQ4_1Q8_1AVX2(w, a *byte, nb int) float32
+TEXT ·dotQ4_1Q8_1AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	VXORPS X7, X7, X7
+	VXORPS X6, X6, X6
+	ONES16
+	MASK0F
+	CMPQ CX, $2
+	JLT  q41tail
+
+q41loop:
+	Q4_1_BLOCK(0, 0, Y0, X7)
+	Q4_1_BLOCK(20, 36, Y8, X6)
+	ADDQ $40, SI
+	ADDQ $72, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  q41loop
+
+q41tail:
+	TESTQ CX, CX
+	JZ    q41done
+	Q4_1_BLOCK(0, 0, Y0, X7)
+
+q41done:
+	VADDPS Y8, Y0, Y0
+	HSUM0
+	VADDPS X6, X7, X7
+	VMOVSHDUP X7, X7
+	VADDSS X7, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- F32 x F32
+
+// func dotF32AVX2(w, a *byte, n int) float32
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+f32loop32:
+	CMPQ CX, $32
+	JLT  f32loop8
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS 0(DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  f32loop32
+
+f32loop8:
+	CMPQ CX, $8
+	JLT  f32reduce
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  f32loop8
+
+f32reduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM0
+
+f32tail:
+	TESTQ CX, CX
+	JZ    f32done
+	VMOVSS (SI), X4
+	VFMADD231SS (DI), X4, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  f32tail
+
+f32done:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- F16 x F16
+// Both rows are widened with VCVTPH2PS and multiplied in float32.
+
+// func dotF16AVX2(w, a *byte, n int) float32
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+f16loop32:
+	CMPQ CX, $32
+	JLT  f16loop8
+	VCVTPH2PS 0(SI), Y4
+	VCVTPH2PS 16(SI), Y5
+	VCVTPH2PS 32(SI), Y6
+	VCVTPH2PS 48(SI), Y7
+	VCVTPH2PS 0(DI), Y8
+	VCVTPH2PS 16(DI), Y9
+	VCVTPH2PS 32(DI), Y10
+	VCVTPH2PS 48(DI), Y11
+	VFMADD231PS Y8, Y4, Y0
+	VFMADD231PS Y9, Y5, Y1
+	VFMADD231PS Y10, Y6, Y2
+	VFMADD231PS Y11, Y7, Y3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  f16loop32
+
+f16loop8:
+	CMPQ CX, $8
+	JLT  f16reduce
+	VCVTPH2PS (SI), Y4
+	VCVTPH2PS (DI), Y8
+	VFMADD231PS Y8, Y4, Y0
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP  f16loop8
+
+f16reduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM0
+
+f16tail:
+	TESTQ CX, CX
+	JZ    f16done
+	MOVWLZX (SI), AX
+	MOVWLZX (DI), BX
+	VMOVD AX, X4
+	VMOVD BX, X5
+	VCVTPH2PS X4, X4
+	VCVTPH2PS X5, X5
+	VFMADD231SS X5, X4, X0
+	ADDQ $2, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  f16tail
+
+f16done:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- Q4_K x Q8_K
+// Weight super-blocks of 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit
+// scales/mins, 128 bytes of nibbles. Activation blocks of 292 bytes: f32 d,
+// 256 x int8, 16 x int16 bsums.
+// Per super-block: sumi (Y6, int32 lanes) = Σ_j scale_j * Σ q4*q8, then
+// Y0 += (d*d8) * sumi; the mins use the bsums: X7 += (dmin*d8) * Σ_j m_j *
+// (bsum_2j + bsum_2j+1), subtracted at the end.
+
+// q4kShuf: mask m (32 bytes at 32*m) makes VPSHUFB broadcast int16 word m of
+// each 128-bit lane to the whole lane.
+DATA q4kShuf<>+0(SB)/8, $0x0100010001000100
+DATA q4kShuf<>+8(SB)/8, $0x0100010001000100
+DATA q4kShuf<>+16(SB)/8, $0x0100010001000100
+DATA q4kShuf<>+24(SB)/8, $0x0100010001000100
+DATA q4kShuf<>+32(SB)/8, $0x0302030203020302
+DATA q4kShuf<>+40(SB)/8, $0x0302030203020302
+DATA q4kShuf<>+48(SB)/8, $0x0302030203020302
+DATA q4kShuf<>+56(SB)/8, $0x0302030203020302
+DATA q4kShuf<>+64(SB)/8, $0x0504050405040504
+DATA q4kShuf<>+72(SB)/8, $0x0504050405040504
+DATA q4kShuf<>+80(SB)/8, $0x0504050405040504
+DATA q4kShuf<>+88(SB)/8, $0x0504050405040504
+DATA q4kShuf<>+96(SB)/8, $0x0706070607060706
+DATA q4kShuf<>+104(SB)/8, $0x0706070607060706
+DATA q4kShuf<>+112(SB)/8, $0x0706070607060706
+DATA q4kShuf<>+120(SB)/8, $0x0706070607060706
+DATA q4kShuf<>+128(SB)/8, $0x0908090809080908
+DATA q4kShuf<>+136(SB)/8, $0x0908090809080908
+DATA q4kShuf<>+144(SB)/8, $0x0908090809080908
+DATA q4kShuf<>+152(SB)/8, $0x0908090809080908
+DATA q4kShuf<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q4kShuf<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q4kShuf<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q4kShuf<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q4kShuf<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q4kShuf<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q4kShuf<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q4kShuf<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q4kShuf<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA q4kShuf<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA q4kShuf<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA q4kShuf<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL q4kShuf<>(SB), RODATA|NOPTR, $256
+
+// q6kShuf: mask k (32 bytes at 32*k) broadcasts int16 word 2k in the low
+// lane and word 2k+1 in the high lane.
+DATA q6kShuf<>+0(SB)/8, $0x0100010001000100
+DATA q6kShuf<>+8(SB)/8, $0x0100010001000100
+DATA q6kShuf<>+16(SB)/8, $0x0302030203020302
+DATA q6kShuf<>+24(SB)/8, $0x0302030203020302
+DATA q6kShuf<>+32(SB)/8, $0x0504050405040504
+DATA q6kShuf<>+40(SB)/8, $0x0504050405040504
+DATA q6kShuf<>+48(SB)/8, $0x0706070607060706
+DATA q6kShuf<>+56(SB)/8, $0x0706070607060706
+DATA q6kShuf<>+64(SB)/8, $0x0908090809080908
+DATA q6kShuf<>+72(SB)/8, $0x0908090809080908
+DATA q6kShuf<>+80(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q6kShuf<>+88(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA q6kShuf<>+96(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q6kShuf<>+104(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA q6kShuf<>+112(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA q6kShuf<>+120(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
+
+// Q4K_CHUNK handles 64 elements: the 32 nibble bytes at qoff(SI), low nibbles
+// against the int8s at y1(DI) with scale word s1, high nibbles against y2(DI)
+// with scale word s2 (s1, s2 as byte offsets into q4kShuf).
+#define Q4K_CHUNK(qoff, y1, y2, s1, s2) \
+	VMOVDQU qoff(SI), Y2 \
+	VPSRLW  $4, Y2, Y3 \
+	VPAND   Y14, Y2, Y2 \
+	VPAND   Y14, Y3, Y3 \
+	VPMADDUBSW y1(DI), Y2, Y2 \
+	VPMADDUBSW y2(DI), Y3, Y3 \
+	VPSHUFB q4kShuf<>+s1(SB), Y9, Y4 \
+	VPSHUFB q4kShuf<>+s2(SB), Y9, Y5 \
+	VPMADDWD Y4, Y2, Y2 \
+	VPMADDWD Y5, Y3, Y3 \
+	VPADDD  Y2, Y6, Y6 \
+	VPADDD  Y3, Y6, Y6
+
+// func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
+TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS X7, X7, X7
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+
+q4kloop:
+	TESTQ CX, CX
+	JZ    q4kdone
+
+	// Unpack the 12-byte scales field into 8 scale bytes (AX) and 8 min
+	// bytes (R10): see scaleMinK4.
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R8
+	MOVL BX, R10
+	ANDL $0x3f3f3f3f, R10
+	MOVL DX, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL AX, R12
+	SHRL $6, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL  R12, R11
+	ANDL $0x3f3f3f3f, AX
+	SHLQ $32, R11
+	ORQ  R11, AX
+	SHLQ $32, R8
+	ORQ  R8, R10
+
+	// Y9 = the 8 scales as int16 in both lanes; X10 = 8 mins as int16.
+	VMOVQ AX, X9
+	VPMOVZXBW X9, X9
+	VPERMQ $0x44, Y9, Y9
+	VMOVQ R10, X10
+	VPMOVZXBW X10, X10
+
+	// Mins: Σ m_j * (bsum_2j + bsum_2j+1) in 4 int32 lanes.
+	VMOVDQU 260(DI), Y11
+	VEXTRACTI128 $1, Y11, X12
+	VPHADDW X12, X11, X11
+	VPMADDWD X11, X10, X10
+	VCVTDQ2PS X10, X10
+
+	// X1 = [d*d8, dmin*d8, ...]
+	VCVTPH2PS 0(SI), X1
+	VBROADCASTSS 0(DI), X2
+	VMULPS X2, X1, X1
+	VMOVSHDUP X1, X3
+	VBROADCASTSS X3, X3
+	VFMADD231PS X10, X3, X7
+	VBROADCASTSS X1, Y1
+
+	VPXOR Y6, Y6, Y6
+	Q4K_CHUNK(16, 4, 36, 0, 32)
+	Q4K_CHUNK(48, 68, 100, 64, 96)
+	Q4K_CHUNK(80, 132, 164, 128, 160)
+	Q4K_CHUNK(112, 196, 228, 192, 224)
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y6, Y1, Y0
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q4kloop
+
+q4kdone:
+	HSUM0
+	VPERMILPS $0x4E, X7, X1
+	VADDPS X1, X7, X7
+	VPERMILPS $0xB1, X7, X1
+	VADDSS X1, X7, X7
+	VSUBSS X7, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- Q6_K x Q8_K
+// Weight super-blocks of 210 bytes: ql[128], qh[64], int8 scales[16], f16 d.
+// Quants are formed unsigned (0..63) for VPMADDUBSW; the -32 offset is
+// applied once per super-block through the bsums: Σ s_g*Σ(q-32)*y =
+// Σ s_g*Σ q*y - 32*Σ s_g*bsum_g. Y13 holds bytes 0x30 (the two high bits in
+// place), Y14 bytes 0x0F.
+
+// Q6K_GROUP: Y5 = low 4 bits, Y7 = high 2 bits (already at bits 4-5) of 32
+// quants; multiply with the int8s at yoff(DI) and the pair of scales picked
+// by q6kShuf+moff from sc, accumulate into Y6.
+#define Q6K_GROUP(yoff, moff, sc) \
+	VPOR    Y7, Y5, Y5 \
+	VPMADDUBSW yoff(DI), Y5, Y5 \
+	VPSHUFB q6kShuf<>+moff(SB), sc, Y7 \
+	VPMADDWD Y7, Y5, Y5 \
+	VPADDD  Y5, Y6, Y6
+
+// func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32
+TEXT ·dotQ6_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x30303030, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+
+q6kloop:
+	TESTQ CX, CX
+	JZ    q6kdone
+
+	// Y9 = 16 scales as int16; Y6 = -32 * Σ s_g*bsum_g (int32 lanes).
+	VPMOVSXBW 192(SI), Y9
+	VPMADDWD 260(DI), Y9, Y10
+	VPSLLD $5, Y10, Y10
+	VPXOR  Y6, Y6, Y6
+	VPSUBD Y10, Y6, Y6
+	VPERMQ $0x44, Y9, Y11
+	VPERMQ $0xEE, Y9, Y12
+
+	VMOVDQU 0(SI), Y2
+	VMOVDQU 32(SI), Y3
+	VMOVDQU 128(SI), Y4
+	VPAND   Y14, Y2, Y5
+	VPSLLW  $4, Y4, Y7
+	VPAND   Y13, Y7, Y7
+	Q6K_GROUP(4, 0, Y11)
+	VPAND   Y14, Y3, Y5
+	VPSLLW  $2, Y4, Y7
+	VPAND   Y13, Y7, Y7
+	Q6K_GROUP(36, 32, Y11)
+	VPSRLW  $4, Y2, Y5
+	VPAND   Y14, Y5, Y5
+	VPAND   Y13, Y4, Y7
+	Q6K_GROUP(68, 64, Y11)
+	VPSRLW  $4, Y3, Y5
+	VPAND   Y14, Y5, Y5
+	VPSRLW  $2, Y4, Y7
+	VPAND   Y13, Y7, Y7
+	Q6K_GROUP(100, 96, Y11)
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQU 160(SI), Y4
+	VPAND   Y14, Y2, Y5
+	VPSLLW  $4, Y4, Y7
+	VPAND   Y13, Y7, Y7
+	Q6K_GROUP(132, 0, Y12)
+	VPAND   Y14, Y3, Y5
+	VPSLLW  $2, Y4, Y7
+	VPAND   Y13, Y7, Y7
+	Q6K_GROUP(164, 32, Y12)
+	VPSRLW  $4, Y2, Y5
+	VPAND   Y14, Y5, Y5
+	VPAND   Y13, Y4, Y7
+	Q6K_GROUP(196, 64, Y12)
+	VPSRLW  $4, Y3, Y5
+	VPAND   Y14, Y5, Y5
+	VPSRLW  $2, Y4, Y7
+	VPAND   Y13, Y7, Y7
+	Q6K_GROUP(228, 96, Y12)
+
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VMULSS 0(DI), X1, X1
+	VBROADCASTSS X1, Y1
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y6, Y1, Y0
+
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q6kloop
+
+q6kdone:
+	HSUM0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- BF16 x BF16
+// A bfloat16 is the top half of a float32: widen with VPMOVZXWD and shift
+// left by 16, then multiply in float32.
+
+#define BF16_LOAD(off, reg, dst) \
+	VPMOVZXWD off(reg), dst \
+	VPSLLD $16, dst, dst
+
+// func dotBF16AVX2(w, a *byte, n int) float32
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+bf16loop32:
+	CMPQ CX, $32
+	JLT  bf16loop8
+	BF16_LOAD(0, SI, Y4)
+	BF16_LOAD(16, SI, Y5)
+	BF16_LOAD(32, SI, Y6)
+	BF16_LOAD(48, SI, Y7)
+	BF16_LOAD(0, DI, Y8)
+	BF16_LOAD(16, DI, Y9)
+	BF16_LOAD(32, DI, Y10)
+	BF16_LOAD(48, DI, Y11)
+	VFMADD231PS Y8, Y4, Y0
+	VFMADD231PS Y9, Y5, Y1
+	VFMADD231PS Y10, Y6, Y2
+	VFMADD231PS Y11, Y7, Y3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JMP  bf16loop32
+
+bf16loop8:
+	CMPQ CX, $8
+	JLT  bf16reduce
+	BF16_LOAD(0, SI, Y4)
+	BF16_LOAD(0, DI, Y8)
+	VFMADD231PS Y8, Y4, Y0
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JMP  bf16loop8
+
+bf16reduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM0
+
+bf16tail:
+	TESTQ CX, CX
+	JZ    bf16done
+	MOVWLZX (SI), AX
+	MOVWLZX (DI), BX
+	SHLL $16, AX
+	SHLL $16, BX
+	VMOVD AX, X4
+	VMOVD BX, X5
+	VFMADD231SS X5, X4, X0
+	ADDQ $2, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  bf16tail
+
+bf16done:
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET

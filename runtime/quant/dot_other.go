@@ -1,0 +1,18 @@
+//go:build !amd64
+
+package quant
+
+// Without assembly every kernel is the portable Go one.
+
+// Implementation names the dot-product kernels in use: always "generic" on
+// this architecture.
+func Implementation() string { return "generic" }
+
+func dotF32(w, a []byte, n int) float32  { return dotF32Generic(w, a, n) }
+func dotF16(w, a []byte, n int) float32  { return dotF16Generic(w, a, n) }
+func dotBF16(w, a []byte, n int) float32 { return dotBF16Generic(w, a, n) }
+func dotQ4_0(w, a []byte, n int) float32 { return dotQ4_0Q8_0Generic(w, a, n) }
+func dotQ4_1(w, a []byte, n int) float32 { return dotQ4_1Q8_1Generic(w, a, n) }
+func dotQ8_0(w, a []byte, n int) float32 { return dotQ8_0Q8_0Generic(w, a, n) }
+func dotQ4_K(w, a []byte, n int) float32 { return dotQ4_KQ8_KGeneric(w, a, n) }
+func dotQ6_K(w, a []byte, n int) float32 { return dotQ6_KQ8_KGeneric(w, a, n) }
