@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"time"
 
@@ -204,6 +205,11 @@ func measureAttention(c *cli.Context) (*attention.Report, error) {
 		return nil, usagef("--kv-type %q: want f32 or f16", kvFlag)
 	}
 
+	if t := c.Int("threads"); t > 0 {
+		// The naive method's gonum Sgemm uses GOMAXPROCS threads: the same
+		// count as the backend's workers keeps the comparison fair.
+		runtime.GOMAXPROCS(t)
+	}
 	b, err := engine.OpenBackend(device, c.Int("threads"))
 	if err != nil {
 		return nil, err

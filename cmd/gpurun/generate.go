@@ -30,7 +30,7 @@ func generateCommand() *cli.Command {
 			"  echo \"What is 2+2?\" | gpurun generate --chat -p -\n" +
 			"  gpurun generate -p \"Write a haiku\" --chat --seed 7 --device cpu --threads 2",
 		Flags: append(append([]cli.Flag{
-			&cli.StringFlag{Name: "prompt", Aliases: []string{"p"}, Usage: "the prompt; - reads it from standard input", Required: true},
+			&cli.StringFlag{Name: "prompt", Aliases: []string{"p"}, Usage: "the prompt (required); - reads it from standard input"},
 			&cli.IntFlag{Name: "n-predict", Aliases: []string{"n"}, Value: 128, Usage: "tokens to generate at most"},
 			&cli.BoolFlag{Name: "chat", Usage: "wrap the prompt as one user turn of the model's chat template"},
 			&cli.StringFlag{Name: "system", Usage: "with --chat: a system message"},
@@ -45,6 +45,9 @@ func generateCommand() *cli.Command {
 func runGenerate(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("generate takes no arguments (got %q); put the prompt in -p", c.Args().First())
+	}
+	if !c.IsSet("prompt") {
+		return usagef("generate needs a prompt: -p TEXT, or -p - to read it from standard input")
 	}
 	n := c.Int("n-predict")
 	if err := checkPositive("n-predict", n); err != nil {
