@@ -13,7 +13,7 @@ NVCCFLAGS := -fatbin -O3 -std=c++17 -Ikernels \
 # Packages whose tests are quick enough for the race detector on 2 cores.
 RACE_PKGS ?= ./runtime/gguf/... ./runtime/sampler/... ./runtime/kvcache/... ./runtime/engine/... ./tokenizer/...
 
-.PHONY: help build demo test test-short vet race fuzz bench model kernels build-cuda check-cuda clean
+.PHONY: help build demo test test-short vet race fuzz bench model kernels emu build-cuda check-cuda clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -50,8 +50,13 @@ bench: ## Go benchmarks (quant dot products, tokenizer, ops)
 
 kernels: $(FATBIN) ## compile kernels/*.cu into one fatbin (needs nvcc)
 
+# The .sum records the sources the fatbin was built from (TestFatbinIsFresh).
 $(FATBIN): $(KERNELS) $(wildcard kernels/*.cuh)
 	$(NVCC) $(NVCCFLAGS) -o $@ kernels/all.cu
+	LC_ALL=C sha256sum kernels/*.cu kernels/*.cuh > $@.sum
+
+emu: ## the CUDA backend's parity tests on the kernel emulator (no GPU; g++ compiles kernels/*.cu)
+	$(GO) test -count=1 ./runtime/cuda/...
 
 build-cuda: kernels ## build bin/gpurun with the CUDA backend (-tags cuda; needs nvcc + libcuda)
 	$(GO) build -tags cuda -o $(BIN)/gpurun ./cmd/gpurun

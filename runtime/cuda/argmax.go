@@ -1,0 +1,42 @@
+package cuda
+
+import (
+	"fmt"
+	"unsafe"
+
+	"gpurun/runtime/backend"
+)
+
+// Argmax returns the index of the first maximum of x[0:n]; it waits for
+// pending ops. Kernel argmax_f32 (kernels/argmax.cu): one block; only the
+// 4-byte index is copied to the host.
+func (b *Backend) Argmax(x backend.Buffer, n int) (int32, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if n < 1 {
+		b.fail(backend.Shapef("argmax", "n = %d", n))
+		return 0, b.err
+	}
+	if err := backend.CheckElementwise("argmax", n, []string{"x"}, x); err != nil {
+		b.fail(err)
+		return 0, err
+	}
+	xb := b.asBuf("argmax", "x", x)
+	if xb == nil {
+		return 0, b.err
+	}
+	out := b.scratchInt("argmax")
+	bs := b.blockSize(1024)
+	b.launch("argmax", fmt.Sprintf("n=%d", n), "argmax_f32", dim(1, 1, 1), dim(bs, 1, 1), 0, xb.dev(), n, out)
+	b.flush()
+	if b.err != nil {
+		return 0, b.err
+	}
+	var idx int32
+	if err := b.dev.CopyDtoH(unsafe.Slice((*byte)(unsafe.Pointer(&idx)), 4), uintptr(out)); err != nil {
+		b.fail(fmt.Errorf("argmax: %w", err))
+		return 0, b.err
+	}
+	return idx, nil
+}

@@ -1,0 +1,76 @@
+package cuda
+
+import (
+	"fmt"
+
+	"gpurun/runtime/backend"
+)
+
+// Attention: causal grouped-query attention of q[T, Heads, D] over the
+// cache rows [0, Pos+t] of kc, vc [CacheLen, KVHeads*D] (F32 or F16) into
+// dst[T, Heads, D].
+//
+// Kernels (kernels/attention.cu): attention_<f32|f16>_d<32|64|128|256>, a
+// flash-attention tile kernel (online softmax over K/V tiles in shared
+// memory; one block serves the query heads sharing a KV head), grid
+// (KVHeads * head chunks, row tiles, splits) x 128 threads. When that grid
+// is small — decode: T = 1 — the keys are split into chunks of
+// Options.AttnSplitKeys rows processed by separate blocks (split-K, "flash
+// decoding"), and attention_combine_f32 merges the partial results.
+func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionArgs) {
+	if b.err != nil {
+		return
+	}
+	if err := backend.CheckAttention(dst, q, kc, vc, a); err != nil {
+		b.fail(err)
+		return
+	}
+	d, qb, kb, vb := b.asBuf("attention", "dst", dst), b.asBuf("attention", "q", q), b.asBuf("attention", "K cache", kc), b.asBuf("attention", "V cache", vc)
+	if d == nil || qb == nil || kb == nil || vb == nil {
+		return
+	}
+	D := a.HeadDim
+	var dmax, qvw int
+	switch {
+	case D <= 32:
+		dmax, qvw = 32, 4
+	case D <= 64:
+		dmax, qvw = 64, 4
+	case D <= 128:
+		dmax, qvw = 128, 4
+	case D <= 256:
+		dmax, qvw = 256, 2
+	default:
+		b.fail(backend.Shapef("attention", "head dim %d > 256 is not supported by the CUDA kernels", D))
+		return
+	}
+	const warps = 4
+	G := a.Heads / a.KVHeads
+	gb := min(G, warps*qvw)    // query heads per block
+	br := max(1, warps*qvw/gb) // query rows per block
+	hchunks := ceilDiv(G, gb)
+	rowTiles := ceilDiv(a.T, br)
+	splitKeys := b.opts.AttnSplitKeys
+	keys := a.Pos + a.T
+	nsplit := 1
+	if a.KVHeads*hchunks*rowTiles < 128 {
+		nsplit = ceilDiv(keys, splitKeys)
+	}
+	if rowTiles > 65535 || nsplit > 65535 {
+		b.fail(backend.Shapef("attention", "T = %d, %d keys: grid too large", a.T, keys))
+		return
+	}
+	shape := fmt.Sprintf("%s T=%d pos=%d heads=%d/%d D=%d splits=%d", kb.dt, a.T, a.Pos, a.Heads, a.KVHeads, D, nsplit)
+	part := devPtr(0)
+	if nsplit > 1 {
+		part = b.scratchBytes("attention", nsplit*a.T*a.Heads*(D+2)*4)
+	}
+	kernel := fmt.Sprintf("attention_%s_d%d", kb.dt, dmax)
+	b.launch("attention", shape, kernel, dim(a.KVHeads*hchunks, rowTiles, nsplit), dim(32*warps, 1, 1), 0,
+		d.dev(), part, qb.dev(), kb.dev(), vb.dev(), a.T, a.Pos, a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb)
+	if nsplit > 1 {
+		bs := b.blockSize(min(128, max(32, ceilDiv(D, 32)*32)))
+		b.launch("attention", shape, "attention_combine_f32", dim(a.T*a.Heads, 1, 1), dim(bs, 1, 1), 0,
+			d.dev(), part, a.T, a.Heads, D, nsplit)
+	}
+}

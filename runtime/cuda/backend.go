@@ -1,0 +1,232 @@
+// Package cuda is the GPU backend: backend.Backend implemented by launching
+// the kernels of kernels/*.cu on a Device.
+//
+// The backend is written once against the small Device interface (memory,
+// copies, launch by symbol name). Open (built with -tags cuda) gives it the
+// real GPU through gorgonia.org/cu; runtime/cuda/emu gives it an emulated
+// device that runs the same kernel sources on the host, which is how the
+// parity tests run this package in CI without a GPU. Without -tags cuda, Open
+// returns an error saying how to build with CUDA.
+//
+// One launcher file per op, named like its kernel file: rmsnorm.go launches
+// rmsnorm_f32 from kernels/rmsnorm.cu. Weights are uploaded once, quantized
+// (some formats repacked: weight.go); activations come from a preallocated
+// arena; nothing is allocated on the device per token.
+package cuda
+
+import (
+	"fmt"
+	"unsafe"
+
+	"gpurun/runtime/backend"
+)
+
+// Options tune the backend. The zero value is the tuned default.
+type Options struct {
+	// Ordinal is the GPU to use (Open only).
+	Ordinal int
+	// ArenaBytes is the size of each arena chunk that NewBuffer carves
+	// buffers from (default 64 MiB; a larger buffer gets a chunk of its own).
+	ArenaBytes int
+	// BlockSize, if set, overrides the block size of every kernel that works
+	// with any multiple of 32 threads (norms, softmax, argmax, element-wise,
+	// embed, rope). Tests run several.
+	BlockSize int
+	// MatVecMaxT is the largest T for which MatMul uses the matrix-vector
+	// kernels (weights read once per token); above it the tiled GEMM runs.
+	// Default 1.
+	MatVecMaxT int
+	// MatVecRowsPerWarp is the number of weight rows each warp of a
+	// matrix-vector block computes (0: 2 for matrices of >= 16384 rows, else 1).
+	MatVecRowsPerWarp int
+	// NoTensorCores makes T > MatVecMaxT use the portable tiled GEMM (v2)
+	// instead of the WMMA tensor-core one (v3) for F16 and quantized weights.
+	NoTensorCores bool
+	// AttnSplitKeys is the number of cache rows one block of split-K
+	// attention covers (default 256; a multiple of 32).
+	AttnSplitKeys int
+	// NoGraphs disables recording queued launches into CUDA graphs (only
+	// devices that implement Batcher record).
+	NoGraphs bool
+}
+
+func (o *Options) defaults() error {
+	if o.ArenaBytes <= 0 {
+		o.ArenaBytes = 64 << 20
+	}
+	if o.BlockSize != 0 && (o.BlockSize < 32 || o.BlockSize > 1024 || o.BlockSize%32 != 0) {
+		return fmt.Errorf("cuda: BlockSize %d must be a multiple of 32 in [32, 1024]", o.BlockSize)
+	}
+	if o.MatVecMaxT <= 0 {
+		o.MatVecMaxT = 1
+	}
+	if o.AttnSplitKeys <= 0 {
+		o.AttnSplitKeys = 256
+	}
+	if o.AttnSplitKeys%32 != 0 {
+		return fmt.Errorf("cuda: AttnSplitKeys %d is not a multiple of 32", o.AttnSplitKeys)
+	}
+	return nil
+}
+
+// Backend implements backend.Backend, AddRMSNormer and MatMulSwiGLUer.
+type Backend struct {
+	dev  Device
+	opts Options
+	err  error
+
+	arena   []chunk   // activation buffers
+	weights []uintptr // one allocation per weight
+	ring    ring      // small per-call uploads (token ids, positions)
+	scratch scratch   // attention partials
+	small   uintptr   // 256 bytes: the argmax result
+
+	batch  Batcher  // non-nil when launches are queued
+	queue  []Launch // queued launches (batch mode)
+	slots  [64]uint64
+	params [64]unsafe.Pointer
+	closed bool
+}
+
+var (
+	_ backend.Backend        = (*Backend)(nil)
+	_ backend.AddRMSNormer   = (*Backend)(nil)
+	_ backend.MatMulSwiGLUer = (*Backend)(nil)
+)
+
+// New makes a backend on dev. The backend owns dev and closes it.
+func New(dev Device, o Options) (*Backend, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	b := &Backend{dev: dev, opts: o}
+	if bt, ok := dev.(Batcher); ok && !o.NoGraphs {
+		b.batch = bt
+	}
+	return b, nil
+}
+
+// Name is the device's name: "cuda", or "emu" for the emulator.
+func (b *Backend) Name() string { return b.dev.Name() }
+
+// Device returns the device the backend runs on.
+func (b *Backend) Device() Device { return b.dev }
+
+// Err returns the first recorded error.
+func (b *Backend) Err() error { return b.err }
+
+// fail records the first error.
+func (b *Backend) fail(err error) {
+	if b.err == nil && err != nil {
+		b.err = err
+	}
+}
+
+// Sync runs queued launches, waits for the device and returns the first error.
+func (b *Backend) Sync() error {
+	if b.err != nil {
+		return b.err
+	}
+	b.flush()
+	if b.err == nil {
+		b.fail(b.dev.Synchronize())
+	}
+	return b.err
+}
+
+// Close frees all device memory and closes the device.
+func (b *Backend) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	b.flush()
+	_ = b.dev.Synchronize()
+	var first error
+	keep := func(err error) {
+		if first == nil {
+			first = err
+		}
+	}
+	for _, c := range b.arena {
+		keep(b.dev.Free(c.ptr))
+	}
+	for _, w := range b.weights {
+		keep(b.dev.Free(w))
+	}
+	keep(b.ring.free(b.dev))
+	keep(b.scratch.free(b.dev))
+	if b.small != 0 {
+		keep(b.dev.Free(b.small))
+	}
+	keep(b.dev.Close())
+	b.arena, b.weights = nil, nil
+	return first
+}
+
+// launch queues one kernel; op and shape describe it in an error.
+func (b *Backend) launch(op, shape, kernel string, grid, block [3]uint32, shared int, args ...any) {
+	if b.err != nil {
+		return
+	}
+	slots, err := packArgs(b.slots[:0], args)
+	if err != nil {
+		b.fail(fmt.Errorf("%s (%s): %s: %w", op, shape, kernel, err))
+		return
+	}
+	if b.batch != nil {
+		b.queue = append(b.queue, Launch{Kernel: kernel, Grid: grid, Block: block, Shared: shared, Args: append([]uint64(nil), slots...)})
+		if len(b.queue) >= maxQueue {
+			b.flush()
+		}
+		return
+	}
+	params := b.params[:len(slots)]
+	for i := range slots {
+		params[i] = unsafe.Pointer(&b.slots[i])
+	}
+	if err := b.dev.Launch(kernel, grid, block, shared, params); err != nil {
+		b.fail(fmt.Errorf("%s (%s): %w", op, shape, err))
+	}
+}
+
+// maxQueue bounds the launches queued between host interactions (a decode
+// step of a 100-layer model is ~1,500).
+const maxQueue = 4096
+
+// flush hands queued launches to the device.
+func (b *Backend) flush() {
+	if len(b.queue) == 0 {
+		return
+	}
+	q := b.queue
+	b.queue = b.queue[:0]
+	if b.err != nil {
+		return
+	}
+	if err := b.batch.RunBatch(q); err != nil {
+		b.fail(err)
+	}
+}
+
+// blockSize is the block size for a kernel that takes any multiple of 32
+// threads: the Options override, else def.
+func (b *Backend) blockSize(def int) int {
+	if b.opts.BlockSize != 0 {
+		return b.opts.BlockSize
+	}
+	return def
+}
+
+// gridFor is the 1-D grid for n elements at bs threads, capped (the
+// element-wise kernels loop).
+func gridFor(n, bs int) int {
+	g := ceilDiv(n, bs)
+	if g > 8192 {
+		g = 8192
+	}
+	if g < 1 {
+		g = 1
+	}
+	return g
+}

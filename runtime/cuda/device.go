@@ -1,0 +1,86 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+)
+
+// Device is what the backend needs from a CUDA device: memory, copies and
+// kernel launches by symbol name. The real one (device_cu.go, -tags cuda)
+// goes through gorgonia.org/cu; runtime/cuda/emu runs the same kernels on the
+// host. Device pointers are plain uintptrs; host memory is a []byte.
+type Device interface {
+	// Name is "cuda" or "emu".
+	Name() string
+	// Alloc returns bytes of uninitialised device memory (256-byte aligned).
+	Alloc(bytes int) (uintptr, error)
+	Free(p uintptr) error
+	// Memset sets bytes bytes at p to b (stream-ordered).
+	Memset(p uintptr, b byte, bytes int) error
+	// CopyHtoD copies src into device memory at dst, stream-ordered; src may
+	// be reused as soon as it returns.
+	CopyHtoD(dst uintptr, src []byte) error
+	// CopyDtoH waits for queued work, then copies device memory at src into dst.
+	CopyDtoH(dst []byte, src uintptr) error
+	// CopyDtoD copies bytes bytes between device buffers (stream-ordered).
+	CopyDtoD(dst, src uintptr, bytes int) error
+	// Launch queues kernel with cuLaunchKernel's arguments: params[i] points
+	// at the value of parameter i, in 8 readable bytes (a 4-byte parameter
+	// is read from the low-order bytes).
+	Launch(kernel string, grid, block [3]uint32, sharedBytes int, params []unsafe.Pointer) error
+	// Synchronize waits for all queued work.
+	Synchronize() error
+	Close() error
+}
+
+// Batcher is an optional Device capability: run a recorded sequence of
+// launches at once (the CUDA device replays it as a CUDA graph).
+type Batcher interface {
+	RunBatch(launches []Launch) error
+}
+
+// Launch is one recorded kernel launch.
+type Launch struct {
+	Kernel      string
+	Grid, Block [3]uint32
+	Shared      int
+	Args        []uint64 // each parameter in 8 bytes, little-endian
+}
+
+// devPtr is a device address as a kernel parameter.
+type devPtr uintptr
+
+// packArgs turns kernel parameters into 8-byte slots. Accepted types are
+// the ones the kernels take: device pointers, int32/uint32 (C int/unsigned),
+// int (checked to fit an int32) and float32.
+func packArgs(dst []uint64, args []any) ([]uint64, error) {
+	dst = dst[:0]
+	for i, a := range args {
+		var v uint64
+		switch x := a.(type) {
+		case devPtr:
+			v = uint64(x)
+		case int32:
+			v = uint64(uint32(x))
+		case uint32:
+			v = uint64(x)
+		case int:
+			if x < math.MinInt32 || x > math.MaxInt32 {
+				return nil, fmt.Errorf("kernel parameter %d = %d does not fit a 32-bit int", i, x)
+			}
+			v = uint64(uint32(int32(x)))
+		case float32:
+			v = uint64(math.Float32bits(x))
+		default:
+			return nil, fmt.Errorf("kernel parameter %d has unsupported type %T", i, a)
+		}
+		dst = append(dst, v)
+	}
+	return dst, nil
+}
+
+// dim builds a [3]uint32 grid or block.
+func dim(x, y, z int) [3]uint32 { return [3]uint32{uint32(x), uint32(y), uint32(z)} }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }

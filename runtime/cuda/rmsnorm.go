@@ -1,0 +1,55 @@
+package cuda
+
+import (
+	"fmt"
+
+	"gpurun/runtime/backend"
+)
+
+// normBlock is the block size for a row of n elements: enough threads for
+// ~4 elements each, a multiple of 32, at most 1024.
+func (b *Backend) normBlock(n int) int {
+	return b.blockSize(min(1024, max(32, ceilDiv(n, 4*32)*32)))
+}
+
+// RMSNorm: dst[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * w, T rows of
+// n = w.Cols(). Kernel rmsnorm_f32 (kernels/rmsnorm.cu): one block per row.
+func (b *Backend) RMSNorm(dst, x backend.Buffer, w backend.Weight, T int, eps float32) {
+	if b.err != nil {
+		return
+	}
+	if err := backend.CheckNorm("rmsnorm", dst, x, w, nil, T); err != nil {
+		b.fail(err)
+		return
+	}
+	d, xb, wb := b.asBuf("rmsnorm", "dst", dst), b.asBuf("rmsnorm", "x", x), b.asWeight("rmsnorm", w)
+	if d == nil || xb == nil || wb == nil || T == 0 {
+		return
+	}
+	n := wb.cols
+	b.launch("rmsnorm", fmt.Sprintf("T=%d n=%d", T, n), "rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
+		d.dev(), xb.dev(), wb.f32(), n, eps)
+}
+
+// AddRMSNorm is the fused residual add + RMSNorm: x += r; dst = rmsnorm(x) * w.
+// Kernel add_rmsnorm_f32 (kernels/rmsnorm.cu): one block per row.
+func (b *Backend) AddRMSNorm(dst, x, r backend.Buffer, w backend.Weight, T int, eps float32) {
+	if b.err != nil {
+		return
+	}
+	if err := backend.CheckNorm("add_rmsnorm", dst, x, w, nil, T); err != nil {
+		b.fail(err)
+		return
+	}
+	n := w.Cols()
+	if err := backend.CheckElementwise("add_rmsnorm", T*n, []string{"r"}, r); err != nil {
+		b.fail(err)
+		return
+	}
+	d, xb, rb, wb := b.asBuf("add_rmsnorm", "dst", dst), b.asBuf("add_rmsnorm", "x", x), b.asBuf("add_rmsnorm", "r", r), b.asWeight("add_rmsnorm", w)
+	if d == nil || xb == nil || rb == nil || wb == nil || T == 0 {
+		return
+	}
+	b.launch("add_rmsnorm", fmt.Sprintf("T=%d n=%d", T, n), "add_rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
+		d.dev(), xb.dev(), rb.dev(), wb.f32(), n, eps)
+}

@@ -1,0 +1,50 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+
+	"gpurun/runtime/backend"
+)
+
+// RoPE rotates, in place, heads heads of T = len(pos) rows of x[T, heads*headDim].
+// Kernels rope_f32 (normal: adjacent pairs) and rope_neox_f32 (pairs half a
+// rotation apart), kernels/rope.cu: grid (T, heads). Consecutive positions
+// (the usual case) are passed as a scalar; others are uploaded.
+func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r backend.RoPE) {
+	if b.err != nil {
+		return
+	}
+	if err := backend.CheckRoPE(x, pos, heads, headDim, r); err != nil {
+		b.fail(err)
+		return
+	}
+	xb := b.asBuf("rope", "x", x)
+	if xb == nil || len(pos) == 0 || heads < 1 {
+		return
+	}
+	kernel := "rope_f32"
+	if r.Mode == backend.RoPENeox {
+		kernel = "rope_neox_f32"
+	} else if r.Mode != backend.RoPENormal {
+		b.fail(backend.Shapef("rope", "unknown mode %d", r.Mode))
+		return
+	}
+	scale := r.FreqScale
+	if scale == 0 {
+		scale = 1
+	}
+	posPtr := devPtr(0)
+	for i, p := range pos {
+		if p != pos[0]+int32(i) {
+			posPtr = b.upload("rope", pos)
+			break
+		}
+	}
+	// rounded to float exactly as runtime/cpu and ggml do
+	thetaScale := float32(math.Pow(float64(r.FreqBase), -2/float64(r.Dims)))
+	bs := b.blockSize(min(1024, max(32, ceilDiv(r.Dims/2, 32)*32)))
+	b.launch("rope", fmt.Sprintf("T=%d heads=%d headDim=%d dims=%d", len(pos), heads, headDim, r.Dims), kernel,
+		dim(len(pos), heads, 1), dim(bs, 1, 1), 0,
+		xb.dev(), posPtr, int(pos[0]), headDim, r.Dims, thetaScale, scale)
+}
