@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"gpurun/runtime/kvcache"
 	"gpurun/runtime/model"
 	"gpurun/runtime/sampler"
-	"gpurun/tokenizer"
 )
 
 // Session is one sequence: the tokens whose keys and values sit in its KV
@@ -98,96 +96,35 @@ func (e *PromptTooLongError) Error() string {
 // Generate continues r.Tokens, calling emit with each piece of text as it
 // becomes final (whole UTF-8 characters, stop strings held back).
 func (s *Session) Generate(ctx context.Context, r Request, emit func(text string) error) (Result, error) {
-	res := Result{PromptTokens: len(r.Tokens)}
-	switch {
-	case len(r.Tokens) == 0:
-		return res, errors.New("empty prompt: there must be at least one token (a BOS) to continue")
-	case r.MaxTokens <= 0:
-		return res, fmt.Errorf("the number of tokens to generate must be > 0, got %d", r.MaxTokens)
-	case len(r.Tokens) >= s.cache.Len:
-		return res, &PromptTooLongError{len(r.Tokens), s.cache.Len, s.e.Model.Config().CtxTrain}
+	if err := s.e.checkRequest(r, s.cache.Len); err != nil {
+		return Result{PromptTokens: len(r.Tokens)}, err
 	}
-	if err := r.Sampling.Validate(); err != nil {
-		return res, err
+	g := s.e.newGeneration(r, emit)
+	if err := s.prefill(ctx, r.Tokens, &g.res); err != nil {
+		return g.res, err
 	}
-	start := time.Now()
-	if err := s.prefill(ctx, r.Tokens, &res); err != nil {
-		return res, err
-	}
-
-	smp := sampler.New(r.Sampling)
-	dec := s.e.Tok.NewStreamDecoder()
-	out := stopFilter{stops: r.Stop, emit: emit}
-	// Text that starts the document (after control tokens such as BOS only)
-	// loses the SentencePiece dummy-prefix space, as sentencepiece's decoder
-	// and llama2.c do.
-	stripLead := s.e.Tok.AddSpacePrefix() && s.onlyControl(r.Tokens)
-	var genStart time.Time
 	for {
-		tok, err := s.sample(smp)
+		tok, err := g.sample(s.last, s.logits, s.tokens)
 		if err != nil {
-			return res, err
+			return g.res, err
 		}
-		if len(res.Tokens) == 0 {
-			res.PromptTime = time.Since(start)
-			genStart = time.Now()
-		}
-		res.Tokens = append(res.Tokens, tok)
-		if !r.IgnoreEOG && s.e.Tok.IsEOG(tok) {
-			res.StopReason = StopEOG
-			break
-		}
-		piece := dec.Add(tok)
-		if stripLead && piece != "" {
-			piece, stripLead = strings.TrimPrefix(piece, " "), false
-		}
-		stopped, err := out.write(piece)
+		done, err := g.add(tok, s.cache.Free())
 		if err != nil {
-			return res, err
+			return g.res, err
 		}
-		if stopped {
-			res.StopReason = StopString
-			break
-		}
-		if len(res.Tokens) >= r.MaxTokens {
-			res.StopReason = StopLength
-			break
-		}
-		if s.cache.Free() == 0 {
-			res.StopReason = StopContext
+		if done {
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			res.StopReason = StopCancelled
-			res.GenTime = time.Since(genStart)
-			return res, err
+			g.cancel()
+			return g.res, err
 		}
 		if err := s.forward([]int32{tok}); err != nil {
-			return res, err
+			return g.res, err
 		}
 	}
-	res.GenTime = time.Since(genStart)
-	if res.StopReason != StopString {
-		tail := dec.Flush()
-		if _, err := out.write(tail); err != nil {
-			return res, err
-		}
-		if err := out.flush(); err != nil {
-			return res, err
-		}
-	}
-	res.Text = out.text.String()
-	return res, nil
-}
-
-// onlyControl reports whether every token is a control token (BOS, ...).
-func (s *Session) onlyControl(tokens []int32) bool {
-	for _, t := range tokens {
-		if s.e.Tok.TokenType(t) != tokenizer.TokenControl {
-			return false
-		}
-	}
-	return true
+	err := g.finish()
+	return g.res, err
 }
 
 // prefill brings the cache to tokens[:len-1]+last run, reusing the common
@@ -226,21 +163,6 @@ func (s *Session) forward(tokens []int32) error {
 	s.last = logits
 	s.tokens = append(s.tokens, tokens...)
 	return nil
-}
-
-// sample draws the next token from the last forward pass's logits. Greedy
-// decoding without penalties asks the backend for the argmax, so a GPU
-// sends one integer instead of the vocabulary's logits.
-func (s *Session) sample(smp *sampler.Sampler) (int32, error) {
-	logits := s.last
-	p := smp.Params()
-	if p.Greedy() && (p.RepeatPenalty == 0 || p.RepeatPenalty == 1) {
-		return s.e.Backend.Argmax(logits, len(s.logits))
-	}
-	if err := s.e.Backend.Read(s.logits, logits); err != nil {
-		return 0, err
-	}
-	return smp.Sample(s.logits, s.tokens), nil
 }
 
 // Logits runs tokens (continuing the cache) and returns their last logits
