@@ -119,6 +119,7 @@ func commands() []*cli.Command {
 		generateCommand(),
 		chatCommand(),
 		benchCommand(),
+		serveCommand(),
 	}
 }
 
