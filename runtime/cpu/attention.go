@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"math"
+
 	"gpurun/runtime/backend"
 	"gpurun/runtime/quant"
 )
@@ -11,22 +13,49 @@ import (
 //
 // with g = h / (Heads/KVHeads) (grouped-query attention) and causal masking
 // (row t sees cache rows up to its own position). Caches are [CacheLen, KVHeads*HeadDim].
-// The (t, h) pairs are spread over the workers; each uses its own score row.
+// The (t, h) pairs are spread over the workers; each uses its own scratch.
+//
+// The arithmetic is llama.cpp's non-flash attention with an F32 cache, bit
+// for bit (see ggmlmath.go for why that matters):
+//   - kq = ggml_vec_dot_f32(k_j, q) (mul_mat over F32 never takes the
+//     llamafile path here: the permuted q is not contiguous, or T is 1);
+//   - ggml_soft_max_ext: kq*scale (+ a zero mask), max, ggml_v_expf of
+//     kq - max stored and summed in groups of eight positions (hsum of each
+//     group in float32, the groups in float64), then times float32(1/sum);
+//   - kqv = V·p: for one query row (decode), ggml_vec_dot_f32 over the
+//     positions of each V^T row (four 8-lane accumulators); for several
+//     (prefill), llamafile's tinyBLAS sgemm (one 8-lane accumulator per
+//     output). Positions past Pos+t are masked to exactly 0 in llama.cpp,
+//     which leaves every lane sum unchanged, so they are skipped here.
+//
+// Choosing by a.T assumes each call is one llama.cpp ubatch of one sequence
+// (llama.cpp picks tinyBLAS by the ubatch's token count, so a decode step
+// that batches several sequences would take it too). An F16 cache is
+// widened to float32 here, whereas llama.cpp rounds q to f16 and uses
+// ggml_vec_dot_f16: F16 caches are close to llama.cpp, not bit-exact.
 func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionArgs) {
 	if b.err != nil || b.fail(backend.CheckAttention(dst, q, kc, vc, a)) {
 		return
 	}
+	slots := vecDotSlots // decode: ggml_vec_dot_f32's 32 lanes
+	if a.T > 1 {
+		slots = 8 // prefill: tinyBLAS's 8 lanes
+	}
 	for w := range b.scores {
-		if cap(b.scores[w]) < a.Pos+a.T {
-			b.scores[w] = make([]float32, a.CacheLen)
+		if cap(b.scores[w]) < a.Pos+a.T+7 {
+			b.scores[w] = make([]float32, a.CacheLen+8)
 		}
-		if cap(b.rowTmp[w]) < 2*a.HeadDim {
-			b.rowTmp[w] = make([]float32, 2*a.HeadDim)
+		if need := 2*a.HeadDim + vecDotSlots*a.HeadDim; cap(b.rowTmp[w]) < need {
+			b.rowTmp[w] = make([]float32, need)
 		}
 	}
-	b.att = attentionTask{a: a, q: f32s(q), out: f32s(dst), k: kc.(*Buf), v: vc.(*Buf), scores: b.scores, tmp: b.rowTmp}
+	b.att = attentionTask{a: a, q: f32s(q), out: f32s(dst), k: kc.(*Buf), v: vc.(*Buf), scores: b.scores, tmp: b.rowTmp, slots: slots}
 	b.pool.run(&b.att, a.T*a.Heads, 1)
 }
+
+// vecDotSlots is the number of float32 lanes ggml_vec_dot_f32 accumulates
+// in on AVX2 (GGML_F32_STEP).
+const vecDotSlots = 32
 
 type attentionTask struct {
 	a      backend.AttentionArgs
@@ -34,6 +63,7 @@ type attentionTask struct {
 	k, v   *Buf
 	scores [][]float32
 	tmp    [][]float32
+	slots  int // lanes of the kqv product: 32 (vec_dot_f32) or 8 (tinyBLAS)
 }
 
 func (at *attentionTask) do(w, lo, hi int) {
@@ -48,29 +78,108 @@ func (at *attentionTask) do(w, lo, hi int) {
 		out := at.out[idx*D : (idx+1)*D]
 		n := a.Pos + t + 1
 		s := at.scores[w][:n]
-		krow := at.tmp[w][:D]
+		tmp := at.tmp[w]
+		krow := tmp[:D]
 		for j := 0; j < n; j++ {
 			k := cacheRow(at.k, j*kvDim+g*D, krow)
-			var dot float32
-			for i, qv := range q {
-				dot += qv * k[i]
-			}
-			s[j] = dot * a.Scale
+			s[j] = vecDotF32(k, q) * a.Scale
 		}
-		softmaxRow(s)
-		clear(out)
-		vrow := at.tmp[w][D : 2*D]
+		softmaxGGML(at.scores[w][:(n+7)&^7], n)
+
+		// acc[slot*D+i] accumulates position j's term p_j*v_j[i] in lane
+		// slot = j % slots, in order of j, with one FMA each.
+		acc := tmp[2*D : 2*D+at.slots*D]
+		clear(acc)
+		vrow := tmp[D : 2*D]
 		for j, p := range s {
 			v := cacheRow(at.v, j*kvDim+g*D, vrow)
-			for i, vv := range v {
-				out[i] += p * vv
-			}
+			axpyFMA(p, v, acc[(j%at.slots)*D:][:D])
+		}
+		if at.slots == vecDotSlots {
+			foldVecDot(out, acc)
+		} else {
+			foldTiny(out, acc)
 		}
 	}
 }
 
-// cacheRow returns D elements of the cache at off as float32, converting an
-// f16 cache into tmp.
+// softmaxGGML is ggml_soft_max_f32 on one row whose first n scores are
+// live and the rest masked: x[:n] becomes the probabilities and x[n:] (the
+// rest of the last group of eight; len(x) is a multiple of 8) zeros. As in
+// llama.cpp the masked lanes are -inf going into expf, which gives exactly 0.
+func softmaxGGML(x []float32, n int) {
+	mx := float32(math.Inf(-1))
+	for _, v := range x[:n] {
+		mx = max(mx, v)
+	}
+	for i := n; i < len(x); i++ {
+		x[i] = float32(math.Inf(-1))
+	}
+	sum := expSum(x, mx)
+	inv := float32(1 / sum)
+	for i := range x[:n] {
+		x[i] *= inv
+	}
+}
+
+// expSum is the exp-and-sum loop of ggml_vec_soft_max_f32 (AVX2): x[i] =
+// expf(x[i] - mx), summed per group of eight in float32 (hsum8 order) and
+// over the groups in float64. len(x) is a multiple of 8.
+func expSum(x []float32, mx float32) float64 {
+	if useAsm && len(x) > 0 {
+		return expSumAVX2(&x[0], len(x), mx)
+	}
+	var sum float64
+	for i := 0; i < len(x); i += 8 {
+		g := (*[8]float32)(x[i:])
+		for j := range g {
+			g[j] = expf(g[j] - mx)
+		}
+		sum += float64(hsum8(g))
+	}
+	return sum
+}
+
+// axpyFMA: y[i] = fma(a, x[i], y[i]).
+func axpyFMA(a float32, x, y []float32) {
+	y = y[:len(x)]
+	if useAsm && len(x)%8 == 0 {
+		axpyFMAAVX2(a, &x[0], &y[0], len(x))
+		return
+	}
+	for i, v := range x {
+		y[i] = quant.FMA32(a, v, y[i])
+	}
+}
+
+// foldVecDot reduces 32 lane rows (acc[s*D:], D = len(out)) into out the way
+// ggml_vec_dot_f32 reduces its accumulators: lane s = 8k+l is accumulator k,
+// lane l.
+func foldVecDot(out, acc []float32) {
+	D := len(out)
+	var l [32]float32
+	for i := range out {
+		for s := range l {
+			l[s] = acc[s*D+i]
+		}
+		out[i] = reduce4x8(&l)
+	}
+}
+
+// foldTiny reduces 8 lane rows as llamafile's hsum(__m256) (= hsum8).
+func foldTiny(out, acc []float32) {
+	D := len(out)
+	var l [8]float32
+	for i := range out {
+		for s := range l {
+			l[s] = acc[s*D+i]
+		}
+		out[i] = hsum8(&l)
+	}
+}
+
+// cacheRow returns len(tmp) elements of the cache at off as float32,
+// converting an f16 cache into tmp.
 func cacheRow(c *Buf, off int, tmp []float32) []float32 {
 	if !c.isF16 {
 		return c.f32[off : off+len(tmp)]

@@ -7,6 +7,13 @@
 // as ggml does) and run row ranges on a fixed pool of goroutines. Steady-state
 // decoding allocates nothing: scratch space grows to the largest call and stays.
 //
+// The ops on a transformer's hot path reproduce llama.cpp's x86 CPU build
+// (AVX2 + FMA) bit for bit with an F32 KV cache, so that greedy decoding
+// gives llama.cpp's tokens: the activation quantizers and Q4_1/Q8_0 dot
+// products (package quant), RMSNorm, RoPE (glibc's sincosf, GCC's fused
+// rotation), attention (ggml_vec_dot_f32 / tinyBLAS lane order, ggml's soft_max
+// and vector expf) and SwiGLU (ggml_v_silu). ggmlmath.go explains why and how.
+//
 // A Backend is not safe for concurrent use; one goroutine drives it.
 package cpu
 

@@ -9,8 +9,10 @@ import (
 
 // MatMul: dst[T, rows] = x[T, cols] · wᵀ, w of shape [rows, cols] in its
 // stored type. Each activation row is quantized once to the weight type's
-// dot partner (quant.VecDotType), then worker goroutines take ranges of
-// weight rows and run every token over a range while it is hot in cache.
+// dot partner (quant.VecDotType) with ggml's x86 activation quantizer
+// (quant.QuantizeActivation, what llama.cpp's CPU backend runs), then worker
+// goroutines take ranges of weight rows and run every token over a range
+// while it is hot in cache.
 func (b *Backend) MatMul(dst, x backend.Buffer, w backend.Weight, T int) {
 	if b.err != nil || b.fail(backend.CheckMatMul(dst, x, w, T)) {
 		return
@@ -27,7 +29,7 @@ func (b *Backend) MatMul(dst, x backend.Buffer, w backend.Weight, T int) {
 	act := b.actQ[:T*aBytes]
 	xs := f32s(x)
 	for t := 0; t < T; t++ {
-		if b.fail(wrapOp("matmul", cw, quant.QuantizeRow(vt, xs[t*cw.cols:(t+1)*cw.cols], act[t*aBytes:(t+1)*aBytes]))) {
+		if b.fail(wrapOp("matmul", cw, quant.QuantizeActivation(vt, xs[t*cw.cols:(t+1)*cw.cols], act[t*aBytes:(t+1)*aBytes]))) {
 			return
 		}
 	}

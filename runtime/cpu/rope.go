@@ -4,16 +4,28 @@ import (
 	"math"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/quant"
 )
 
 // RoPE rotates, in place, the first r.Dims dims of each head of x[T, heads*headDim];
 // row t is at position pos[t].
-//
-// Angles follow ggml exactly: theta_0 = pos * FreqScale and theta_{i+1} =
-// theta_i * FreqBase^(-2/Dims), multiplied in float32, so positions far into
-// the context round the way llama.cpp's do.
 //   - RoPENormal rotates adjacent pairs (x[2i], x[2i+1]).
 //   - RoPENeox rotates (x[i], x[i + Dims/2]).
+//
+// The arithmetic is ggml_compute_forward_rope_flt's, bit for bit (see
+// ggmlmath.go for why): theta_0 = float32(pos), theta_{i+1} = theta_i *
+// theta_scale in float32 with theta_scale = powf(FreqBase, -2/Dims); the
+// angle is FreqScale * theta_i; cos and sin come from glibc's sincosf
+// (sincosf in ggmlmath.go). The rotation is what GCC made of
+//
+//	x0' = x0*cos - x1*sin   x1' = x0*sin + x1*cos
+//
+// in llama.cpp's x86 build: x1*sin and x1*cos rounded, then each output one
+// fused multiply-add with x0 (vfmaddsub231ps in the vectorised loop over
+// adjacent pairs, vfmsub231ss/vfmadd132ss in the NeoX loop). GCC's loop
+// takes four adjacent pairs at a time and its remainder code differs (the
+// last odd pair unfused); that only matters for a rotary dim that is not a
+// multiple of 8, which no supported model has.
 func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r backend.RoPE) {
 	if b.err != nil || b.fail(backend.CheckRoPE(x, pos, heads, headDim, r)) {
 		return
@@ -28,12 +40,11 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 	if scale == 0 {
 		scale = 1
 	}
-	thetaScale := float32(math.Pow(float64(r.FreqBase), -2/float64(r.Dims)))
+	thetaScale := powf(r.FreqBase, -2/float32(r.Dims))
 	for t, p := range pos {
-		theta := float32(p) * scale
+		theta := float32(p)
 		for i := 0; i < half; i++ {
-			cs[2*i] = float32(math.Cos(float64(theta)))
-			cs[2*i+1] = float32(math.Sin(float64(theta)))
+			cs[2*i+1], cs[2*i] = sincosf(scale * theta)
 			theta *= thetaScale
 		}
 		for h := 0; h < heads; h++ {
@@ -45,9 +56,17 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 					a, bi = i, i+half
 				}
 				x0, x1 := v[a], v[bi]
-				v[a] = x0*c - x1*s
-				v[bi] = x0*s + x1*c
+				v[a] = quant.FMA32(x0, c, -(x1 * s))
+				v[bi] = quant.FMA32(x0, s, x1*c)
 			}
 		}
 	}
+}
+
+// powf stands in for libm's powf, which ggml uses once per RoPE call for
+// theta_scale: the float32 rounding of the float64 power. glibc's powf is
+// not always correctly rounded, but for theta_scale with the usual bases
+// (8000 to 10^7) and rotary dims (32 to 256) the two agree (TestGlibcPowf).
+func powf(x, y float32) float32 {
+	return float32(math.Pow(float64(x), float64(y)))
 }

@@ -64,10 +64,38 @@ func BenchmarkMatVec(b *testing.B) {
 				}
 			})
 		}
+		// MatVec itself: the multi-row kernels where a type has them.
+		b.Run(fmt.Sprintf("%s/%dx%d/MatVec", c.t, c.rows, c.cols), func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				MatVec(c.t, w, c.rows, c.cols, a, out)
+			}
+		})
 	}
 }
 
-// BenchmarkQuantizeRow: activation quantization, bytes of float32 input per
+// BenchmarkQuantizeActivation: ggml's x86 activation quantizers (what the
+// CPU backend runs), bytes of float32 input per second.
+func BenchmarkQuantizeActivation(b *testing.B) {
+	rng := rand.New(rand.NewPCG(36, 37))
+	for _, t := range []Type{Q8_0, Q8_1} {
+		for _, n := range []int{576, 1536} {
+			x := randomFloats(rng, n)
+			rs, _ := t.RowSize(n)
+			dst := make([]byte, rs)
+			b.Run(fmt.Sprintf("%s/n=%d", t, n), func(b *testing.B) {
+				b.SetBytes(int64(4 * n))
+				for b.Loop() {
+					if err := QuantizeActivation(t, x, dst); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkQuantizeRow: the reference quantizers, bytes of float32 input per
 // second.
 func BenchmarkQuantizeRow(b *testing.B) {
 	rng := rand.New(rand.NewPCG(34, 35))

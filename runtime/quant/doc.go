@@ -35,12 +35,14 @@
 //	Q2_K .. Q6_K      -> Q8_K        F16 -> F16, BF16 -> BF16, F32 -> F32
 //
 // QuantizeRow implements ggml's reference quantizers (quantize_row_*_ref), so
-// Q8_0 output matches ggml byte for byte. (llama.cpp's AVX2 activation
-// quantizer for Q8_0/Q8_1 computes 127/amax and rounds half to even instead
-// of multiplying by 1/(amax/127) and rounding half away from zero; the two
-// can differ by one step on rare elements.) It also quantizes weights to
+// Q8_0 output matches ggml byte for byte. It also quantizes weights to
 // Q4_0, Q4_1, Q5_0 and Q5_1; the k-quant weight quantizers are not
-// implemented.
+// implemented. QuantizeActivation is what the CPU backend runs on
+// activations: the quantizers of llama.cpp's x86 CPU build (from_float),
+// which for Q8_0 and Q8_1 compute id = 127/amax and round half to even
+// instead of multiplying by 1/(amax/127) and rounding half away from zero.
+// The two differ by one step on a few elements per thousand — enough, after
+// 30 layers of re-quantization, to change llama.cpp's greedy tokens.
 //
 // # Dot products
 //
@@ -50,17 +52,34 @@
 // Q8_K's bsums. MatVec applies Dot to consecutive rows; it is safe to call
 // from several goroutines on disjoint row ranges. Neither allocates.
 //
+// # Exact float32 arithmetic
+//
+// gpurun must reproduce llama.cpp's results bit for bit (a one-ulp
+// difference upstream eventually flips a Q8 rounding and then whole
+// tokens), so the kernels that mirror ggml's x86 build — the Q8_0/Q8_1
+// activation quantizers, Q4_1·Q8_1 and Q8_0·Q8_0 — perform the same float32
+// operations in the same order: eight float32 lanes, one fused multiply-add
+// per block, hsum_float_8's reduction order. FMA32 is the exact float32
+// fused multiply-add the portable code uses for that (Go has none built
+// in). Tests check them against vectors from llama.cpp's own kernels
+// (testdata/ggml_x86_q8.bin, from scripts/goldens/ggml_cpu_vectors.py).
+//
 // # Assembly and portable kernels
 //
 // Every kernel has a portable Go version (the *Generic functions, compiled on
 // every architecture). On amd64, when the CPU has AVX2, FMA and F16C (checked
 // once at start-up with CPUID/XGETBV, see cpu_amd64.go), the hot pairs run
 // AVX2 assembly (dot_amd64.s): Q4_0×Q8_0, Q4_1×Q8_1, Q8_0×Q8_0, Q4_K×Q8_K,
-// Q6_K×Q8_K, F16×F16, BF16×BF16 and F32×F32; Q5_0, Q5_1, Q2_K, Q3_K and
-// Q5_K use the Go code everywhere. The assembly uses the same integer sums
-// as the Go code; only float32 summation order differs (the Go kernels sum
-// block results in float64, the assembly in eight float32 lanes). Tests run every
-// implementation on the same inputs and require exact agreement on
-// integer-valued inputs. Implementation reports which set is in use;
-// GPURUN_QUANT_NOASM=1 forces the portable kernels.
+// Q6_K×Q8_K, F16×F16, BF16×BF16 and F32×F32, plus the Q8_0/Q8_1 activation
+// quantizers; Q5_0, Q5_1, Q2_K, Q3_K and Q5_K use the Go code everywhere.
+// MatVec runs Q4_1 and Q8_0 two rows at a time (each row's arithmetic
+// unchanged: the second row's independent FMA chain hides the latency of
+// the single accumulator ggml parity requires). For Q4_1 and Q8_0 the
+// assembly and Go results are identical bit for bit; for the other types
+// the assembly uses the same integer sums and only float32 summation order
+// differs (those Go kernels sum block results in float64, the assembly in
+// eight float32 lanes). Tests run every implementation on the same inputs
+// and require exact agreement on integer-valued inputs. Implementation
+// reports which set is in use; GPURUN_QUANT_NOASM=1 forces the portable
+// kernels.
 package quant

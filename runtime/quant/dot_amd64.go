@@ -36,6 +36,67 @@ func dotQ4_1Q8_1AVX2(w, a *byte, nb int) float32
 //go:noescape
 func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
 
+// The two-row kernels compute the rows at w and w+rs against a into out[0]
+// and out[1], each bit-identical to the one-row kernel (nb >= 1 blocks).
+
+//go:noescape
+func dotQ8_0Q8_0x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
+
+//go:noescape
+func dotQ4_1Q8_1x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
+
+// The x86 activation quantizers for nb >= 1 blocks (see quantizeQ8_0Act).
+
+//go:noescape
+func quantizeQ8_0ActAVX2(x *float32, dst *byte, nb int)
+
+//go:noescape
+func quantizeQ8_1ActAVX2(x *float32, dst *byte, nb int)
+
+// quantizeActAsm runs the assembly activation quantizer for Q8_0 or Q8_1
+// when the CPU has it, and reports whether it did.
+func quantizeActAsm(t Type, x []float32, dst []byte) bool {
+	nb := len(x) / 32
+	if !haveAVX2 || nb == 0 {
+		return false
+	}
+	if t == Q8_0 {
+		quantizeQ8_0ActAVX2(&x[0], &dst[0], nb)
+	} else {
+		quantizeQ8_1ActAVX2(&x[0], &dst[0], nb)
+	}
+	return true
+}
+
+// matVec2 runs MatVec for t with a two-row kernel when there is one for t
+// on this CPU, and reports whether it did.
+func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
+	if !haveAVX2 {
+		return false
+	}
+	var k2 func(w *byte, rs int, a *byte, nb int, out *float32)
+	var k1 func(w, a []byte, n int) float32
+	switch t {
+	case Q8_0:
+		k2, k1 = dotQ8_0Q8_0x2AVX2, dotQ8_0
+	case Q4_1:
+		k2, k1 = dotQ4_1Q8_1x2AVX2, dotQ4_1
+	default:
+		return false
+	}
+	nb := cols / 32
+	rows := len(out)
+	_, _ = w[rows*rs-1], a[nb*VecDotType(t).TypeSize()-1]
+	r := 0
+	for ; r+2 <= rows; r += 2 {
+		k2(&w[r*rs], rs, &a[0], nb, &out[r])
+	}
+	if r < rows {
+		out[r] = k1(w[r*rs:(r+1)*rs], a, cols)
+	}
+	return true
+}
+
 //go:noescape
 func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32
 

@@ -56,8 +56,13 @@
 
 // ---------------------------------------------------------------- Q8_0 x Q8_0
 // Blocks of 34 bytes: f16 d, 32 x int8.
+//
+// Mirrors ggml_vec_dot_q8_0_q8_0 (AVX2) bit for bit: a single accumulator
+// Y0, one FMA per block by the scalar product dw*da, and hsum_float_8 at
+// the end. (Two accumulators would be faster but round differently, and
+// llama.cpp parity needs the same rounding; see dotQ8_0Q8_0Generic.)
 
-#define Q8_0_BLOCK(off, acc) \
+#define Q8_0_BLOCK(off) \
 	VCVTPH2PS off(SI), X1 \
 	VCVTPH2PS off(DI), X2 \
 	VMULSS  X2, X1, X1 \
@@ -69,7 +74,7 @@
 	VPMADDUBSW Y5, Y4, Y5 \
 	VPMADDWD Y15, Y5, Y5 \
 	VCVTDQ2PS Y5, Y5 \
-	VFMADD231PS Y5, Y1, acc
+	VFMADD231PS Y5, Y1, Y0
 
 // func dotQ8_0Q8_0AVX2(w, a *byte, nb int) float32
 TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-28
@@ -77,14 +82,13 @@ TEXT ·dotQ8_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
 	VXORPS Y0, Y0, Y0
-	VXORPS Y8, Y8, Y8
 	ONES16
 	CMPQ CX, $2
 	JLT  q80tail
 
 q80loop:
-	Q8_0_BLOCK(0, Y0)
-	Q8_0_BLOCK(34, Y8)
+	Q8_0_BLOCK(0)
+	Q8_0_BLOCK(34)
 	ADDQ $68, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
@@ -94,10 +98,9 @@ q80loop:
 q80tail:
 	TESTQ CX, CX
 	JZ    q80done
-	Q8_0_BLOCK(0, Y0)
+	Q8_0_BLOCK(0)
 
 q80done:
-	VADDPS Y8, Y0, Y0
 	HSUM0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
@@ -161,20 +164,25 @@ q40done:
 // ---------------------------------------------------------------- Q4_1 x Q8_1
 // Weight blocks of 20 bytes: f16 d, f16 m, 16 bytes of nibbles.
 // Activation blocks of 36 bytes: f16 d, f16 s, 32 x int8.
-// Per block: acc += (dw*da) * Σ q4*q8 (vector), lane 1 of X7 (even blocks)
-// or X6 (odd blocks) += mw*sa.
+//
+// Mirrors ggml_vec_dot_q4_1_q8_1 (AVX2) bit for bit (see
+// dotQ4_1Q8_1Generic): per block, Y0 += (dw*da) * Σ q4*q8 with one FMA
+// into a single accumulator, and summs = fma(mw, sa, summs) — GCC contracts
+// ggml's summs += m*s into vfmadd231ss; here it is lane 1 of X7, updated
+// with a packed FMA of the converted scale pairs [dw mw] x [da sa] (lanes
+// 0, 2, 3 are ignored). The result is hsum_float_8(Y0) + summs.
 
-#define Q4_1_BLOCK(woff, aoff, acc, macc) \
+#define Q4_1_BLOCK(woff, aoff) \
 	VCVTPH2PS woff(SI), X1 \
 	VCVTPH2PS aoff(DI), X2 \
-	VMULPS  X2, X1, X1 \
-	VADDPS  X1, macc, macc \
+	VFMADD231PS X2, X1, X7 \
+	VMULSS  X2, X1, X1 \
 	VBROADCASTSS X1, Y1 \
 	NIBBLES(woff+4, Y2) \
 	VPMADDUBSW aoff+4(DI), Y2, Y4 \
 	VPMADDWD Y15, Y4, Y4 \
 	VCVTDQ2PS Y4, Y4 \
-	VFMADD231PS Y4, Y1, acc
+	VFMADD231PS Y4, Y1, Y0
 
 // func dotQ4_1Q8_1AVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4_1Q8_1AVX2(SB), NOSPLIT, $0-28
@@ -182,17 +190,15 @@ TEXT ·dotQ4_1Q8_1AVX2(SB), NOSPLIT, $0-28
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
 	VXORPS Y0, Y0, Y0
-	VXORPS Y8, Y8, Y8
 	VXORPS X7, X7, X7
-	VXORPS X6, X6, X6
 	ONES16
 	MASK0F
 	CMPQ CX, $2
 	JLT  q41tail
 
 q41loop:
-	Q4_1_BLOCK(0, 0, Y0, X7)
-	Q4_1_BLOCK(20, 36, Y8, X6)
+	Q4_1_BLOCK(0, 0)
+	Q4_1_BLOCK(20, 36)
 	ADDQ $40, SI
 	ADDQ $72, DI
 	SUBQ $2, CX
@@ -202,16 +208,134 @@ q41loop:
 q41tail:
 	TESTQ CX, CX
 	JZ    q41done
-	Q4_1_BLOCK(0, 0, Y0, X7)
+	Q4_1_BLOCK(0, 0)
 
 q41done:
-	VADDPS Y8, Y0, Y0
 	HSUM0
-	VADDPS X6, X7, X7
 	VMOVSHDUP X7, X7
 	VADDSS X7, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- two rows
+// MatVec runs these on pairs of weight rows (rs bytes apart) against one
+// activation row. Each row keeps its own accumulator and is computed with
+// exactly the instructions of the one-row kernel above, so the results are
+// bit-identical to it; the second, independent FMA chain hides the latency
+// that a single accumulator per row (needed for ggml parity) exposes, and
+// the activation block is loaded and converted once for both rows.
+
+// HSUM(y, x, t) reduces y to its lane sum in x (x is y's low half; clobbers t),
+// in hsum_float_8's order, like HSUM0.
+#define HSUM(y, x, t) \
+	VEXTRACTF128 $1, y, t \
+	VADDPS t, x, x \
+	VPERMILPS $0x4E, x, t \
+	VADDPS t, x, x \
+	VPERMILPS $0xB1, x, t \
+	VADDSS t, x, x
+
+// NIBBLESR is NIBBLES reading from base register r.
+#define NIBBLESR(r, off, dst) \
+	VBROADCASTI128 off(r), dst \
+	VPSRLVQ Y12, dst, dst \
+	VPAND   Y14, dst, dst
+
+#define Q8_0_ROW(r, off, acc) \
+	VCVTPH2PS off(r), X1 \
+	VMULSS  X2, X1, X1 \
+	VBROADCASTSS X1, Y1 \
+	VMOVDQU off+2(r), Y4 \
+	VPSIGNB Y4, Y4, Y5 \
+	VPSIGNB Y4, Y3, Y4 \
+	VPMADDUBSW Y4, Y5, Y4 \
+	VPMADDWD Y15, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4 \
+	VFMADD231PS Y4, Y1, acc
+
+#define Q8_0_BLOCK2(off) \
+	VCVTPH2PS off(DI), X2 \
+	VMOVDQU off+2(DI), Y3 \
+	Q8_0_ROW(SI, off, Y0) \
+	Q8_0_ROW(R8, off, Y8)
+
+// func dotQ8_0Q8_0x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
+TEXT ·dotQ8_0Q8_0x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ rs+8(FP), R8
+	ADDQ SI, R8
+	MOVQ a+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	ONES16
+
+q80x2loop:
+	Q8_0_BLOCK2(0)
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q80x2loop
+
+	MOVQ out+32(FP), DI
+	HSUM(Y0, X0, X1)
+	VMOVSS X0, 0(DI)
+	HSUM(Y8, X8, X1)
+	VMOVSS X8, 4(DI)
+	VZEROUPPER
+	RET
+
+#define Q4_1_ROW(r, woff, acc, macc) \
+	VCVTPH2PS woff(r), X1 \
+	VFMADD231PS X2, X1, macc \
+	VMULSS  X2, X1, X1 \
+	VBROADCASTSS X1, Y1 \
+	NIBBLESR(r, woff+4, Y4) \
+	VPMADDUBSW Y3, Y4, Y4 \
+	VPMADDWD Y15, Y4, Y4 \
+	VCVTDQ2PS Y4, Y4 \
+	VFMADD231PS Y4, Y1, acc
+
+#define Q4_1_BLOCK2(woff, aoff) \
+	VCVTPH2PS aoff(DI), X2 \
+	VMOVDQU aoff+4(DI), Y3 \
+	Q4_1_ROW(SI, woff, Y0, X7) \
+	Q4_1_ROW(R8, woff, Y8, X6)
+
+// func dotQ4_1Q8_1x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
+TEXT ·dotQ4_1Q8_1x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ rs+8(FP), R8
+	ADDQ SI, R8
+	MOVQ a+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y8, Y8, Y8
+	VXORPS X7, X7, X7
+	VXORPS X6, X6, X6
+	ONES16
+	MASK0F
+
+q41x2loop:
+	Q4_1_BLOCK2(0, 0)
+	ADDQ $20, SI
+	ADDQ $20, R8
+	ADDQ $36, DI
+	DECQ CX
+	JNZ  q41x2loop
+
+	MOVQ out+32(FP), DI
+	HSUM(Y0, X0, X1)
+	VMOVSHDUP X7, X7
+	VADDSS X7, X0, X0
+	VMOVSS X0, 0(DI)
+	HSUM(Y8, X8, X1)
+	VMOVSHDUP X6, X6
+	VADDSS X6, X8, X8
+	VMOVSS X8, 4(DI)
+	VZEROUPPER
 	RET
 
 // ---------------------------------------------------------------- F32 x F32
@@ -690,4 +814,126 @@ bf16tail:
 bf16done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
+	RET
+
+// ---------------------------------------------------------------- activations
+// quantize_row_q8_0 / quantize_row_q8_1 of ggml's x86 build (AVX2), the
+// activation quantizers llama.cpp runs before every matrix product: per
+// block of 32, amax by VMAXPS, d = amax/127 stored as f16 (VCVTPS2PH, round
+// to nearest even), id = 127/amax (0 for an all-zero block), x*id rounded
+// half to even (VROUNDPS $0), packed to int8 with saturation and put back in
+// element order with VPERMD. Q8_1 adds s = f16(d * Σq). Bit-identical to
+// quantizeQ8_0Act / quantizeQ8_1Act.
+
+DATA q8perm<>+0(SB)/4, $0
+DATA q8perm<>+4(SB)/4, $4
+DATA q8perm<>+8(SB)/4, $1
+DATA q8perm<>+12(SB)/4, $5
+DATA q8perm<>+16(SB)/4, $2
+DATA q8perm<>+20(SB)/4, $6
+DATA q8perm<>+24(SB)/4, $3
+DATA q8perm<>+28(SB)/4, $7
+GLOBL q8perm<>(SB), RODATA|NOPTR, $32
+
+DATA q8consts<>+0(SB)/4, $0x7fffffff // |x| mask
+DATA q8consts<>+4(SB)/4, $0x42fe0000 // 127.0
+GLOBL q8consts<>(SB), RODATA|NOPTR, $8
+
+// Q8ACT_SCALE loads the block at SI into Y0-Y3, leaves d = amax/127 in X5
+// and its f16 in X6, and multiplies Y0-Y3 by id and rounds them to int32.
+#define Q8ACT_SCALE \
+	VMOVUPS 0(SI), Y0 \
+	VMOVUPS 32(SI), Y1 \
+	VMOVUPS 64(SI), Y2 \
+	VMOVUPS 96(SI), Y3 \
+	VANDPS Y14, Y0, Y4 \
+	VANDPS Y14, Y1, Y5 \
+	VMAXPS Y5, Y4, Y4 \
+	VANDPS Y14, Y2, Y5 \
+	VMAXPS Y5, Y4, Y4 \
+	VANDPS Y14, Y3, Y5 \
+	VMAXPS Y5, Y4, Y4 \
+	VEXTRACTF128 $1, Y4, X5 \
+	VMAXPS X5, X4, X4 \
+	VMOVHLPS X4, X4, X5 \
+	VMAXPS X5, X4, X4 \
+	VMOVSHDUP X4, X5 \
+	VMAXSS X5, X4, X4 \
+	VDIVSS X13, X4, X5 \
+	VCVTPS2PH $0, X5, X6 \
+	VXORPS X7, X7, X7 \
+	VCMPSS $4, X7, X4, X8 \
+	VDIVSS X4, X13, X7 \
+	VANDPS X8, X7, X7 \
+	VBROADCASTSS X7, Y7 \
+	VMULPS Y7, Y0, Y0 \
+	VMULPS Y7, Y1, Y1 \
+	VMULPS Y7, Y2, Y2 \
+	VMULPS Y7, Y3, Y3 \
+	VROUNDPS $0, Y0, Y0 \
+	VROUNDPS $0, Y1, Y1 \
+	VROUNDPS $0, Y2, Y2 \
+	VROUNDPS $0, Y3, Y3 \
+	VCVTPS2DQ Y0, Y0 \
+	VCVTPS2DQ Y1, Y1 \
+	VCVTPS2DQ Y2, Y2 \
+	VCVTPS2DQ Y3, Y3
+
+// Q8ACT_PACK stores Y0-Y3 (int32) as 32 int8 at off(DI).
+#define Q8ACT_PACK(off) \
+	VPACKSSDW Y1, Y0, Y0 \
+	VPACKSSDW Y3, Y2, Y2 \
+	VPACKSSWB Y2, Y0, Y0 \
+	VPERMD Y0, Y15, Y0 \
+	VMOVDQU Y0, off(DI)
+
+#define Q8ACT_SETUP \
+	MOVQ x+0(FP), SI \
+	MOVQ dst+8(FP), DI \
+	MOVQ nb+16(FP), CX \
+	VMOVDQU q8perm<>(SB), Y15 \
+	VBROADCASTSS q8consts<>+0(SB), Y14 \
+	VMOVSS q8consts<>+4(SB), X13
+
+// func quantizeQ8_0ActAVX2(x *float32, dst *byte, nb int)
+TEXT ·quantizeQ8_0ActAVX2(SB), NOSPLIT, $0-24
+	Q8ACT_SETUP
+
+qa0loop:
+	Q8ACT_SCALE
+	VPEXTRW $0, X6, 0(DI)
+	Q8ACT_PACK(2)
+	ADDQ $128, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  qa0loop
+	VZEROUPPER
+	RET
+
+// func quantizeQ8_1ActAVX2(x *float32, dst *byte, nb int)
+TEXT ·quantizeQ8_1ActAVX2(SB), NOSPLIT, $0-24
+	Q8ACT_SETUP
+
+qa1loop:
+	Q8ACT_SCALE
+	VPEXTRW $0, X6, 0(DI)
+	VPADDD Y1, Y0, Y8
+	VPADDD Y3, Y2, Y9
+	VPADDD Y9, Y8, Y8
+	VEXTRACTI128 $1, Y8, X9
+	VPADDD X9, X8, X8
+	VPSHUFD $0x4E, X8, X9
+	VPADDD X9, X8, X8
+	VPSHUFD $0xB1, X8, X9
+	VPADDD X9, X8, X8
+	VCVTDQ2PS X8, X8
+	VMULSS X8, X5, X8
+	VCVTPS2PH $0, X8, X8
+	VPEXTRW $0, X8, 2(DI)
+	Q8ACT_PACK(4)
+	ADDQ $128, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ  qa1loop
+	VZEROUPPER
 	RET

@@ -16,3 +16,9 @@ func dotQ4_1(w, a []byte, n int) float32 { return dotQ4_1Q8_1Generic(w, a, n) }
 func dotQ8_0(w, a []byte, n int) float32 { return dotQ8_0Q8_0Generic(w, a, n) }
 func dotQ4_K(w, a []byte, n int) float32 { return dotQ4_KQ8_KGeneric(w, a, n) }
 func dotQ6_K(w, a []byte, n int) float32 { return dotQ6_KQ8_KGeneric(w, a, n) }
+
+// matVec2: no multi-row kernels without assembly.
+func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool { return false }
+
+// quantizeActAsm: no assembly quantizers on this architecture.
+func quantizeActAsm(t Type, x []float32, dst []byte) bool { return false }

@@ -59,24 +59,37 @@ func quantizeQ4_1(x []float32, dst []byte) {
 	}
 }
 
-// dotQ4_1Q8_1Generic: per block sumi = Σ q4*q8, then d4*d8*sumi + m4*s8,
-// where s8 = d8*Σq8 is stored in the Q8_1 block.
+// dotQ4_1Q8_1Generic mirrors ggml_vec_dot_q4_1_q8_1's AVX2 code path
+// exactly, since llama.cpp's results depend on its rounding:
+//
+//   - one accumulator of eight float32 lanes; lane l holds the exact int32
+//     Σ q4*q8 over elements 4l..4l+3 (lanes 0-3: the low nibbles, elements
+//     0-15; lanes 4-7: the high nibbles, elements 16-31), folded in per
+//     block with one FMA by dw*da (rounded to float32 first);
+//   - the min term summs = Σ mw*sa, a separate float32 running sum that GCC
+//     contracts into one FMA per block (vfmadd231ss in libggml-cpu);
+//   - the result is hsum_float_8(acc) + summs.
 func dotQ4_1Q8_1Generic(w, a []byte, n int) float32 {
 	nb := n / q4_1Block
 	w, a = w[:nb*q4_1Bytes], a[:nb*q8_1Bytes]
-	var sum float64
+	var acc [8]float32
+	var summs float32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q4_1Bytes : (i+1)*q4_1Bytes]
 		ba := a[i*q8_1Bytes : (i+1)*q8_1Bytes]
 		qw := (*[16]byte)(bw[4:20])
 		qa := (*[32]byte)(ba[4:36])
-		var sumi int32
-		for j, q := range qw {
-			sumi += int32(q&0xf) * int32(int8(qa[j]))
-			sumi += int32(q>>4) * int32(int8(qa[j+16]))
+		summs = FMA32(half(bw, 2), half(ba, 2), summs)
+		d := half(bw, 0) * half(ba, 0)
+		for l := 0; l < 4; l++ {
+			var lo, hi int32
+			for j := 4 * l; j < 4*l+4; j++ {
+				lo += int32(qw[j]&0xf) * int32(int8(qa[j]))
+				hi += int32(qw[j]>>4) * int32(int8(qa[j+16]))
+			}
+			acc[l] = FMA32(d, float32(lo), acc[l])
+			acc[l+4] = FMA32(d, float32(hi), acc[l+4])
 		}
-		sum += float64(float32(sumi) * float32(half(bw, 0)*half(ba, 0)))
-		sum += float64(float32(half(bw, 2) * half(ba, 2)))
 	}
-	return float32(sum)
+	return hsum8(&acc) + summs
 }

@@ -52,3 +52,26 @@ func quantizeQ8_1(x []float32, dst []byte) {
 		putHalf(b, 2, float32(sum)*d)
 	}
 }
+
+// quantizeQ8_1Act is ggml's x86 activation quantizer for Q8_1
+// (quantize_row_q8_1 in ggml-cpu/arch/x86/quants.c): as quantizeQ8_0Act,
+// with s = f16(d * Σq) where d = amax/127 is the float32 scale (before its
+// own f16 rounding).
+func quantizeQ8_1Act(x []float32, dst []byte) {
+	for i := 0; i < len(x)/q8_1Block; i++ {
+		xb := (*[32]float32)(x[i*32:])
+		b := dst[i*q8_1Bytes : (i+1)*q8_1Bytes]
+		amax := blockAbsMax(xb)
+		d := amax / 127
+		putHalf(b, 0, d)
+		id := actMultiplier(amax)
+		qs := (*[32]byte)(b[4:36])
+		var sum int32
+		for j, v := range xb {
+			q := roundHalfEven(v * id)
+			qs[j] = byte(q)
+			sum += int32(q)
+		}
+		putHalf(b, 2, d*float32(sum))
+	}
+}

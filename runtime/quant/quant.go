@@ -91,6 +91,34 @@ func QuantizeRow(t Type, x []float32, dst []byte) error {
 	return nil
 }
 
+// QuantizeActivation encodes an activation row as ggml's x86 CPU backend
+// does before a dot product (type_traits_cpu[t].from_float, applied by
+// ggml_compute_forward_mul_mat to src1): for Q8_0 and Q8_1 that is the
+// AVX2 quantizer (id = 127/amax, round half to even), which differs from
+// the reference quantizer QuantizeRow implements; every other type is
+// encoded as QuantizeRow does (ggml's x86 quantize_row_q8_K is the
+// reference one). Use it for matrix products that must reproduce
+// llama.cpp's CPU results bit for bit; use QuantizeRow to store data in a
+// format. Same arguments and errors as QuantizeRow; it does not allocate.
+func QuantizeActivation(t Type, x []float32, dst []byte) error {
+	switch t {
+	case Q8_0, Q8_1:
+		if err := checkRow("QuantizeActivation", t, len(dst), len(x)); err != nil {
+			return err
+		}
+		if quantizeActAsm(t, x, dst) {
+			return nil
+		}
+		if t == Q8_0 {
+			quantizeQ8_0Act(x, dst)
+		} else {
+			quantizeQ8_1Act(x, dst)
+		}
+		return nil
+	}
+	return QuantizeRow(t, x, dst)
+}
+
 // VecDotType is the type an activation row must be quantized to before Dot
 // can multiply it with a weight row of type t, mirroring ggml's CPU backend
 // (type_traits_cpu[t].vec_dot_type): Q4_0, Q5_0, Q8_0 -> Q8_0; Q4_1, Q5_1 ->
@@ -120,12 +148,15 @@ func CanDot(t Type) bool {
 
 // Dot returns the dot product of n elements of the weight row w (type t) and
 // the activation row a, which must already be quantized to VecDotType(t)
-// (see QuantizeRow).
+// (see QuantizeActivation and QuantizeRow).
 //
 // Quantized types follow ggml's integer formulation: integer products summed
 // per block, then scaled by the block scales (and, for Q4_1/Q5_1/K-quants,
-// corrected by the mins through Q8_1's s or Q8_K's bsums), so results agree
-// with llama.cpp's CPU backend to float32 summation-order noise.
+// corrected by the mins through Q8_1's s or Q8_K's bsums). Q4_1·Q8_1 and
+// Q8_0·Q8_0 reproduce the float32 rounding of llama.cpp's x86 AVX2 kernels
+// bit for bit, in the assembly and the portable code alike (lane structure,
+// fused multiply-adds and horizontal-sum order; see dotQ4_1Q8_1Generic);
+// the other types agree with llama.cpp to float32 summation-order noise.
 //
 // Dot panics when t is unsupported, n is not a multiple of the block size, or
 // w or a are shorter than n elements: these are programming errors, and the
@@ -164,6 +195,9 @@ func MatVec(t Type, w []byte, rows, cols int, a []byte, out []float32) {
 	checkDot(t, w[:rs], a, cols)
 	if cols == 0 {
 		clear(out[:rows])
+		return
+	}
+	if matVec2(t, w, rs, cols, a, out[:rows]) {
 		return
 	}
 	matVec(k, w, rs, cols, a, out[:rows])

@@ -1,0 +1,32 @@
+package cpu
+
+import "gpurun/runtime/quant"
+
+// useAsm selects the AVX2 + FMA kernels of ggmlmath_amd64.s; it follows the
+// quant package's choice (CPU features and GPURUN_QUANT_NOASM), so one
+// switch compares whole-model runs against the portable code.
+var useAsm = quant.Implementation() == "avx2"
+
+// vecDotF32AVX2 is ggml_vec_dot_f32's AVX2 main loop and reduction over n
+// elements (n a positive multiple of 32).
+//
+//go:noescape
+func vecDotF32AVX2(x, y *float32, n int) float32
+
+// axpyFMAAVX2: y[i] = fma(a, x[i], y[i]) for n elements (n a positive
+// multiple of 8).
+//
+//go:noescape
+func axpyFMAAVX2(a float32, x, y *float32, n int)
+
+// expSumAVX2 replaces x[i] by expf(x[i] - mx) (n a positive multiple of 8)
+// and returns the float64 sum of the float32 sums of each group of eight, as
+// ggml_vec_soft_max_f32 does.
+//
+//go:noescape
+func expSumAVX2(x *float32, n int, mx float32) float64
+
+// swigluAVX2: dst[i] = silu(gate[i]) * up[i] (n a positive multiple of 8).
+//
+//go:noescape
+func swigluAVX2(dst, gate, up *float32, n int)

@@ -1,0 +1,11 @@
+//go:build !amd64
+
+package cpu
+
+// Without assembly the portable kernels in ggmlmath.go run everywhere.
+var useAsm = false
+
+func vecDotF32AVX2(x, y *float32, n int) float32       { panic("unreachable") }
+func axpyFMAAVX2(a float32, x, y *float32, n int)      { panic("unreachable") }
+func expSumAVX2(x *float32, n int, mx float32) float64 { panic("unreachable") }
+func swigluAVX2(dst, gate, up *float32, n int)         { panic("unreachable") }
