@@ -63,7 +63,8 @@ func benchAttentionCommand() *cli.Command {
 			"  model-decode-nocache  Forward of all n tokens from an empty cache (chunks of --batch)\n" +
 			"and reports time, FLOPs, bytes moved, GFLOP/s, GB/s, memory, and the fitted exponent k of time ∝ n^k\n" +
 			"(least squares on log-log). Decode steps are timed at the sampled positions n only. Fast points\n" +
-			"repeat the run within one sample; slow points stop after --point-budget. The output header says\n" +
+			"repeat the run within one sample; slow points stop after --point-budget; --passes sweeps again and\n" +
+			"pools the samples (steadier on a shared machine). The output header says\n" +
 			"exactly what each method times.\n\n" +
 			"Examples:\n" +
 			"  gpurun bench attention                                  (markdown on stdout, progress on stderr)\n" +
@@ -90,6 +91,7 @@ func benchAttentionCommand() *cli.Command {
 			&cli.IntFlag{Name: "reps", Aliases: []string{"r"}, Value: 5, Usage: "timed samples per point at most (after one warm-up run)"},
 			&cli.DurationFlag{Name: "min-sample", Value: 20 * time.Millisecond, Usage: "a sample repeats a fast run until it lasts this long"},
 			&cli.DurationFlag{Name: "point-budget", Value: 2 * time.Second, Usage: "stop sampling a point after this long (one sample at least)"},
+			&cli.IntFlag{Name: "passes", Value: 1, Usage: "sweep all points this many times and pool their samples (steadier on a shared machine)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the random inputs"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of markdown"},
 			&cli.BoolFlag{Name: "csv", Usage: "print CSV (one row per method and n) instead of markdown"},
@@ -165,7 +167,7 @@ func measureAttention(c *cli.Context) (*attention.Report, error) {
 	default:
 		return nil, usagef("--device %q: want auto, cpu or cuda", device)
 	}
-	for _, name := range []string{"min-len", "heads", "kv-heads", "head-dim", "reps"} {
+	for _, name := range []string{"min-len", "heads", "kv-heads", "head-dim", "reps", "passes"} {
 		if err := checkPositive(name, c.Int(name)); err != nil {
 			return nil, err
 		}
@@ -238,6 +240,7 @@ func measureAttention(c *cli.Context) (*attention.Report, error) {
 	cfg := attention.Config{
 		Shape: shape, Lengths: lengths, Methods: methods, NaiveMaxLen: naiveMax, KVType: kv,
 		Reps: c.Int("reps"), MinSample: c.Duration("min-sample"), PointBudget: c.Duration("point-budget"), Seed: c.Uint64("seed"),
+		Passes: c.Int("passes"),
 	}
 	if flag := c.String("model"); flag != "" {
 		path, err := modelPath(flag)

@@ -1,0 +1,145 @@
+package attention
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+func TestCostOf(t *testing.T) {
+	s := SmolLM2 // H=9, KVH=3, D=64
+	tests := []struct {
+		name              string
+		m                 Method
+		n, kvElem         int
+		flops, bytes, mem float64
+	}{
+		// naive: 4·n²·D·H; H·(4nD + 4n²)·4; (2H+2KVH)·n·D·4 + n²·4
+		{"naive n=1", Naive, 1, 4, 4 * 64 * 9, 9 * (4*64 + 4) * 4, 24*64*4 + 4},
+		{"naive n=128", Naive, 128, 4, 4 * 128 * 128 * 64 * 9, 9 * (4*128*64 + 4*128*128) * 4, 24*128*64*4 + 128*128*4},
+		// fused: 4·D·n(n+1)/2·H; 2·n·H·D·4 + 2·n·KVH·D·kvElem; memory the same
+		{"fused n=128 f32", Fused, 128, 4, 2 * 64 * 128 * 129 * 9, 2*128*576*4 + 2*128*192*4, 2*128*576*4 + 2*128*192*4},
+		{"fused n=128 f16", Fused, 128, 2, 2 * 64 * 128 * 129 * 9, 2*128*576*4 + 2*128*192*2, 2*128*576*4 + 2*128*192*2},
+		// decode-cache: 4·D·n·H; q,o row + K,V of n rows + one K,V row in (f32) and out (kvElem)
+		{"decode-cache n=4096", DecodeCache, 4096, 4, 4 * 64 * 4096 * 9, 2*576*4 + 2*4096*192*4 + 2*192*(4+4), 2*576*4 + 2*192*4 + 2*4096*192*4},
+		{"decode-cache f16", DecodeCache, 10, 2, 4 * 64 * 10 * 9, 2*576*4 + 2*10*192*2 + 2*192*(4+2), 2*576*4 + 2*192*4 + 2*10*192*2},
+		// decode-nocache: fused FLOPs; StoreKV of n rows (f32 in, kvElem out) + fused bytes
+		{"decode-nocache n=128", DecodeNoCache, 128, 2, 2 * 64 * 128 * 129 * 9,
+			2*128*192*4 + 2*128*192*2 + 2*128*576*4 + 2*128*192*2, 2*128*576*4 + 2*128*192*4 + 2*128*192*2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := CostOf(tt.m, s, tt.n, tt.kvElem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.FLOPs != tt.flops || c.Bytes != tt.bytes || c.Memory != tt.mem {
+				t.Errorf("CostOf = %+v, want FLOPs %g, bytes %g, memory %g", c, tt.flops, tt.bytes, tt.mem)
+			}
+		})
+	}
+}
+
+// The formulas' growth is what the study's claims rest on: quadratic FLOPs
+// for a prompt, linear for a cached decode step, and memory quadratic only
+// for the naive method.
+func TestCostGrowth(t *testing.T) {
+	ratio := func(m Method, field func(Cost) float64) float64 {
+		a, _ := CostOf(m, SmolLM2, 1<<20, 4)
+		b, _ := CostOf(m, SmolLM2, 1<<21, 4)
+		return math.Log2(field(b) / field(a))
+	}
+	flops := func(c Cost) float64 { return c.FLOPs }
+	mem := func(c Cost) float64 { return c.Memory }
+	tests := []struct {
+		name  string
+		m     Method
+		field func(Cost) float64
+		k     float64
+	}{
+		{"naive flops", Naive, flops, 2},
+		{"fused flops", Fused, flops, 2},
+		{"decode-cache flops", DecodeCache, flops, 1},
+		{"decode-nocache flops", DecodeNoCache, flops, 2},
+		{"naive memory", Naive, mem, 2},
+		{"fused memory", Fused, mem, 1},
+		{"decode-cache memory", DecodeCache, mem, 1},
+		{"decode-nocache memory", DecodeNoCache, mem, 1},
+	}
+	for _, tt := range tests {
+		if got := ratio(tt.m, tt.field); math.Abs(got-tt.k) > 0.02 {
+			t.Errorf("%s: doubling n multiplies by 2^%.3f, want 2^%g", tt.name, got, tt.k)
+		}
+	}
+}
+
+func TestCostOfErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		m         Method
+		n, kvElem int
+	}{
+		{"n=0", Fused, 0, 4},
+		{"bad element", Fused, 8, 3},
+		{"unknown method", Method("flash3"), 8, 4},
+	}
+	for _, tt := range tests {
+		if _, err := CostOf(tt.m, SmolLM2, tt.n, tt.kvElem); err == nil {
+			t.Errorf("%s: CostOf returned no error", tt.name)
+		}
+	}
+}
+
+func TestShapeValidate(t *testing.T) {
+	tests := []struct {
+		s  Shape
+		ok bool
+	}{
+		{SmolLM2, true},
+		{Shape{32, 8, 128}, true},
+		{Shape{9, 2, 64}, false},
+		{Shape{0, 1, 64}, false},
+		{Shape{4, 4, 0}, false},
+	}
+	for _, tt := range tests {
+		if err := tt.s.Validate(); (err == nil) != tt.ok {
+			t.Errorf("%+v.Validate() = %v, want ok=%v", tt.s, err, tt.ok)
+		}
+	}
+}
+
+func TestLengths(t *testing.T) {
+	tests := []struct {
+		lo, hi int
+		want   []int
+		ok     bool
+	}{
+		{128, 4096, []int{128, 256, 512, 1024, 2048, 4096}, true},
+		{128, 128, []int{128}, true},
+		{100, 1000, []int{128, 256, 512, 1000}, true},
+		{1, 4, []int{1, 2, 4}, true},
+		{0, 4, nil, false},
+		{64, 32, nil, false},
+	}
+	for _, tt := range tests {
+		got, err := Lengths(tt.lo, tt.hi)
+		if (err == nil) != tt.ok || !slices.Equal(got, tt.want) {
+			t.Errorf("Lengths(%d, %d) = %v, %v; want %v (ok=%v)", tt.lo, tt.hi, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestParseMethod(t *testing.T) {
+	for _, m := range Methods {
+		got, err := ParseMethod(string(m))
+		if err != nil || got != m {
+			t.Errorf("ParseMethod(%q) = %q, %v", m, got, err)
+		}
+		if Definition(m) == "" {
+			t.Errorf("method %q has no definition", m)
+		}
+	}
+	if _, err := ParseMethod("flash"); err == nil {
+		t.Error("ParseMethod accepted an unknown method")
+	}
+}

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Side by side: llama.cpp's own benchmark (llama-bench) and `gpurun bench model`
+# on the same model, machine and thread count: prompt processing (pp512) and
+# generation (tg128) in tokens per second, and the ratio gpurun / llama.cpp.
+#
+# llama.cpp is not part of this repository: when llama-bench is missing, this
+# script downloads the llama-cpp-python sdist from PyPI (it vendors llama.cpp),
+# and builds only llama-bench with CMake into a cache outside the repository.
+#
+# Usage: scripts/bench-vs-llamacpp.sh [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR]
+#   -m MODEL    GGUF file (default models/SmolLM2-135M-Instruct.Q4_1.gguf; `make model` fetches it)
+#   -t THREADS  CPU threads for both (default: all cores, nproc)
+#   -r REPS     repetitions of each test (default 5, llama-bench's default)
+#   -o OUTDIR   where the two JSON results and the comparison go (default bench/out/vs-llamacpp)
+# Environment:
+#   LLAMA_BENCH       use this llama-bench binary instead of building one
+#   GPURUN            use this gpurun binary (default: go build -o bin/gpurun ./cmd/gpurun)
+#   GPURUN_CACHE      cache directory (default ~/.cache/gpurun)
+#   LLAMA_CPP_PYTHON  llama-cpp-python version whose llama.cpp is built (default 0.3.36)
+#
+# Example:
+#   scripts/bench-vs-llamacpp.sh -t 2 -r 5 -o bench/results/$(date +%F)-cpu-vs-llamacpp
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MODEL=models/SmolLM2-135M-Instruct.Q4_1.gguf
+THREADS=$(nproc)
+REPS=5
+OUTDIR=bench/out/vs-llamacpp
+PP=512
+TG=128
+while getopts "m:t:r:o:h" opt; do
+	case $opt in
+	m) MODEL=$OPTARG ;;
+	t) THREADS=$OPTARG ;;
+	r) REPS=$OPTARG ;;
+	o) OUTDIR=$OPTARG ;;
+	h)
+		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "usage: $0 [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR] (-h for help)" >&2
+		exit 2
+		;;
+	esac
+done
+if [[ ! -f $MODEL ]]; then
+	echo "bench-vs-llamacpp: model $MODEL not found (run 'make model', or pass -m FILE)" >&2
+	exit 1
+fi
+
+VERSION=${LLAMA_CPP_PYTHON:-0.3.36}
+CACHE=${GPURUN_CACHE:-$HOME/.cache/gpurun}/llama.cpp/$VERSION
+log() { echo "bench-vs-llamacpp: $*" >&2; }
+
+# smoke MODEL BIN: does this llama-bench run at all on this CPU? (A build with
+# -march=native can emit AMX instructions that a VM does not allow: SIGILL.)
+smoke() { "$2" -m "$1" -t 1 -p 8 -n 1 -r 1 -o json >/dev/null 2>&1; }
+
+build_llama_bench() { # DIR EXTRA_CFLAGS
+	local dir=$1 cflags=$2 src=$CACHE/src/llama_cpp_python-$VERSION/vendor/llama.cpp
+	if [[ ! -f $src/CMakeLists.txt ]]; then
+		log "downloading the llama-cpp-python==$VERSION sdist (vendors llama.cpp) into $CACHE/src"
+		mkdir -p "$CACHE/src"
+		python3 -m pip download --quiet --no-deps --no-binary llama-cpp-python \
+			"llama-cpp-python==$VERSION" -d "$CACHE/src" >&2
+		tar -xzf "$CACHE/src/llama_cpp_python-$VERSION.tar.gz" -C "$CACHE/src"
+	fi
+	log "building llama-bench in $dir (several minutes on 2 cores; log in $dir.log)"
+	{
+		cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+			-DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+			-DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS="$cflags" -DCMAKE_CXX_FLAGS="$cflags" &&
+			cmake --build "$dir" --target llama-bench -j "$(nproc)"
+	} >"$dir.log" 2>&1 || {
+		tail -n 20 "$dir.log" >&2
+		log "building llama-bench failed (full log: $dir.log)"
+		exit 1
+	}
+}
+
+# amx_usable: the CPU lists AMX and a tile load runs. Some VMs report AMX but
+# do not enable its state, and a -march=native llama.cpp then dies of SIGILL.
+amx_usable() {
+	grep -qw amx_tile /proc/cpuinfo 2>/dev/null || return 1
+	local dir
+	dir=$(mktemp -d)
+	cat >"$dir/amx.c" <<'C'
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(void) {
+	if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */)) return 2;
+	struct { uint8_t palette, start, rsv[14]; uint16_t colsb[16]; uint8_t rows[16]; } cfg;
+	static int32_t buf[16];
+	memset(&cfg, 0, sizeof cfg);
+	cfg.palette = 1, cfg.rows[0] = 1, cfg.colsb[0] = 4;
+	_tile_loadconfig(&cfg);
+	_tile_loadd(0, buf, 64);
+	_tile_release();
+	return 0;
+}
+C
+	local ok=1
+	# (a subshell, so that the shell does not report the SIGILL it expects)
+	if cc -O1 -mamx-tile -o "$dir/amx" "$dir/amx.c" 2>/dev/null && ("$dir/amx"; exit $?) 2>/dev/null; then ok=0; fi
+	rm -rf "$dir"
+	return $ok
+}
+
+if [[ -z ${LLAMA_BENCH:-} ]]; then
+	build=build cflags=""
+	if grep -qw amx_tile /proc/cpuinfo 2>/dev/null && ! amx_usable; then
+		log "this CPU reports AMX but cannot run it (a VM?): building llama.cpp without AMX"
+		build=build-noamx cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+	fi
+	LLAMA_BENCH=$CACHE/$build/bin/llama-bench
+	[[ -x $LLAMA_BENCH ]] || build_llama_bench "$CACHE/$build" "$cflags"
+fi
+if ! smoke "$MODEL" "$LLAMA_BENCH"; then
+	log "$LLAMA_BENCH does not run on this machine (try: $LLAMA_BENCH -m $MODEL -p 8 -n 1 -r 1)"
+	exit 1
+fi
+
+if [[ -z ${GPURUN:-} ]]; then
+	GPURUN=bin/gpurun
+	go build -o "$GPURUN" ./cmd/gpurun
+fi
+
+mkdir -p "$OUTDIR"
+log "llama-bench: $MODEL, $THREADS threads, pp$PP tg$TG, $REPS repetitions"
+"$LLAMA_BENCH" -m "$MODEL" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json >"$OUTDIR/llamacpp.json"
+log "gpurun bench model: $MODEL, $THREADS threads, pp$PP tg$TG, $REPS repetitions"
+"$GPURUN" bench model -m "$MODEL" --device cpu --threads "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json >"$OUTDIR/gpurun.json"
+"$GPURUN" bench model --from "$OUTDIR/gpurun.json" --vs-llamacpp "$OUTDIR/llamacpp.json" | tee "$OUTDIR/compare.md"
+log "results in $OUTDIR: llamacpp.json, gpurun.json, compare.md"
