@@ -11,9 +11,9 @@ NVCCFLAGS := -fatbin -O3 -std=c++17 -Ikernels \
              -gencode arch=compute_80,code=sm_80 \
              -gencode arch=compute_90,code=[sm_90,compute_90]
 # Packages whose tests are quick enough for the race detector on 2 cores.
-RACE_PKGS ?= ./runtime/gguf/... ./runtime/sampler/... ./runtime/kvcache/... ./runtime/engine/... ./tokenizer/...
+RACE_PKGS ?= ./runtime/gguf/... ./runtime/sampler/... ./runtime/kvcache/... ./runtime/engine/... ./runtime/server/... ./tokenizer/...
 
-.PHONY: help build demo test test-short vet race fuzz bench model kernels emu build-cuda check-cuda clean
+.PHONY: help build demo test test-short vet race fuzz bench model kernels emu build-cuda check-cuda device-bundle clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,7 +34,7 @@ vet: ## go vet the default build
 
 test: vet ## vet + every test (CPU path, fixtures, model goldens, emulated kernels)
 	$(GO) test -timeout 30m ./...
-	$(GO) test -race -timeout 20m $(RACE_PKGS)
+	$(GO) test -race -short -timeout 20m $(RACE_PKGS)
 
 test-short: ## the quick tests only
 	$(GO) test -short ./...
@@ -46,7 +46,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 60s)
 	  done; done
 
 bench: ## Go benchmarks (quant dot products, tokenizer, ops)
-	$(GO) test -run '^$$' -bench . -benchmem ./runtime/... ./tokenizer/...
+	$(GO) test -run '^$$' -bench . -benchmem ./runtime/... ./tokenizer/... ./bench/...
 
 kernels: $(FATBIN) ## compile kernels/*.cu into one fatbin (needs nvcc)
 
@@ -61,6 +61,15 @@ emu: ## the CUDA backend's parity tests on the kernel emulator (no GPU; g++ comp
 build-cuda: kernels ## build bin/gpurun with the CUDA backend (-tags cuda; needs nvcc + libcuda)
 	$(GO) build -tags cuda -o $(BIN)/gpurun ./cmd/gpurun
 	$(GO) test -tags cuda -c -o $(BIN)/cuda.test ./runtime/cuda
+
+device-bundle: kernels ## binaries + inputs for scripts/device-check.sh in bin/device (carry bin/device to the GPU machine)
+	mkdir -p $(BIN)/device
+	$(GO) build -tags cuda -ldflags='-s -w' -o $(BIN)/device/gpurun ./cmd/gpurun
+	$(GO) test -tags cuda -ldflags='-s -w' -c -o $(BIN)/device/cuda.test ./runtime/cuda
+	$(GO) build -ldflags='-s -w' -o $(BIN)/device/mkmodel ./cmd/mkmodel
+	install -m 644 ../shared/fixtures/stories260K/stories260K.gguf ../shared/fixtures/stories260K/expected_test_all_t0_n200.txt $(BIN)/device/
+	git rev-parse --short HEAD > $(BIN)/device/COMMIT
+	@du -sh $(BIN)/device
 
 check-cuda: kernels ## what CI can check of the CUDA path without a GPU: compile, vet, build
 	$(GO) vet -tags cuda ./...

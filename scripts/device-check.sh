@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Every GPU check in one run, for the GPU machine (no Go, no network): it runs
+# binaries built beforehand on a Go machine by `make device-bundle` into
+# bin/device/ (carry "bin/device" to the GPU machine), and writes everything it
+# measures into the folder named by $OUT or the first argument.
+#
+#   make device-bundle                         # on the Go machine
+#   scripts/device-check.sh "$OUT"             # on the GPU machine (about 8 minutes)
+#
+# Steps (each bounded by a timeout, each logged to its own file; a failing
+# step is recorded and the next one still runs):
+#   1. nvidia-smi, and the copy bandwidth measured with PyTorch (the anchor for %-of-bandwidth)
+#   2. parity: every backend op on the GPU against the CPU backend (bin/device/cuda.test -test.run GPU)
+#   3. generate on CUDA: stories260K greedy 200 tokens = llama2.c's text; CUDA tokens = CPU tokens
+#   4. SmolLM2-135M-shaped model (random Q4_1 weights, Q8_0 embedding): pp512/tg128 on CUDA
+#   5. Llama-3-8B-shaped model (random Q4_1): tg/pp on CUDA, bytes per token vs copy bandwidth;
+#      matrix-vector GB/s on its shapes (BenchmarkGPUMatVec)
+#   6. attention study on CUDA and PyTorch scaled_dot_product_attention (fp16, causal) side by side
+# The real SmolLM2 file (94 MB) does not fit the 64 MiB a device run may carry, so its
+# shapes are rebuilt with bin/device/mkmodel; correctness on the real weights is the CPU's job.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${1:-${OUT:-bench/results/device-$(date -u +%Y%m%d-%H%M%S)}}
+mkdir -p "$OUT"
+B=bin/device
+# DEVICE=cpu runs the same flow on the CPU build (a smoke test of this script on a machine without a GPU).
+DEVICE=${DEVICE:-cuda}
+TMP=${TMPDIR:-/tmp}/gpurun-device
+mkdir -p "$TMP"
+export GPURUN_COMMIT=${GPURUN_COMMIT:-$(cat $B/COMMIT 2>/dev/null || echo unknown)}
+SUMMARY=$OUT/summary.md
+failures=0
+
+log() { echo "device-check: $*" >&2; }
+# step NAME SECONDS CMD...: run CMD with a timeout, output to $OUT/NAME.log, record pass/fail.
+step() {
+	local name=$1 secs=$2
+	shift 2
+	log "$name"
+	local start=$SECONDS
+	timeout "$secs" "$@" >"$OUT/$name.log" 2>&1
+	local rc=$?
+	local took=$((SECONDS - start))
+	if [[ $rc -eq 0 ]]; then
+		echo "| $name | ok | ${took}s |" >>"$SUMMARY"
+	else
+		echo "| $name | FAILED (exit $rc) | ${took}s |" >>"$SUMMARY"
+		failures=$((failures + 1))
+	fi
+	return $rc
+}
+
+for f in gpurun cuda.test mkmodel stories260K.gguf expected_test_all_t0_n200.txt; do
+	if [[ ! -e $B/$f ]]; then
+		log "missing $B/$f: run 'make device-bundle' on a Go machine and carry bin/device"
+		exit 1
+	fi
+done
+
+{
+	echo "# gpurun device check"
+	echo
+	echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "- commit: $GPURUN_COMMIT"
+	echo "- gpu: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo unknown)"
+	echo
+	echo "| step | result | time |"
+	echo "|---|---|---|"
+} >"$SUMMARY"
+
+# 1. The machine.
+step nvidia-smi 30 nvidia-smi
+step bandwidth 120 python3 - "$OUT/bandwidth.json" <<'PY'
+import json, sys, torch
+n = 1 << 30  # 1 GiB copies, device to device
+a = torch.empty(n, dtype=torch.uint8, device="cuda"); b = torch.empty_like(a)
+for _ in range(3): b.copy_(a)
+torch.cuda.synchronize()
+s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+best = 1e9
+for _ in range(20):
+    s.record(); b.copy_(a); e.record(); torch.cuda.synchronize()
+    best = min(best, s.elapsed_time(e) / 1e3)
+gbs = 2 * n / best / 1e9  # read + write
+print(f"device-to-device copy: {gbs:.0f} GB/s (read+write, best of 20, 1 GiB)")
+json.dump({"copy_gbs": gbs, "gpu": torch.cuda.get_device_name()}, open(sys.argv[1], "w"))
+PY
+BW=$(python3 -c "import json;print(json.load(open('$OUT/bandwidth.json'))['copy_gbs'])" 2>/dev/null || echo 0)
+
+# 2. Parity of every op, and the graph-replayed decode loop.
+step parity 240 $B/cuda.test -test.run 'GPU' -test.v
+
+# 3. End to end on a real model: stories260K.
+{ cat $B/expected_test_all_t0_n200.txt; echo; } >"$TMP/stories-expected.txt"
+step stories-cuda 60 sh -c "$B/gpurun generate -m $B/stories260K.gguf -p '' -n 200 --temperature 0 --device $DEVICE > $TMP/stories-cuda.txt && cmp $TMP/stories-cuda.txt $TMP/stories-expected.txt"
+step stories-cuda-vs-cpu 60 sh -c "$B/gpurun generate -m $B/stories260K.gguf -p 'Once upon a time' -n 200 --temperature 0 --device cpu > $TMP/s-cpu.txt && \
+  $B/gpurun generate -m $B/stories260K.gguf -p 'Once upon a time' -n 200 --temperature 0 --device $DEVICE > $TMP/s-cuda.txt && cmp $TMP/s-cpu.txt $TMP/s-cuda.txt"
+
+# 4. SmolLM2-135M shapes.
+step mkmodel-smollm2 60 $B/mkmodel -shape smollm2-135m -type q4_1 -embed-type q8_0 -o "$TMP/smollm2-shape.gguf"
+step bench-smollm2 180 sh -c "$B/gpurun bench model -m $TMP/smollm2-shape.gguf --device $DEVICE -p 512 -n 128 -r 3 --json > $OUT/smollm2-shape-model.json"
+
+# 5. Llama-3-8B shapes: bandwidth-bound decode.
+step mkmodel-llama3-8b 180 $B/mkmodel -shape llama3-8b -type q4_1 -o "$TMP/llama3-8b-shape.gguf"
+step bench-llama3-8b 240 sh -c "$B/gpurun bench model -m $TMP/llama3-8b-shape.gguf --device $DEVICE --ctx 1024 -p 512 -n 64 -r 2 --json > $OUT/llama3-8b-shape-model.json"
+step matvec-gbs 180 $B/cuda.test -test.run '^$' -test.bench 'GPUMatVec|GPUDecode' -test.benchtime 200x
+
+# 6. Attention: the fused kernel against PyTorch SDPA on the same shapes.
+step attention-cuda 240 sh -c "$B/gpurun bench attention --device $DEVICE --max-len 16384 --methods fused,decode-cache --json > $OUT/cuda-attention.json"
+step sdpa-peer 240 python3 scripts/sdpa_peer.py --max-len 16384 --out "$OUT/sdpa.json"
+step attention-vs-sdpa 30 sh -c "$B/gpurun bench attention --from $OUT/cuda-attention.json --vs-sdpa $OUT/sdpa.json > $OUT/attention-vs-sdpa.md"
+
+# Bytes per token against bandwidth for the 8B shape.
+python3 - "$TMP/llama3-8b-shape.gguf" "$OUT/llama3-8b-shape-model.json" "$BW" >>"$SUMMARY" 2>/dev/null <<'PY' || true
+import json, os, sys
+size = os.path.getsize(sys.argv[1]); bw = float(sys.argv[3])
+doc = json.load(open(sys.argv[2]))
+tests = doc.get("tests") or doc.get("results") or []
+for t in tests:
+    name = t.get("name") or t.get("test", "")
+    tps = t.get("tokens_per_sec") or t.get("avg_ts") or t.get("mean")
+    if name.startswith("tg") and tps:
+        gbs = size * tps / 1e9
+        print(f"\nLlama-3-8B shape, {name}: {tps:.1f} tok/s x {size/1e9:.2f} GB/token = {gbs:.0f} GB/s"
+              + (f" = {100*gbs/bw:.0f}% of the measured copy bandwidth {bw:.0f} GB/s" if bw else ""))
+PY
+
+echo >>"$SUMMARY"
+echo "failures: $failures" >>"$SUMMARY"
+cat "$SUMMARY"
+exit $((failures > 0))
