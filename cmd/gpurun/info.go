@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"gpurun/runtime/gguf"
+	"gpurun/runtime/kvcache"
 	"gpurun/runtime/model"
 )
 
@@ -104,7 +105,7 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 		}
 		fmt.Fprintf(tw, "%s\t%v\n", k, v)
 	}
-	row("file", fmt.Sprintf("%s (%s, GGUF v%d)", in.Path, humanBytes(in.FileBytes), in.GGUFVersion))
+	row("file", fmt.Sprintf("%s (%s, GGUF v%d)", in.Path, kvcache.HumanBytes(in.FileBytes), in.GGUFVersion))
 	row("architecture", in.Architecture)
 	row("name", in.Name)
 	row("parameters", fmt.Sprintf("%s (%d)", humanCount(in.Parameters), in.Parameters))
@@ -135,7 +136,7 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 	row("chat template", map[bool]string{true: "yes", false: "no"}[in.ChatTemplate])
 	var types []string
 	for _, t := range in.Tensors {
-		types = append(types, fmt.Sprintf("%s x%d %s", t.Type, t.Count, humanBytes(t.Bytes)))
+		types = append(types, fmt.Sprintf("%s x%d %s", t.Type, t.Count, kvcache.HumanBytes(t.Bytes)))
 	}
 	row("tensors", fmt.Sprintf("%d", in.TensorCount))
 	if len(types) > 0 {
@@ -143,8 +144,8 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 	}
 	if in.KVCacheBytesF32 > 0 {
 		row("memory", fmt.Sprintf("weights %s + KV cache at %d tokens %s (f32) / %s (f16) = %s / %s",
-			humanBytes(in.WeightBytes), in.ContextLength, humanBytes(in.KVCacheBytesF32), humanBytes(in.KVCacheBytesF16),
-			humanBytes(in.WeightBytes+in.KVCacheBytesF32), humanBytes(in.WeightBytes+in.KVCacheBytesF16)))
+			kvcache.HumanBytes(in.WeightBytes), in.ContextLength, kvcache.HumanBytes(in.KVCacheBytesF32), kvcache.HumanBytes(in.KVCacheBytesF16),
+			kvcache.HumanBytes(in.WeightBytes+in.KVCacheBytesF32), kvcache.HumanBytes(in.WeightBytes+in.KVCacheBytesF16)))
 	}
 	tw.Flush()
 	if withKV {
@@ -157,23 +158,10 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 	if withTensors {
 		fmt.Fprintln(w, "\ntensors:")
 		for _, t := range tensorRows(f) {
-			fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", t.Name, t.Type, t.Shape, humanBytes(t.Bytes))
+			fmt.Fprintf(tw, "  %s\t%s\t%v\t%s\n", t.Name, t.Type, t.Shape, kvcache.HumanBytes(t.Bytes))
 		}
 		tw.Flush()
 	}
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func humanCount(n int64) string {
