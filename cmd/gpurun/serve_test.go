@@ -58,6 +58,7 @@ func buildGpurun(t *testing.T) string {
 type lockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
+	eof chan struct{} // closed when the process's stderr is read to the end
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
@@ -84,9 +85,10 @@ func startServe(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *l
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	log := &lockedBuffer{}
+	log := &lockedBuffer{eof: make(chan struct{})}
 	addr := make(chan string, 1)
 	go func() {
+		defer close(log.eof)
 		sc := bufio.NewScanner(stderr)
 		re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
 		for sc.Scan() {
@@ -175,7 +177,12 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("stream in flight at SIGTERM did not finish: %v, ends %q", err, tail(string(rest), 200))
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() {
+		// Read stderr to its end before Wait closes the pipe (os/exec's rule),
+		// so the last lines are not lost.
+		<-log.eof
+		done <- cmd.Wait()
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
