@@ -55,7 +55,7 @@ func writeInfoJSON(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 	out := struct {
 		model.Info
 		Metadata map[string]any `json:"metadata,omitempty"`
-		Tensors  []tensorRow     `json:"tensors,omitempty"`
+		Tensors  []tensorRow    `json:"tensors,omitempty"`
 	}{Info: in}
 	if withKV {
 		out.Metadata = map[string]any{}

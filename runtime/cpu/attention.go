@@ -80,24 +80,41 @@ func (at *attentionTask) do(w, lo, hi int) {
 		s := at.scores[w][:n]
 		tmp := at.tmp[w]
 		krow := tmp[:D]
-		for j := 0; j < n; j++ {
-			k := cacheRow(at.k, j*kvDim+g*D, krow)
-			s[j] = vecDotF32(k, q) * a.Scale
+		// F32 caches and head dims that are multiples of 32 (64, 128) take
+		// the assembly that runs all positions of the head in one call; the
+		// loops below are its portable twin (and handle f16 caches).
+		fast := useAsm && D%32 == 0
+		if fast && !at.k.isF16 {
+			_ = at.k.f32[(n-1)*kvDim+g*D+D-1] // the assembly reads n rows
+			scoresF32AVX2(&at.k.f32[g*D], kvDim, &q[0], D, n, a.Scale, &s[0])
+		} else {
+			for j := 0; j < n; j++ {
+				k := cacheRow(at.k, j*kvDim+g*D, krow)
+				s[j] = vecDotF32(k, q) * a.Scale
+			}
 		}
 		softmaxGGML(at.scores[w][:(n+7)&^7], n)
 
 		// acc[slot*D+i] accumulates position j's term p_j*v_j[i] in lane
 		// slot = j % slots, in order of j, with one FMA each.
 		acc := tmp[2*D : 2*D+at.slots*D]
-		clear(acc)
-		vrow := tmp[D : 2*D]
-		for j, p := range s {
-			v := cacheRow(at.v, j*kvDim+g*D, vrow)
-			axpyFMA(p, v, acc[(j%at.slots)*D:][:D])
-		}
-		if at.slots == vecDotSlots {
-			foldVecDot(out, acc)
+		if fast && !at.v.isF16 {
+			_ = at.v.f32[(n-1)*kvDim+g*D+D-1]
+			axpySlotsAVX2(&s[0], &at.v.f32[g*D], kvDim, D, n, &acc[0], at.slots)
 		} else {
+			clear(acc)
+			vrow := tmp[D : 2*D]
+			for j, p := range s {
+				v := cacheRow(at.v, j*kvDim+g*D, vrow)
+				axpyFMA(p, v, acc[(j%at.slots)*D:][:D])
+			}
+		}
+		switch {
+		case at.slots == vecDotSlots && fast:
+			foldVecDotAVX2(&out[0], &acc[0], D)
+		case at.slots == vecDotSlots:
+			foldVecDot(out, acc)
+		default:
 			foldTiny(out, acc)
 		}
 	}

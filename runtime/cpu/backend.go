@@ -4,8 +4,12 @@
 // Weights are used in place from the memory-mapped GGUF file (never copied
 // or dequantized ahead of time); matrix products quantize the activations
 // once per call to the weight type's dot-product partner (Q8_0, Q8_1, Q8_K,
-// as ggml does) and run row ranges on a fixed pool of goroutines. Steady-state
-// decoding allocates nothing: scratch space grows to the largest call and stays.
+// as ggml does) and run row ranges on a fixed pool of goroutines, applying
+// each unpacked weight block to all the call's activation rows (up to 8 at
+// a time, see quant.MatMul), which is what makes a forward pass over
+// several sequences' decode steps cheaper per token than one sequence's.
+// Steady-state decoding allocates nothing: scratch space grows to the
+// largest call and stays.
 //
 // The ops on a transformer's hot path reproduce llama.cpp's x86 CPU build
 // (AVX2 + FMA) bit for bit with an F32 KV cache, so that greedy decoding
@@ -41,17 +45,22 @@ type Backend struct {
 	err     error
 
 	// Scratch reused across calls (grown, never shrunk).
-	actQ    []byte      // activations quantized for matmul: T rows of rowBytes
+	act     quant.Batch // activations quantized (and packed) for matmul
+	act2    quant.Batch // the up projection's, when its type differs from gate's
+	swiG    []float32   // fused SwiGLU: gate and up products [T, ffn]
+	swiU    []float32
 	scores  [][]float32 // per worker: attention scores over the cache
 	rowTmp  [][]float32 // per worker: dequantized K and V rows (f16 caches)
 	ropeCS  []float32   // cos, sin per rotated pair
 	mm      matmulTask
+	swi     swigluTask
 	att     attentionTask
 	softmax softmaxTask
 }
 
 var _ backend.Backend = (*Backend)(nil)
 var _ backend.AddRMSNormer = (*Backend)(nil)
+var _ backend.MatMulSwiGLUer = (*Backend)(nil)
 
 // New starts a CPU backend and its worker goroutines.
 func New(o Options) (*Backend, error) {

@@ -30,3 +30,22 @@ func expSumAVX2(x *float32, n int, mx float32) float64
 //
 //go:noescape
 func swigluAVX2(dst, gate, up *float32, n int)
+
+// scoresF32AVX2: s[j] = vecDotF32(k[j*kstride:][:d], q) * scale for j < n
+// (d a positive multiple of 32, n >= 1).
+//
+//go:noescape
+func scoresF32AVX2(k *float32, kstride int, q *float32, d, n int, scale float32, s *float32)
+
+// axpySlotsAVX2: acc[(j%slots)*d:][:d] = Σ_j p[j]*v[j*vstride:][:d], one
+// FMA per term in order of j, from zero (d a positive multiple of 32,
+// n >= 1; all slots*d elements of acc are written).
+//
+//go:noescape
+func axpySlotsAVX2(p, v *float32, vstride, d, n int, acc *float32, slots int)
+
+// foldVecDotAVX2 is foldVecDot for 32 lane rows of d elements (d a
+// positive multiple of 8).
+//
+//go:noescape
+func foldVecDotAVX2(out, acc *float32, d int)

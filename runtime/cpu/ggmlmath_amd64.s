@@ -81,11 +81,15 @@ GLOBL expc<>(SB), RODATA|NOPTR, $60
 
 // EXPF sets Y10 to ggml_v_expf(Y0) (vec.h, AVX2 + FMA), lane by lane bit
 // for bit: every _mm256_fmadd_ps / _mm256_fnmadd_ps is one VFMADD /
-// VFNMADD here. ggml branches to the |n| > 126 code only when some lane
-// needs it; the lanes it blends give the fast path's fma(j, k, k) elsewhere,
-// so computing both and blending always is the same function.
-// Clobbers Y1-Y13; Y14 and Y15 are left alone.
-#define EXPF \
+// VFNMADD here. Like ggml it takes the |n| > 126 code (and its blends) only
+// when some lane needs it (VMOVMSKPS of that mask), jumping to skip
+// otherwise. That matters for speed, not just for fidelity: the code scales
+// by 2^-125 and squares that, which underflows for every lane with n <= 0,
+// and each underflow costs a microcode assist (over a hundred cycles) when
+// FTZ is off as it is in Go. The lanes it blends give the fast path's
+// fma(j, k, k) elsewhere, so the result does not depend on the branch.
+// Clobbers AX and Y1-Y13; Y14 and Y15 are left alone.
+#define EXPF(skip) \
 	VBROADCASTSS expc<>+0(SB), Y1 \
 	VBROADCASTSS expc<>+4(SB), Y2 \
 	VFMADD213PS Y1, Y0, Y2 \
@@ -114,6 +118,11 @@ GLOBL expc<>(SB), RODATA|NOPTR, $60
 	VBROADCASTSS expc<>+48(SB), Y11 \
 	VMULPS Y4, Y11, Y11 \
 	VFMADD213PS Y11, Y9, Y10 \
+	VMOVAPS Y10, Y11 \
+	VFMADD213PS Y6, Y6, Y10 \
+	VMOVMSKPS Y8, AX \
+	TESTL AX, AX \
+	JZ skip \
 	VXORPS Y12, Y12, Y12 \
 	VCMPPS $0x12, Y12, Y3, Y12 \
 	VPBROADCASTD expc<>+52(SB), Y13 \
@@ -123,11 +132,11 @@ GLOBL expc<>(SB), RODATA|NOPTR, $60
 	VPSUBD Y12, Y5, Y5 \
 	VMULPS Y13, Y13, Y12 \
 	VMOVAPS Y5, Y1 \
-	VFMADD213PS Y5, Y10, Y1 \
+	VFMADD213PS Y5, Y11, Y1 \
 	VMULPS Y13, Y1, Y1 \
-	VFMADD213PS Y6, Y6, Y10 \
 	VBLENDVPS Y8, Y1, Y10, Y10 \
-	VBLENDVPS Y7, Y12, Y10, Y10
+	VBLENDVPS Y7, Y12, Y10, Y10 \
+skip:
 
 // func expSumAVX2(x *float32, n int, mx float32) float64
 // The body of ggml_vec_soft_max_f32 on AVX2: x[i] = expf(x[i] - mx) in
@@ -142,7 +151,7 @@ TEXT ·expSumAVX2(SB), NOSPLIT, $0-32
 esloop:
 	VMOVUPS (SI), Y0
 	VSUBPS Y14, Y0, Y0
-	EXPF
+	EXPF(esexp)
 	VMOVUPS Y10, (SI)
 	VEXTRACTF128 $1, Y10, X1
 	VADDPS X10, X1, X1
@@ -172,7 +181,7 @@ swloop:
 	VMOVUPS (SI), Y14
 	VXORPS Y0, Y0, Y0
 	VSUBPS Y14, Y0, Y0
-	EXPF
+	EXPF(swexp)
 	VBROADCASTSS expc<>+16(SB), Y1
 	VADDPS Y1, Y10, Y10
 	VDIVPS Y10, Y14, Y10
@@ -183,5 +192,277 @@ swloop:
 	ADDQ $32, DI
 	SUBQ $8, CX
 	JNZ  swloop
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------- attention
+// One head of decode attention in three calls instead of a call per cache
+// position: with a 64-wide head a position is only eight FMAs of work, so
+// the per-call cost of vecDotF32AVX2 / axpyFMAAVX2 (and, for the V rows,
+// reloading and storing the accumulators) used to dominate. The arithmetic
+// of every output is unchanged.
+
+// func scoresF32AVX2(k *float32, kstride int, q *float32, d, n int, scale float32, s *float32)
+// s[j] = vecDotF32(k[j*kstride : j*kstride+d], q) * scale for j < n, each
+// dot exactly as vecDotF32AVX2 computes it (d a positive multiple of 32, so
+// there is no scalar tail), then one float32 multiply by scale.
+TEXT ·scoresF32AVX2(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), SI
+	MOVQ kstride+8(FP), R8
+	SHLQ $2, R8
+	MOVQ q+16(FP), DI
+	MOVQ d+24(FP), R9
+	MOVQ n+32(FP), R10
+	VMOVSS scale+40(FP), X15
+	MOVQ s+48(FP), R11
+
+scpos:
+	MOVQ SI, AX
+	MOVQ DI, BX
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+scloop:
+	VMOVUPS 0(AX), Y4
+	VMOVUPS 32(AX), Y5
+	VMOVUPS 64(AX), Y6
+	VMOVUPS 96(AX), Y7
+	VFMADD231PS 0(BX), Y4, Y0
+	VFMADD231PS 32(BX), Y5, Y1
+	VFMADD231PS 64(BX), Y6, Y2
+	VFMADD231PS 96(BX), Y7, Y3
+	ADDQ $128, AX
+	ADDQ $128, BX
+	SUBQ $32, CX
+	JNZ  scloop
+
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMULSS X15, X0, X0
+	VMOVSS X0, (R11)
+	ADDQ $4, R11
+	ADDQ R8, SI
+	DECQ R10
+	JNZ  scpos
+	VZEROUPPER
+	RET
+
+// func axpySlotsAVX2(p, v *float32, vstride, d, n int, acc *float32, slots int)
+// acc[(j%slots)*d + i] = fma(p[j], v[j*vstride + i], acc[...]) for j < n in
+// order of j, i < d, starting from zero: what clearing acc and calling
+// axpyFMA once per position does, but each slot's row is accumulated in
+// registers over its positions j = s, s+slots, ... (64 columns at a time,
+// or 32 when d is not a multiple of 64; d a positive multiple of 32) and
+// stored once. Every slot row is written, zeros for a slot without
+// positions.
+TEXT ·axpySlotsAVX2(SB), NOSPLIT, $0-56
+	MOVQ vstride+16(FP), R8
+	SHLQ $2, R8                 // bytes between positions
+	MOVQ slots+48(FP), R12
+	MOVQ R8, R13
+	IMULQ R12, R13              // bytes between positions of one slot
+	MOVQ R12, R11
+	SHLQ $2, R11                // bytes between their probabilities
+	MOVQ d+24(FP), R9
+	SHLQ $2, R9                 // bytes per acc row
+	XORQ BX, BX                 // column offset in bytes
+	TESTQ $255, R9
+	JNZ  apcol32
+
+apcol64:
+	XORQ SI, SI                 // slot
+
+apslot64:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	MOVQ SI, R10                // j
+	MOVQ v+8(FP), AX
+	MOVQ SI, CX
+	IMULQ R8, CX
+	ADDQ CX, AX
+	ADDQ BX, AX                 // &v[j*vstride + col]
+	MOVQ p+0(FP), DX
+	LEAQ (DX)(SI*4), DX         // &p[j]
+	MOVQ n+32(FP), CX
+
+appos64:
+	CMPQ R10, CX
+	JGE  apstore64
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS 0(AX), Y4, Y0
+	VFMADD231PS 32(AX), Y4, Y1
+	VFMADD231PS 64(AX), Y4, Y2
+	VFMADD231PS 96(AX), Y4, Y3
+	VFMADD231PS 128(AX), Y4, Y5
+	VFMADD231PS 160(AX), Y4, Y6
+	VFMADD231PS 192(AX), Y4, Y7
+	VFMADD231PS 224(AX), Y4, Y8
+	ADDQ R13, AX
+	ADDQ R11, DX
+	ADDQ R12, R10
+	JMP  appos64
+
+apstore64:
+	MOVQ acc+40(FP), DI
+	MOVQ SI, CX
+	IMULQ R9, CX
+	ADDQ CX, DI
+	ADDQ BX, DI
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y5, 128(DI)
+	VMOVUPS Y6, 160(DI)
+	VMOVUPS Y7, 192(DI)
+	VMOVUPS Y8, 224(DI)
+	INCQ SI
+	CMPQ SI, R12
+	JLT  apslot64
+	ADDQ $256, BX
+	CMPQ BX, R9
+	JLT  apcol64
+	VZEROUPPER
+	RET
+
+apcol32:
+	XORQ SI, SI                 // slot
+
+apslot32:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, R10                // j
+	MOVQ v+8(FP), AX
+	MOVQ SI, CX
+	IMULQ R8, CX
+	ADDQ CX, AX
+	ADDQ BX, AX                 // &v[j*vstride + col]
+	MOVQ p+0(FP), DX
+	LEAQ (DX)(SI*4), DX         // &p[j]
+	MOVQ n+32(FP), CX
+
+appos32:
+	CMPQ R10, CX
+	JGE  apstore32
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS 0(AX), Y4, Y0
+	VFMADD231PS 32(AX), Y4, Y1
+	VFMADD231PS 64(AX), Y4, Y2
+	VFMADD231PS 96(AX), Y4, Y3
+	ADDQ R13, AX
+	ADDQ R11, DX
+	ADDQ R12, R10
+	JMP  appos32
+
+apstore32:
+	MOVQ acc+40(FP), DI
+	MOVQ SI, CX
+	IMULQ R9, CX
+	ADDQ CX, DI
+	ADDQ BX, DI
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	INCQ SI
+	CMPQ SI, R12
+	JLT  apslot32
+	ADDQ $128, BX
+	CMPQ BX, R9
+	JLT  apcol32
+	VZEROUPPER
+	RET
+
+// func foldVecDotAVX2(out, acc *float32, d int)
+// foldVecDot eight outputs at a time (d a positive multiple of 8): for
+// each i, the 32 lane rows acc[s*d + i] folded as GGML_F32x8_REDUCE folds
+// ggml_vec_dot_f32's accumulators — r_l = (a_l + a_16+l) + (a_8+l + a_24+l),
+// then (r0+r4 + r1+r5) + (r2+r6 + r3+r7) — with the same additions, done
+// for eight i in the lanes of a vector.
+TEXT ·foldVecDotAVX2(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), R8
+	MOVQ acc+8(FP), SI
+	MOVQ d+16(FP), CX
+	MOVQ CX, R9
+	SHLQ $2, R9                 // row stride (1x)
+	LEAQ (R9)(R9*2), R11        // 3x
+	LEAQ (R9)(R9*4), R12        // 5x
+	LEAQ (R11)(R9*4), R13       // 7x
+	LEAQ (SI)(R9*8), DI         // slot 8
+	LEAQ (DI)(R9*8), AX         // slot 16
+	LEAQ (AX)(R9*8), BX         // slot 24
+
+fdloop:
+	VMOVUPS (SI), Y0
+	VADDPS (AX), Y0, Y0
+	VMOVUPS (DI), Y8
+	VADDPS (BX), Y8, Y8
+	VADDPS Y8, Y0, Y0
+	VMOVUPS (SI)(R9*1), Y1
+	VADDPS (AX)(R9*1), Y1, Y1
+	VMOVUPS (DI)(R9*1), Y8
+	VADDPS (BX)(R9*1), Y8, Y8
+	VADDPS Y8, Y1, Y1
+	VMOVUPS (SI)(R9*2), Y2
+	VADDPS (AX)(R9*2), Y2, Y2
+	VMOVUPS (DI)(R9*2), Y8
+	VADDPS (BX)(R9*2), Y8, Y8
+	VADDPS Y8, Y2, Y2
+	VMOVUPS (SI)(R11*1), Y3
+	VADDPS (AX)(R11*1), Y3, Y3
+	VMOVUPS (DI)(R11*1), Y8
+	VADDPS (BX)(R11*1), Y8, Y8
+	VADDPS Y8, Y3, Y3
+	VMOVUPS (SI)(R9*4), Y4
+	VADDPS (AX)(R9*4), Y4, Y4
+	VMOVUPS (DI)(R9*4), Y8
+	VADDPS (BX)(R9*4), Y8, Y8
+	VADDPS Y8, Y4, Y4
+	VMOVUPS (SI)(R12*1), Y5
+	VADDPS (AX)(R12*1), Y5, Y5
+	VMOVUPS (DI)(R12*1), Y8
+	VADDPS (BX)(R12*1), Y8, Y8
+	VADDPS Y8, Y5, Y5
+	VMOVUPS (SI)(R11*2), Y6
+	VADDPS (AX)(R11*2), Y6, Y6
+	VMOVUPS (DI)(R11*2), Y8
+	VADDPS (BX)(R11*2), Y8, Y8
+	VADDPS Y8, Y6, Y6
+	VMOVUPS (SI)(R13*1), Y7
+	VADDPS (AX)(R13*1), Y7, Y7
+	VMOVUPS (DI)(R13*1), Y8
+	VADDPS (BX)(R13*1), Y8, Y8
+	VADDPS Y8, Y7, Y7
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VMOVUPS Y0, (R8)
+	ADDQ $32, R8
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, AX
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JNZ  fdloop
 	VZEROUPPER
 	RET

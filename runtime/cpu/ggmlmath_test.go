@@ -154,36 +154,40 @@ func TestGlibcPowf(t *testing.T) {
 // prefill (tinyBLAS's 8 lanes), across positions that cross lane groups.
 func TestAttentionImplementationsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	const heads, kvHeads, D, ctx = 6, 2, 64, 80
-	kvDim := kvHeads * D
-	k, v := make([]float32, ctx*kvDim), make([]float32, ctx*kvDim)
-	for i := range k {
-		k[i], v[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
-	}
-	for _, c := range []struct{ T, pos int }{{1, 0}, {1, 37}, {1, 79}, {5, 0}, {17, 40}} {
-		q := make([]float32, c.T*heads*D)
-		for i := range q {
-			q[i] = float32(rng.NormFloat64()) * 2
+	const heads, kvHeads, ctx = 6, 2, 80
+	// Head dims: 64 and 128 (SmolLM2, Llama) and 96 take the one-call
+	// assembly (multiples of 32); 40 runs the per-position kernels.
+	for _, D := range []int{64, 128, 96, 40} {
+		kvDim := kvHeads * D
+		k, v := make([]float32, ctx*kvDim), make([]float32, ctx*kvDim)
+		for i := range k {
+			k[i], v[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
 		}
-		var outs [][]float32
-		bothImpls(t, func(t *testing.T) {
-			b, err := New(Options{Threads: 2})
-			if err != nil {
-				t.Fatal(err)
+		for _, c := range []struct{ T, pos int }{{1, 0}, {1, 5}, {1, 31}, {1, 32}, {1, 37}, {1, 79}, {5, 0}, {17, 40}} {
+			q := make([]float32, c.T*heads*D)
+			for i := range q {
+				q[i] = float32(rng.NormFloat64()) * 2
 			}
-			defer b.Close()
-			dst := &Buf{f32: make([]float32, len(q))}
-			b.Attention(dst, &Buf{f32: q}, &Buf{f32: k}, &Buf{f32: v}, backend.AttentionArgs{
-				T: c.T, Pos: c.pos, Heads: heads, KVHeads: kvHeads, HeadDim: D, Scale: 0.125, CacheLen: ctx})
-			if err := b.Err(); err != nil {
-				t.Fatal(err)
-			}
-			outs = append(outs, dst.f32)
-		})
-		for _, o := range outs[1:] {
-			for i := range o {
-				if !same(o[i], outs[0][i]) {
-					t.Fatalf("T=%d pos=%d: element %d: %g vs %g", c.T, c.pos, i, o[i], outs[0][i])
+			var outs [][]float32
+			bothImpls(t, func(t *testing.T) {
+				b, err := New(Options{Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer b.Close()
+				dst := &Buf{f32: make([]float32, len(q))}
+				b.Attention(dst, &Buf{f32: q}, &Buf{f32: k}, &Buf{f32: v}, backend.AttentionArgs{
+					T: c.T, Pos: c.pos, Heads: heads, KVHeads: kvHeads, HeadDim: D, Scale: 0.125, CacheLen: ctx})
+				if err := b.Err(); err != nil {
+					t.Fatal(err)
+				}
+				outs = append(outs, dst.f32)
+			})
+			for _, o := range outs[1:] {
+				for i := range o {
+					if !same(o[i], outs[0][i]) {
+						t.Fatalf("D=%d T=%d pos=%d: element %d: %g vs %g", D, c.T, c.pos, i, o[i], outs[0][i])
+					}
 				}
 			}
 		}

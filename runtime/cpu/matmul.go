@@ -8,32 +8,23 @@ import (
 )
 
 // MatMul: dst[T, rows] = x[T, cols] · wᵀ, w of shape [rows, cols] in its
-// stored type. Each activation row is quantized once to the weight type's
-// dot partner (quant.VecDotType) with ggml's x86 activation quantizer
-// (quant.QuantizeActivation, what llama.cpp's CPU backend runs), then worker
-// goroutines take ranges of weight rows and run every token over a range
-// while it is hot in cache.
+// stored type. The T activation rows are quantized once to the weight
+// type's dot partner (quant.VecDotType) with ggml's x86 activation
+// quantizer (what llama.cpp's CPU backend runs) into a quant.Batch; worker
+// goroutines then take ranges of weight rows and run quant.MatMul on each
+// range, which for Q4_1, Q8_0 and Q4_0 unpacks every weight block once for
+// up to 8 activation rows (batched decoding of several sequences, prefill)
+// instead of once per row. Every output element is computed exactly as the
+// one-row Dot computes it, whatever T is and however the rows are split.
 func (b *Backend) MatMul(dst, x backend.Buffer, w backend.Weight, T int) {
 	if b.err != nil || b.fail(backend.CheckMatMul(dst, x, w, T)) {
 		return
 	}
 	cw := weight(w)
-	vt := quant.VecDotType(cw.typ)
-	aBytes, err := vt.RowSize(cw.cols)
-	if b.fail(wrapOp("matmul", cw, err)) {
+	if b.fail(wrapOp("matmul", cw, b.act.Quantize(cw.typ, f32s(x)[:T*cw.cols], T, cw.cols))) {
 		return
 	}
-	if need := T * aBytes; cap(b.actQ) < need {
-		b.actQ = make([]byte, need)
-	}
-	act := b.actQ[:T*aBytes]
-	xs := f32s(x)
-	for t := 0; t < T; t++ {
-		if b.fail(wrapOp("matmul", cw, quant.QuantizeActivation(vt, xs[t*cw.cols:(t+1)*cw.cols], act[t*aBytes:(t+1)*aBytes]))) {
-			return
-		}
-	}
-	b.mm = matmulTask{w: cw, act: act, aBytes: aBytes, out: f32s(dst), T: T}
+	b.mm = matmulTask{w: cw, act: &b.act, out: f32s(dst)}
 	b.pool.run(&b.mm, cw.rows, matmulGrain(cw.rows, b.threads))
 }
 
@@ -52,18 +43,98 @@ func matmulGrain(rows, threads int) int {
 }
 
 type matmulTask struct {
-	w      *Weight
-	act    []byte // T quantized activation rows of aBytes each
-	aBytes int
-	out    []float32 // [T, rows]
-	T      int
+	w   *Weight
+	act *quant.Batch
+	out []float32 // [T, rows]
 }
 
 func (m *matmulTask) do(_, lo, hi int) {
 	w := m.w
-	rows := w.data[lo*w.rowBytes : hi*w.rowBytes]
-	for t := 0; t < m.T; t++ {
-		a := m.act[t*m.aBytes : (t+1)*m.aBytes]
-		quant.MatVec(w.typ, rows, hi-lo, w.cols, a, m.out[t*w.rows+lo:t*w.rows+hi])
+	quant.MatMul(w.typ, w.data[lo*w.rowBytes:hi*w.rowBytes], hi-lo, m.act, m.out[lo:], w.rows)
+}
+
+// MatMulSwiGLU is the fused gated feed-forward input: dst[T, ffn] =
+// silu(x·gateᵀ) * (x·upᵀ). It quantizes x once for both matrices (when they
+// share a type, as they do in every GGUF model seen so far) and runs both
+// products and the SwiGLU in one pass over the workers, each worker
+// finishing the rows it computed while they are in cache. The values are
+// those of MatMul, MatMul, SwiGLU, bit for bit.
+func (b *Backend) MatMulSwiGLU(dst, x backend.Buffer, gate, up backend.Weight, T int) {
+	if b.err != nil || b.fail(backend.CheckMatMul(dst, x, gate, T)) || b.fail(backend.CheckMatMul(dst, x, up, T)) {
+		return
 	}
+	cg, cu := weight(gate), weight(up)
+	if cg.rows != cu.rows || cg.cols != cu.cols {
+		b.fail(backend.Shapef("matmul_swiglu", "gate [%d x %d] and up [%d x %d] differ", cg.rows, cg.cols, cu.rows, cu.cols))
+		return
+	}
+	xs := f32s(x)[:T*cg.cols]
+	if b.fail(wrapOp("matmul_swiglu", cg, b.act.Quantize(cg.typ, xs, T, cg.cols))) {
+		return
+	}
+	actUp := &b.act
+	if cu.typ != cg.typ {
+		if b.fail(wrapOp("matmul_swiglu", cu, b.act2.Quantize(cu.typ, xs, T, cu.cols))) {
+			return
+		}
+		actUp = &b.act2
+	}
+	n := T * cg.rows
+	b.swiG, b.swiU = growF32(b.swiG, n), growF32(b.swiU, n)
+	b.swi = swigluTask{gate: cg, up: cu, actGate: &b.act, actUp: actUp, g: b.swiG, u: b.swiU, out: f32s(dst), T: T}
+	b.pool.run(&b.swi, cg.rows, matmulGrain(cg.rows, b.threads))
+}
+
+func growF32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+type swigluTask struct {
+	gate, up       *Weight
+	actGate, actUp *quant.Batch
+	g, u, out      []float32 // [T, rows]
+	T              int
+}
+
+func (s *swigluTask) do(_, lo, hi int) {
+	gw, uw := s.gate, s.up
+	rows := gw.rows
+	quant.MatMul(gw.typ, gw.data[lo*gw.rowBytes:hi*gw.rowBytes], hi-lo, s.actGate, s.g[lo:], rows)
+	quant.MatMul(uw.typ, uw.data[lo*uw.rowBytes:hi*uw.rowBytes], hi-lo, s.actUp, s.u[lo:], rows)
+	// SwiGLU(dst, g, u, T*rows) sends element i through the assembly when
+	// i < (T*rows)&^7 and through the portable silu otherwise; do the same
+	// for each element here, so that the result does not depend on where
+	// the worker ranges fall (the two implementations agree on ggml's test
+	// vectors, but the split is kept rather than relied on).
+	limit := (s.T * rows) &^ 7
+	for t := 0; t < s.T; t++ {
+		i, end := t*rows+lo, t*rows+hi
+		if useAsm {
+			asmEnd := min(end, limit)
+			if n := (asmEnd - i) &^ 7; n > 0 {
+				swigluAVX2(&s.out[i], &s.g[i], &s.u[i], n)
+				i += n
+			}
+			if i < asmEnd {
+				swigluShort(s.out[i:asmEnd], s.g[i:asmEnd], s.u[i:asmEnd])
+				i = asmEnd
+			}
+		}
+		for ; i < end; i++ {
+			s.out[i] = silu(s.g[i]) * s.u[i]
+		}
+	}
+}
+
+// swigluShort runs the assembly SwiGLU on fewer than 8 elements through a
+// zero-padded group of eight on the stack (each lane is independent).
+func swigluShort(dst, g, u []float32) {
+	var dg, ug, dd [8]float32
+	copy(dg[:], g)
+	copy(ug[:], u)
+	swigluAVX2(&dd[0], &dg[0], &ug[0], 8)
+	copy(dst, dd[:len(dst)])
 }

@@ -254,4 +254,3 @@ func valueOf(v any) Value {
 	}
 	panic(fmt.Sprintf("gguf writer: unsupported metadata value %T", v))
 }
-

@@ -115,3 +115,52 @@ func BenchmarkQuantizeRow(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMatMul: one goroutine, the 1536x576 FFN shape of SmolLM2-135M
+// (and its 49152x576 Q8_0 output matrix) against T activation rows:
+// MatMul (multi-row kernels) next to T MatVec passes, which is what the CPU
+// backend ran before MatMul existed. µs/row is per activation row.
+func BenchmarkMatMul(b *testing.B) {
+	rng := rand.New(rand.NewPCG(38, 39))
+	cases := []struct {
+		t          Type
+		rows, cols int
+		Ts         []int
+	}{
+		{Q4_1, 1536, 576, []int{1, 2, 4, 8, 64}},
+		{Q8_0, 1536, 576, []int{1, 8}},
+		{Q4_0, 1536, 576, []int{1, 4, 8}},
+		{Q8_0, 49152, 576, []int{8}},
+	}
+	for _, c := range cases {
+		rs, _ := c.t.RowSize(c.cols)
+		w := make([]byte, 0, c.rows*rs)
+		for r := 0; r < c.rows; r++ {
+			w = append(w, randomBlocks(rng, b, c.t, c.cols)...)
+		}
+		for _, T := range c.Ts {
+			var ab Batch
+			if err := ab.Quantize(c.t, randomFloats(rng, T*c.cols), T, c.cols); err != nil {
+				b.Fatal(err)
+			}
+			out := make([]float32, T*c.rows)
+			perRow := func(b *testing.B) {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(T)/1e3, "µs/row")
+			}
+			b.Run(fmt.Sprintf("%s/%dx%d/T=%d/MatMul", c.t, c.rows, c.cols, T), func(b *testing.B) {
+				for b.Loop() {
+					MatMul(c.t, w, c.rows, &ab, out, c.rows)
+				}
+				perRow(b)
+			})
+			b.Run(fmt.Sprintf("%s/%dx%d/T=%d/MatVecs", c.t, c.rows, c.cols, T), func(b *testing.B) {
+				for b.Loop() {
+					for i := 0; i < T; i++ {
+						MatVec(c.t, w, c.rows, c.cols, ab.Row(i), out[i*c.rows:])
+					}
+				}
+				perRow(b)
+			})
+		}
+	}
+}

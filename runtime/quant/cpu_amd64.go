@@ -35,3 +35,24 @@ func detectAVX2() bool {
 	_, ebx7, _, _ := cpuid(7, 0)
 	return ebx7&(1<<5) != 0 // AVX2
 }
+
+// detectVNNI reports whether the CPU and OS support the VNNI kernels'
+// VPDPBUSD on YMM registers: AVX512F, AVX512VL and AVX512_VNNI, with the
+// opmask and ZMM state enabled in XCR0 (EVEX-encoded instructions fault
+// without it, even on YMM registers).
+func detectVNNI() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 7 {
+		return false
+	}
+	if xcr0, _ := xgetbv0(); xcr0&0xe6 != 0xe6 { // SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+		return false
+	}
+	_, ebx7, ecx7, _ := cpuid(7, 0)
+	const (
+		avx512f  = 1 << 16
+		avx512vl = 1 << 31
+		vnni     = 1 << 11 // ECX
+	)
+	return ebx7&(avx512f|avx512vl) == avx512f|avx512vl && ecx7&vnni != 0
+}

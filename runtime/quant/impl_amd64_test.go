@@ -1,5 +1,7 @@
 package quant
 
+import "testing"
+
 // asmDots lists the AVX2 kernels for t when the CPU can run them.
 func asmDots(t Type) []dotImpl {
 	if !haveAVX2 {
@@ -24,4 +26,22 @@ func asmDots(t Type) []dotImpl {
 		return []dotImpl{{"avx2", dotQ6_K}}
 	}
 	return nil
+}
+
+// matMulModes runs f once per kernel set this machine has: the VNNI
+// kernels, the AVX2 ones, and the portable ones (haveAVX2 off, which
+// switches Dot to its portable kernels too, so that MatMul is compared
+// with the Dot of the same set).
+func matMulModes(t *testing.T, f func(t *testing.T)) {
+	savedAVX2, savedVNNI := haveAVX2, useVNNI
+	defer func() { haveAVX2, useVNNI = savedAVX2, savedVNNI }()
+	if savedVNNI {
+		t.Run("vnni", f)
+	}
+	if savedAVX2 {
+		useVNNI = false
+		t.Run("avx2", f)
+	}
+	haveAVX2, useVNNI = false, false
+	t.Run("generic", f)
 }

@@ -1,0 +1,4 @@
+package cpu
+
+// cpuRelax executes PAUSE (a spin-wait hint) once.
+func cpuRelax()

@@ -1,0 +1,6 @@
+//go:build !amd64
+
+package cpu
+
+// cpuRelax is a spin-wait hint; a no-op without assembly.
+func cpuRelax() {}

@@ -1,0 +1,320 @@
+//go:build ignore
+
+// gen_matmul writes matmul_amd64.s, the multi-activation kernels behind
+// MatMul: go run gen_matmul.go (or go generate in this directory).
+//
+// Each kernel takes a range of weight rows and one packed group of G
+// activation rows (see matmul.go for the layout) and computes, for every
+// weight row, all G dot products while the row's blocks are unpacked once.
+// Per (weight row, activation row) the arithmetic is exactly that of the
+// one-row kernel in dot_amd64.s — the same integer lane sums, one FMA per
+// block into an accumulator of its own, the same scale rounding and
+// hsum_float_8 order — so every result is bit-identical to Dot. Only the
+// work shared between activation rows is done once per weight block: the
+// nibble unpacking (or the |w| of Q8_0), the f16 weight scales, and (with
+// the activation scales stored as float32 lanes, one per activation row)
+// the products dw*da_t in one VMULPS and Q4_1's min terms in one VFMADD.
+//
+// Each exists in two sets: AVX2 (+ FMA, F16C), the integer sums formed as
+// in dot_amd64.s, and, for Q4_1 and Q8_0, VNNI, where one VPDPBUSD forms
+// them (see suffix and q8_0 for why the sums are the same integers).
+//
+// The kernels are generated because G varies (2..8 accumulators, all in
+// registers) and Go assembly has no loops or conditionals in macros.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+)
+
+var b bytes.Buffer
+
+func p(format string, a ...any) { fmt.Fprintf(&b, "\t"+format+"\n", a...) }
+func label(l string)            { fmt.Fprintf(&b, "%s:\n", l) }
+
+// prologue loads the arguments shared by every kernel:
+//
+//	func(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+//
+// R8 = current weight row, R9 = rs, R10 = rows left, R11 = &out[row],
+// R12 = ldo in bytes. The 64-byte frame holds the per-block scale products.
+func prologue(name, doc string) {
+	fmt.Fprintf(&b, "\n// func %s(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)\n%s", name, doc)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $64-56\n", name)
+	p("MOVQ w+0(FP), R8")
+	p("MOVQ rs+8(FP), R9")
+	p("MOVQ rows+16(FP), R10")
+	p("MOVQ out+40(FP), R11")
+	p("MOVQ ldo+48(FP), R12")
+	p("SHLQ $2, R12")
+	// Y15 = int16 ones for VPMADDWD.
+	p("VPCMPEQW Y15, Y15, Y15")
+	p("VPSRLW $15, Y15, Y15")
+}
+
+// nibbleConsts sets Y14 = bytes 0x0F and Y12 = qword shifts {0, 0, 4, 4}
+// (as MASK0F in dot_amd64.s).
+func nibbleConsts() {
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VMOVD AX, X14")
+	p("VPBROADCASTD X14, Y14")
+	p("MOVQ $4, AX")
+	p("VMOVQ AX, X12")
+	p("VPBROADCASTQ X12, Y12")
+	p("VPERM2I128 $0x08, Y12, Y12, Y12")
+}
+
+// rowStart points SI at the weight row, DI at the packed group, CX = nb.
+func rowStart(name string, accs []int, extra ...int) {
+	label(name + "_row")
+	p("MOVQ R8, SI")
+	p("MOVQ a+24(FP), DI")
+	p("MOVQ nb+32(FP), CX")
+	for _, r := range append(accs, extra...) {
+		p("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+}
+
+// rowEnd stores the G results of the row (accumulator acc[t] reduced in
+// hsum_float_8 order, plus the float32 at t*4(SP) when addStack) at
+// out[row + t*ldo], then moves to the next row.
+func rowEnd(name string, accs []int, addStack bool) {
+	p("MOVQ R11, DX")
+	for t, r := range accs {
+		// HSUM as in dot_amd64.s: high half onto low, lanes 2,3 onto 0,1,
+		// lane 1 onto lane 0.
+		p("VEXTRACTF128 $1, Y%d, X9", r)
+		p("VADDPS X9, X%d, X%d", r, r)
+		p("VPERMILPS $0x4E, X%d, X9", r)
+		p("VADDPS X9, X%d, X%d", r, r)
+		p("VPERMILPS $0xB1, X%d, X9", r)
+		p("VADDSS X9, X%d, X%d", r, r)
+		if addStack {
+			p("VADDSS %d(SP), X%d, X%d", 4*t, r, r)
+		}
+		p("VMOVSS X%d, (DX)", r)
+		if t+1 < len(accs) {
+			p("ADDQ R12, DX")
+		}
+	}
+	p("ADDQ $4, R11")
+	p("ADDQ R9, R8")
+	p("DECQ R10")
+	p("JNZ %s_row", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// q4_1 generates the Q4_1 x Q8_1 kernel for G activation rows. Packed
+// group block: [8]float32 d at 0, [8]float32 s at 32, G x 32 int8 at 64.
+// Registers: Y0..Y(G-1) accumulators, Y8 nibbles, Y9 products, Y10 the
+// min terms (lane t: summs of activation row t), Y11 and Y13 scales.
+func q4_1(G int, vnni bool) {
+	name := fmt.Sprintf("mmQ4_1Q8_1x%d%s", G, suffix(vnni))
+	prologue(name, "")
+	nibbleConsts()
+	accs := make([]int, G)
+	for t := range accs {
+		accs[t] = t
+	}
+	rowStart(name, accs, 10)
+	label(name + "_blk")
+	// [dw mw . .]; d_t = dw*da_t (VMULSS in the one-row kernel, here a lane
+	// each) to the stack; summs_t = fma(mw, sa_t, summs_t).
+	p("VCVTPH2PS 0(SI), X13")
+	p("VBROADCASTSS X13, Y11")
+	p("VMULPS 0(DI), Y11, Y11")
+	p("VMOVUPS Y11, 0(SP)")
+	p("VMOVSHDUP X13, X13")
+	p("VBROADCASTSS X13, Y13")
+	p("VFMADD231PS 32(DI), Y13, Y10")
+	// Nibbles: low lane elements 0-15, high lane 16-31 (NIBBLES).
+	p("VBROADCASTI128 4(SI), Y8")
+	p("VPSRLVQ Y12, Y8, Y8")
+	p("VPAND Y14, Y8, Y8")
+	for t := 0; t < G; t++ {
+		if vnni {
+			// VPDPBUSD: each int32 lane += its four u8 x i8 products, the
+			// same exact sums as VPMADDUBSW + VPMADDWD (no int16 pair here
+			// can saturate: 15*127*2 < 2^15).
+			p("VPXOR Y9, Y9, Y9")
+			p("VPDPBUSD %d(DI), Y8, Y9", 64+32*t)
+		} else {
+			p("VPMADDUBSW %d(DI), Y8, Y9", 64+32*t)
+			p("VPMADDWD Y15, Y9, Y9")
+		}
+		p("VCVTDQ2PS Y9, Y9")
+		fmaScaled(vnni, t)
+	}
+	p("ADDQ $20, SI")
+	p("ADDQ $%d, DI", 64+32*G)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	// hsum(acc_t) + summs_t.
+	p("VMOVUPS Y10, 0(SP)")
+	rowEnd(name, accs, true)
+}
+
+// q8_0 generates the Q8_0 x Q8_0 kernel for G activation rows. Packed
+// group block: [8]float32 d at 0, G x 32 int8 at 32, G x [8]int32 at
+// 32+32G (-128 times the sums of four quants, for the VNNI kernels).
+// Registers: Y0..Y(G-1) accumulators, Y8 the weight quants, Y10 their
+// absolute values (AVX2), Y12 the bytes 0x80 (VNNI), Y9 products, Y11
+// and Y13 scales.
+func q8_0(G int, vnni bool) {
+	name := fmt.Sprintf("mmQ8_0Q8_0x%d%s", G, suffix(vnni))
+	prologue(name, "")
+	if vnni {
+		// Y12 = bytes 0x80: w XOR 0x80 is w+128 as an unsigned byte.
+		p("MOVL $0x80808080, AX")
+		p("VMOVD AX, X12")
+		p("VPBROADCASTD X12, Y12")
+	}
+	accs := make([]int, G)
+	for t := range accs {
+		accs[t] = t
+	}
+	rowStart(name, accs)
+	label(name + "_blk")
+	p("VCVTPH2PS 0(SI), X13")
+	p("VBROADCASTSS X13, Y11")
+	p("VMULPS 0(DI), Y11, Y11")
+	p("VMOVUPS Y11, 0(SP)")
+	p("VMOVDQU 2(SI), Y8")
+	if vnni {
+		p("VPXOR Y12, Y8, Y8")
+	} else {
+		p("VPSIGNB Y8, Y8, Y10")
+	}
+	for t := 0; t < G; t++ {
+		if vnni {
+			// Σ (w+128)*a - 128*Σa = Σ w*a: the packed c_t lanes start the
+			// sums at -128*Σa, VPDPBUSD adds the four (w+128)*a products.
+			// Equal to the sign trick below as long as no activation is
+			// -128 (see Batch.vnniOK), when neither can saturate or wrap.
+			p("VMOVDQU %d(DI), Y9", 32+32*G+32*t)
+			p("VPDPBUSD %d(DI), Y8, Y9", 32+32*t)
+		} else {
+			// SIGNED_MADD as in Q8_0_BLOCK: |w| x (a with w's sign).
+			p("VMOVDQU %d(DI), Y9", 32+32*t)
+			p("VPSIGNB Y8, Y9, Y9")
+			p("VPMADDUBSW Y9, Y10, Y9")
+			p("VPMADDWD Y15, Y9, Y9")
+		}
+		p("VCVTDQ2PS Y9, Y9")
+		fmaScaled(vnni, t)
+	}
+	p("ADDQ $34, SI")
+	p("ADDQ $%d, DI", 32+64*G)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	rowEnd(name, accs, false)
+}
+
+// q4_0 generates the Q4_0 x Q8_0 kernel for G <= 4 activation rows. The
+// one-row kernel alternates two accumulators (even blocks, odd blocks; a
+// last odd-numbered block goes to the even one) and adds them before the
+// hsum, so here each activation row has two: Y(t) and Y(4+t). Packed group
+// block: [8]float32 d at 0, G x 32 int8 at 32, then G x 16 int16 at
+// 32+32G: maddubs(0x08 bytes, a_t), the -8 offset's int16 pair sums,
+// which the one-row kernel computes per block with a second VPMADDUBSW.
+func q4_0(G int) {
+	name := fmt.Sprintf("mmQ4_0Q8_0x%dAVX2", G)
+	prologue(name, "")
+	nibbleConsts()
+	var accs, odd []int
+	for t := 0; t < G; t++ {
+		accs = append(accs, t)
+		odd = append(odd, 4+t)
+	}
+	rowStart(name, accs, odd...)
+	stride := 32 + 64*G
+	block := func(woff, aoff, slot int, acc []int) {
+		p("VCVTPH2PS %d(SI), X13", woff)
+		p("VBROADCASTSS X13, Y11")
+		p("VMULPS %d(DI), Y11, Y11", aoff)
+		p("VMOVUPS Y11, %d(SP)", slot)
+		p("VBROADCASTI128 %d(SI), Y8", woff+2)
+		p("VPSRLVQ Y12, Y8, Y8")
+		p("VPAND Y14, Y8, Y8")
+		for t := 0; t < G; t++ {
+			p("VPMADDUBSW %d(DI), Y8, Y9", aoff+32+32*t)
+			p("VPSUBW %d(DI), Y9, Y9", aoff+32+32*G+32*t)
+			p("VPMADDWD Y15, Y9, Y9")
+			p("VCVTDQ2PS Y9, Y9")
+			p("VBROADCASTSS %d(SP), Y13", slot+4*t)
+			p("VFMADD231PS Y9, Y13, Y%d", acc[t])
+		}
+	}
+	p("CMPQ CX, $2")
+	p("JLT %s_tail", name)
+	label(name + "_blk")
+	block(0, 0, 0, accs)
+	block(18, stride, 32, odd)
+	p("ADDQ $36, SI")
+	p("ADDQ $%d, DI", 2*stride)
+	p("SUBQ $2, CX")
+	p("CMPQ CX, $2")
+	p("JGE %s_blk", name)
+	label(name + "_tail")
+	p("TESTQ CX, CX")
+	p("JZ %s_sum", name)
+	block(0, 0, 0, accs)
+	label(name + "_sum")
+	for t := 0; t < G; t++ {
+		p("VADDPS Y%d, Y%d, Y%d", odd[t], accs[t], accs[t])
+	}
+	rowEnd(name, accs, false)
+}
+
+// fmaScaled: Y(t) = fma(d_t, Y9, Y(t)), d_t the float32 at 4t(SP)
+// broadcast to every lane. The VNNI kernels, EVEX-encoded anyway, fold the
+// broadcast into the FMA's memory operand ({1to8}), one instruction less
+// per activation row and block.
+func fmaScaled(vnni bool, t int) {
+	if vnni {
+		p("VFMADD231PS.BCST %d(SP), Y9, Y%d", 4*t, t)
+		return
+	}
+	p("VBROADCASTSS %d(SP), Y13", 4*t)
+	p("VFMADD231PS Y9, Y13, Y%d", t)
+}
+
+// suffix names a kernel's instruction set: AVX2 (+ FMA, F16C), or VNNI:
+// the same plus VPDPBUSD (AVX512_VNNI with AVX512VL, EVEX-encoded on YMM
+// registers), which forms the int32 lane sums in one instruction instead
+// of two or four.
+func suffix(vnni bool) string {
+	if vnni {
+		return "VNNI"
+	}
+	return "AVX2"
+}
+
+func main() {
+	b.WriteString(`// Code generated by gen_matmul.go; DO NOT EDIT.
+
+#include "textflag.h"
+
+// Multi-activation kernels for MatMul: one weight row's blocks unpacked
+// once and applied to a packed group of G activation rows, each result
+// bit-identical to the one-row kernel in dot_amd64.s. See gen_matmul.go.
+`)
+	for _, vnni := range []bool{false, true} {
+		for G := 2; G <= 8; G++ {
+			q4_1(G, vnni)
+		}
+		for G := 2; G <= 8; G++ {
+			q8_0(G, vnni)
+		}
+	}
+	for G := 2; G <= 4; G++ {
+		q4_0(G)
+	}
+	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,399 @@
+package quant
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+//go:generate go run gen_matmul.go
+
+// Batch holds T activation rows quantized for the dot product with weights
+// of one type, ready for MatMul: the rows in VecDotType's format (what Dot
+// and MatVec take), and, for the weight types with multi-row kernels
+// (Q4_1, Q8_0, Q4_0), the same rows regrouped so that a kernel can apply
+// each unpacked weight block to several activation rows at once.
+//
+// Why: a matrix-vector product spends most of its time unpacking weight
+// blocks (nibbles to bytes, f16 scales to float32), not multiplying. T
+// separate MatVec passes unpack every block T times; MatMul unpacks it once
+// per group of up to 8 rows (4 for Q4_0). That is what makes batched
+// decoding (one token of many sequences per forward pass) and prefill
+// cheaper per token than decoding one sequence.
+//
+// The zero Batch is ready to use. Its buffers grow to the largest batch
+// and are reused, so steady-state use allocates nothing. A Batch is filled
+// by one goroutine; MatMul may then read it from many.
+type Batch struct {
+	t        Type // weight type
+	vt       Type // VecDotType(t)
+	n, cols  int  // rows, elements per row
+	rowBytes int
+	rows     []byte // n rows of rowBytes
+	packed   []byte // groups (see pack), when the type has kernels and n >= 2
+	isPacked bool
+	// vnniOK: the VNNI kernels give Dot's bits on these rows. Always for
+	// Q4_1; for Q8_0 unless an activation quant is -128, which ggml's sign
+	// trick (and so Dot) wraps around and VPDPBUSD does not. ggml's and
+	// gpurun's quantizers never produce -128 (|x|/amax*127 rounds to at
+	// most 127); only rows given to SetRows can hold it.
+	vnniOK bool
+}
+
+// Packed group layout. Rows [i, i+G) of a batch form one group (full
+// groups of maxGroup(t) rows, then one of the remaining G >= 2 rows; a last
+// single row is left to the one-row kernels). A group stores, for each of
+// the nb blocks of the rows in turn:
+//
+//	[8]float32  d   the rows' block scales (f16 widened exactly), lane t
+//	                for row i+t, lanes G..7 zero
+//	[8]float32  s   (Q8_1 only) the rows' s = d*Σq fields, likewise
+//	G x [32]i8  q   the rows' quants, row after row
+//	G x [16]i16 m8  (Q4_0 only) the int16 pair sums 8*(q_2k + q_2k+1),
+//	                the -8 offset term the one-row kernel computes per block
+//	G x [8]i32  c   (Q8_0 only) -128*(q_4l + ... + q_4l+3), where the VNNI
+//	                kernels start their lane sums (see gen_matmul.go)
+//
+// Scales as float32 lanes let a kernel form all G products dw*da_t with one
+// multiply (each lane rounds exactly as the one-row kernel's scalar
+// multiply), and the quants of a block lie together.
+func packedStride(t Type, G int) int {
+	switch t {
+	case Q4_1:
+		return 64 + 32*G
+	case Q8_0:
+		return 32 + 64*G
+	case Q4_0:
+		return 32 + 64*G
+	}
+	return 0
+}
+
+// maxGroup is the most activation rows one kernel call takes for weights of
+// type t (the accumulators must fit in the 16 AVX2 registers; Q4_0 needs
+// two per row), or 0 when t has no multi-row kernel.
+func maxGroup(t Type) int {
+	switch t {
+	case Q4_1, Q8_0:
+		return 8
+	case Q4_0:
+		return 4
+	}
+	return 0
+}
+
+// Len is the number of activation rows.
+func (b *Batch) Len() int { return b.n }
+
+// Row returns activation row i in VecDotType's format (for Dot or MatVec).
+func (b *Batch) Row(i int) []byte {
+	return b.rows[i*b.rowBytes : (i+1)*b.rowBytes : (i+1)*b.rowBytes]
+}
+
+// Quantize fills b with the T rows of x (T*cols values, row after row),
+// quantized for weights of type t as QuantizeActivation does (ggml's x86
+// activation quantizers, so that MatMul reproduces llama.cpp), and packs
+// them for MatMul. It returns QuantizeActivation's errors (a type Dot does
+// not support, cols not a multiple of the block size) and does not allocate
+// once b has held a batch as large.
+func (b *Batch) Quantize(t Type, x []float32, T, cols int) error {
+	if err := b.reset(t, T, cols); err != nil {
+		return err
+	}
+	if len(x) != T*cols {
+		return fmt.Errorf("quant: Batch.Quantize: %d values for %d rows of %d", len(x), T, cols)
+	}
+	for i := 0; i < T; i++ {
+		if err := QuantizeActivation(b.vt, x[i*cols:(i+1)*cols], b.Row(i)); err != nil {
+			return err
+		}
+	}
+	b.pack()
+	return nil
+}
+
+// SetRows fills b with T activation rows already quantized to
+// VecDotType(t) (rows holds them back to back) and packs them for MatMul.
+func (b *Batch) SetRows(t Type, rows []byte, T, cols int) error {
+	if err := b.reset(t, T, cols); err != nil {
+		return err
+	}
+	if len(rows) != T*b.rowBytes {
+		return fmt.Errorf("quant: Batch.SetRows: %d bytes for %d rows of %d %s", len(rows), T, cols, b.vt)
+	}
+	copy(b.rows, rows)
+	b.pack()
+	return nil
+}
+
+func (b *Batch) reset(t Type, T, cols int) error {
+	if !CanDot(t) {
+		return fmt.Errorf("quant: Batch: unsupported weight type %s", t)
+	}
+	if T < 0 {
+		return fmt.Errorf("quant: Batch: %d rows", T)
+	}
+	vt := VecDotType(t)
+	rb, err := vt.RowSize(cols)
+	if err != nil {
+		return fmt.Errorf("quant: Batch: %w", err)
+	}
+	b.t, b.vt, b.n, b.cols, b.rowBytes = t, vt, T, cols, rb
+	b.rows = grow(b.rows, T*rb)
+	b.isPacked, b.vnniOK = false, false
+	return nil
+}
+
+// grow returns buf resized to n bytes, reallocating only when it is too small.
+func grow(buf []byte, n int) []byte {
+	if cap(buf) < n {
+		return make([]byte, n)
+	}
+	return buf[:n]
+}
+
+// groups calls f for each packed group of a batch of T rows: its first row,
+// size G and byte offset in the packed buffer; it returns the packed size.
+// A single leftover row (T = k*maxG + 1) is not packed.
+func groups(t Type, T, nb int, f func(first, G, off int)) int {
+	maxG := maxGroup(t)
+	off := 0
+	for i := 0; i < T; {
+		G := min(maxG, T-i)
+		if G < 2 {
+			break
+		}
+		if f != nil {
+			f(i, G, off)
+		}
+		off += nb * packedStride(t, G)
+		i += G
+	}
+	return off
+}
+
+// pack regroups the rows into b.packed (see packedStride) when the weight
+// type has multi-row kernels and there are at least two rows.
+func (b *Batch) pack() {
+	if maxGroup(b.t) == 0 || b.n < 2 || b.cols == 0 {
+		return
+	}
+	nb := b.cols / 32
+	b.packed = grow(b.packed, groups(b.t, b.n, nb, nil))
+	vs := b.vt.TypeSize() // 34 (Q8_0) or 36 (Q8_1)
+	qoff := vs - 32       // quants after d (and s)
+	minus128 := false
+	groups(b.t, b.n, nb, func(first, G, off int) {
+		stride := packedStride(b.t, G)
+		for i := 0; i < nb; i++ {
+			dst := b.packed[off+i*stride : off+(i+1)*stride]
+			clear(dst[:32])
+			q := 32
+			if b.t == Q4_1 {
+				clear(dst[32:64])
+				q = 64
+			}
+			for t := 0; t < G; t++ {
+				src := b.Row(first + t)[i*vs : (i+1)*vs]
+				binary.LittleEndian.PutUint32(dst[4*t:], math.Float32bits(half(src, 0)))
+				if b.t == Q4_1 {
+					binary.LittleEndian.PutUint32(dst[32+4*t:], math.Float32bits(half(src, 2)))
+				}
+				copy(dst[q+32*t:q+32*t+32], src[qoff:])
+				switch b.t {
+				case Q4_0:
+					m8 := dst[q+32*G+32*t:]
+					for k := 0; k < 16; k++ {
+						s := 8*int16(int8(src[qoff+2*k])) + 8*int16(int8(src[qoff+2*k+1]))
+						binary.LittleEndian.PutUint16(m8[2*k:], uint16(s))
+					}
+				case Q8_0:
+					c := dst[q+32*G+32*t:]
+					for l := 0; l < 8; l++ {
+						var s int32
+						for _, v := range src[qoff+4*l : qoff+4*l+4] {
+							s += int32(int8(v))
+							minus128 = minus128 || v == 0x80
+						}
+						binary.LittleEndian.PutUint32(c[4*l:], uint32(-128*s))
+					}
+				}
+			}
+		}
+	})
+	b.isPacked = true
+	b.vnniOK = !minus128
+}
+
+// MatMul computes out[i*ldo + r] = Dot(t, row r of w, b.Row(i), cols) for
+// every weight row r < rows and activation row i < b.Len(), bit for bit,
+// where w holds rows consecutive rows of type t and b was filled for t and
+// cols elements per row. For Q4_1, Q8_0 and Q4_0 it runs the multi-row
+// kernels (each weight block unpacked once for up to 8 activation rows);
+// other types run MatVec once per activation row.
+//
+// Like MatVec, MatMul only reads w and b and writes out's elements i*ldo+r,
+// so goroutines may call it concurrently on disjoint row ranges (pass the
+// sub-slices w[lo*rs:] and out[lo:]). It panics when b was filled for
+// another weight type, ldo < rows, or w or out are too short.
+func MatMul(t Type, w []byte, rows int, b *Batch, out []float32, ldo int) {
+	if b.t != t || (b.n > 0 && !CanDot(t)) {
+		panic(fmt.Sprintf("quant: MatMul %s: batch quantized for %s weights", t, b.t))
+	}
+	T, cols := b.n, b.cols
+	rs, _ := t.RowSize(cols)
+	if rows < 0 || ldo < rows || len(w) < rows*rs || (T > 0 && len(out) < (T-1)*ldo+rows) {
+		panic(fmt.Sprintf("quant: MatMul %s: %d rows of %d x %d activation rows need %d weight bytes and %d outputs (ldo %d), have %d and %d",
+			t, rows, cols, T, rows*rs, max(0, (T-1)*ldo+rows), ldo, len(w), len(out)))
+	}
+	if rows == 0 || T == 0 {
+		return
+	}
+	i := 0
+	if b.isPacked && cols > 0 {
+		nb := cols / 32
+		groups(t, T, nb, func(first, G, off int) {
+			mmGroup(t, w[:rows*rs], rs, rows, b.packed[off:off+nb*packedStride(t, G)], G, nb, out[first*ldo:], ldo, b.vnniOK)
+		})
+		i = packedRows(t, T) // all rows but a single leftover
+	}
+	for ; i < T; i++ {
+		MatVec(t, w, rows, cols, b.Row(i), out[i*ldo:])
+	}
+}
+
+// packedRows is how many of T rows the packed groups cover.
+func packedRows(t Type, T int) int {
+	if maxGroup(t) == 0 || T < 2 {
+		return 0
+	}
+	if T%maxGroup(t) == 1 {
+		return T - 1
+	}
+	return T
+}
+
+// mmGroup runs the multi-row kernel for t on one packed group of G rows:
+// out[k*ldo + r] for k < G, r < rows. The assembly kernels when the CPU has
+// them (the VNNI ones when it has those too and vnni allows), else the
+// portable ones below (identical results either way).
+func mmGroup(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float32, ldo int, vnni bool) {
+	_ = out[(G-1)*ldo+rows-1]
+	if mmGroupAsm(t, w, rs, rows, a, G, nb, out, ldo, vnni) {
+		return
+	}
+	switch t {
+	case Q4_1:
+		mmQ4_1Generic(w, rs, rows, a, G, nb, out, ldo)
+	case Q8_0:
+		mmQ8_0Generic(w, rs, rows, a, G, nb, out, ldo)
+	case Q4_0:
+		mmQ4_0Generic(w, rs, rows, a, G, nb, out, ldo)
+	}
+}
+
+// The portable multi-row kernels: per weight block, the nibbles (or
+// quants) and scales are decoded once, then each activation row of the
+// group gets exactly the arithmetic of the one-row portable kernel
+// (dotQ4_1Q8_1Generic, dotQ8_0Q8_0Generic, dotQ4_0Q8_0Generic).
+
+func packedScale(blk []byte, lane int) float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(blk[4*lane:]))
+}
+
+func mmQ4_1Generic(w []byte, rs, rows int, a []byte, G, nb int, out []float32, ldo int) {
+	stride := packedStride(Q4_1, G)
+	var acc [8][8]float32
+	var summs [8]float32
+	var q [32]int32
+	for r := 0; r < rows; r++ {
+		wr := w[r*rs : (r+1)*rs]
+		acc, summs = [8][8]float32{}, [8]float32{}
+		for i := 0; i < nb; i++ {
+			bw := wr[i*q4_1Bytes : (i+1)*q4_1Bytes]
+			blk := a[i*stride : (i+1)*stride]
+			for j, v := range (*[16]byte)(bw[4:20]) {
+				q[j], q[j+16] = int32(v&0xf), int32(v>>4)
+			}
+			dw, mw := half(bw, 0), half(bw, 2)
+			for k := 0; k < G; k++ {
+				summs[k] = FMA32(mw, packedScale(blk[32:], k), summs[k])
+				d := dw * packedScale(blk, k)
+				qa := (*[32]byte)(blk[64+32*k:])
+				for l := 0; l < 8; l++ {
+					var s int32
+					for e := 4 * l; e < 4*l+4; e++ {
+						s += q[e] * int32(int8(qa[e]))
+					}
+					acc[k][l] = FMA32(d, float32(s), acc[k][l])
+				}
+			}
+		}
+		for k := 0; k < G; k++ {
+			out[k*ldo+r] = hsum8(&acc[k]) + summs[k]
+		}
+	}
+}
+
+func mmQ8_0Generic(w []byte, rs, rows int, a []byte, G, nb int, out []float32, ldo int) {
+	stride := packedStride(Q8_0, G)
+	var acc [8][8]float32
+	var q [32]int32
+	for r := 0; r < rows; r++ {
+		wr := w[r*rs : (r+1)*rs]
+		acc = [8][8]float32{}
+		for i := 0; i < nb; i++ {
+			bw := wr[i*q8_0Bytes : (i+1)*q8_0Bytes]
+			blk := a[i*stride : (i+1)*stride]
+			for j, v := range (*[32]byte)(bw[2:34]) {
+				q[j] = int32(int8(v))
+			}
+			dw := half(bw, 0)
+			for k := 0; k < G; k++ {
+				d := dw * packedScale(blk, k)
+				qa := (*[32]byte)(blk[32+32*k:])
+				for l := 0; l < 8; l++ {
+					var s int32
+					for e := 4 * l; e < 4*l+4; e++ {
+						s += q[e] * int32(int8(qa[e]))
+					}
+					acc[k][l] = FMA32(d, float32(s), acc[k][l])
+				}
+			}
+		}
+		for k := 0; k < G; k++ {
+			out[k*ldo+r] = hsum8(&acc[k])
+		}
+	}
+}
+
+// mmQ4_0Generic mirrors dotQ4_0Q8_0Generic: per block the exact integer
+// Σ (q4-8)*q8 times the float32 scale product, summed in float64.
+func mmQ4_0Generic(w []byte, rs, rows int, a []byte, G, nb int, out []float32, ldo int) {
+	stride := packedStride(Q4_0, G)
+	var sum [4]float64
+	var q [32]int32
+	for r := 0; r < rows; r++ {
+		wr := w[r*rs : (r+1)*rs]
+		sum = [4]float64{}
+		for i := 0; i < nb; i++ {
+			bw := wr[i*q4_0Bytes : (i+1)*q4_0Bytes]
+			blk := a[i*stride : (i+1)*stride]
+			for j, v := range (*[16]byte)(bw[2:18]) {
+				q[j], q[j+16] = int32(v&0xf)-8, int32(v>>4)-8
+			}
+			dw := half(bw, 0)
+			for k := 0; k < G; k++ {
+				qa := (*[32]byte)(blk[32+32*k:])
+				var sumi int32
+				for e, v := range q {
+					sumi += v * int32(int8(qa[e]))
+				}
+				sum[k] += float64(float32(sumi) * float32(dw*packedScale(blk, k)))
+			}
+		}
+		for k := 0; k < G; k++ {
+			out[k*ldo+r] = float32(sum[k])
+		}
+	}
+}

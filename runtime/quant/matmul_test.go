@@ -1,0 +1,352 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+// mmTypes: the weight types with multi-row kernels, plus two without (which
+// MatMul runs through MatVec) to cover that path.
+var mmTypes = []Type{Q4_1, Q8_0, Q4_0, Q6_K, F32}
+
+// mmRows builds rows random weight rows of cols elements of type t.
+func mmRows(rng *rand.Rand, tb testing.TB, t Type, rows, cols int) []byte {
+	var w []byte
+	for r := 0; r < rows; r++ {
+		w = append(w, randomBlocks(rng, tb, t, cols)...)
+	}
+	return w
+}
+
+// checkMatMul runs MatMul with an output stride larger than rows (the gaps
+// and the tail hold sentinels that must survive) and requires every result
+// to be bit-identical to Dot on the same rows.
+func checkMatMul(t *testing.T, typ Type, w []byte, rows, cols int, b *Batch, name string) {
+	t.Helper()
+	T := b.Len()
+	ldo := rows + 3
+	const sentinel = float32(-12345.5)
+	out := make([]float32, T*ldo+1)
+	for i := range out {
+		out[i] = sentinel
+	}
+	MatMul(typ, w, rows, b, out, ldo)
+	rs, _ := typ.RowSize(cols)
+	for i := 0; i < T; i++ {
+		for r := 0; r < ldo; r++ {
+			got := out[i*ldo+r]
+			if r >= rows {
+				if got != sentinel {
+					t.Fatalf("%s: MatMul wrote out[%d*ldo+%d] outside the rows", name, i, r)
+				}
+				continue
+			}
+			want := Dot(typ, w[r*rs:(r+1)*rs], b.Row(i), cols)
+			if math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("%s: weight row %d, activation row %d: MatMul %.9g (%#x), Dot %.9g (%#x)",
+					name, r, i, got, math.Float32bits(got), want, math.Float32bits(want))
+			}
+		}
+	}
+	if out[T*ldo] != sentinel {
+		t.Fatalf("%s: MatMul wrote past the last row", name)
+	}
+}
+
+// TestMatMulMatchesDot: every (weight row, activation row) result of
+// MatMul equals Dot bit for bit, for batch sizes 1..9 and beyond (full
+// groups, remainders of every size, a single leftover row), odd row counts
+// and several row lengths, on random blocks and activations quantized as
+// the CPU backend does.
+func TestMatMulMatchesDot(t *testing.T) { matMulModes(t, testMatMulMatchesDot) }
+
+func testMatMulMatchesDot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(50, 51))
+	var b Batch // reused across cases, as the CPU backend does
+	for _, typ := range mmTypes {
+		cs := []int{32, 96, 576}
+		if typ.BlockSize() == QK_K {
+			cs = []int{256, 768}
+		}
+		for _, cols := range cs {
+			for _, rows := range []int{1, 3, 7, 13} {
+				w := mmRows(rng, t, typ, rows, cols)
+				for _, T := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 21} {
+					if cols == 576 && rows == 13 && T > 9 {
+						continue // enough
+					}
+					x := make([]float32, 0, T*cols)
+					for i := 0; i < T; i++ {
+						x = append(x, randomFloats(rng, cols)...)
+					}
+					if err := b.Quantize(typ, x, T, cols); err != nil {
+						t.Fatal(err)
+					}
+					checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s %dx%d T=%d", typ, rows, cols, T))
+				}
+			}
+		}
+	}
+}
+
+// TestMatMulEdgeValues: the integer extremes (all-15 nibbles, -128 and
+// +127 weights, ±127 activations, scales of 1) through SetRows.
+func TestMatMulEdgeValues(t *testing.T) { matMulModes(t, testMatMulEdgeValues) }
+
+func testMatMulEdgeValues(t *testing.T) {
+	const cols, rows = 96, 5
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_0} {
+		for _, fill := range []byte{0x00, 0xff, 0x80, 0x81, 0x7f} {
+			rng := rand.New(rand.NewPCG(52, uint64(fill)))
+			rs, _ := typ.RowSize(cols)
+			var w []byte
+			for r := 0; r < rows; r++ {
+				wr, _ := integerRows(rng, t, typ, cols)
+				df, mf := scaleFields(typ)
+				for off := 0; off < rs; off += typ.TypeSize() {
+					for j := off; j < off+typ.TypeSize(); j++ {
+						if k := j - off; k != df && k != df+1 && (mf < 0 || (k != mf && k != mf+1)) && r%2 == 0 {
+							wr[j] = fill
+						}
+					}
+				}
+				w = append(w, wr...)
+			}
+			for _, T := range []int{2, 5, 8, 9} {
+				var as []byte
+				for i := 0; i < T; i++ {
+					_, a := integerRows(rng, t, typ, cols)
+					vt := VecDotType(typ)
+					qs := vt.TypeSize() - 32
+					for off := 0; off < len(a) && i%2 == 0; off += vt.TypeSize() {
+						for j := 0; j < 32; j++ {
+							a[off+qs+j] = byte(int8(127 * (1 - 2*(j%2))))
+						}
+					}
+					as = append(as, a...)
+				}
+				var b Batch
+				if err := b.SetRows(typ, as, T, cols); err != nil {
+					t.Fatal(err)
+				}
+				checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s fill %#02x T=%d", typ, fill, T))
+			}
+		}
+	}
+}
+
+// TestMatMulKernelsAgree runs the assembly and the portable multi-row
+// kernels on the same packed groups (every G) and requires identical bits;
+// the portable ones must also equal the portable one-row kernels (the
+// assembly ones equal the assembly one-row kernels by TestMatMulMatchesDot).
+func TestMatMulKernelsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(54, 55))
+	const rows = 11
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_0} {
+		for _, cols := range []int{32, 64, 160, 1536} {
+			w := mmRows(rng, t, typ, rows, cols)
+			rs, _ := typ.RowSize(cols)
+			nb := cols / 32
+			for G := 2; G <= maxGroup(typ); G++ {
+				x := make([]float32, 0, G*cols)
+				for i := 0; i < G; i++ {
+					x = append(x, randomFloats(rng, cols)...)
+				}
+				var b Batch
+				if err := b.Quantize(typ, x, G, cols); err != nil {
+					t.Fatal(err)
+				}
+				gen := make([]float32, G*rows)
+				switch typ {
+				case Q4_1:
+					mmQ4_1Generic(w, rs, rows, b.packed, G, nb, gen, rows)
+				case Q8_0:
+					mmQ8_0Generic(w, rs, rows, b.packed, G, nb, gen, rows)
+				case Q4_0:
+					mmQ4_0Generic(w, rs, rows, b.packed, G, nb, gen, rows)
+				}
+				for i := 0; i < G; i++ {
+					for r := 0; r < rows; r++ {
+						want := genericDot(typ)(w[r*rs:(r+1)*rs], b.Row(i), cols)
+						if got := gen[i*rows+r]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("%s cols=%d G=%d row %d act %d: portable multi %.9g, portable Dot %.9g", typ, cols, G, r, i, got, want)
+						}
+					}
+				}
+				// The assembly sets (AVX2, VNNI where the CPU has it) agree
+				// with each other, and for Q4_1 and Q8_0 with the portable
+				// kernels (Q4_0's portable and assembly one-row kernels sum
+				// in different orders, so its multi-row ones do too).
+				var asm [][]float32
+				for _, vnni := range []bool{false, true} {
+					out := make([]float32, G*rows)
+					if mmGroupAsm(typ, w, rs, rows, b.packed, G, nb, out, rows, vnni) {
+						asm = append(asm, out)
+					}
+				}
+				for k, out := range asm {
+					for i := range out {
+						ref, refName := gen[i], "portable"
+						if typ == Q4_0 {
+							ref, refName = asm[0][i], "AVX2"
+						}
+						if math.Float32bits(out[i]) != math.Float32bits(ref) {
+							t.Fatalf("%s cols=%d G=%d out %d: assembly set %d %.9g, %s %.9g", typ, cols, G, i, k, out[i], refName, ref)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMatMulConcurrent splits the weight rows over goroutines, as the CPU
+// backend does, and requires the single-call result.
+func TestMatMulConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(56, 57))
+	const rows, cols, T = 101, 576, 11
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_0} {
+		rs, _ := typ.RowSize(cols)
+		w := mmRows(rng, t, typ, rows, cols)
+		x := make([]float32, 0, T*cols)
+		for i := 0; i < T; i++ {
+			x = append(x, randomFloats(rng, cols)...)
+		}
+		var b Batch
+		if err := b.Quantize(typ, x, T, cols); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float32, T*rows)
+		MatMul(typ, w, rows, &b, want, rows)
+		got := make([]float32, T*rows)
+		var wg sync.WaitGroup
+		for lo := 0; lo < rows; lo += 13 {
+			hi := min(lo+13, rows)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				MatMul(typ, w[lo*rs:hi*rs], hi-lo, &b, got[lo:], rows)
+			}()
+		}
+		wg.Wait()
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s out %d: concurrent %g, single %g", typ, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestMatMulNoOverread: weights and packed activations end right before
+// an unmapped page.
+func TestMatMulNoOverread(t *testing.T) { matMulModes(t, testMatMulNoOverread) }
+
+func testMatMulNoOverread(t *testing.T) {
+	rng := rand.New(rand.NewPCG(58, 59))
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_0} {
+		for _, cols := range []int{32, 96} {
+			for _, T := range []int{2, 3, 5, 8} {
+				const rows = 3
+				w := guardedCopy(t, mmRows(rng, t, typ, rows, cols))
+				x := make([]float32, 0, T*cols)
+				for i := 0; i < T; i++ {
+					x = append(x, randomFloats(rng, cols)...)
+				}
+				var b Batch
+				if err := b.Quantize(typ, x, T, cols); err != nil {
+					t.Fatal(err)
+				}
+				b.packed = guardedCopy(t, b.packed)
+				checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s guarded T=%d", typ, T))
+			}
+		}
+	}
+}
+
+func TestMatMulNoAlloc(t *testing.T) {
+	rng := rand.New(rand.NewPCG(60, 61))
+	const rows, cols, T = 16, 576, 9
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_0, F32} {
+		w := mmRows(rng, t, typ, rows, cols)
+		x := randomFloats(rng, T*cols)
+		out := make([]float32, T*rows)
+		var b Batch
+		if err := b.Quantize(typ, x, T, cols); err != nil {
+			t.Fatal(err)
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			if err := b.Quantize(typ, x, T, cols); err != nil {
+				t.Fatal(err)
+			}
+			MatMul(typ, w, rows, &b, out, rows)
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per Quantize+MatMul", typ, allocs)
+		}
+	}
+}
+
+func TestMatMulPanics(t *testing.T) {
+	var b Batch
+	x := make([]float32, 2*64)
+	if err := b.Quantize(Q4_1, x, 2, 64); err != nil {
+		t.Fatal(err)
+	}
+	w := make([]byte, 3*40)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"wrong type", func() { MatMul(Q8_0, w, 1, &b, make([]float32, 8), 4) }},
+		{"short w", func() { MatMul(Q4_1, w, 4, &b, make([]float32, 8), 4) }},
+		{"short out", func() { MatMul(Q4_1, w, 3, &b, make([]float32, 5), 3) }},
+		{"ldo < rows", func() { MatMul(Q4_1, w, 3, &b, make([]float32, 8), 2) }},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			c.f()
+		}()
+	}
+	if err := b.Quantize(Q4_1, x, 2, 63); err == nil {
+		t.Error("Quantize accepted a partial block")
+	}
+	if err := b.Quantize(Q8_1, x, 2, 64); err == nil {
+		t.Error("Quantize accepted an activation type as weight type")
+	}
+}
+
+// TestMatMulMinus128: an activation quant of -128 (which no quantizer
+// produces, but SetRows accepts) keeps Q8_0 off the VNNI kernels, whose
+// exact products would differ there from the sign trick Dot shares with
+// ggml.
+func TestMatMulMinus128(t *testing.T) {
+	matMulModes(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(62, 63))
+		const rows, cols, T = 5, 64, 4
+		for _, typ := range []Type{Q8_0, Q4_0} {
+			w := mmRows(rng, t, typ, rows, cols)
+			var as []byte
+			for i := 0; i < T; i++ {
+				as = append(as, quantize(t, Q8_0, randomFloats(rng, cols))...)
+			}
+			for off := 2; off < len(as); off += 34 {
+				as[off+rng.IntN(32)] = 0x80
+			}
+			var b Batch
+			if err := b.SetRows(typ, as, T, cols); err != nil {
+				t.Fatal(err)
+			}
+			if b.vnniOK && typ == Q8_0 {
+				t.Fatal("Q8_0 batch with -128 quants marked for the VNNI kernels")
+			}
+			checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s with -128 activations", typ))
+		}
+	})
+}
