@@ -13,7 +13,7 @@ NVCCFLAGS := -fatbin -O3 -std=c++17 -Ikernels \
 # Packages whose tests are quick enough for the race detector on 2 cores.
 RACE_PKGS ?= ./runtime/gguf/... ./runtime/sampler/... ./runtime/kvcache/... ./runtime/engine/... ./runtime/server/... ./tokenizer/...
 
-.PHONY: help build demo test test-short vet race fuzz bench model kernels emu build-cuda check-cuda device-bundle clean
+.PHONY: help build demo test test-short vet race fuzz bench model kernels emu build-cuda check-cuda device-bundle check-generated clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,12 @@ demo: build model ## fetch the model if missing, build, and generate from a fixe
 vet: ## go vet the default build
 	$(GO) vet ./...
 
-test: vet ## vet + every test (CPU path, fixtures, model goldens, emulated kernels)
+check-generated: ## gofmt is clean and generated files match their generators
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	cd runtime/quant && $(GO) run gen_matmul.go
+	@git diff --exit-code --stat runtime/quant/matmul_amd64.s || { echo "runtime/quant/matmul_amd64.s is stale: commit the regenerated file"; exit 1; }
+
+test: vet check-generated ## vet + every test (CPU path, fixtures, model goldens, emulated kernels)
 	$(GO) test -timeout 30m ./...
 	$(GO) test -race -short -timeout 20m $(RACE_PKGS)
 

@@ -55,9 +55,9 @@ type llamaScratch struct {
 	logits backend.Buffer // (S, vocab)
 	pos    []int32        // (R) position of each row
 
-	// One-row views of q, k, v, att for batched decoding (row i = segment i),
+	// One-row views of x, q, k, v, att for batched decoding (row i = segment i),
 	// made once so that decoding many sequences allocates nothing.
-	qRow, kRow, vRow, attRow []backend.Buffer
+	xRow, qRow, kRow, vRow, attRow []backend.Buffer
 }
 
 func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
@@ -123,6 +123,7 @@ func (m *Llama) allocScratch() error {
 		}
 		return v
 	}
+	s.xRow = views(s.x, c.Dim)
 	s.qRow, s.attRow = views(s.q, c.QDim()), views(s.att, c.QDim())
 	s.kRow, s.vRow = views(s.k, c.KVDim()), views(s.v, c.KVDim())
 	return nil
@@ -182,7 +183,7 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 	} else {
 		row = 0
 		for _, sg := range segs {
-			b.Embed(rows(s.x, nil, row, len(sg.Tokens), c.Dim), m.TokEmbd, sg.Tokens)
+			b.Embed(rows(s.x, s.xRow, row, len(sg.Tokens), c.Dim), m.TokEmbd, sg.Tokens)
 			row += len(sg.Tokens)
 		}
 	}
