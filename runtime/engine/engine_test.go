@@ -98,7 +98,7 @@ type goldens struct {
 }
 
 // defaultModel finds the default SmolLM2 model (make model), failing under CI when absent.
-func defaultModel(t *testing.T) string {
+func defaultModel(t testing.TB) string {
 	t.Helper()
 	root, err := fixtures.RepoRoot()
 	if err != nil {
