@@ -359,25 +359,13 @@ func (s *Scheduler) pickSlot(tokens []int32) *slot {
 	return best
 }
 
-func commonPrefix(a, b []int32) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
-}
-
 // start gives sl to j, keeping the cached prefix the prompt shares (as
 // Session.prefill does). Called with s.mu held.
 func (s *Scheduler) start(sl *slot, j *job) {
 	s.busy++
 	s.useTick++
 	sl.job, sl.lastUse = j, s.useTick
-	toks := j.r.Tokens
-	p := min(commonPrefix(sl.tokens, toks), len(toks)-1) // the last token must run to give logits
-	sl.cache.Truncate(p)
-	sl.tokens = sl.tokens[:p]
-	sl.todo = toks[p:]
+	sl.tokens, sl.todo = reusePrefix(sl.cache, sl.tokens, j.r.Tokens)
 	j.gen = s.e.newGeneration(j.r, j.push)
 	j.gen.res.PromptEval = len(sl.todo)
 	s.running = append(s.running, sl)

@@ -127,17 +127,28 @@ func (s *Session) Generate(ctx context.Context, r Request, emit func(text string
 	return g.res, err
 }
 
+// reusePrefix keeps the part of a cache's tokens that tokens starts with
+// (all of tokens but the last, which must run to give logits), truncating
+// the cache to it, and returns the tokens kept and those still to run.
+func reusePrefix(c *kvcache.Cache, cached, tokens []int32) (kept, todo []int32) {
+	p := min(commonPrefix(cached, tokens), len(tokens)-1)
+	c.Truncate(p)
+	return cached[:p], tokens[p:]
+}
+
+func commonPrefix(a, b []int32) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
 // prefill brings the cache to tokens[:len-1]+last run, reusing the common
 // prefix, leaving the logits of the last token in the model's buffer.
 func (s *Session) prefill(ctx context.Context, tokens []int32, res *Result) error {
-	p := 0
-	for p < len(s.tokens) && p < len(tokens) && s.tokens[p] == tokens[p] {
-		p++
-	}
-	p = min(p, len(tokens)-1) // the last token must run to give logits
-	s.cache.Truncate(p)
-	s.tokens = s.tokens[:p]
-	todo := tokens[p:]
+	var todo []int32
+	s.tokens, todo = reusePrefix(s.cache, s.tokens, tokens)
 	res.PromptEval = len(todo)
 	chunk := s.e.Model.Options().MaxBatch
 	for len(todo) > 0 {
@@ -168,17 +179,11 @@ func (s *Session) forward(tokens []int32) error {
 // Logits runs tokens (continuing the cache) and returns their last logits
 // on the host; used by tests and perplexity-style tools.
 func (s *Session) Logits(tokens []int32) ([]float32, error) {
-	if err := s.cache.Reserve(len(tokens)); err != nil {
+	if err := s.forward(tokens); err != nil {
 		return nil, err
 	}
-	s.segs[0] = model.Segment{Cache: s.cache, Tokens: tokens}
-	buf, err := s.e.Model.Forward(s.segs)
-	if err != nil {
-		return nil, err
-	}
-	s.tokens = append(s.tokens, tokens...)
 	out := make([]float32, len(s.logits))
-	return out, s.e.Backend.Read(out, buf)
+	return out, s.e.Backend.Read(out, s.last)
 }
 
 // stopFilter passes text through, holding back any tail that could be the

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"sort"
 
+	"gpurun/runtime/backend"
 	"gpurun/runtime/gguf"
+	"gpurun/runtime/kvcache"
 	"gpurun/runtime/quant"
 )
 
@@ -110,9 +112,8 @@ func Describe(f *gguf.File) Info {
 		if k := u("attention.value_length"); k > 0 {
 			kvDim = int64(in.KVHeads) * int64(k)
 		}
-		perElem := int64(in.Layers) * int64(in.ContextLength) * kvDim * 2
-		in.KVCacheBytesF32 = perElem * 4
-		in.KVCacheBytesF16 = perElem * 2
+		in.KVCacheBytesF32 = kvcache.Bytes(int(in.Layers), int(in.ContextLength), int(kvDim), backend.F32)
+		in.KVCacheBytesF16 = kvcache.Bytes(int(in.Layers), int(in.ContextLength), int(kvDim), backend.F16)
 	}
 	return in
 }
