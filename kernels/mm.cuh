@@ -314,6 +314,47 @@ static __device__ __forceinline__ void matvec(float* __restrict__ dst, const flo
     }
 }
 
+// matvec_qkv: the three attention projections of one x row in one grid —
+// global row r < Rq is row r of Wq into dq, then Rkv rows of Wk into dk and
+// Rkv rows of Wv into dv (t = blockIdx.y). x is quantized once per block for
+// all three. A block's rows may straddle two weights; each row picks its own.
+template <int T>
+static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float* __restrict__ dk, float* __restrict__ dv,
+                                                  const float* __restrict__ x, const WeightPtrs& wq, const WeightPtrs& wk,
+                                                  const WeightPtrs& wv, int Rq, int Rkv, int K, int rpw, int vec) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+    const int t = blockIdx.y;
+    x += (size_t)t * K;
+    const int R = Rq + 2 * Rkv;
+    const int row0 = (blockIdx.x * nwarps + warp) * rpw;
+    int8_t* xq = nullptr;
+    float2* xds = nullptr;
+    if constexpr (T != W_F32 && T != W_F16) {
+        EXTERN_SHARED(int8_t, smem);
+        xq = smem;
+        xds = (float2*)(smem + K);
+        quantize_x(x, K, xq, xds);
+    }
+    for (int i = 0; i < rpw; i++) {
+        int r = row0 + i;
+        if (r >= R) break;  // warp-uniform
+        const WeightPtrs* w = &wq;
+        float* dst = dq + (size_t)t * Rq;
+        if (r >= Rq + Rkv) {
+            w = &wv, dst = dv + (size_t)t * Rkv, r -= Rq + Rkv;
+        } else if (r >= Rq) {
+            w = &wk, dst = dk + (size_t)t * Rkv, r -= Rq;
+        }
+        float a;
+        if constexpr (T == W_F32 || T == W_F16) {
+            a = warp_sum(row_dot_f<T>(*w, r, K, x, vec, lane));
+        } else {
+            a = warp_sum(row_dot_q<T>(*w, r, K, xq, xds, lane));
+        }
+        if (lane == 0) dst[r] = a;
+    }
+}
+
 // ---- tiles shared by the GEMMs --------------------------------------------------
 
 #define MM_BM 64  // weight rows per block

@@ -189,6 +189,57 @@ func MatMulSwiGLU(b Backend, dst, x Buffer, gate, up Weight, T int, g, u Buffer)
 	b.SwiGLU(dst, g, u, T*gate.Rows())
 }
 
+// MatMulQKVer is an optional fused op for the attention projections.
+// MatMulQKV(q, k, v, x, wq, wk, wv, T) equals MatMul(q, x, wq, T);
+// MatMul(k, x, wk, T); MatMul(v, x, wv, T). A GPU runs it as one launch when
+// the three weights share a format and T is small (decode).
+type MatMulQKVer interface {
+	MatMulQKV(q, k, v, x Buffer, wq, wk, wv Weight, T int)
+}
+
+// MatMulQKV uses the fused op when b has it and three MatMuls otherwise.
+func MatMulQKV(b Backend, q, k, v, x Buffer, wq, wk, wv Weight, T int) {
+	if f, ok := b.(MatMulQKVer); ok {
+		f.MatMulQKV(q, k, v, x, wq, wk, wv, T)
+		return
+	}
+	b.MatMul(q, x, wq, T)
+	b.MatMul(k, x, wk, T)
+	b.MatMul(v, x, wv, T)
+}
+
+// RoPEStoreKVArgs gives the shapes of RoPEStoreKV.
+type RoPEStoreKVArgs struct {
+	Heads, KVHeads, HeadDim int
+	RoPE                    RoPE
+}
+
+// RoPEStoreKVer is an optional fused op for the step between the
+// projections and attention. RoPEStoreKV(q, k, v, kc, vc, pos, a) equals
+//
+//	RoPE(q, pos, a.Heads, a.HeadDim, a.RoPE)
+//	RoPE(k, pos, a.KVHeads, a.HeadDim, a.RoPE)
+//	StoreKV(kc, vc, k, v, pos[0], len(pos), a.KVHeads*a.HeadDim)
+//
+// for T = len(pos) rows of one sequence at consecutive positions
+// (pos[t] = pos[0] + t), which are also the cache rows written.
+type RoPEStoreKVer interface {
+	RoPEStoreKV(q, k, v, kc, vc Buffer, pos []int32, a RoPEStoreKVArgs)
+}
+
+// RoPEStoreKV uses the fused op when b has it and the three ops otherwise.
+func RoPEStoreKV(b Backend, q, k, v, kc, vc Buffer, pos []int32, a RoPEStoreKVArgs) {
+	if f, ok := b.(RoPEStoreKVer); ok {
+		f.RoPEStoreKV(q, k, v, kc, vc, pos, a)
+		return
+	}
+	b.RoPE(q, pos, a.Heads, a.HeadDim, a.RoPE)
+	b.RoPE(k, pos, a.KVHeads, a.HeadDim, a.RoPE)
+	if len(pos) > 0 {
+		b.StoreKV(kc, vc, k, v, int(pos[0]), len(pos), a.KVHeads*a.HeadDim)
+	}
+}
+
 // ShapeError is recorded by an op whose arguments do not fit together.
 type ShapeError struct {
 	Op  string

@@ -117,6 +117,37 @@ func CheckStoreKV(kc, vc, k, v Buffer, pos, T, kvDim int) error {
 	return first(needF32("store_kv", "k", k, T*kvDim), needF32("store_kv", "v", v, T*kvDim))
 }
 
+// CheckMatMulQKV validates MatMulQKV arguments: three matmuls over one x.
+func CheckMatMulQKV(q, k, v, x Buffer, wq, wk, wv Weight, T int) error {
+	if wq == nil || wk == nil || wv == nil {
+		return Shapef("matmul_qkv", "a weight is nil")
+	}
+	if wk.Cols() != wq.Cols() || wv.Cols() != wq.Cols() {
+		return Shapef("matmul_qkv", "weights take %d, %d and %d inputs; want the same", wq.Cols(), wk.Cols(), wv.Cols())
+	}
+	return first(CheckMatMul(q, x, wq, T), CheckMatMul(k, x, wk, T), CheckMatMul(v, x, wv, T))
+}
+
+// CheckRoPEStoreKV validates RoPEStoreKV arguments.
+func CheckRoPEStoreKV(q, k, v, kc, vc Buffer, pos []int32, a RoPEStoreKVArgs) error {
+	if len(pos) == 0 {
+		return Shapef("rope_store_kv", "no rows")
+	}
+	for i, p := range pos {
+		if p != pos[0]+int32(i) {
+			return Shapef("rope_store_kv", "positions must be consecutive: row %d is at %d after %d", i, p, pos[0])
+		}
+	}
+	if a.Heads < 1 || a.KVHeads < 1 {
+		return Shapef("rope_store_kv", "%d heads, %d KV heads", a.Heads, a.KVHeads)
+	}
+	return first(
+		CheckRoPE(q, pos, a.Heads, a.HeadDim, a.RoPE),
+		CheckRoPE(k, pos, a.KVHeads, a.HeadDim, a.RoPE),
+		CheckStoreKV(kc, vc, k, v, int(pos[0]), len(pos), a.KVHeads*a.HeadDim),
+	)
+}
+
 // CheckAttention validates Attention arguments.
 func CheckAttention(dst, q, kc, vc Buffer, a AttentionArgs) error {
 	switch {

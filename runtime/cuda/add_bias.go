@@ -22,6 +22,6 @@ func (b *Backend) AddBias(x backend.Buffer, bias backend.Weight, T int) {
 	}
 	n := w.cols
 	bs := b.blockSize(256)
-	b.launch("add_bias", fmt.Sprintf("T=%d n=%d", T, n), "add_bias_f32", dim(gridFor(T*n, bs), 1, 1), dim(bs, 1, 1), 0,
+	b.launch("add_bias", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "add_bias_f32", dim(gridFor(T*n, bs), 1, 1), dim(bs, 1, 1), 0,
 		xb.dev(), w.f32(), n, T*n)
 }

@@ -1,8 +1,8 @@
 package cuda
 
 import (
+	"encoding/binary"
 	"fmt"
-	"unsafe"
 
 	"gpurun/runtime/backend"
 )
@@ -28,15 +28,16 @@ func (b *Backend) Argmax(x backend.Buffer, n int) (int32, error) {
 	}
 	out := b.scratchInt("argmax")
 	bs := b.blockSize(1024)
-	b.launch("argmax", fmt.Sprintf("n=%d", n), "argmax_f32", dim(1, 1, 1), dim(bs, 1, 1), 0, xb.dev(), n, out)
+	b.launch("argmax", func() string { return fmt.Sprintf("n=%d", n) }, "argmax_f32", dim(1, 1, 1), dim(bs, 1, 1), 0, xb.dev(), n, out)
 	b.flush()
 	if b.err != nil {
 		return 0, b.err
 	}
-	var idx int32
-	if err := b.dev.CopyDtoH(unsafe.Slice((*byte)(unsafe.Pointer(&idx)), 4), uintptr(out)); err != nil {
+	// into the backend's own 4 bytes: a local would escape through the
+	// Device interface (an allocation per token)
+	if err := b.dev.CopyDtoH(b.idx[:], uintptr(out)); err != nil {
 		b.fail(fmt.Errorf("argmax: %w", err))
 		return 0, b.err
 	}
-	return idx, nil
+	return int32(binary.LittleEndian.Uint32(b.idx[:])), nil
 }

@@ -6,6 +6,12 @@ import (
 	"gpurun/runtime/backend"
 )
 
+// attentionKernels: kernel name by cache type and head-dim bound.
+var attentionKernels = map[backend.DType]map[int]string{
+	backend.F32: {32: "attention_f32_d32", 64: "attention_f32_d64", 128: "attention_f32_d128", 256: "attention_f32_d256"},
+	backend.F16: {32: "attention_f16_d32", 64: "attention_f16_d64", 128: "attention_f16_d128", 256: "attention_f16_d256"},
+}
+
 // Attention: causal grouped-query attention of q[T, Heads, D] over the
 // cache rows [0, Pos+t] of kc, vc [CacheLen, KVHeads*D] (F32 or F16) into
 // dst[T, Heads, D].
@@ -60,12 +66,14 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 		b.fail(backend.Shapef("attention", "T = %d, %d keys: grid too large", a.T, keys))
 		return
 	}
-	shape := fmt.Sprintf("%s T=%d pos=%d heads=%d/%d D=%d splits=%d", kb.dt, a.T, a.Pos, a.Heads, a.KVHeads, D, nsplit)
+	shape := func() string {
+		return fmt.Sprintf("%s T=%d pos=%d heads=%d/%d D=%d splits=%d", kb.dt, a.T, a.Pos, a.Heads, a.KVHeads, D, nsplit)
+	}
 	part := devPtr(0)
 	if nsplit > 1 {
 		part = b.scratchBytes("attention", nsplit*a.T*a.Heads*(D+2)*4)
 	}
-	kernel := fmt.Sprintf("attention_%s_d%d", kb.dt, dmax)
+	kernel := attentionKernels[kb.dt][dmax]
 	b.launch("attention", shape, kernel, dim(a.KVHeads*hchunks, rowTiles, nsplit), dim(32*warps, 1, 1), 0,
 		d.dev(), part, qb.dev(), kb.dev(), vb.dev(), a.T, a.Pos, a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb)
 	if nsplit > 1 {

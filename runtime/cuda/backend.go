@@ -69,7 +69,8 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// Backend implements backend.Backend, AddRMSNormer and MatMulSwiGLUer.
+// Backend implements backend.Backend and the fused ops AddRMSNormer,
+// MatMulSwiGLUer, MatMulQKVer and RoPEStoreKVer.
 type Backend struct {
 	dev  Device
 	opts Options
@@ -80,18 +81,23 @@ type Backend struct {
 	ring    ring      // small per-call uploads (token ids, positions)
 	scratch scratch   // attention partials
 	small   uintptr   // 256 bytes: the argmax result
+	idx     [4]byte   // the argmax result on the host
 
-	batch  Batcher  // non-nil when launches are queued
-	queue  []Launch // queued launches (batch mode)
-	slots  [64]uint64
-	params [64]unsafe.Pointer
-	closed bool
+	batch Batcher  // non-nil when launches are queued
+	queue []Launch // queued launches (batch mode)
+	// argArena holds the queued launches' arguments (reused every batch).
+	argArena []uint64
+	slots    [64]uint64
+	params   [64]unsafe.Pointer
+	closed   bool
 }
 
 var (
 	_ backend.Backend        = (*Backend)(nil)
 	_ backend.AddRMSNormer   = (*Backend)(nil)
 	_ backend.MatMulSwiGLUer = (*Backend)(nil)
+	_ backend.MatMulQKVer    = (*Backend)(nil)
+	_ backend.RoPEStoreKVer  = (*Backend)(nil)
 )
 
 // New makes a backend on dev. The backend owns dev and closes it.
@@ -164,29 +170,51 @@ func (b *Backend) Close() error {
 	return first
 }
 
-// launch queues one kernel; op and shape describe it in an error.
-func (b *Backend) launch(op, shape, kernel string, grid, block [3]uint32, shared int, args ...any) {
+// launch queues one kernel. op and shape() name the call in an error; shape
+// is called only then, so that a launch allocates nothing. Queued
+// arguments live in argArena until the batch is flushed.
+func (b *Backend) launch(op string, shape func() string, kernel string, grid, block [3]uint32, shared int, args ...any) {
 	if b.err != nil {
 		return
 	}
 	slots, err := packArgs(b.slots[:0], args)
 	if err != nil {
-		b.fail(fmt.Errorf("%s (%s): %s: %w", op, shape, kernel, err))
+		b.fail(fmt.Errorf("%s (%s): %s: %w", op, shape(), kernel, err))
 		return
 	}
+	b.launchSlots(op, shape, kernel, grid, block, shared, slots)
+}
+
+// launchList is launch with parameters collected in an argList.
+func (b *Backend) launchList(op string, shape func() string, kernel string, grid, block [3]uint32, shared int, l *argList) {
+	if b.err != nil {
+		return
+	}
+	if l.err != nil {
+		b.fail(fmt.Errorf("%s (%s): %s: %w", op, shape(), kernel, l.err))
+		return
+	}
+	b.launchSlots(op, shape, kernel, grid, block, shared, l.slots[:l.n])
+}
+
+func (b *Backend) launchSlots(op string, shape func() string, kernel string, grid, block [3]uint32, shared int, slots []uint64) {
 	if b.batch != nil {
-		b.queue = append(b.queue, Launch{Kernel: kernel, Grid: grid, Block: block, Shared: shared, Args: append([]uint64(nil), slots...)})
+		start := len(b.argArena)
+		b.argArena = append(b.argArena, slots...)
+		end := len(b.argArena)
+		b.queue = append(b.queue, Launch{Kernel: kernel, Grid: grid, Block: block, Shared: shared, Args: b.argArena[start:end:end]})
 		if len(b.queue) >= maxQueue {
 			b.flush()
 		}
 		return
 	}
-	params := b.params[:len(slots)]
-	for i := range slots {
+	n := copy(b.slots[:], slots)
+	params := b.params[:n]
+	for i := range params {
 		params[i] = unsafe.Pointer(&b.slots[i])
 	}
 	if err := b.dev.Launch(kernel, grid, block, shared, params); err != nil {
-		b.fail(fmt.Errorf("%s (%s): %w", op, shape, err))
+		b.fail(fmt.Errorf("%s (%s): %w", op, shape(), err))
 	}
 }
 
@@ -201,6 +229,9 @@ func (b *Backend) flush() {
 	}
 	q := b.queue
 	b.queue = b.queue[:0]
+	// q's arguments stay valid until the next launch reuses the arena:
+	// RunBatch copies what it keeps.
+	b.argArena = b.argArena[:0]
 	if b.err != nil {
 		return
 	}

@@ -38,6 +38,7 @@ type synthModel struct {
 	x, xb, q, k, v, att, o, hb, f, gs, us backend.Buffer
 	logits                                backend.Buffer
 	kc, vc                                []backend.Buffer
+	pos                                   [1]int32
 }
 
 func newSynthModel(tb testing.TB, be backend.Backend, s synthShape) *synthModel {
@@ -108,19 +109,17 @@ func newSynthModel(tb testing.TB, be backend.Backend, s synthShape) *synthModel 
 func (m *synthModel) step(tb testing.TB, tok int32, pos int) int32 {
 	s, be := m.s, m.be
 	hd := s.dim / s.heads
-	rope := backend.RoPE{Mode: backend.RoPENormal, Dims: hd, FreqBase: 10000, FreqScale: 1}
+	rope := backend.RoPEStoreKVArgs{Heads: s.heads, KVHeads: s.kvHeads, HeadDim: hd,
+		RoPE: backend.RoPE{Mode: backend.RoPENormal, Dims: hd, FreqBase: 10000, FreqScale: 1}}
+	m.pos[0] = int32(pos)
 	be.Embed(m.x, m.emb, []int32{tok})
 	be.RMSNorm(m.xb, m.x, m.an[0], 1, 1e-5)
 	for l := 0; l < s.layers; l++ {
 		if l > 0 {
 			backend.AddRMSNorm(be, m.xb, m.x, m.f, m.an[l], 1, 1e-5) // x += FFN out
 		}
-		be.MatMul(m.q, m.xb, m.wq[l], 1)
-		be.MatMul(m.k, m.xb, m.wk[l], 1)
-		be.MatMul(m.v, m.xb, m.wv[l], 1)
-		be.RoPE(m.q, []int32{int32(pos)}, s.heads, hd, rope)
-		be.RoPE(m.k, []int32{int32(pos)}, s.kvHeads, hd, rope)
-		be.StoreKV(m.kc[l], m.vc[l], m.k, m.v, pos, 1, s.kvHeads*hd)
+		backend.MatMulQKV(be, m.q, m.k, m.v, m.xb, m.wq[l], m.wk[l], m.wv[l], 1)
+		backend.RoPEStoreKV(be, m.q, m.k, m.v, m.kc[l], m.vc[l], m.pos[:], rope)
 		be.Attention(m.att, m.q, m.kc[l], m.vc[l], backend.AttentionArgs{T: 1, Pos: pos, Heads: s.heads, KVHeads: s.kvHeads,
 			HeadDim: hd, Scale: float32(1 / math.Sqrt(float64(hd))), CacheLen: s.ctx})
 		be.MatMul(m.o, m.att, m.wo[l], 1)

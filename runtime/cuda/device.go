@@ -3,6 +3,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"unsafe"
 )
 
@@ -48,6 +49,21 @@ type Launch struct {
 	Args        []uint64 // each parameter in 8 bytes, little-endian
 }
 
+// sameTopology reports whether two batches can be the same CUDA graph: the
+// same kernels with the same blocks, shared memory and argument counts, so
+// that only grids and argument values differ (graph_cu.go updates those).
+func sameTopology(a, b []Launch) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Kernel != b[i].Kernel || a[i].Block != b[i].Block || a[i].Shared != b[i].Shared || len(a[i].Args) != len(b[i].Args) {
+			return false
+		}
+	}
+	return true
+}
+
 // devPtr is a device address as a kernel parameter.
 type devPtr uintptr
 
@@ -73,11 +89,49 @@ func packArgs(dst []uint64, args []any) ([]uint64, error) {
 		case float32:
 			v = uint64(math.Float32bits(x))
 		default:
-			return nil, fmt.Errorf("kernel parameter %d has unsupported type %T", i, a)
+			// reflect.TypeOf, not %T of a: the error must not make the
+			// boxed arguments escape (launches allocate nothing)
+			return nil, fmt.Errorf("kernel parameter %d has unsupported type %s", i, reflect.TypeOf(a))
 		}
 		dst = append(dst, v)
 	}
 	return dst, nil
+}
+
+// argList collects a kernel's parameters as 8-byte slots for launchList,
+// for launchers whose parameter count varies (weights in several regions).
+// Unlike launch's ...any, adding to it boxes nothing: a launch allocates
+// nothing.
+type argList struct {
+	slots [32]uint64
+	n     int
+	err   error
+}
+
+func (l *argList) put(v uint64) {
+	if l.n == len(l.slots) {
+		l.err = fmt.Errorf("more than %d kernel parameters", len(l.slots))
+		return
+	}
+	l.slots[l.n] = v
+	l.n++
+}
+
+// ptrs adds device pointers.
+func (l *argList) ptrs(ps ...devPtr) {
+	for _, p := range ps {
+		l.put(uint64(p))
+	}
+}
+
+// ints adds C ints (each checked to fit 32 bits).
+func (l *argList) ints(xs ...int) {
+	for _, x := range xs {
+		if x < math.MinInt32 || x > math.MaxInt32 {
+			l.err = fmt.Errorf("kernel parameter %d = %d does not fit a 32-bit int", l.n, x)
+		}
+		l.put(uint64(uint32(int32(x))))
+	}
 }
 
 // dim builds a [3]uint32 grid or block.

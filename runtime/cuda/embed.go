@@ -52,8 +52,11 @@ func (b *Backend) Embed(dst backend.Buffer, table backend.Weight, ids []int32) {
 		idPtr = b.upload("embed", ids)
 	}
 	bs := b.blockSize(min(256, max(32, ceilDiv(w.cols/8, 32)*32)))
-	args := append([]any{d.dev()}, w.regions()...)
-	args = append(args, idPtr, int(ids[0]), w.cols)
-	b.launch("embed", fmt.Sprintf("%s T=%d cols=%d", w.typ, len(ids), w.cols), "embed_"+typeSuffix(w.typ),
-		dim(len(ids), 1, 1), dim(bs, 1, 1), 0, args...)
+	var args argList
+	args.ptrs(d.dev())
+	w.addRegions(&args)
+	args.ptrs(idPtr)
+	args.ints(int(ids[0]), w.cols)
+	b.launchList("embed", func() string { return fmt.Sprintf("%s T=%d cols=%d", w.typ, len(ids), w.cols) }, embedKernels[w.typ],
+		dim(len(ids), 1, 1), dim(bs, 1, 1), 0, &args)
 }

@@ -21,5 +21,5 @@ func (b *Backend) GELU(dst, x backend.Buffer, n int) {
 		return
 	}
 	bs := b.blockSize(256)
-	b.launch("gelu", fmt.Sprintf("n=%d", n), "gelu_f32", dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0, d.dev(), xb.dev(), n)
+	b.launch("gelu", func() string { return fmt.Sprintf("n=%d", n) }, "gelu_f32", dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0, d.dev(), xb.dev(), n)
 }

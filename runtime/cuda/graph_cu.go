@@ -102,18 +102,6 @@ func (c *graphCache) destroy() {
 	c.entries = nil
 }
 
-func sameTopology(a, b []Launch) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Kernel != b[i].Kernel || a[i].Block != b[i].Block || a[i].Shared != b[i].Shared || len(a[i].Args) != len(b[i].Args) {
-			return false
-		}
-	}
-	return true
-}
-
 func rawFunction(fn cu.Function) C.CUfunction {
 	return *(*C.CUfunction)(unsafe.Pointer(&fn))
 }

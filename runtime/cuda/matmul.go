@@ -60,14 +60,14 @@ func (b *Backend) MatMulSwiGLU(dst, x backend.Buffer, gate, up backend.Weight, T
 // SwiGLU form (op "matmul_swiglu") or nil.
 func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int) {
 	R, K := w.rows, w.cols
-	suffix := typeSuffix(w.typ)
-	shape := fmt.Sprintf("%s %dx%d T=%d", w.typ, R, K, T)
-	args := []any{d.dev(), x.dev()}
-	args = append(args, w.regions()...)
+	shape := func() string { return fmt.Sprintf("%s %dx%d T=%d", w.typ, R, K, T) }
+	var args argList
+	args.ptrs(d.dev(), x.dev())
+	w.addRegions(&args)
 	if u != nil {
-		args = append(args, u.regions()...)
+		u.addRegions(&args)
 	}
-	args = append(args, R, K)
+	args.ints(R, K)
 	float := w.typ == quant.F32 || w.typ == quant.F16
 	if T <= b.opts.MatVecMaxT || K%32 != 0 {
 		bs := b.blockSize(256)
@@ -89,19 +89,20 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int) {
 		} else {
 			shared = K + K/32*8
 			if shared > maxMatVecShared {
-				b.fail(backend.Shapef(op, "%s: K = %d needs %d bytes of shared memory for the quantized activations (max %d)", shape, K, shared, maxMatVecShared))
+				b.fail(backend.Shapef(op, "%s: K = %d needs %d bytes of shared memory for the quantized activations (max %d)", shape(), K, shared, maxMatVecShared))
 				return
 			}
 		}
 		rowsPerBlock := bs / 32 * rpw
-		b.launch(op, shape, op+"_"+suffix, dim(ceilDiv(R, rowsPerBlock), T, 1), dim(bs, 1, 1), shared,
-			append(args, rpw, vec)...)
+		args.ints(rpw, vec)
+		b.launchList(op, shape, matvecKernels[op][w.typ], dim(ceilDiv(R, rowsPerBlock), T, 1), dim(bs, 1, 1), shared, &args)
 		return
 	}
 	grid := dim(ceilDiv(R, 64), ceilDiv(T, 64), 1)
+	args.ints(T)
 	if w.typ == quant.F32 || b.opts.NoTensorCores {
-		b.launch(op, shape, op+"_"+suffix+"_v2", grid, dim(256, 1, 1), 0, append(args, T)...)
+		b.launchList(op, shape, gemmKernels[op][w.typ], grid, dim(256, 1, 1), 0, &args)
 		return
 	}
-	b.launch(op, shape, op+"_"+suffix+"_v3", grid, dim(128, 1, 1), 0, append(args, T)...)
+	b.launchList(op, shape, wmmaKernels[op][w.typ], grid, dim(128, 1, 1), 0, &args)
 }

@@ -27,7 +27,7 @@ func (b *Backend) RMSNorm(dst, x backend.Buffer, w backend.Weight, T int, eps fl
 		return
 	}
 	n := wb.cols
-	b.launch("rmsnorm", fmt.Sprintf("T=%d n=%d", T, n), "rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
+	b.launch("rmsnorm", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
 		d.dev(), xb.dev(), wb.f32(), n, eps)
 }
 
@@ -50,6 +50,6 @@ func (b *Backend) AddRMSNorm(dst, x, r backend.Buffer, w backend.Weight, T int, 
 	if d == nil || xb == nil || rb == nil || wb == nil || T == 0 {
 		return
 	}
-	b.launch("add_rmsnorm", fmt.Sprintf("T=%d n=%d", T, n), "add_rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
+	b.launch("add_rmsnorm", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "add_rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
 		d.dev(), xb.dev(), rb.dev(), wb.f32(), n, eps)
 }

@@ -44,7 +44,9 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 	// rounded to float exactly as runtime/cpu and ggml do
 	thetaScale := float32(math.Pow(float64(r.FreqBase), -2/float64(r.Dims)))
 	bs := b.blockSize(min(1024, max(32, ceilDiv(r.Dims/2, 32)*32)))
-	b.launch("rope", fmt.Sprintf("T=%d heads=%d headDim=%d dims=%d", len(pos), heads, headDim, r.Dims), kernel,
+	b.launch("rope", func() string {
+		return fmt.Sprintf("T=%d heads=%d headDim=%d dims=%d", len(pos), heads, headDim, r.Dims)
+	}, kernel,
 		dim(len(pos), heads, 1), dim(bs, 1, 1), 0,
 		xb.dev(), posPtr, int(pos[0]), headDim, r.Dims, thetaScale, scale)
 }

@@ -25,5 +25,5 @@ func (b *Backend) Softmax(x backend.Buffer, rows, n int) {
 		return
 	}
 	bs := b.blockSize(min(1024, max(32, ceilDiv(n, 8*32)*32)))
-	b.launch("softmax", fmt.Sprintf("rows=%d n=%d", rows, n), "softmax_f32", dim(rows, 1, 1), dim(bs, 1, 1), 0, xb.dev(), n)
+	b.launch("softmax", func() string { return fmt.Sprintf("rows=%d n=%d", rows, n) }, "softmax_f32", dim(rows, 1, 1), dim(bs, 1, 1), 0, xb.dev(), n)
 }

@@ -27,6 +27,6 @@ func (b *Backend) StoreKV(kc, vc, k, v backend.Buffer, pos, T, kvDim int) {
 	}
 	n := T * kvDim
 	bs := b.blockSize(256)
-	b.launch("store_kv", fmt.Sprintf("pos=%d T=%d kvDim=%d", pos, T, kvDim), kernel, dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0,
+	b.launch("store_kv", func() string { return fmt.Sprintf("pos=%d T=%d kvDim=%d", pos, T, kvDim) }, kernel, dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0,
 		kcb.dev(), vcb.dev(), kb.dev(), vb.dev(), pos*kvDim, n)
 }

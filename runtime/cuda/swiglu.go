@@ -21,6 +21,6 @@ func (b *Backend) SwiGLU(dst, gate, up backend.Buffer, n int) {
 		return
 	}
 	bs := b.blockSize(256)
-	b.launch("swiglu", fmt.Sprintf("n=%d", n), "swiglu_f32", dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0,
+	b.launch("swiglu", func() string { return fmt.Sprintf("n=%d", n) }, "swiglu_f32", dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0,
 		d.dev(), g.dev(), u.dev(), n)
 }

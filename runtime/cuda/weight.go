@@ -51,9 +51,9 @@ func (w *weight) Type() quant.Type { return w.typ }
 func (w *weight) Rows() int        { return w.rows }
 func (w *weight) Cols() int        { return w.cols }
 
-// regions returns the four region pointers as kernel parameters.
-func (w *weight) regions() []any {
-	return []any{devPtr(w.region[0]), devPtr(w.region[1]), devPtr(w.region[2]), devPtr(w.region[3])}
+// addRegions adds the four region pointers to a kernel's parameters.
+func (w *weight) addRegions(l *argList) {
+	l.ptrs(devPtr(w.region[0]), devPtr(w.region[1]), devPtr(w.region[2]), devPtr(w.region[3]))
 }
 
 // f32 is the device address of an F32 vector weight (norms, biases).
@@ -133,3 +133,26 @@ func (b *Backend) asWeight(op string, x backend.Weight) *weight {
 	}
 	return w
 }
+
+// kernelNames maps a weight format to the full name of one kernel family's
+// kernel for it ("matmul_q4_1_v3"): built once, so that a launch does not
+// concatenate strings. The tables below are read-only after init.
+type kernelNames map[quant.Type]string
+
+func namesFor(prefix, suffix string) kernelNames {
+	n := kernelNames{}
+	for t := range layouts {
+		n[t] = prefix + "_" + typeSuffix(t) + suffix
+	}
+	return n
+}
+
+var (
+	embedKernels     = namesFor("embed", "")
+	matmulQKVKernels = namesFor("matmul_qkv", "")
+	// matrix-vector, SIMT GEMM (v2) and tensor-core GEMM (v3) kernels of
+	// matmul (plain) and matmul_swiglu (fused gate and up)
+	matvecKernels = map[string]kernelNames{"matmul": namesFor("matmul", ""), "matmul_swiglu": namesFor("matmul_swiglu", "")}
+	gemmKernels   = map[string]kernelNames{"matmul": namesFor("matmul", "_v2"), "matmul_swiglu": namesFor("matmul_swiglu", "_v2")}
+	wmmaKernels   = map[string]kernelNames{"matmul": namesFor("matmul", "_v3"), "matmul_swiglu": namesFor("matmul_swiglu", "_v3")}
+)

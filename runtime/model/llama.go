@@ -188,26 +188,25 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 		}
 	}
 
+	ropeArgs := backend.RoPEStoreKVArgs{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, RoPE: c.RoPE}
 	b.RMSNorm(s.h, s.x, m.Layers[0].AttnNorm, R, c.NormEps)
 	for l := range m.Layers {
 		L := &m.Layers[l]
 		// Attention: q, k, v projections, rotary positions, cache, attention, output.
-		b.MatMul(s.q, s.h, L.Wq, R) // (R, qdim)
-		b.MatMul(s.k, s.h, L.Wk, R) // (R, kvdim)
-		b.MatMul(s.v, s.h, L.Wv, R) // (R, kvdim)
+		backend.MatMulQKV(b, s.q, s.k, s.v, s.h, L.Wq, L.Wk, L.Wv, R) // (R, qdim), (R, kvdim), (R, kvdim)
 		if L.Bq != nil {
 			b.AddBias(s.q, L.Bq, R)
 			b.AddBias(s.k, L.Bk, R)
 			b.AddBias(s.v, L.Bv, R)
 		}
-		b.RoPE(s.q, pos, c.Heads, c.HeadDim, c.RoPE)
-		b.RoPE(s.k, pos, c.KVHeads, c.HeadDim, c.RoPE)
 		row = 0
 		for _, sg := range segs {
 			T, p := len(sg.Tokens), sg.Cache.Pos()
-			b.StoreKV(sg.Cache.K[l], sg.Cache.V[l],
-				rows(s.k, s.kRow, row, T, c.KVDim()), rows(s.v, s.vRow, row, T, c.KVDim()), p, T, c.KVDim())
-			b.Attention(rows(s.att, s.attRow, row, T, c.QDim()), rows(s.q, s.qRow, row, T, c.QDim()),
+			q := rows(s.q, s.qRow, row, T, c.QDim())
+			// rotate q and k, then store k and v at the segment's cache rows
+			backend.RoPEStoreKV(b, q, rows(s.k, s.kRow, row, T, c.KVDim()), rows(s.v, s.vRow, row, T, c.KVDim()),
+				sg.Cache.K[l], sg.Cache.V[l], pos[row:row+T], ropeArgs)
+			b.Attention(rows(s.att, s.attRow, row, T, c.QDim()), q,
 				sg.Cache.K[l], sg.Cache.V[l], backend.AttentionArgs{
 					T: T, Pos: p, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
 					Scale: c.AttentionScale(), CacheLen: sg.Cache.Len,

@@ -58,6 +58,14 @@ func Cases() []Case {
 		}
 		add(matmulCase(t, 130, 2*cols, 1))
 	}
+	for _, t := range WeightTypes {
+		cols := 256
+		if t.BlockSize() < 256 {
+			cols = 96
+		}
+		add(matmulQKVCase(t, 36, 12, cols, 1))
+	}
+	add(matmulQKVCase(quant.Q4_1, 40, 8, 64, 3))
 	for _, T := range []int{1, 4} {
 		add(matmulSwiGLUCase(quant.Q4_1, 45, 64, T))
 		add(addBiasCase(T, 72))
@@ -69,6 +77,10 @@ func Cases() []Case {
 	}
 	for _, dt := range []backend.DType{backend.F32, backend.F16} {
 		add(storeKVCase(dt, 16, 3, 5, 48))
+		for _, mode := range []backend.RoPEMode{backend.RoPENormal, backend.RoPENeox} {
+			add(ropeStoreKVCase(dt, mode, 20, 7, 1, 6, 2, 64, 64))
+			add(ropeStoreKVCase(dt, mode, 20, 0, 3, 4, 1, 128, 96))
+		}
 	}
 	for _, dt := range []backend.DType{backend.F32, backend.F16} {
 		for _, a := range []backend.AttentionArgs{
@@ -258,6 +270,32 @@ func matmulSwiGLUCase(t quant.Type, rows, cols, T int) Case {
 		}}
 }
 
+func matmulQKVCase(t quant.Type, rq, rkv, cols, T int) Case {
+	return Case{Op: "matmul_qkv", Name: fmt.Sprintf("%s/q=%d/kv=%d/K=%d/T=%d", t, rq, rkv, cols, T), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			var ws [3]backend.Weight
+			for i, rows := range []int{rq, rkv, rkv} {
+				tt, err := Tensor("w", t, rows, cols, uint64(111+i))
+				if err != nil {
+					return nil, err
+				}
+				if ws[i], err = b.LoadWeight(tt); err != nil {
+					return nil, err
+				}
+			}
+			in, err := inputs(b, Floats(Rand(114), T*cols, 1))
+			if err != nil {
+				return nil, err
+			}
+			// q, k and v as consecutive parts of one guarded output
+			n := T * (rq + 2*rkv)
+			return withOutput(b, n, func(dst backend.Buffer) {
+				q, k, v := dst.Slice(0, T*rq), dst.Slice(T*rq, T*rkv), dst.Slice(T*(rq+rkv), T*rkv)
+				backend.MatMulQKV(b, q, k, v, in[0], ws[0], ws[1], ws[2], T)
+			})
+		}}
+}
+
 func addBiasCase(T, n int) Case {
 	return Case{Op: "add_bias", Name: fmt.Sprintf("n=%d/T=%d", n, T), MaxNMSE: nmseF32,
 		Run: func(b backend.Backend) ([]float32, error) {
@@ -293,6 +331,54 @@ func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int) Case
 			}
 			out := make([]float32, n)
 			return out, b.Read(out, x)
+		}}
+}
+
+// ropeStoreKVCase returns q and k (rotated in place) followed by both caches.
+func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, heads, kvHeads, headDim, dims int) Case {
+	name := map[backend.RoPEMode]string{backend.RoPENormal: "normal", backend.RoPENeox: "neox"}[mode]
+	maxNMSE := 1e-10
+	if dt == backend.F16 {
+		maxNMSE = nmseF16
+	}
+	return Case{Op: "rope_store_kv", Name: fmt.Sprintf("%s/%s/pos=%d/T=%d/h=%d/kv=%d/d=%d/rot=%d", dt, name, pos, T, heads, kvHeads, headDim, dims),
+		MaxNMSE: maxNMSE,
+		Run: func(b backend.Backend) ([]float32, error) {
+			qn, kvn := T*heads*headDim, T*kvHeads*headDim
+			cn := cacheLen * kvHeads * headDim
+			kc, err := b.NewBuffer(dt, cn)
+			if err != nil {
+				return nil, err
+			}
+			vc, err := b.NewBuffer(dt, cn)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(121), qn, 1), Floats(Rand(122), kvn, 1), Floats(Rand(123), kvn, 1))
+			if err != nil {
+				return nil, err
+			}
+			ps := make([]int32, T)
+			for i := range ps {
+				ps[i] = int32(pos + i)
+			}
+			backend.RoPEStoreKV(b, in[0], in[1], in[2], kc, vc, ps, backend.RoPEStoreKVArgs{
+				Heads: heads, KVHeads: kvHeads, HeadDim: headDim,
+				RoPE: backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1},
+			})
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			out := make([]float32, qn+kvn+2*cn)
+			for _, r := range []struct {
+				dst []float32
+				src backend.Buffer
+			}{{out[:qn], in[0]}, {out[qn : qn+kvn], in[1]}, {out[qn+kvn : qn+kvn+cn], kc}, {out[qn+kvn+cn:], vc}} {
+				if err := b.Read(r.dst, r.src); err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
 		}}
 }
 

@@ -1,0 +1,28 @@
+// rope.cuh — the rotary angle shared by rope.cu and rope_store_kv.cu.
+//
+// The angles follow ggml (and runtime/cpu) bit for bit: theta_scale is
+// rounded to float on the host, theta_i is the float product recurrence
+// theta_{i+1} = theta_i * theta_scale (i multiplications, each rounded), and
+// cos/sin are taken in double of that float angle. A closed form in double
+// would be more accurate but would not match llama.cpp's rounding at large
+// positions (10^-4 rad at pos 4095), which token-exact output needs.
+#pragma once
+#include "common.cuh"
+
+// rope_angle: cos and sin of pair i's angle at position p.
+static __device__ __forceinline__ void rope_angle(int p, int i, float theta_scale, float freq_scale, float& c,
+                                                  float& s) {
+    float theta = (float)p * freq_scale;
+    for (int k = 0; k < i; k++) theta *= theta_scale;
+    double sd, cd;
+    sincos((double)theta, &sd, &cd);
+    c = (float)cd;
+    s = (float)sd;
+}
+
+// rope_pair rotates (x0, x1) by the angle (c, s) in place.
+static __device__ __forceinline__ void rope_pair(float* x0, float* x1, float c, float s) {
+    const float a = *x0, b = *x1;
+    *x0 = a * c - b * s;
+    *x1 = a * s + b * c;
+}

@@ -1,0 +1,59 @@
+package cuda
+
+import (
+	"fmt"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/quant"
+)
+
+// MatMulQKV: q[T, Rq] = x · wqᵀ, k[T, Rkv] = x · wkᵀ, v[T, Rkv] = x · wvᵀ.
+// Kernel matmul_qkv_<type> (kernels/matmul_qkv.cu) when the matrix-vector
+// path applies (T <= Options.MatVecMaxT), the three weights share a format
+// and wk, wv have the same rows: one launch, x quantized once per block.
+// Otherwise three MatMuls.
+func (b *Backend) MatMulQKV(q, k, v, x backend.Buffer, wq, wk, wv backend.Weight, T int) {
+	if b.err != nil {
+		return
+	}
+	if err := backend.CheckMatMulQKV(q, k, v, x, wq, wk, wv, T); err != nil {
+		b.fail(err)
+		return
+	}
+	const op = "matmul_qkv"
+	dq, dk, dv, xb := b.asBuf(op, "q", q), b.asBuf(op, "k", k), b.asBuf(op, "v", v), b.asBuf(op, "x", x)
+	mq, mk, mv := b.asWeight(op, wq), b.asWeight(op, wk), b.asWeight(op, wv)
+	if dq == nil || dk == nil || dv == nil || xb == nil || mq == nil || mk == nil || mv == nil {
+		return
+	}
+	K := mq.cols
+	if T > b.opts.MatVecMaxT || K%32 != 0 || mk.typ != mq.typ || mv.typ != mq.typ || mk.rows != mv.rows {
+		b.matmul("matmul", dq, xb, mq, nil, T)
+		b.matmul("matmul", dk, xb, mk, nil, T)
+		b.matmul("matmul", dv, xb, mv, nil, T)
+		return
+	}
+	shared, vec := 0, 0
+	if mq.typ == quant.F32 || mq.typ == quant.F16 {
+		if K%8 == 0 && xb.ptr%16 == 0 {
+			vec = 1
+		}
+	} else {
+		shared = K + K/32*8
+		if shared > maxMatVecShared {
+			b.fail(backend.Shapef(op, "%s K = %d needs %d bytes of shared memory for the quantized activations (max %d)", mq.typ, K, shared, maxMatVecShared))
+			return
+		}
+	}
+	bs := b.blockSize(256)
+	rpw := max(1, b.opts.MatVecRowsPerWarp)
+	R := mq.rows + 2*mk.rows
+	var args argList
+	args.ptrs(dq.dev(), dk.dev(), dv.dev(), xb.dev())
+	mq.addRegions(&args)
+	mk.addRegions(&args)
+	mv.addRegions(&args)
+	args.ints(mq.rows, mk.rows, K, rpw, vec)
+	b.launchList(op, func() string { return fmt.Sprintf("%s q %dx%d, k/v %dx%d, T=%d", mq.typ, mq.rows, K, mk.rows, K, T) }, matmulQKVKernels[mq.typ],
+		dim(ceilDiv(R, bs/32*rpw), T, 1), dim(bs, 1, 1), shared, &args)
+}

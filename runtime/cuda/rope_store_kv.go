@@ -1,0 +1,53 @@
+package cuda
+
+import (
+	"fmt"
+	"math"
+
+	"gpurun/runtime/backend"
+)
+
+var ropeStoreKVKernels = map[backend.DType]string{backend.F32: "rope_store_kv_f32", backend.F16: "rope_store_kv_f16"}
+
+// RoPEStoreKV rotates q[T, Heads, HeadDim] and k[T, KVHeads, HeadDim] in
+// place and stores k and v into cache rows [pos[0], pos[0]+T) of kc, vc:
+// RoPE, RoPE and StoreKV in one launch. Kernels rope_store_kv_f32 /
+// rope_store_kv_f16 (kernels/rope_store_kv.cu, by the cache's element type):
+// grid (T, Heads + KVHeads).
+func (b *Backend) RoPEStoreKV(q, k, v, kc, vc backend.Buffer, pos []int32, a backend.RoPEStoreKVArgs) {
+	if b.err != nil {
+		return
+	}
+	if err := backend.CheckRoPEStoreKV(q, k, v, kc, vc, pos, a); err != nil {
+		b.fail(err)
+		return
+	}
+	const op = "rope_store_kv"
+	qb, kb, vb := b.asBuf(op, "q", q), b.asBuf(op, "k", k), b.asBuf(op, "v", v)
+	kcb, vcb := b.asBuf(op, "K cache", kc), b.asBuf(op, "V cache", vc)
+	if qb == nil || kb == nil || vb == nil || kcb == nil || vcb == nil {
+		return
+	}
+	r := a.RoPE
+	neox := 0
+	switch r.Mode {
+	case backend.RoPENormal:
+	case backend.RoPENeox:
+		neox = 1
+	default:
+		b.fail(backend.Shapef(op, "unknown RoPE mode %d", r.Mode))
+		return
+	}
+	scale := r.FreqScale
+	if scale == 0 {
+		scale = 1
+	}
+	// rounded to float exactly as runtime/cpu and ggml do
+	thetaScale := float32(math.Pow(float64(r.FreqBase), -2/float64(r.Dims)))
+	bs := b.blockSize(min(1024, max(32, ceilDiv(a.HeadDim, 32)*32)))
+	b.launch(op, func() string {
+		return fmt.Sprintf("%s pos=%d T=%d heads=%d/%d headDim=%d", kcb.dt, pos[0], len(pos), a.Heads, a.KVHeads, a.HeadDim)
+	},
+		ropeStoreKVKernels[kcb.dt], dim(len(pos), a.Heads+a.KVHeads, 1), dim(bs, 1, 1), 0,
+		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), int(pos[0]), a.Heads, a.HeadDim, r.Dims, thetaScale, scale, neox)
+}
