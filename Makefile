@@ -3,6 +3,8 @@
 GO        ?= go
 BIN       := bin
 MODEL     ?= models/SmolLM2-135M-Instruct.Q4_1.gguf
+# bytes of the model that travel in bin/device-smol (56 MiB; make device-bundle)
+SMOL_PART1 := 58720256
 PROMPT    ?= The three primary colors are
 NVCC      ?= nvcc
 FATBIN    := runtime/cuda/kernels.fatbin
@@ -67,14 +69,22 @@ build-cuda: kernels ## build bin/gpurun with the CUDA backend (-tags cuda; needs
 	$(GO) build -tags cuda -o $(BIN)/gpurun ./cmd/gpurun
 	$(GO) test -tags cuda -c -o $(BIN)/cuda.test ./runtime/cuda
 
-device-bundle: kernels ## binaries + inputs for scripts/device-check.sh in bin/device (carry bin/device to the GPU machine)
-	mkdir -p $(BIN)/device
-	$(GO) build -tags cuda -ldflags='-s -w' -o $(BIN)/device/gpurun ./cmd/gpurun
-	$(GO) test -tags cuda -ldflags='-s -w' -c -o $(BIN)/device/cuda.test ./runtime/cuda
-	$(GO) build -ldflags='-s -w' -o $(BIN)/device/mkmodel ./cmd/mkmodel
+device-bundle: kernels model ## inputs for scripts/device-check.sh: bin/device and bin/device-smol (see the script for the two runs)
+	rm -rf $(BIN)/device $(BIN)/device-smol
+	mkdir -p $(BIN)/device/x $(BIN)/device-smol
+	$(GO) build -tags cuda -ldflags='-s -w' -o $(BIN)/device/x/gpurun ./cmd/gpurun
+	$(GO) test -tags cuda -ldflags='-s -w' -c -o $(BIN)/device/x/cuda.test ./runtime/cuda
+	$(GO) test -tags cuda -ldflags='-s -w' -c -o $(BIN)/device/x/engine.test ./runtime/engine
+	$(GO) build -ldflags='-s -w' -o $(BIN)/device/x/mkmodel ./cmd/mkmodel
+	# compressed, so that binaries and the real model fit two 64 MiB device runs
+	for f in $(BIN)/device/x/*; do gzip -9 -c $$f > $(BIN)/device/$$(basename $$f).gz; done
+	rm -rf $(BIN)/device/x
 	install -m 644 ../shared/fixtures/stories260K/stories260K.gguf ../shared/fixtures/stories260K/expected_test_all_t0_n200.txt $(BIN)/device/
+	# the real SmolLM2 file in two parts: part 1 travels in the first run, part 2 in the second
+	head -c $(SMOL_PART1) $(MODEL) > $(BIN)/device-smol/smollm2.part1
+	tail -c +$$(($(SMOL_PART1) + 1)) $(MODEL) > $(BIN)/device/smollm2.part2
 	git rev-parse --short HEAD > $(BIN)/device/COMMIT
-	@du -sh $(BIN)/device
+	@du -sh $(BIN)/device $(BIN)/device-smol
 
 check-cuda: kernels ## what CI can check of the CUDA path without a GPU: compile, vet, build
 	$(GO) vet -tags cuda ./...
