@@ -9,7 +9,8 @@
 // Kernels: attention_<cache dtype>_d<DMAX> for head dims D <= DMAX (32, 64,
 // 128, 256), and attention_combine_f32.
 //
-// Shapes: q, dst [T, heads, D] f32; kc, vc [cache_len, kvheads * D] f32 or f16.
+// Shapes: q, dst [T, heads, D] f32; kc, vc [cache_len, kvheads * D] f32 or f16;
+// posp: the position of query row 0, one int32 in device memory.
 // Launch (attention_*): grid = (kvheads * hchunks, ceil(T / BR), nsplit),
 // block = 128 (4 warps). A block takes one KV head, GB of the query heads
 // that share it (hchunk), BR consecutive query rows, and one split of the
@@ -197,10 +198,12 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
     }
 }
 
-#define ATT_ARGS                                                                                                 \
-    float *dst, float *part, const float *q, const KV_T *kc, const KV_T *vc, int T, int pos, int heads, int kvheads, \
-        int D, float scale, int split_keys, int BR, int GB
-#define ATT_PASS dst, part, q, kc, vc, T, pos, heads, kvheads, D, scale, split_keys, BR, GB
+// pos arrives through device memory (posp), so that a CUDA graph replays
+// the next decode step with the same arguments.
+#define ATT_ARGS                                                                                                   \
+    float *dst, float *part, const float *q, const KV_T *kc, const KV_T *vc, int T, const int *posp, int heads, \
+        int kvheads, int D, float scale, int split_keys, int BR, int GB
+#define ATT_PASS dst, part, q, kc, vc, T, *posp, heads, kvheads, D, scale, split_keys, BR, GB
 
 #define KV_T float
 extern "C" __global__ void attention_f32_d32(ATT_ARGS) { attention_tile<float, 32, 32, 4>(ATT_PASS); }

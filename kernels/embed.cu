@@ -1,6 +1,8 @@
 // embed.cu — token embedding: gather rows of the table and dequantize them.
 //
 //   dst[t, :] = table[ids[t], :]   (ids = null: the single id id0, T = 1)
+// The backend passes ids in device memory even for one token, so that a CUDA
+// graph replays the next decode step unchanged; id0 serves direct callers.
 //
 // Shapes: table [vocab, cols] in any weight format (quant.cuh: regions
 // w0..w3), dst [T, cols] f32, ids [T] int32; cols % 8 == 0.

@@ -24,11 +24,11 @@ template <>
 __device__ __forceinline__ void cache_put<uint16_t>(uint16_t* c, size_t i, float x) { c[i] = f32_to_f16(x); }
 
 template <typename C>
-static __device__ __forceinline__ void rope_store_kv(float* q, float* k, const float* v, C* kc, C* vc, int pos0, int heads,
+static __device__ __forceinline__ void rope_store_kv(float* q, float* k, const float* v, C* kc, C* vc, const int* pos0p, int heads,
                                                      int head_dim, int dims, float theta_scale, float freq_scale, int neox) {
     const int t = blockIdx.x, y = blockIdx.y;
     const int kv_heads = gridDim.y - heads;
-    const int p = pos0 + t;
+    const int p = *pos0p + t;
     const int half = dims / 2;
     const bool is_q = y < heads;
     const int j = y - heads;  // key/value head (when !is_q)
@@ -52,13 +52,13 @@ static __device__ __forceinline__ void rope_store_kv(float* q, float* k, const f
     }
 }
 
-extern "C" __global__ void rope_store_kv_f32(float* q, float* k, const float* v, float* kc, float* vc, int pos0, int heads,
+extern "C" __global__ void rope_store_kv_f32(float* q, float* k, const float* v, float* kc, float* vc, const int* pos0p, int heads,
                                              int head_dim, int dims, float theta_scale, float freq_scale, int neox) {
-    rope_store_kv<float>(q, k, v, kc, vc, pos0, heads, head_dim, dims, theta_scale, freq_scale, neox);
+    rope_store_kv<float>(q, k, v, kc, vc, pos0p, heads, head_dim, dims, theta_scale, freq_scale, neox);
 }
 
-extern "C" __global__ void rope_store_kv_f16(float* q, float* k, const float* v, uint16_t* kc, uint16_t* vc, int pos0,
+extern "C" __global__ void rope_store_kv_f16(float* q, float* k, const float* v, uint16_t* kc, uint16_t* vc, const int* pos0p,
                                              int heads, int head_dim, int dims, float theta_scale, float freq_scale,
                                              int neox) {
-    rope_store_kv<uint16_t>(q, k, v, kc, vc, pos0, heads, head_dim, dims, theta_scale, freq_scale, neox);
+    rope_store_kv<uint16_t>(q, k, v, kc, vc, pos0p, heads, head_dim, dims, theta_scale, freq_scale, neox);
 }

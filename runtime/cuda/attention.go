@@ -75,7 +75,7 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	}
 	kernel := attentionKernels[kb.dt][dmax]
 	b.launch("attention", shape, kernel, dim(a.KVHeads*hchunks, rowTiles, nsplit), dim(32*warps, 1, 1), 0,
-		d.dev(), part, qb.dev(), kb.dev(), vb.dev(), a.T, a.Pos, a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb)
+		d.dev(), part, qb.dev(), kb.dev(), vb.dev(), a.T, b.stepScalar("attention", int32(a.Pos)), a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb)
 	if nsplit > 1 {
 		bs := b.blockSize(min(128, max(32, ceilDiv(D, 32)*32)))
 		b.launch("attention", shape, "attention_combine_f32", dim(a.T*a.Heads, 1, 1), dim(bs, 1, 1), 0,

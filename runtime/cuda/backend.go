@@ -82,6 +82,7 @@ type Backend struct {
 	scratch scratch   // attention partials
 	small   uintptr   // 256 bytes: the argmax result
 	idx     [4]byte   // the argmax result on the host
+	step    stepScalars
 
 	batch Batcher  // non-nil when launches are queued
 	queue []Launch // queued launches (batch mode)
@@ -162,6 +163,9 @@ func (b *Backend) Close() error {
 	}
 	keep(b.ring.free(b.dev))
 	keep(b.scratch.free(b.dev))
+	if b.step.dev != 0 {
+		keep(b.dev.Free(b.step.dev))
+	}
 	if b.small != 0 {
 		keep(b.dev.Free(b.small))
 	}
@@ -235,6 +239,7 @@ func (b *Backend) flush() {
 	if b.err != nil {
 		return
 	}
+	b.uploadStepScalars()
 	if err := b.batch.RunBatch(q); err != nil {
 		b.fail(err)
 	}

@@ -29,8 +29,8 @@ func typeSuffix(t quant.Type) string {
 }
 
 // Embed gathers and dequantizes rows of table: dst[T, cols] = table[ids[t], :].
-// Kernels embed_<type> (kernels/embed.cu): one block per token. A single id
-// is passed as a scalar; several are uploaded.
+// Kernels embed_<type> (kernels/embed.cu): one block per token. Several ids
+// are uploaded; a single one (decode) goes in a step scalar (memory.go).
 func (b *Backend) Embed(dst backend.Buffer, table backend.Weight, ids []int32) {
 	if b.err != nil {
 		return
@@ -47,9 +47,11 @@ func (b *Backend) Embed(dst backend.Buffer, table backend.Weight, ids []int32) {
 		b.fail(backend.Shapef("embed", "table %q has %d columns; the kernels need a multiple of 8", w.name, w.cols))
 		return
 	}
-	idPtr := devPtr(0)
+	var idPtr devPtr
 	if len(ids) > 1 {
 		idPtr = b.upload("embed", ids)
+	} else {
+		idPtr = b.stepScalar("embed", ids[0])
 	}
 	bs := b.blockSize(min(256, max(32, ceilDiv(w.cols/8, 32)*32)))
 	var args argList

@@ -215,6 +215,10 @@ func TestDecodeLaunches(t *testing.T) {
 	if want := 2 + 8*layers + 2; perStep != float64(want) {
 		t.Errorf("%.1f launches per token, want %d", perStep, want)
 	}
+	// token ids and positions reach the kernels through device memory
+	if updated != 0 {
+		t.Errorf("%d graph nodes updated over %d tokens, want none", updated, steps)
+	}
 }
 
 // BenchmarkHostDecode: host time and allocations per decode token of a

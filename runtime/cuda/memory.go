@@ -259,3 +259,64 @@ func (b *Backend) scratchInt(op string) devPtr {
 	}
 	return devPtr(b.small)
 }
+
+// stepScalars are the int32 values that change from one decode step to the
+// next (token id, position), kept in device memory so that the kernels
+// read them through pointers that do not change: the next step's batch then
+// has the same arguments as this one, and its CUDA graph replays without a
+// node update. Within one batch each distinct value gets a slot; the slots
+// are uploaded, stream-ordered, just before the batch runs.
+type stepScalars struct {
+	dev  uintptr // maxStepScalars int32 slots
+	vals [maxStepScalars]int32
+	n    int
+	one  [1]int32 // direct (unbatched) mode's upload
+}
+
+const maxStepScalars = 64
+
+// stepScalar returns the device address of an int32 holding v when the
+// queued kernels run.
+func (b *Backend) stepScalar(op string, v int32) devPtr {
+	if b.err != nil {
+		return 0
+	}
+	if b.batch == nil { // launches run as they come: a fresh ring slot
+		b.step.one[0] = v
+		return b.upload(op, b.step.one[:])
+	}
+	s := &b.step
+	if s.dev == 0 {
+		b.flush()
+		p, err := b.dev.Alloc(4 * maxStepScalars)
+		if err != nil {
+			b.fail(fmt.Errorf("%s: %w", op, err))
+			return 0
+		}
+		s.dev = p
+	}
+	for i, x := range s.vals[:s.n] {
+		if x == v {
+			return devPtr(s.dev + uintptr(4*i))
+		}
+	}
+	if s.n == maxStepScalars {
+		b.flush() // uploads these and starts over
+	}
+	s.vals[s.n] = v
+	s.n++
+	return devPtr(s.dev + uintptr(4*(s.n-1)))
+}
+
+// uploadStepScalars copies this batch's step values to the device (flush).
+func (b *Backend) uploadStepScalars() {
+	s := &b.step
+	if s.n == 0 {
+		return
+	}
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&s.vals[0])), 4*s.n)
+	s.n = 0
+	if err := b.dev.CopyHtoD(s.dev, raw); err != nil {
+		b.fail(fmt.Errorf("uploading step values: %w", err))
+	}
+}

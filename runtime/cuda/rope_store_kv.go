@@ -49,5 +49,5 @@ func (b *Backend) RoPEStoreKV(q, k, v, kc, vc backend.Buffer, pos []int32, a bac
 		return fmt.Sprintf("%s pos=%d T=%d heads=%d/%d headDim=%d", kcb.dt, pos[0], len(pos), a.Heads, a.KVHeads, a.HeadDim)
 	},
 		ropeStoreKVKernels[kcb.dt], dim(len(pos), a.Heads+a.KVHeads, 1), dim(bs, 1, 1), 0,
-		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), int(pos[0]), a.Heads, a.HeadDim, r.Dims, thetaScale, scale, neox)
+		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Heads, a.HeadDim, r.Dims, thetaScale, scale, neox)
 }
