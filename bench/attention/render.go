@@ -2,7 +2,6 @@ package attention
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,26 +12,18 @@ import (
 )
 
 // WriteJSON writes the report as indented JSON (ReadJSON reads it back).
-func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *Report) WriteJSON(w io.Writer) error { return report.WriteJSON(w, r) }
 
 // ReadJSON reads a report written by WriteJSON.
 func ReadJSON(rd io.Reader) (*Report, error) {
-	var r Report
-	dec := json.NewDecoder(rd)
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("reading an attention report: %w", err)
-	}
-	if r.Study != "attention" {
-		return nil, fmt.Errorf("reading an attention report: study is %q, want \"attention\"", r.Study)
+	r, err := report.ReadJSON(rd, "an attention report", "attention", func(r *Report) string { return r.Study })
+	if err != nil {
+		return nil, err
 	}
 	if len(r.Fits) == 0 {
 		r.Fits = FitAll(r.Points)
 	}
-	return &r, nil
+	return r, nil
 }
 
 // csvHeader names the CSV columns (SI units: seconds, FLOPs, bytes).

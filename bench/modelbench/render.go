@@ -11,22 +11,11 @@ import (
 )
 
 // WriteJSON writes the report as indented JSON (ReadJSON reads it back).
-func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *Report) WriteJSON(w io.Writer) error { return report.WriteJSON(w, r) }
 
 // ReadJSON reads a report written by WriteJSON.
 func ReadJSON(rd io.Reader) (*Report, error) {
-	var r Report
-	if err := json.NewDecoder(rd).Decode(&r); err != nil {
-		return nil, fmt.Errorf("reading a model benchmark report: %w", err)
-	}
-	if r.Study != "model" {
-		return nil, fmt.Errorf("reading a model benchmark report: study is %q, want \"model\"", r.Study)
-	}
-	return &r, nil
+	return report.ReadJSON(rd, "a model benchmark report", "model", func(r *Report) string { return r.Study })
 }
 
 // modelLabel is "NAME FILETYPE" (or the architecture when there is no name),

@@ -3,6 +3,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -164,4 +165,25 @@ func HasRow(md string, cells ...string) bool {
 		}
 	}
 	return false
+}
+
+// WriteJSON writes a study's report as indented JSON (every study's --json).
+func WriteJSON(w io.Writer, report any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(report)
+}
+
+// ReadJSON reads a report written by WriteJSON; studyOf returns its "study"
+// field, which must be study. what names the report in errors ("an
+// attention report").
+func ReadJSON[R any](rd io.Reader, what, study string, studyOf func(*R) string) (*R, error) {
+	var r R
+	if err := json.NewDecoder(rd).Decode(&r); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	if got := studyOf(&r); got != study {
+		return nil, fmt.Errorf("reading %s: study is %q, want %q", what, got, study)
+	}
+	return &r, nil
 }

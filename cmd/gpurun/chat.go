@@ -39,18 +39,11 @@ func runChat(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("chat takes no arguments (got %q)", c.Args().First())
 	}
-	n := c.Int("n-predict")
-	if err := checkPositive("n-predict", n); err != nil {
-		return err
-	}
-	sp, err := samplingParams(c)
+	g, err := generationFlags(c)
 	if err != nil {
 		return err
 	}
-	o, err := engineOptions(c)
-	if err != nil {
-		return err
-	}
+	n, sp, o := g.n, g.sampling, g.engine
 	e, err := engine.Load(o)
 	if err != nil {
 		return err

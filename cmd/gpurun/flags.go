@@ -46,6 +46,28 @@ func samplingFlags() []cli.Flag {
 }
 
 // samplingParams reads and validates the sampling flags (usage errors).
+// generation is what generate and chat read from their flags before they
+// load the model: the token budget, the sampling parameters and the engine
+// options.
+type generation struct {
+	n        int
+	sampling sampler.Params
+	engine   engine.Options
+}
+
+func generationFlags(c *cli.Context) (generation, error) {
+	g := generation{n: c.Int("n-predict")}
+	if err := checkPositive("n-predict", g.n); err != nil {
+		return g, err
+	}
+	var err error
+	if g.sampling, err = samplingParams(c); err != nil {
+		return g, err
+	}
+	g.engine, err = engineOptions(c)
+	return g, err
+}
+
 func samplingParams(c *cli.Context) (sampler.Params, error) {
 	p := sampler.Params{
 		Temperature:   float32(c.Float64("temperature")),

@@ -49,18 +49,11 @@ func runGenerate(c *cli.Context) error {
 	if !c.IsSet("prompt") {
 		return usagef("generate needs a prompt: -p TEXT, or -p - to read it from standard input")
 	}
-	n := c.Int("n-predict")
-	if err := checkPositive("n-predict", n); err != nil {
-		return err
-	}
-	sp, err := samplingParams(c)
+	g, err := generationFlags(c)
 	if err != nil {
 		return err
 	}
-	o, err := engineOptions(c)
-	if err != nil {
-		return err
-	}
+	n, sp, o := g.n, g.sampling, g.engine
 	prompt := c.String("prompt")
 	if prompt == "-" {
 		b, err := io.ReadAll(c.App.Reader)

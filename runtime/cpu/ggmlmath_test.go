@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/fixtures"
 )
 
 // These tests pin the float arithmetic that must equal llama.cpp's x86 CPU
@@ -15,39 +15,6 @@ import (
 // kernels and of glibc (testdata/ggml_x86_math.bin, written by
 // scripts/goldens/ggml_cpu_vectors.py), for the assembly and the portable
 // code alike.
-
-// readVectors reads a GGV1 file (see scripts/goldens/ggml_cpu_vectors.py).
-func readVectors(tb testing.TB, path string) map[string][]byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(b) < 8 || string(b[:4]) != "GGV1" {
-		tb.Fatalf("%s: not a GGV1 file", path)
-	}
-	out := map[string][]byte{}
-	n, off := int(binary.LittleEndian.Uint32(b[4:])), 8
-	for range n {
-		nl := int(binary.LittleEndian.Uint16(b[off:]))
-		name := string(b[off+2 : off+2+nl])
-		off += 2 + nl
-		kind, cnt := b[off], int(binary.LittleEndian.Uint32(b[off+1:]))
-		off += 5
-		size := map[byte]int{0: 4, 1: 1, 2: 4, 3: 8}[kind]
-		out[name] = b[off : off+cnt*size]
-		off += cnt * size
-	}
-	return out
-}
-
-func f32sOf(b []byte) []float32 {
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
 
 // bothImpls runs f with the assembly kernels (where this machine has them)
 // and with the portable ones.
@@ -64,8 +31,8 @@ func bothImpls(t *testing.T, f func(t *testing.T)) {
 func same(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
 
 func TestGGMLVecDotF32(t *testing.T) {
-	v := readVectors(t, "testdata/ggml_x86_math.bin")
-	x, y, want := f32sOf(v["dot_x"]), f32sOf(v["dot_y"]), f32sOf(v["dot"])
+	v := fixtures.ReadGGV1(t, "testdata/ggml_x86_math.bin")
+	x, y, want := fixtures.F32s(v["dot_x"]), fixtures.F32s(v["dot_y"]), fixtures.F32s(v["dot"])
 	bothImpls(t, func(t *testing.T) {
 		off := 0
 		for i := range want {
@@ -79,8 +46,8 @@ func TestGGMLVecDotF32(t *testing.T) {
 }
 
 func TestGGMLExpAndSoftmaxSum(t *testing.T) {
-	v := readVectors(t, "testdata/ggml_x86_math.bin")
-	x, want := f32sOf(v["exp_x"]), f32sOf(v["exp_y"])
+	v := fixtures.ReadGGV1(t, "testdata/ggml_x86_math.bin")
+	x, want := fixtures.F32s(v["exp_x"]), fixtures.F32s(v["exp_y"])
 	wantSum := math.Float64frombits(binary.LittleEndian.Uint64(v["exp_sum"]))
 	for i, xi := range x {
 		if got := expf(xi); !same(got, want[i]) {
@@ -102,8 +69,8 @@ func TestGGMLExpAndSoftmaxSum(t *testing.T) {
 }
 
 func TestGGMLSwiGLU(t *testing.T) {
-	v := readVectors(t, "testdata/ggml_x86_math.bin")
-	g, u, want := f32sOf(v["swiglu_g"]), f32sOf(v["swiglu_u"]), f32sOf(v["swiglu"])
+	v := fixtures.ReadGGV1(t, "testdata/ggml_x86_math.bin")
+	g, u, want := fixtures.F32s(v["swiglu_g"]), fixtures.F32s(v["swiglu_u"]), fixtures.F32s(v["swiglu"])
 	bothImpls(t, func(t *testing.T) {
 		b, err := New(Options{Threads: 1})
 		if err != nil {
@@ -123,8 +90,8 @@ func TestGGMLSwiGLU(t *testing.T) {
 }
 
 func TestGlibcSincosf(t *testing.T) {
-	v := readVectors(t, "testdata/ggml_x86_math.bin")
-	x, ws, wc := f32sOf(v["sincos_x"]), f32sOf(v["sin"]), f32sOf(v["cos"])
+	v := fixtures.ReadGGV1(t, "testdata/ggml_x86_math.bin")
+	x, ws, wc := fixtures.F32s(v["sincos_x"]), fixtures.F32s(v["sin"]), fixtures.F32s(v["cos"])
 	bad := 0
 	for i, xi := range x {
 		s, c := sincosf(xi)
@@ -140,8 +107,8 @@ func TestGlibcSincosf(t *testing.T) {
 }
 
 func TestGlibcPowf(t *testing.T) {
-	v := readVectors(t, "testdata/ggml_x86_math.bin")
-	base, dims, want := f32sOf(v["pow_base"]), f32sOf(v["pow_dims"]), f32sOf(v["pow"])
+	v := fixtures.ReadGGV1(t, "testdata/ggml_x86_math.bin")
+	base, dims, want := fixtures.F32s(v["pow_base"]), fixtures.F32s(v["pow_dims"]), fixtures.F32s(v["pow"])
 	for i := range want {
 		if got := powf(base[i], -2/dims[i]); !same(got, want[i]) {
 			t.Errorf("powf(%g, -2/%g) = %.9g, glibc %.9g", base[i], dims[i], got, want[i])

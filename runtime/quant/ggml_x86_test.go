@@ -6,8 +6,9 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
-	"os"
 	"testing"
+
+	"gpurun/runtime/fixtures"
 )
 
 // These tests pin the arithmetic that must equal llama.cpp's x86 CPU build
@@ -17,47 +18,13 @@ import (
 // for every implementation; and FMA32, which the portable kernels use for
 // ggml's fused multiply-adds.
 
-// readVectors reads a GGV1 file (see scripts/goldens/ggml_cpu_vectors.py)
-// into raw little-endian bytes per array name.
-func readVectors(tb testing.TB, path string) map[string][]byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(b) < 8 || string(b[:4]) != "GGV1" {
-		tb.Fatalf("%s: not a GGV1 file", path)
-	}
-	out := map[string][]byte{}
-	n, off := int(binary.LittleEndian.Uint32(b[4:])), 8
-	for range n {
-		nl := int(binary.LittleEndian.Uint16(b[off:]))
-		name := string(b[off+2 : off+2+nl])
-		off += 2 + nl
-		kind, cnt := b[off], int(binary.LittleEndian.Uint32(b[off+1:]))
-		off += 5
-		size := map[byte]int{0: 4, 1: 1, 2: 4, 3: 8}[kind]
-		out[name] = b[off : off+cnt*size]
-		off += cnt * size
-	}
-	return out
-}
-
-func f32sOf(b []byte) []float32 {
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
 func TestGGMLX86ActivationsAndDots(t *testing.T) {
-	v := readVectors(t, "testdata/ggml_x86_q8.bin")
+	v := fixtures.ReadGGV1(t, "testdata/ggml_x86_q8.bin")
 	rows, n := int(binary.LittleEndian.Uint32(v["n"])), int(binary.LittleEndian.Uint32(v["n"][4:]))
-	x := f32sOf(v["x"])
+	x := fixtures.F32s(v["x"])
 	r80, r81 := Q8_0.mustRowSize(n), Q8_1.mustRowSize(n)
 	w41s, w80s := Q4_1.mustRowSize(n), Q8_0.mustRowSize(n)
-	d41, d80 := f32sOf(v["dot_q4_1"]), f32sOf(v["dot_q8_0"])
+	d41, d80 := fixtures.F32s(v["dot_q4_1"]), fixtures.F32s(v["dot_q8_0"])
 	a0, a1 := make([]byte, r80), make([]byte, r81)
 	for r := 0; r < rows; r++ {
 		xr := x[r*n : (r+1)*n]
