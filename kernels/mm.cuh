@@ -29,7 +29,21 @@
 // quantization error is sum(w_i * e_i) — small for zero-mean weights — and
 // not sum((w_i - offset) * e_i). Every thread of the block must call it (warp
 // shuffles, a barrier). Eight lanes handle one group, 4 elements each.
-static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, int K, int8_t* xq, float2* xds) {
+//
+// With a norm weight nw (not null) it quantizes rmsnorm(x) * nw instead,
+// x[i] * (1 / sqrt(mean(x^2) + eps)) * nw[i] as rmsnorm.cu computes it: the
+// RMSNorm before a product folded into it (each block normalises the row it
+// has to read anyway, so the norm costs no launch and no round trip).
+static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, int K, int8_t* xq, float2* xds,
+                                                  const float* __restrict__ nw, float eps) {
+    float scale = 1.0f;
+    if (nw) {  // block-uniform
+        __shared__ float red[32];
+        float ss = 0.0f;
+        for (int i = threadIdx.x; i < K; i += blockDim.x) ss += x[i] * x[i];
+        ss = block_sum(ss, red);
+        scale = rsqrtf(ss / K + eps);
+    }
     const int ngroups = K / 32;
     const int gpb = blockDim.x / 8;  // groups per pass
     const int gi = threadIdx.x & 7;
@@ -41,6 +55,10 @@ static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, i
             const float* p = x + 32 * group + 4 * gi;
 #pragma unroll
             for (int i = 0; i < 4; i++) v[i] = p[i];
+            if (nw) {
+#pragma unroll
+                for (int i = 0; i < 4; i++) v[i] = v[i] * scale * nw[32 * group + 4 * gi + i];
+            }
         }
         float amax = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
 #pragma unroll
@@ -282,10 +300,14 @@ static __device__ __forceinline__ float row_dot_f(const WeightPtrs& w, size_t ro
 static __device__ __forceinline__ float silu_f(float g) { return g / (1.0f + expf(-g)); }
 
 // matvec: dst[t, r] for the rows of this block, t = blockIdx.y. SWIGLU:
-// dst = silu(x·G[r]) * (x·U[r]) with u the up weight.
+// dst = silu(x·G[r]) * (x·U[r]) with u the up weight. Fusions:
+//   nw != null: x is RMS-normalised first with weight nw (quantize_x; block
+//               formats only: the host passes null for F32/F16);
+//   acc != 0:   dst[t, r] += the product (the residual add) instead of =.
 template <int T, bool SWIGLU>
 static __device__ __forceinline__ void matvec(float* __restrict__ dst, const float* __restrict__ x, const WeightPtrs& w,
-                                              const WeightPtrs& u, int R, int K, int rpw, int vec) {
+                                              const WeightPtrs& u, int R, int K, int rpw, int vec,
+                                              const float* __restrict__ nw, float eps, int acc) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int t = blockIdx.y;
     x += (size_t)t * K;
@@ -297,19 +319,19 @@ static __device__ __forceinline__ void matvec(float* __restrict__ dst, const flo
             if (r >= R) break;  // warp-uniform
             float a = warp_sum(row_dot_f<T>(w, r, K, x, vec, lane));
             if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_f<T>(u, r, K, x, vec, lane));
-            if (lane == 0) dst[r] = a;
+            if (lane == 0) dst[r] = acc ? dst[r] + a : a;
         }
     } else {
         EXTERN_SHARED(int8_t, smem);
         int8_t* xq = smem;
         float2* xds = (float2*)(smem + K);  // K is a multiple of 32: 8-byte aligned
-        quantize_x(x, K, xq, xds);
+        quantize_x(x, K, xq, xds, nw, eps);
         for (int i = 0; i < rpw; i++) {
             const int r = row0 + i;
             if (r >= R) break;
             float a = warp_sum(row_dot_q<T>(w, r, K, xq, xds, lane));
             if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_q<T>(u, r, K, xq, xds, lane));
-            if (lane == 0) dst[r] = a;
+            if (lane == 0) dst[r] = acc ? dst[r] + a : a;
         }
     }
 }
@@ -317,11 +339,13 @@ static __device__ __forceinline__ void matvec(float* __restrict__ dst, const flo
 // matvec_qkv: the three attention projections of one x row in one grid —
 // global row r < Rq is row r of Wq into dq, then Rkv rows of Wk into dk and
 // Rkv rows of Wv into dv (t = blockIdx.y). x is quantized once per block for
-// all three. A block's rows may straddle two weights; each row picks its own.
+// all three (RMS-normalised first when nw is not null, as matvec). A block's
+// rows may straddle two weights; each row picks its own.
 template <int T>
 static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float* __restrict__ dk, float* __restrict__ dv,
                                                   const float* __restrict__ x, const WeightPtrs& wq, const WeightPtrs& wk,
-                                                  const WeightPtrs& wv, int Rq, int Rkv, int K, int rpw, int vec) {
+                                                  const WeightPtrs& wv, int Rq, int Rkv, int K, int rpw, int vec,
+                                                  const float* __restrict__ nw, float eps) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int t = blockIdx.y;
     x += (size_t)t * K;
@@ -333,7 +357,7 @@ static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float*
         EXTERN_SHARED(int8_t, smem);
         xq = smem;
         xds = (float2*)(smem + K);
-        quantize_x(x, K, xq, xds);
+        quantize_x(x, K, xq, xds, nw, eps);
     }
     for (int i = 0; i < rpw; i++) {
         int r = row0 + i;

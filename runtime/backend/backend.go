@@ -153,24 +153,74 @@ type Backend interface {
 	Close() error
 }
 
-// AddRMSNormer is an optional fused op. AddRMSNorm(dst, x, r, w, T, eps)
-// equals Add(x, x, r, T*w.Cols()) followed by RMSNorm(dst, x, w, T, eps):
-// the residual is added into x in place and x is normalised into dst.
-type AddRMSNormer interface {
-	AddRMSNorm(dst, x, r Buffer, w Weight, T int, eps float32)
+// Norm is an RMSNorm folded into the matrix product that follows it: the
+// product reads RMSNorm(x) with weight W and epsilon Eps instead of x. The
+// zero Norm (W nil) is no norm.
+type Norm struct {
+	W   Weight
+	Eps float32
 }
 
-// AddRMSNorm uses the fused op when b has it and the plain sequence otherwise.
-func AddRMSNorm(b Backend, dst, x, r Buffer, w Weight, T int, eps float32) {
-	if f, ok := b.(AddRMSNormer); ok {
-		f.AddRMSNorm(dst, x, r, w, T, eps)
+// FusedMatMuler is an optional set of fused matrix products (a GPU backend
+// implements it: on the decode path each saves the launches of a norm or an
+// add and the round trip of their output through memory). Each equals the
+// unfused sequence its helper below runs on other backends, up to rounding.
+type FusedMatMuler interface {
+	// MatMulAdd: dst[T, R] += x · wᵀ (the residual add folded in).
+	MatMulAdd(dst, x Buffer, w Weight, T int)
+	// NormMatMul: dst[T, R] = norm(x) · wᵀ.
+	NormMatMul(dst, x Buffer, n Norm, w Weight, T int)
+	// NormMatMulSwiGLU: dst[T, R] = silu(norm(x) · gateᵀ) * (norm(x) · upᵀ),
+	// the first half of the gated feed-forward (gate and up of one format).
+	NormMatMulSwiGLU(dst, x Buffer, n Norm, gate, up Weight, T int)
+	// NormMatMulQKV: the attention projections q = norm(x) · wqᵀ,
+	// k = norm(x) · wkᵀ, v = norm(x) · wvᵀ.
+	NormMatMulQKV(q, k, v, x Buffer, n Norm, wq, wk, wv Weight, T int)
+}
+
+// MatMulAdd: dst += x · wᵀ; without the fused op, MatMul into tmp (at least
+// T*w.Rows()) and Add.
+func MatMulAdd(b Backend, dst, x Buffer, w Weight, T int, tmp Buffer) {
+	if f, ok := b.(FusedMatMuler); ok {
+		f.MatMulAdd(dst, x, w, T)
 		return
 	}
-	b.Add(x, x, r, T*w.Cols())
-	b.RMSNorm(dst, x, w, T, eps)
+	b.MatMul(tmp, x, w, T)
+	b.Add(dst, dst, tmp, T*w.Rows())
 }
 
-// MatMulSwiGLUer is an optional fused op for the gated feed-forward.
+// norm runs n on x into h and returns the product's input (x itself when
+// there is no norm).
+func norm(b Backend, x Buffer, n Norm, T int, h Buffer) Buffer {
+	if n.W == nil {
+		return x
+	}
+	b.RMSNorm(h, x, n.W, T, n.Eps)
+	return h
+}
+
+// NormMatMul: dst = norm(x) · wᵀ; without the fused op, RMSNorm into h (at
+// least T*w.Cols()) and MatMul.
+func NormMatMul(b Backend, dst, x Buffer, n Norm, w Weight, T int, h Buffer) {
+	if f, ok := b.(FusedMatMuler); ok {
+		f.NormMatMul(dst, x, n, w, T)
+		return
+	}
+	b.MatMul(dst, norm(b, x, n, T, h), w, T)
+}
+
+// NormMatMulSwiGLU: dst = silu(norm(x) · gateᵀ) * (norm(x) · upᵀ); without
+// the fused op, RMSNorm into h and MatMulSwiGLU (g and u: its scratch).
+func NormMatMulSwiGLU(b Backend, dst, x Buffer, n Norm, gate, up Weight, T int, h, g, u Buffer) {
+	if f, ok := b.(FusedMatMuler); ok {
+		f.NormMatMulSwiGLU(dst, x, n, gate, up, T)
+		return
+	}
+	MatMulSwiGLU(b, dst, norm(b, x, n, T, h), gate, up, T, g, u)
+}
+
+// MatMulSwiGLUer is an optional fused op for the gated feed-forward without
+// a norm (the CPU backend has it: one pass over x for both products).
 // MatMulSwiGLU(dst, x, gate, up, T) equals MatMul(g, x, gate, T);
 // MatMul(u, x, up, T); SwiGLU(dst, g, u, T*gate.Rows()), without g and u.
 type MatMulSwiGLUer interface {
@@ -189,23 +239,17 @@ func MatMulSwiGLU(b Backend, dst, x Buffer, gate, up Weight, T int, g, u Buffer)
 	b.SwiGLU(dst, g, u, T*gate.Rows())
 }
 
-// MatMulQKVer is an optional fused op for the attention projections.
-// MatMulQKV(q, k, v, x, wq, wk, wv, T) equals MatMul(q, x, wq, T);
-// MatMul(k, x, wk, T); MatMul(v, x, wv, T). A GPU runs it as one launch when
-// the three weights share a format and T is small (decode).
-type MatMulQKVer interface {
-	MatMulQKV(q, k, v, x Buffer, wq, wk, wv Weight, T int)
-}
-
-// MatMulQKV uses the fused op when b has it and three MatMuls otherwise.
-func MatMulQKV(b Backend, q, k, v, x Buffer, wq, wk, wv Weight, T int) {
-	if f, ok := b.(MatMulQKVer); ok {
-		f.MatMulQKV(q, k, v, x, wq, wk, wv, T)
+// NormMatMulQKV: q, k, v = norm(x) · wqᵀ, wkᵀ, wvᵀ; without the fused op,
+// RMSNorm into h and three MatMuls.
+func NormMatMulQKV(b Backend, q, k, v, x Buffer, n Norm, wq, wk, wv Weight, T int, h Buffer) {
+	if f, ok := b.(FusedMatMuler); ok {
+		f.NormMatMulQKV(q, k, v, x, n, wq, wk, wv, T)
 		return
 	}
-	b.MatMul(q, x, wq, T)
-	b.MatMul(k, x, wk, T)
-	b.MatMul(v, x, wv, T)
+	xn := norm(b, x, n, T, h)
+	b.MatMul(q, xn, wq, T)
+	b.MatMul(k, xn, wk, T)
+	b.MatMul(v, xn, wv, T)
 }
 
 // RoPEStoreKVArgs gives the shapes of RoPEStoreKV.

@@ -117,15 +117,29 @@ func CheckStoreKV(kc, vc, k, v Buffer, pos, T, kvDim int) error {
 	return first(needF32("store_kv", "k", k, T*kvDim), needF32("store_kv", "v", v, T*kvDim))
 }
 
-// CheckMatMulQKV validates MatMulQKV arguments: three matmuls over one x.
-func CheckMatMulQKV(q, k, v, x Buffer, wq, wk, wv Weight, T int) error {
+// CheckNormArg validates the Norm of a fused product over x[T, n.W.Cols()].
+func CheckNormArg(op string, n Norm, x Buffer, T int) error {
+	if n.W == nil {
+		return nil
+	}
+	if n.W.Rows() != 1 || n.W.Type() != quant.F32 {
+		return Shapef(op, "norm weight %q is %s [%d x %d], want a 1-D F32 vector", n.W.Name(), n.W.Type(), n.W.Rows(), n.W.Cols())
+	}
+	return needF32(op, "x", x, T*n.W.Cols())
+}
+
+// CheckMatMulQKV validates NormMatMulQKV arguments: three matmuls over one x.
+func CheckMatMulQKV(q, k, v, x Buffer, n Norm, wq, wk, wv Weight, T int) error {
 	if wq == nil || wk == nil || wv == nil {
 		return Shapef("matmul_qkv", "a weight is nil")
 	}
 	if wk.Cols() != wq.Cols() || wv.Cols() != wq.Cols() {
 		return Shapef("matmul_qkv", "weights take %d, %d and %d inputs; want the same", wq.Cols(), wk.Cols(), wv.Cols())
 	}
-	return first(CheckMatMul(q, x, wq, T), CheckMatMul(k, x, wk, T), CheckMatMul(v, x, wv, T))
+	if n.W != nil && n.W.Cols() != wq.Cols() {
+		return Shapef("matmul_qkv", "norm weight of %d for weights of %d inputs", n.W.Cols(), wq.Cols())
+	}
+	return first(CheckNormArg("matmul_qkv", n, x, T), CheckMatMul(q, x, wq, T), CheckMatMul(k, x, wk, T), CheckMatMul(v, x, wv, T))
 }
 
 // CheckRoPEStoreKV validates RoPEStoreKV arguments.

@@ -59,7 +59,6 @@ type Backend struct {
 }
 
 var _ backend.Backend = (*Backend)(nil)
-var _ backend.AddRMSNormer = (*Backend)(nil)
 var _ backend.MatMulSwiGLUer = (*Backend)(nil)
 
 // New starts a CPU backend and its worker goroutines.

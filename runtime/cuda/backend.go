@@ -69,8 +69,8 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// Backend implements backend.Backend and the fused ops AddRMSNormer,
-// MatMulSwiGLUer, MatMulQKVer and RoPEStoreKVer.
+// Backend implements backend.Backend and the fused ops of FusedMatMuler,
+// MatMulSwiGLUer and RoPEStoreKVer.
 type Backend struct {
 	dev  Device
 	opts Options
@@ -80,6 +80,8 @@ type Backend struct {
 	weights []uintptr // one allocation per weight
 	ring    ring      // small per-call uploads (token ids, positions)
 	scratch scratch   // attention partials
+	tmp     scratch   // fused ops' intermediate results (temp)
+	tmpBuf  buffer
 	small   uintptr   // 256 bytes: the argmax result
 	idx     [4]byte   // the argmax result on the host
 	step    stepScalars
@@ -95,9 +97,8 @@ type Backend struct {
 
 var (
 	_ backend.Backend        = (*Backend)(nil)
-	_ backend.AddRMSNormer   = (*Backend)(nil)
+	_ backend.FusedMatMuler  = (*Backend)(nil)
 	_ backend.MatMulSwiGLUer = (*Backend)(nil)
-	_ backend.MatMulQKVer    = (*Backend)(nil)
 	_ backend.RoPEStoreKVer  = (*Backend)(nil)
 )
 
@@ -163,6 +164,7 @@ func (b *Backend) Close() error {
 	}
 	keep(b.ring.free(b.dev))
 	keep(b.scratch.free(b.dev))
+	keep(b.tmp.free(b.dev))
 	if b.step.dev != 0 {
 		keep(b.dev.Free(b.step.dev))
 	}

@@ -113,22 +113,17 @@ func (m *synthModel) step(tb testing.TB, tok int32, pos int) int32 {
 		RoPE: backend.RoPE{Mode: backend.RoPENormal, Dims: hd, FreqBase: 10000, FreqScale: 1}}
 	m.pos[0] = int32(pos)
 	be.Embed(m.x, m.emb, []int32{tok})
-	be.RMSNorm(m.xb, m.x, m.an[0], 1, 1e-5)
+	norm := func(w backend.Weight) backend.Norm { return backend.Norm{W: w, Eps: 1e-5} }
 	for l := 0; l < s.layers; l++ {
-		if l > 0 {
-			backend.AddRMSNorm(be, m.xb, m.x, m.f, m.an[l], 1, 1e-5) // x += FFN out
-		}
-		backend.MatMulQKV(be, m.q, m.k, m.v, m.xb, m.wq[l], m.wk[l], m.wv[l], 1)
+		backend.NormMatMulQKV(be, m.q, m.k, m.v, m.x, norm(m.an[l]), m.wq[l], m.wk[l], m.wv[l], 1, m.xb)
 		backend.RoPEStoreKV(be, m.q, m.k, m.v, m.kc[l], m.vc[l], m.pos[:], rope)
 		be.Attention(m.att, m.q, m.kc[l], m.vc[l], backend.AttentionArgs{T: 1, Pos: pos, Heads: s.heads, KVHeads: s.kvHeads,
 			HeadDim: hd, Scale: float32(1 / math.Sqrt(float64(hd))), CacheLen: s.ctx})
-		be.MatMul(m.o, m.att, m.wo[l], 1)
-		backend.AddRMSNorm(be, m.xb, m.x, m.o, m.fn[l], 1, 1e-5) // x += attention out
-		backend.MatMulSwiGLU(be, m.hb, m.xb, m.g[l], m.u[l], 1, m.gs, m.us)
-		be.MatMul(m.f, m.hb, m.d[l], 1)
+		backend.MatMulAdd(be, m.x, m.att, m.wo[l], 1, m.o) // x += attention out
+		backend.NormMatMulSwiGLU(be, m.hb, m.x, norm(m.fn[l]), m.g[l], m.u[l], 1, m.xb, m.gs, m.us)
+		backend.MatMulAdd(be, m.x, m.hb, m.d[l], 1, m.f) // x += FFN out
 	}
-	backend.AddRMSNorm(be, m.xb, m.x, m.f, m.norm, 1, 1e-5)
-	be.MatMul(m.logits, m.xb, m.out, 1)
+	backend.NormMatMul(be, m.logits, m.x, norm(m.norm), m.out, 1, m.xb)
 	id, err := be.Argmax(m.logits, s.vocab)
 	if err != nil {
 		tb.Fatal(err)

@@ -134,6 +134,13 @@ func (l *argList) ints(xs ...int) {
 	}
 }
 
+// f32s adds C floats.
+func (l *argList) f32s(xs ...float32) {
+	for _, x := range xs {
+		l.put(uint64(math.Float32bits(x)))
+	}
+}
+
 // dim builds a [3]uint32 grid or block.
 func dim(x, y, z int) [3]uint32 { return [3]uint32{uint32(x), uint32(y), uint32(z)} }
 

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"gpurun/runtime/backend"
@@ -14,9 +15,10 @@ import (
 type unfused struct{ backend.Backend }
 
 // TestFusedEqualsUnfused: matmul_qkv computes each row exactly as
-// matmul_<type> does, and rope_store_kv rotates exactly as rope does, so on
-// the same device the fused and unfused forms agree bit for bit (the parity
-// cases only bound the error against the CPU).
+// matmul_<type> does, matmul_<type> with acc adds exactly as add_f32 would,
+// and rope_store_kv rotates exactly as rope does, so on the same device the
+// fused and unfused forms agree bit for bit (the parity cases only bound the
+// error against the CPU).
 func TestFusedEqualsUnfused(t *testing.T) {
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
@@ -33,7 +35,10 @@ func TestFusedEqualsUnfused(t *testing.T) {
 			plain := unfused{plainB}
 			n := 0
 			for _, c := range backendtest.Cases() {
-				if c.Op != "matmul_qkv" && c.Op != "rope_store_kv" {
+				// a folded norm sums its squares in another order than
+				// rmsnorm_f32: close (the parity cases), not bit-equal
+				if c.Op != "matmul_qkv" && c.Op != "rope_store_kv" && !strings.HasSuffix(c.Name, "/add") ||
+					strings.HasSuffix(c.Name, "/norm") {
 					continue
 				}
 				n++
@@ -54,7 +59,7 @@ func TestFusedEqualsUnfused(t *testing.T) {
 				})
 			}
 			if n == 0 {
-				t.Fatal("no matmul_qkv or rope_store_kv cases")
+				t.Fatal("no fused cases")
 			}
 		})
 	}

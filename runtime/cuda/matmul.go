@@ -20,45 +20,133 @@ const maxMatVecShared = 48 << 10
 //     block formats; grid (ceil(R/64), ceil(T/64)) x 128 threads.
 //   - matmul_<type>_v2: the SIMT GEMM, for F32 weights and NoTensorCores.
 func (b *Backend) MatMul(dst, x backend.Buffer, w backend.Weight, T int) {
-	if b.err != nil {
-		return
+	if d, xb, wb := b.matmulArgs("matmul", dst, x, w, T); d != nil {
+		b.matmul("matmul", d, xb, wb, nil, T, fuse{})
 	}
-	if err := backend.CheckMatMul(dst, x, w, T); err != nil {
-		b.fail(err)
-		return
-	}
-	d, xb, wb := b.asBuf("matmul", "dst", dst), b.asBuf("matmul", "x", x), b.asWeight("matmul", w)
-	if d == nil || xb == nil || wb == nil {
-		return
-	}
-	b.matmul("matmul", d, xb, wb, nil, T)
 }
 
-// MatMulSwiGLU: dst[T, R] = silu(x · gateᵀ) * (x · upᵀ), the fused form of
-// MatMul, MatMul, SwiGLU. Kernels matmul_swiglu_<type>[_v2|_v3]
-// (kernels/matmul_swiglu.cu), chosen as for MatMul.
-func (b *Backend) MatMulSwiGLU(dst, x backend.Buffer, gate, up backend.Weight, T int) {
-	if b.err != nil {
+// MatMulAdd: dst[T, R] += x · wᵀ. On the matrix-vector path the kernel
+// adds into dst (acc); otherwise the product goes to a temporary and
+// add_f32 adds it.
+func (b *Backend) MatMulAdd(dst, x backend.Buffer, w backend.Weight, T int) {
+	d, xb, wb := b.matmulArgs("matmul", dst, x, w, T)
+	if d == nil {
 		return
 	}
-	if err := backend.CheckMatMul(dst, x, gate, T); err != nil {
-		b.fail(err)
+	if b.matvec(wb, T) {
+		b.matmul("matmul", d, xb, wb, nil, T, fuse{acc: true})
+		return
+	}
+	tmp := b.temp("matmul", T*wb.rows)
+	b.matmul("matmul", tmp, xb, wb, nil, T, fuse{})
+	b.Add(d, d, tmp, T*wb.rows)
+}
+
+// NormMatMul: dst = rmsnorm(x) · wᵀ. The matrix-vector kernels of the block
+// formats normalise x as they quantize it; otherwise rmsnorm_f32 writes the
+// normalised x to a temporary first.
+func (b *Backend) NormMatMul(dst, x backend.Buffer, n backend.Norm, w backend.Weight, T int) {
+	d, xb, wb := b.matmulArgs("matmul", dst, x, w, T)
+	if d == nil || !b.normArg("matmul", n, x, wb, T) {
+		return
+	}
+	f, xn := b.fold("matmul", xb, n, wb, T)
+	b.matmul("matmul", d, xn, wb, nil, T, f)
+}
+
+// NormMatMulSwiGLU: dst[T, R] = silu(norm(x) · gateᵀ) * (norm(x) · upᵀ),
+// the fused form of RMSNorm, MatMul, MatMul, SwiGLU. Kernels
+// matmul_swiglu_<type>[_v2|_v3] (kernels/matmul_swiglu.cu), chosen as for
+// MatMul; the norm folds in as for NormMatMul.
+func (b *Backend) NormMatMulSwiGLU(dst, x backend.Buffer, n backend.Norm, gate, up backend.Weight, T int) {
+	const op = "matmul_swiglu"
+	d, xb, g := b.matmulArgs(op, dst, x, gate, T)
+	if d == nil || !b.normArg(op, n, x, g, T) {
 		return
 	}
 	if up == nil || up.Rows() != gate.Rows() || up.Cols() != gate.Cols() || up.Type() != gate.Type() {
-		b.fail(backend.Shapef("matmul_swiglu", "up weight must match gate %q (%s %dx%d)", gate.Name(), gate.Type(), gate.Rows(), gate.Cols()))
+		b.fail(backend.Shapef(op, "up weight must match gate %q (%s %dx%d)", gate.Name(), gate.Type(), gate.Rows(), gate.Cols()))
 		return
 	}
-	d, xb, g, u := b.asBuf("matmul_swiglu", "dst", dst), b.asBuf("matmul_swiglu", "x", x), b.asWeight("matmul_swiglu", gate), b.asWeight("matmul_swiglu", up)
-	if d == nil || xb == nil || g == nil || u == nil {
+	u := b.asWeight(op, up)
+	if u == nil {
 		return
 	}
-	b.matmul("matmul_swiglu", d, xb, g, u, T)
+	f, xn := b.fold(op, xb, n, g, T)
+	b.matmul(op, d, xn, g, u, T, f)
+}
+
+// MatMulSwiGLU is NormMatMulSwiGLU without a norm.
+func (b *Backend) MatMulSwiGLU(dst, x backend.Buffer, gate, up backend.Weight, T int) {
+	b.NormMatMulSwiGLU(dst, x, backend.Norm{}, gate, up, T)
+}
+
+// matmulArgs checks a product's arguments and converts them, or records an
+// error and returns nils.
+func (b *Backend) matmulArgs(op string, dst, x backend.Buffer, w backend.Weight, T int) (*buffer, *buffer, *weight) {
+	if b.err != nil {
+		return nil, nil, nil
+	}
+	if err := backend.CheckMatMul(dst, x, w, T); err != nil {
+		b.fail(err)
+		return nil, nil, nil
+	}
+	d, xb, wb := b.asBuf(op, "dst", dst), b.asBuf(op, "x", x), b.asWeight(op, w)
+	if d == nil || xb == nil || wb == nil {
+		return nil, nil, nil
+	}
+	return d, xb, wb
+}
+
+// normArg checks a fused product's norm against its weight w.
+func (b *Backend) normArg(op string, n backend.Norm, x backend.Buffer, w *weight, T int) bool {
+	if err := backend.CheckNormArg(op, n, x, T); err != nil {
+		b.fail(err)
+		return false
+	}
+	if n.W != nil && n.W.Cols() != w.cols {
+		b.fail(backend.Shapef(op, "norm weight of %d for %q of %d inputs", n.W.Cols(), w.name, w.cols))
+		return false
+	}
+	return true
+}
+
+// fuse is what a matrix-vector launch folds in: the RMSNorm of x before the
+// product (norm, eps) and the residual add after it (acc: dst +=).
+type fuse struct {
+	norm *weight
+	eps  float32
+	acc  bool
+}
+
+// matvec reports whether T rows of x times w take the matrix-vector path.
+func (b *Backend) matvec(w *weight, T int) bool {
+	return T <= b.opts.MatVecMaxT || w.cols%32 != 0
+}
+
+// fold returns how a product of x and w applies the norm n: folded into
+// the matrix-vector kernel (block formats), or by rmsnorm_f32 into a
+// temporary that the product then reads.
+func (b *Backend) fold(op string, x *buffer, n backend.Norm, w *weight, T int) (fuse, *buffer) {
+	if n.W == nil {
+		return fuse{}, x
+	}
+	nw := b.asWeight(op, n.W)
+	if nw == nil {
+		return fuse{}, x
+	}
+	if b.matvec(w, T) && w.typ != quant.F32 && w.typ != quant.F16 {
+		return fuse{norm: nw, eps: n.Eps}, x
+	}
+	tmp := b.temp(op, T*w.cols)
+	b.RMSNorm(tmp, x, n.W, T, n.Eps)
+	return fuse{}, tmp
 }
 
 // matmul picks the kernel and launches it; u is the up weight of the fused
-// SwiGLU form (op "matmul_swiglu") or nil.
-func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int) {
+// SwiGLU form (op "matmul_swiglu") or nil. f applies to the matrix-vector
+// path only (callers fold otherwise).
+func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 	R, K := w.rows, w.cols
 	shape := func() string { return fmt.Sprintf("%s %dx%d T=%d", w.typ, R, K, T) }
 	var args argList
@@ -69,7 +157,7 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int) {
 	}
 	args.ints(R, K)
 	float := w.typ == quant.F32 || w.typ == quant.F16
-	if T <= b.opts.MatVecMaxT || K%32 != 0 {
+	if b.matvec(w, T) {
 		bs := b.blockSize(256)
 		rpw := b.opts.MatVecRowsPerWarp
 		if rpw <= 0 {
@@ -93,9 +181,18 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int) {
 				return
 			}
 		}
-		rowsPerBlock := bs / 32 * rpw
 		args.ints(rpw, vec)
+		args.ptrs(f.normPtr())
+		args.f32s(f.eps)
+		if u == nil { // matmul_<type> takes acc; matmul_swiglu_<type> does not
+			args.ints(boolInt(f.acc))
+		}
+		rowsPerBlock := bs / 32 * rpw
 		b.launchList(op, shape, matvecKernels[op][w.typ], dim(ceilDiv(R, rowsPerBlock), T, 1), dim(bs, 1, 1), shared, &args)
+		return
+	}
+	if f != (fuse{}) {
+		b.fail(backend.Shapef(op, "%s: internal: a fusion reached the GEMM path", shape()))
 		return
 	}
 	grid := dim(ceilDiv(R, 64), ceilDiv(T, 64), 1)
@@ -105,4 +202,19 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int) {
 		return
 	}
 	b.launchList(op, shape, wmmaKernels[op][w.typ], grid, dim(128, 1, 1), 0, &args)
+}
+
+// normPtr is the norm weight's address, or null.
+func (f fuse) normPtr() devPtr {
+	if f.norm == nil {
+		return 0
+	}
+	return f.norm.f32()
+}
+
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }

@@ -7,16 +7,17 @@ import (
 	"gpurun/runtime/quant"
 )
 
-// MatMulQKV: q[T, Rq] = x · wqᵀ, k[T, Rkv] = x · wkᵀ, v[T, Rkv] = x · wvᵀ.
-// Kernel matmul_qkv_<type> (kernels/matmul_qkv.cu) when the matrix-vector
-// path applies (T <= Options.MatVecMaxT), the three weights share a format
-// and wk, wv have the same rows: one launch, x quantized once per block.
-// Otherwise three MatMuls.
-func (b *Backend) MatMulQKV(q, k, v, x backend.Buffer, wq, wk, wv backend.Weight, T int) {
+// NormMatMulQKV: q[T, Rq] = norm(x) · wqᵀ, k[T, Rkv] = norm(x) · wkᵀ,
+// v[T, Rkv] = norm(x) · wvᵀ. Kernel matmul_qkv_<type>
+// (kernels/matmul_qkv.cu) when the matrix-vector path applies (T <=
+// Options.MatVecMaxT), the three weights share a format and wk, wv have the
+// same rows: one launch, x normalised (block formats) and quantized once per
+// block. Otherwise the norm (if any) and three MatMuls.
+func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, wv backend.Weight, T int) {
 	if b.err != nil {
 		return
 	}
-	if err := backend.CheckMatMulQKV(q, k, v, x, wq, wk, wv, T); err != nil {
+	if err := backend.CheckMatMulQKV(q, k, v, x, n, wq, wk, wv, T); err != nil {
 		b.fail(err)
 		return
 	}
@@ -27,15 +28,20 @@ func (b *Backend) MatMulQKV(q, k, v, x backend.Buffer, wq, wk, wv backend.Weight
 		return
 	}
 	K := mq.cols
-	if T > b.opts.MatVecMaxT || K%32 != 0 || mk.typ != mq.typ || mv.typ != mq.typ || mk.rows != mv.rows {
-		b.matmul("matmul", dq, xb, mq, nil, T)
-		b.matmul("matmul", dk, xb, mk, nil, T)
-		b.matmul("matmul", dv, xb, mv, nil, T)
+	f, xn := b.fold(op, xb, n, mq, T)
+	if !b.matvec(mq, T) || K%32 != 0 || mk.typ != mq.typ || mv.typ != mq.typ || mk.rows != mv.rows {
+		if f.norm != nil { // the norm was meant for a fused kernel: apply it here
+			xn = b.temp(op, T*K)
+			b.RMSNorm(xn, xb, n.W, T, n.Eps)
+		}
+		b.matmul("matmul", dq, xn, mq, nil, T, fuse{})
+		b.matmul("matmul", dk, xn, mk, nil, T, fuse{})
+		b.matmul("matmul", dv, xn, mv, nil, T, fuse{})
 		return
 	}
 	shared, vec := 0, 0
 	if mq.typ == quant.F32 || mq.typ == quant.F16 {
-		if K%8 == 0 && xb.ptr%16 == 0 {
+		if K%8 == 0 && xn.ptr%16 == 0 {
 			vec = 1
 		}
 	} else {
@@ -49,11 +55,14 @@ func (b *Backend) MatMulQKV(q, k, v, x backend.Buffer, wq, wk, wv backend.Weight
 	rpw := max(1, b.opts.MatVecRowsPerWarp)
 	R := mq.rows + 2*mk.rows
 	var args argList
-	args.ptrs(dq.dev(), dk.dev(), dv.dev(), xb.dev())
+	args.ptrs(dq.dev(), dk.dev(), dv.dev(), xn.dev())
 	mq.addRegions(&args)
 	mk.addRegions(&args)
 	mv.addRegions(&args)
 	args.ints(mq.rows, mk.rows, K, rpw, vec)
-	b.launchList(op, func() string { return fmt.Sprintf("%s q %dx%d, k/v %dx%d, T=%d", mq.typ, mq.rows, K, mk.rows, K, T) }, matmulQKVKernels[mq.typ],
-		dim(ceilDiv(R, bs/32*rpw), T, 1), dim(bs, 1, 1), shared, &args)
+	args.ptrs(f.normPtr())
+	args.f32s(f.eps)
+	b.launchList(op, func() string {
+		return fmt.Sprintf("%s q %dx%d, k/v %dx%d, T=%d", mq.typ, mq.rows, K, mk.rows, K, T)
+	}, matmulQKVKernels[mq.typ], dim(ceilDiv(R, bs/32*rpw), T, 1), dim(bs, 1, 1), shared, &args)
 }

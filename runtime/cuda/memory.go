@@ -223,16 +223,31 @@ func (s *scratch) free(d Device) error {
 
 // scratchBytes returns at least n bytes of scratch.
 func (b *Backend) scratchBytes(op string, n int) devPtr {
+	return b.grow(&b.scratch, op, n)
+}
+
+// temp returns n f32 of device memory for the intermediate result of a
+// fused op that cannot fold on the device (a norm before a tiled GEMM, say).
+// It is the same memory every call: each op uses it once, and the stream
+// runs ops in order. The *buffer is the backend's own (no allocation).
+func (b *Backend) temp(op string, n int) *buffer {
+	b.tmpBuf = buffer{b: b, ptr: uintptr(b.grow(&b.tmp, op, 4*n)), n: n, dt: backend.F32}
+	return &b.tmpBuf
+}
+
+// grow returns s's memory, reallocated first if it holds fewer than n bytes
+// (waiting for queued work, which may still read the old memory).
+func (b *Backend) grow(s *scratch, op string, n int) devPtr {
 	if b.err != nil {
 		return 0
 	}
-	if n > b.scratch.size {
+	if n > s.size {
 		b.flush()
 		if err := b.dev.Synchronize(); err != nil {
 			b.fail(err)
 			return 0
 		}
-		if err := b.scratch.free(b.dev); err != nil {
+		if err := s.free(b.dev); err != nil {
 			b.fail(err)
 			return 0
 		}
@@ -242,9 +257,9 @@ func (b *Backend) scratchBytes(op string, n int) devPtr {
 			b.fail(fmt.Errorf("%s: scratch: %w", op, err))
 			return 0
 		}
-		b.scratch = scratch{ptr: p, size: size}
+		*s = scratch{ptr: p, size: size}
 	}
-	return devPtr(b.scratch.ptr)
+	return devPtr(s.ptr)
 }
 
 // scratchInt returns a device int32 for a result copied back to the host.

@@ -30,26 +30,3 @@ func (b *Backend) RMSNorm(dst, x backend.Buffer, w backend.Weight, T int, eps fl
 	b.launch("rmsnorm", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
 		d.dev(), xb.dev(), wb.f32(), n, eps)
 }
-
-// AddRMSNorm is the fused residual add + RMSNorm: x += r; dst = rmsnorm(x) * w.
-// Kernel add_rmsnorm_f32 (kernels/rmsnorm.cu): one block per row.
-func (b *Backend) AddRMSNorm(dst, x, r backend.Buffer, w backend.Weight, T int, eps float32) {
-	if b.err != nil {
-		return
-	}
-	if err := backend.CheckNorm("add_rmsnorm", dst, x, w, nil, T); err != nil {
-		b.fail(err)
-		return
-	}
-	n := w.Cols()
-	if err := backend.CheckElementwise("add_rmsnorm", T*n, []string{"r"}, r); err != nil {
-		b.fail(err)
-		return
-	}
-	d, xb, rb, wb := b.asBuf("add_rmsnorm", "dst", dst), b.asBuf("add_rmsnorm", "x", x), b.asBuf("add_rmsnorm", "r", r), b.asWeight("add_rmsnorm", w)
-	if d == nil || xb == nil || rb == nil || wb == nil || T == 0 {
-		return
-	}
-	b.launch("add_rmsnorm", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "add_rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
-		d.dev(), xb.dev(), rb.dev(), wb.f32(), n, eps)
-}

@@ -45,11 +45,11 @@ type LlamaLayer struct {
 // llamaScratch is allocated once for MaxBatch rows (R) and MaxSeqs logit rows (S).
 type llamaScratch struct {
 	x      backend.Buffer // (R, dim) residual stream
-	h      backend.Buffer // (R, dim) normalised input of a sub-block
+	h      backend.Buffer // (R, dim) normalised input of a sub-block (unfused norms only)
 	q      backend.Buffer // (R, qdim)
 	k, v   backend.Buffer // (R, kvdim)
 	att    backend.Buffer // (R, qdim) attention output
-	o      backend.Buffer // (R, dim) attention projection / ffn output
+	o      backend.Buffer // (R, dim) attention projection / ffn output (unfused adds only)
 	g, u   backend.Buffer // (R, ffn) gate and up (unfused SwiGLU only)
 	ffn    backend.Buffer // (R, ffn) silu(gate) * up
 	logits backend.Buffer // (S, vocab)
@@ -189,11 +189,12 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 	}
 
 	ropeArgs := backend.RoPEStoreKVArgs{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, RoPE: c.RoPE}
-	b.RMSNorm(s.h, s.x, m.Layers[0].AttnNorm, R, c.NormEps)
 	for l := range m.Layers {
 		L := &m.Layers[l]
-		// Attention: q, k, v projections, rotary positions, cache, attention, output.
-		backend.MatMulQKV(b, s.q, s.k, s.v, s.h, L.Wq, L.Wk, L.Wv, R) // (R, qdim), (R, kvdim), (R, kvdim)
+		// Attention: q, k, v = norm(x)·W (h: the fallback's norm), rotary
+		// positions, cache, attention; x += att·Woᵀ.
+		attnNorm := backend.Norm{W: L.AttnNorm, Eps: c.NormEps}
+		backend.NormMatMulQKV(b, s.q, s.k, s.v, s.x, attnNorm, L.Wq, L.Wk, L.Wv, R, s.h) // (R, qdim), (R, kvdim), (R, kvdim)
 		if L.Bq != nil {
 			b.AddBias(s.q, L.Bq, R)
 			b.AddBias(s.k, L.Bk, R)
@@ -213,30 +214,24 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 				})
 			row += T
 		}
-		b.MatMul(s.o, s.att, L.Wo, R) // (R, dim)
+		backend.MatMulAdd(b, s.x, s.att, L.Wo, R, s.o) // x (R, dim) += att·Woᵀ
 
-		// Feed-forward: x += o; h = norm(x); ffn = silu(gate·h) * (up·h); o = down·ffn.
-		backend.AddRMSNorm(b, s.h, s.x, s.o, L.FFNNorm, R, c.NormEps)
-		backend.MatMulSwiGLU(b, s.ffn, s.h, L.Gate, L.Up, R, s.g, s.u) // (R, ffn)
-		b.MatMul(s.o, s.ffn, L.Down, R)                                // (R, dim)
-
-		// x += o; h = norm(x) with the next layer's (or the output) norm.
-		next := m.OutNorm
-		if l+1 < len(m.Layers) {
-			next = m.Layers[l+1].AttnNorm
-		}
-		backend.AddRMSNorm(b, s.h, s.x, s.o, next, R, c.NormEps)
+		// Feed-forward: ffn = silu(gate·norm(x)) * (up·norm(x)); x += ffn·Downᵀ.
+		ffnNorm := backend.Norm{W: L.FFNNorm, Eps: c.NormEps}
+		backend.NormMatMulSwiGLU(b, s.ffn, s.x, ffnNorm, L.Gate, L.Up, R, s.h, s.g, s.u) // (R, ffn)
+		backend.MatMulAdd(b, s.x, s.ffn, L.Down, R, s.o)                                // x (R, dim) += ffn·Downᵀ
 	}
 
-	// Logits of each segment's last row.
+	// Logits of each segment's last row: norm(x)·Outputᵀ.
+	outNorm := backend.Norm{W: m.OutNorm, Eps: c.NormEps}
 	switch {
 	case R == len(segs): // every segment is one token: rows are already compact
-		b.MatMul(s.logits, s.h, m.Output, R)
+		backend.NormMatMul(b, s.logits, s.x, outNorm, m.Output, R, s.h)
 	default:
 		row = 0
 		for i, sg := range segs {
 			row += len(sg.Tokens)
-			b.MatMul(rows(s.logits, nil, i, 1, c.Vocab), s.h.Slice((row-1)*c.Dim, c.Dim), m.Output, 1)
+			backend.NormMatMul(b, rows(s.logits, nil, i, 1, c.Vocab), s.x.Slice((row-1)*c.Dim, c.Dim), outNorm, m.Output, 1, s.h)
 		}
 	}
 	if err := b.Err(); err != nil {

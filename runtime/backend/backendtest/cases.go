@@ -44,7 +44,6 @@ func Cases() []Case {
 	}
 	for _, sh := range []struct{ T, n int }{{1, 64}, {3, 576}, {2, 1000}, {1, 8}} {
 		add(rmsnormCase(sh.T, sh.n))
-		add(addRMSNormCase(sh.T, sh.n))
 		add(layernormCase(sh.T, sh.n, true))
 	}
 	add(layernormCase(2, 96, false))
@@ -58,16 +57,29 @@ func Cases() []Case {
 		}
 		add(matmulCase(t, 130, 2*cols, 1))
 	}
+	// the fused products, with and without their folded norm or add
 	for _, t := range WeightTypes {
 		cols := 256
 		if t.BlockSize() < 256 {
 			cols = 96
 		}
-		add(matmulQKVCase(t, 36, 12, cols, 1))
+		for _, norm := range []bool{false, true} {
+			add(matmulQKVCase(t, 36, 12, cols, 1, norm))
+		}
+		add(normMatMulCase(t, 37, cols, 1))
+		add(matmulAddCase(t, 37, cols, 1))
 	}
-	add(matmulQKVCase(quant.Q4_1, 40, 8, 64, 3))
+	for _, T := range []int{3, 17} { // T = 17: the GEMM path, where they do not fold
+		add(matmulQKVCase(quant.Q4_1, 40, 8, 64, T, true))
+		add(normMatMulCase(quant.Q4_1, 40, 64, T))
+		add(matmulAddCase(quant.Q4_1, 40, 64, T))
+	}
+	for _, T := range []int{1, 4, 17} {
+		for _, norm := range []bool{false, true} {
+			add(matmulSwiGLUCase(quant.Q4_1, 45, 64, T, norm))
+		}
+	}
 	for _, T := range []int{1, 4} {
-		add(matmulSwiGLUCase(quant.Q4_1, 45, 64, T))
 		add(addBiasCase(T, 72))
 	}
 	for _, mode := range []backend.RoPEMode{backend.RoPENormal, backend.RoPENeox} {
@@ -170,31 +182,6 @@ func rmsnormCase(T, n int) Case {
 		}}
 }
 
-// addRMSNormCase checks the fused residual+norm against the plain sequence:
-// it returns both the normalised output and the updated residual stream.
-func addRMSNormCase(T, n int) Case {
-	return Case{Op: "add_rmsnorm", Name: fmt.Sprintf("n=%d/T=%d", n, T), MaxNMSE: nmseF32,
-		Run: func(b backend.Backend) ([]float32, error) {
-			w, err := normWeight(b, "norm", n, 23)
-			if err != nil {
-				return nil, err
-			}
-			in, err := inputs(b, Floats(Rand(24), T*n, 3), Floats(Rand(25), T*n, 1))
-			if err != nil {
-				return nil, err
-			}
-			out, err := withOutput(b, T*n, func(dst backend.Buffer) { backend.AddRMSNorm(b, dst, in[0], in[1], w, T, 1e-5) })
-			if err != nil {
-				return nil, err
-			}
-			x := make([]float32, T*n)
-			if err := b.Read(x, in[0]); err != nil {
-				return nil, err
-			}
-			return append(out, x...), nil
-		}}
-}
-
 func layernormCase(T, n int, bias bool) Case {
 	return Case{Op: "layernorm", Name: fmt.Sprintf("n=%d/T=%d/bias=%v", n, T, bias), MaxNMSE: nmseF32,
 		Run: func(b backend.Backend) ([]float32, error) {
@@ -235,8 +222,25 @@ func matmulCase(t quant.Type, rows, cols, T int) Case {
 		}}
 }
 
-func matmulSwiGLUCase(t quant.Type, rows, cols, T int) Case {
-	return Case{Op: "matmul_swiglu", Name: fmt.Sprintf("%s/%dx%d/T=%d", t, rows, cols, T), MaxNMSE: matmulNMSE(t),
+// normOf returns a random norm weight of n for a fused-product case, or the
+// zero Norm.
+func normOf(b backend.Backend, on bool, n int, seed uint64) (backend.Norm, error) {
+	if !on {
+		return backend.Norm{}, nil
+	}
+	w, err := normWeight(b, "norm", n, seed)
+	return backend.Norm{W: w, Eps: 1e-5}, err
+}
+
+func normName(on bool) string {
+	if on {
+		return "/norm"
+	}
+	return ""
+}
+
+func matmulSwiGLUCase(t quant.Type, rows, cols, T int, norm bool) Case {
+	return Case{Op: "matmul_swiglu", Name: fmt.Sprintf("%s/%dx%d/T=%d%s", t, rows, cols, T, normName(norm)), MaxNMSE: matmulNMSE(t),
 		Run: func(b backend.Backend) ([]float32, error) {
 			gt, err := Tensor("gate", t, rows, cols, 51)
 			if err != nil {
@@ -254,24 +258,77 @@ func matmulSwiGLUCase(t quant.Type, rows, cols, T int) Case {
 			if err != nil {
 				return nil, err
 			}
-			in, err := inputs(b, Floats(Rand(53), T*cols, 1))
+			n, err := normOf(b, norm, cols, 54)
 			if err != nil {
 				return nil, err
 			}
-			g, err := b.NewBuffer(backend.F32, T*rows)
+			in, err := inputs(b, Floats(Rand(53), T*cols, 3), make([]float32, T*cols), make([]float32, T*rows), make([]float32, T*rows))
 			if err != nil {
 				return nil, err
 			}
-			u, err := b.NewBuffer(backend.F32, T*rows)
-			if err != nil {
-				return nil, err
-			}
-			return withOutput(b, T*rows, func(dst backend.Buffer) { backend.MatMulSwiGLU(b, dst, in[0], gate, up, T, g, u) })
+			return withOutput(b, T*rows, func(dst backend.Buffer) {
+				backend.NormMatMulSwiGLU(b, dst, in[0], n, gate, up, T, in[1], in[2], in[3])
+			})
 		}}
 }
 
-func matmulQKVCase(t quant.Type, rq, rkv, cols, T int) Case {
-	return Case{Op: "matmul_qkv", Name: fmt.Sprintf("%s/q=%d/kv=%d/K=%d/T=%d", t, rq, rkv, cols, T), MaxNMSE: matmulNMSE(t),
+// normMatMulCase: dst = rmsnorm(x) · wᵀ.
+func normMatMulCase(t quant.Type, rows, cols, T int) Case {
+	return Case{Op: "matmul", Name: fmt.Sprintf("%s/%dx%d/T=%d/norm", t, rows, cols, T), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			tt, err := Tensor("w", t, rows, cols, 131)
+			if err != nil {
+				return nil, err
+			}
+			w, err := b.LoadWeight(tt)
+			if err != nil {
+				return nil, err
+			}
+			n, err := normOf(b, true, cols, 132)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(133), T*cols, 3), make([]float32, T*cols))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*rows, func(dst backend.Buffer) { backend.NormMatMul(b, dst, in[0], n, w, T, in[1]) })
+		}}
+}
+
+// matmulAddCase: dst += x · wᵀ over a dst that holds a residual stream.
+func matmulAddCase(t quant.Type, rows, cols, T int) Case {
+	return Case{Op: "matmul", Name: fmt.Sprintf("%s/%dx%d/T=%d/add", t, rows, cols, T), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			tt, err := Tensor("w", t, rows, cols, 141)
+			if err != nil {
+				return nil, err
+			}
+			w, err := b.LoadWeight(tt)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(142), T*cols, 1), make([]float32, T*rows))
+			if err != nil {
+				return nil, err
+			}
+			dst, read, err := Output(b, T*rows)
+			if err != nil {
+				return nil, err
+			}
+			if err := b.Write(dst, Floats(Rand(143), T*rows, 4)); err != nil {
+				return nil, err
+			}
+			backend.MatMulAdd(b, dst, in[0], w, T, in[1])
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			return read()
+		}}
+}
+
+func matmulQKVCase(t quant.Type, rq, rkv, cols, T int, norm bool) Case {
+	return Case{Op: "matmul_qkv", Name: fmt.Sprintf("%s/q=%d/kv=%d/K=%d/T=%d%s", t, rq, rkv, cols, T, normName(norm)), MaxNMSE: matmulNMSE(t),
 		Run: func(b backend.Backend) ([]float32, error) {
 			var ws [3]backend.Weight
 			for i, rows := range []int{rq, rkv, rkv} {
@@ -283,15 +340,19 @@ func matmulQKVCase(t quant.Type, rq, rkv, cols, T int) Case {
 					return nil, err
 				}
 			}
-			in, err := inputs(b, Floats(Rand(114), T*cols, 1))
+			n, err := normOf(b, norm, cols, 115)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(114), T*cols, 3), make([]float32, T*cols))
 			if err != nil {
 				return nil, err
 			}
 			// q, k and v as consecutive parts of one guarded output
-			n := T * (rq + 2*rkv)
-			return withOutput(b, n, func(dst backend.Buffer) {
+			all := T * (rq + 2*rkv)
+			return withOutput(b, all, func(dst backend.Buffer) {
 				q, k, v := dst.Slice(0, T*rq), dst.Slice(T*rq, T*rkv), dst.Slice(T*(rq+rkv), T*rkv)
-				backend.MatMulQKV(b, q, k, v, in[0], ws[0], ws[1], ws[2], T)
+				backend.NormMatMulQKV(b, q, k, v, in[0], n, ws[0], ws[1], ws[2], T, in[1])
 			})
 		}}
 }
