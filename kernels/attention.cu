@@ -7,7 +7,7 @@
 //   g = h / (heads / kvheads)
 //
 // Kernels: attention_<cache dtype>_d<DMAX> for head dims D <= DMAX (32, 64,
-// 128, 256), and attention_combine_f32.
+// 128, 256).
 //
 // Shapes: q, dst [T, heads, D] f32; kc, vc [cache_len, kvheads * D] f32 or f16;
 // posp: the position of query row 0, one int32 in device memory.
@@ -21,8 +21,10 @@
 // d accumulates output dims d, d+32, ... .
 //   nsplit = 1: the block writes dst directly.
 //   nsplit > 1 (split-K "flash decoding", for T = 1 over a long cache):
-//     each block writes (acc[D], m, l) to part[split][t][h][D + 2] and
-//     attention_combine_f32 (grid = T * heads, block = 32..) merges the splits.
+//     each block writes (acc[D], m, l) to part[split][t][h][D + 2]; the last
+//     block of each (head chunk, row tile) to finish, counted in
+//     counters[blockIdx.y * gridDim.x + blockIdx.x] (zero before the launch,
+//     zero again after it), merges the splits into dst.
 #include "common.cuh"
 
 template <class KV>
@@ -51,11 +53,37 @@ __device__ __forceinline__ void kv_load8<uint16_t>(const uint16_t* p, float* y) 
     }
 }
 
+// combine_partials merges the nsplit partial results (acc[D], m, l) of one
+// query, p[s * stride + ...] for split s, into out[D]:
+// out = sum_s exp(m_s - M) acc_s / sum_s exp(m_s - M) l_s, M = max_s m_s.
+// Threads lid = 0..n-1 share the D outputs. The partials come from other
+// blocks: they are read past L1 (load_cg).
+static __device__ __forceinline__ void combine_partials(float* out, const float* p, size_t stride, int D, int nsplit,
+                                                        int lid, int n) {
+    float M = -INFINITY;
+    for (int s = 0; s < nsplit; s++) M = fmaxf(M, load_cg(p + s * stride + D));
+    float L = 0.0f;
+    for (int s = 0; s < nsplit; s++) {
+        const float ms = load_cg(p + s * stride + D);
+        if (ms != -INFINITY) L += expf(ms - M) * load_cg(p + s * stride + D + 1);
+    }
+    const float inv = L > 0.0f ? 1.0f / L : 0.0f;
+    for (int d = lid; d < D; d += n) {
+        float a = 0.0f;
+        for (int s = 0; s < nsplit; s++) {
+            const float ms = load_cg(p + s * stride + D);
+            if (ms != -INFINITY) a += expf(ms - M) * load_cg(p + s * stride + d);
+        }
+        out[d] = a * inv;
+    }
+}
+
 template <class KV, int DMAX, int BC, int QVW>
 static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, float* __restrict__ part,
-                                                      const float* __restrict__ q, const KV* __restrict__ kc,
-                                                      const KV* __restrict__ vc, int T, int pos, int heads, int kvheads,
-                                                      int D, float scale, int split_keys, int BR, int GB) {
+                                                      int* __restrict__ counters, const float* __restrict__ q,
+                                                      const KV* __restrict__ kc, const KV* __restrict__ vc, int T, int pos,
+                                                      int heads, int kvheads, int D, float scale, int split_keys, int BR,
+                                                      int GB) {
     constexpr int NW = 4;              // warps
     constexpr int QV = NW * QVW;       // query vectors per block, max
     constexpr int DPL = DMAX / 32;     // output dims per lane
@@ -196,14 +224,36 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
             }
         }
     }
+    if (nsplit == 1) return;
+
+    // Split-K: the last of the nsplit blocks of this (head chunk, row tile)
+    // to finish merges their partials (the threadFenceReduction pattern),
+    // so that decoding a long cache is one launch, not two.
+    __shared__ int last;
+    __threadfence();  // this block's partials are visible to the whole device
+    __syncthreads();  // ... for every thread of the block
+    if (tid == 0) {
+        int* c = counters + blockIdx.y * gridDim.x + blockIdx.x;
+        last = atomicAdd(c, 1) == nsplit - 1;
+        if (last) *c = 0;  // zero again for the next launch (a graph replays it)
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    const size_t stride = (size_t)T * heads * (D + 2);
+    for (int qv = warp; qv < nqv; qv += NW) {
+        const int t = row0 + qv / ng, h = kvh * G + hc * GB + qv % ng;
+        const size_t o = (size_t)t * heads + h;
+        combine_partials(dst + o * D, part + o * (D + 2), stride, D, nsplit, lane, 32);
+    }
 }
 
 // pos arrives through device memory (posp), so that a CUDA graph replays
 // the next decode step with the same arguments.
-#define ATT_ARGS                                                                                                   \
-    float *dst, float *part, const float *q, const KV_T *kc, const KV_T *vc, int T, const int *posp, int heads, \
-        int kvheads, int D, float scale, int split_keys, int BR, int GB
-#define ATT_PASS dst, part, q, kc, vc, T, *posp, heads, kvheads, D, scale, split_keys, BR, GB
+#define ATT_ARGS                                                                                                  \
+    float *dst, float *part, int *counters, const float *q, const KV_T *kc, const KV_T *vc, int T, const int *posp, \
+        int heads, int kvheads, int D, float scale, int split_keys, int BR, int GB
+#define ATT_PASS dst, part, counters, q, kc, vc, T, *posp, heads, kvheads, D, scale, split_keys, BR, GB
 
 #define KV_T float
 extern "C" __global__ void attention_f32_d32(ATT_ARGS) { attention_tile<float, 32, 32, 4>(ATT_PASS); }
@@ -217,27 +267,3 @@ extern "C" __global__ void attention_f16_d64(ATT_ARGS) { attention_tile<uint16_t
 extern "C" __global__ void attention_f16_d128(ATT_ARGS) { attention_tile<uint16_t, 128, 32, 4>(ATT_PASS); }
 extern "C" __global__ void attention_f16_d256(ATT_ARGS) { attention_tile<uint16_t, 256, 16, 2>(ATT_PASS); }
 #undef KV_T
-
-// attention_combine_f32 merges the nsplit partials of query (t, h) = blockIdx.x:
-// dst = sum_s exp(m_s - M) acc_s / sum_s exp(m_s - M) l_s, M = max_s m_s.
-extern "C" __global__ void attention_combine_f32(float* dst, const float* part, int T, int heads, int D, int nsplit) {
-    const size_t o = blockIdx.x;
-    const size_t stride = (size_t)T * heads * (D + 2);
-    const float* p = part + o * (D + 2);
-    float M = -INFINITY;
-    for (int s = 0; s < nsplit; s++) M = fmaxf(M, p[s * stride + D]);
-    float L = 0.0f;
-    for (int s = 0; s < nsplit; s++) {
-        const float ms = p[s * stride + D];
-        if (ms != -INFINITY) L += expf(ms - M) * p[s * stride + D + 1];
-    }
-    const float inv = L > 0.0f ? 1.0f / L : 0.0f;
-    for (int d = threadIdx.x; d < D; d += blockDim.x) {
-        float a = 0.0f;
-        for (int s = 0; s < nsplit; s++) {
-            const float ms = p[s * stride + D];
-            if (ms != -INFINITY) a += expf(ms - M) * p[s * stride + d];
-        }
-        dst[o * D + d] = a * inv;
-    }
-}

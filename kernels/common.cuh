@@ -25,6 +25,16 @@
 static __device__ __forceinline__ float f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 static __device__ __forceinline__ uint16_t f32_to_f16(float f) { return __half_as_ushort(__float2half_rn(f)); }
 
+// load_cg reads global memory past L1 (which is not coherent between
+// blocks): for data another block wrote and published with __threadfence.
+static __device__ __forceinline__ float load_cg(const float* p) {
+#ifdef EMU_CUDA
+    return *(const volatile float*)p;
+#else
+    return __ldcg(p);
+#endif
+}
+
 // ---- reductions -------------------------------------------------------------
 
 static __device__ __forceinline__ float warp_sum(float v) {

@@ -22,7 +22,8 @@ var attentionKernels = map[backend.DType]map[int]string{
 // (KVHeads * head chunks, row tiles, splits) x 128 threads. When that grid
 // is small — decode: T = 1 — the keys are split into chunks of
 // Options.AttnSplitKeys rows processed by separate blocks (split-K, "flash
-// decoding"), and attention_combine_f32 merges the partial results.
+// decoding"), and the last block of each group to finish merges the partial
+// results (blocks counted in device memory: Backend.counters).
 func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionArgs) {
 	if b.err != nil {
 		return
@@ -69,16 +70,13 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	shape := func() string {
 		return fmt.Sprintf("%s T=%d pos=%d heads=%d/%d D=%d splits=%d", kb.dt, a.T, a.Pos, a.Heads, a.KVHeads, D, nsplit)
 	}
-	part := devPtr(0)
+	part, counters := devPtr(0), devPtr(0)
 	if nsplit > 1 {
 		part = b.scratchBytes("attention", nsplit*a.T*a.Heads*(D+2)*4)
+		counters = b.counters("attention", a.KVHeads*hchunks*rowTiles)
 	}
 	kernel := attentionKernels[kb.dt][dmax]
 	b.launch("attention", shape, kernel, dim(a.KVHeads*hchunks, rowTiles, nsplit), dim(32*warps, 1, 1), 0,
-		d.dev(), part, qb.dev(), kb.dev(), vb.dev(), a.T, b.stepScalar("attention", int32(a.Pos)), a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb)
-	if nsplit > 1 {
-		bs := b.blockSize(min(128, max(32, ceilDiv(D, 32)*32)))
-		b.launch("attention", shape, "attention_combine_f32", dim(a.T*a.Heads, 1, 1), dim(bs, 1, 1), 0,
-			d.dev(), part, a.T, a.Heads, D, nsplit)
-	}
+		d.dev(), part, counters, qb.dev(), kb.dev(), vb.dev(), a.T, b.stepScalar("attention", int32(a.Pos)),
+		a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb)
 }

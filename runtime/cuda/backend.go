@@ -81,9 +81,10 @@ type Backend struct {
 	ring    ring      // small per-call uploads (token ids, positions)
 	scratch scratch   // attention partials
 	tmp     scratch   // fused ops' intermediate results (temp)
+	count   scratch   // block counters (counters)
 	tmpBuf  buffer
-	small   uintptr   // 256 bytes: the argmax result
-	idx     [4]byte   // the argmax result on the host
+	small   uintptr // 256 bytes: the argmax result
+	idx     [4]byte // the argmax result on the host
 	step    stepScalars
 
 	batch Batcher  // non-nil when launches are queued
@@ -165,6 +166,7 @@ func (b *Backend) Close() error {
 	keep(b.ring.free(b.dev))
 	keep(b.scratch.free(b.dev))
 	keep(b.tmp.free(b.dev))
+	keep(b.count.free(b.dev))
 	if b.step.dev != 0 {
 		keep(b.dev.Free(b.step.dev))
 	}

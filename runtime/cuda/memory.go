@@ -235,6 +235,22 @@ func (b *Backend) temp(op string, n int) *buffer {
 	return &b.tmpBuf
 }
 
+// counters returns n int32 of zeroed device memory for kernels that count
+// their finished blocks (attention's split-K merge); the kernels leave them
+// zero again. It is the same memory every call.
+func (b *Backend) counters(op string, n int) devPtr {
+	if 4*n > b.count.size {
+		p := b.grow(&b.count, op, 4*n)
+		if p != 0 {
+			if err := b.dev.Memset(uintptr(p), 0, b.count.size); err != nil {
+				b.fail(fmt.Errorf("%s: %w", op, err))
+				return 0
+			}
+		}
+	}
+	return devPtr(b.count.ptr)
+}
+
 // grow returns s's memory, reallocated first if it holds fewer than n bytes
 // (waiting for queued work, which may still read the old memory).
 func (b *Backend) grow(s *scratch, op string, n int) devPtr {

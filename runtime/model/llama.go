@@ -219,7 +219,7 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 		// Feed-forward: ffn = silu(gate·norm(x)) * (up·norm(x)); x += ffn·Downᵀ.
 		ffnNorm := backend.Norm{W: L.FFNNorm, Eps: c.NormEps}
 		backend.NormMatMulSwiGLU(b, s.ffn, s.x, ffnNorm, L.Gate, L.Up, R, s.h, s.g, s.u) // (R, ffn)
-		backend.MatMulAdd(b, s.x, s.ffn, L.Down, R, s.o)                                // x (R, dim) += ffn·Downᵀ
+		backend.MatMulAdd(b, s.x, s.ffn, L.Down, R, s.o)                                 // x (R, dim) += ffn·Downᵀ
 	}
 
 	// Logits of each segment's last row: norm(x)·Outputᵀ.
