@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every GPU check in one run, for the GPU machine (no Go, no network): it runs
 # binaries built beforehand on a Go machine by `make device-bundle`, and writes
-# everything it measures into the folder named by $OUT or the first argument.
+# everything it measures into the folder named by the first argument (or $OUT):
+# summary.md and device-check.tar.gz.
 #
 # A device run carries at most 64 MiB, and the binaries plus the real SmolLM2
 # file (94 MiB) need about 113, so they travel in two runs back to back (the
@@ -20,29 +21,48 @@
 #   2. parity: every backend op on the GPU against the CPU backend (cuda.test -test.run GPU)
 #   3. generate on CUDA: stories260K greedy 200 tokens = llama2.c's text; CUDA tokens = CPU tokens
 #   4. SmolLM2-135M: the real file when carried (CUDA greedy = CPU greedy on the 7 golden
-#      prompts, engine.test; pp512/tg128), else its shapes with random weights (mkmodel)
+#      prompts, engine.test; pp512/tg128), else its shapes with random weights (mkmodel);
+#      then a kernel-by-kernel time profile of the same run ($GPURUN_CUDA_PROFILE)
 #   5. Llama-3-8B-shaped model (random Q4_1): tg/pp on CUDA, bytes per token vs copy bandwidth;
-#      matrix-vector GB/s on its shapes (BenchmarkGPUMatVec)
+#      its kernel profile; matrix-vector GB/s on its shapes (BenchmarkGPUMatVec); the
+#      host's time per decode step (BenchmarkHostDecode)
 #   6. attention study on CUDA and PyTorch scaled_dot_product_attention (fp16, causal) side by side
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-OUT=${1:-${OUT:-bench/results/device-$(date -u +%Y%m%d-%H%M%S)}}
-mkdir -p "$OUT"
+# Results go to DEST as two files, summary.md and device-check.tar.gz (every
+# log, JSON and profile): a device run brings back at most 8 files.
+DEST=${1:-${OUT:-bench/results/device-$(date -u +%Y%m%d-%H%M%S)}}
+mkdir -p "$DEST"
 B=bin/device
 # DEVICE=cpu runs the same flow on the CPU build (a smoke test of this script on a machine without a GPU).
 DEVICE=${DEVICE:-cuda}
 TMP=${TMPDIR:-/tmp}/gpurun-device
 mkdir -p "$TMP"
+OUT=$TMP/results # every step writes here; packed into DEST at the end
+rm -rf "$OUT"
+mkdir -p "$OUT"
 export GPURUN_COMMIT=${GPURUN_COMMIT:-$(cat $B/COMMIT 2>/dev/null || echo unknown)}
 SUMMARY=$OUT/summary.md
 failures=0
 
 log() { echo "device-check: $*" >&2; }
+# The whole run ends within BUDGET seconds (default 540, inside a device
+# call's 600), so that the results are always packed: each step's timeout is
+# cut to what is left, and a step with nothing left is skipped.
+BUDGET=${BUDGET:-540}
 # step NAME SECONDS CMD...: run CMD with a timeout, output to $OUT/NAME.log, record pass/fail.
 step() {
 	local name=$1 secs=$2
 	shift 2
+	local left=$((BUDGET - SECONDS - 20))
+	if ((left < 5)); then
+		log "$name: skipped, the time budget is spent"
+		echo "| $name | skipped (time budget) | |" >>"$SUMMARY"
+		failures=$((failures + 1))
+		return 1
+	fi
+	((secs > left)) && secs=$left
 	log "$name"
 	local start=$SECONDS
 	timeout "$secs" "$@" >"$OUT/$name.log" 2>&1
@@ -130,16 +150,21 @@ if [[ $have_smol == 1 ]]; then
 	echo "| smollm2 | the real file (sha256 ok) | |" >>"$SUMMARY"
 	step smollm2-cuda-vs-cpu 300 sh -c "cd runtime/engine && $X/engine.test -test.run GPUSmolLM2 -test.v"
 	step bench-smollm2 180 sh -c "$X/gpurun bench model -m $SMOL --device $DEVICE -p 512 -n 128 -r 3 --json > $OUT/smollm2-model.json"
+	SMOL_RUN=$SMOL
 else
 	echo "| smollm2 | real file not carried: shapes with random weights | |" >>"$SUMMARY"
 	step mkmodel-smollm2 60 $X/mkmodel -shape smollm2-135m -type q4_1 -embed-type q8_0 -o "$TMP/smollm2-shape.gguf"
 	step bench-smollm2 180 sh -c "$X/gpurun bench model -m $TMP/smollm2-shape.gguf --device $DEVICE -p 512 -n 128 -r 3 --json > $OUT/smollm2-shape-model.json"
+	SMOL_RUN=$TMP/smollm2-shape.gguf
 fi
+# Where a decode step's time goes, kernel by kernel (CUDA events; no graphs while profiling).
+step profile-smollm2 120 sh -c "GPURUN_CUDA_PROFILE=$OUT/smollm2-kernels.txt $X/gpurun bench model -m $SMOL_RUN --device $DEVICE -p 512 -n 128 -r 1 > /dev/null"
 
 # 5. Llama-3-8B shapes: bandwidth-bound decode.
 step mkmodel-llama3-8b 180 $X/mkmodel -shape llama3-8b -type q4_1 -o "$TMP/llama3-8b-shape.gguf"
 step bench-llama3-8b 240 sh -c "$X/gpurun bench model -m $TMP/llama3-8b-shape.gguf --device $DEVICE --ctx 1024 -p 512 -n 64 -r 2 --json > $OUT/llama3-8b-shape-model.json"
-step matvec-gbs 180 $X/cuda.test -test.run '^$' -test.bench 'GPUMatVec|GPUDecode' -test.benchtime 200x
+step profile-llama3-8b 120 sh -c "GPURUN_CUDA_PROFILE=$OUT/llama3-8b-kernels.txt $X/gpurun bench model -m $TMP/llama3-8b-shape.gguf --device $DEVICE --ctx 1024 -p 512 -n 32 -r 1 > /dev/null"
+step matvec-gbs 180 $X/cuda.test -test.run '^$' -test.bench 'GPUMatVec|GPUDecode|HostDecode' -test.benchtime 200x
 
 # 6. Attention: the fused kernel against PyTorch SDPA on the same shapes.
 step attention-cuda 240 sh -c "$X/gpurun bench attention --device $DEVICE --max-len 16384 --methods fused,decode-cache --json > $OUT/cuda-attention.json"
@@ -164,4 +189,7 @@ PY
 echo >>"$SUMMARY"
 echo "failures: $failures" >>"$SUMMARY"
 cat "$SUMMARY"
+cp "$SUMMARY" "$DEST/summary.md"
+tar -czf "$DEST/device-check.tar.gz" -C "$OUT" .
+log "results: $DEST/summary.md and $DEST/device-check.tar.gz"
 exit $((failures > 0))

@@ -48,6 +48,12 @@ type Options struct {
 	// NoGraphs disables recording queued launches into CUDA graphs (only
 	// devices that implement Batcher record).
 	NoGraphs bool
+	// Profile times every kernel launch on the device (kernel by kernel, no
+	// graphs: slower, but each kernel's own time shows); Profile() reports
+	// it, and Close writes the table to ProfileFile if set. Open turns it on
+	// when $GPURUN_CUDA_PROFILE names a file.
+	Profile     bool
+	ProfileFile string
 }
 
 func (o *Options) defaults() error {
@@ -109,6 +115,16 @@ func New(dev Device, o Options) (*Backend, error) {
 		return nil, err
 	}
 	b := &Backend{dev: dev, opts: o}
+	if o.Profile {
+		p, ok := dev.(Profiler)
+		if !ok {
+			return nil, fmt.Errorf("cuda: the %s device cannot time kernels", dev.Name())
+		}
+		if err := p.StartProfile(); err != nil {
+			return nil, err
+		}
+		return b, nil // launches go one by one, each timed
+	}
 	if bt, ok := dev.(Batcher); ok && !o.NoGraphs {
 		b.batch = bt
 	}
@@ -156,6 +172,9 @@ func (b *Backend) Close() error {
 		if first == nil {
 			first = err
 		}
+	}
+	if b.opts.Profile && b.opts.ProfileFile != "" {
+		keep(b.writeProfileFile(b.opts.ProfileFile))
 	}
 	for _, c := range b.arena {
 		keep(b.dev.Free(c.ptr))

@@ -41,6 +41,18 @@ type Batcher interface {
 	RunBatch(launches []Launch) error
 }
 
+// Profiler is an optional Device capability: the device time of each
+// kernel launch, summed by kernel (CUDA events on the GPU, host time in the
+// emulator). A backend made with Options.Profile launches kernel by kernel
+// (no CUDA graphs) so that every launch can be timed.
+type Profiler interface {
+	// StartProfile makes the launches that follow record their times.
+	StartProfile() error
+	// KernelTimes waits for the device and calls visit once per kernel
+	// launched since StartProfile: its launch count and total seconds.
+	KernelTimes(visit func(kernel string, calls int, seconds float64)) error
+}
+
 // Launch is one recorded kernel launch.
 type Launch struct {
 	Kernel      string

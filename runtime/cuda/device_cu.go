@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -27,8 +28,12 @@ func Available() bool {
 	return err == nil && n > 0
 }
 
-// Open makes a backend on GPU o.Ordinal.
+// Open makes a backend on GPU o.Ordinal. $GPURUN_CUDA_PROFILE=FILE turns on
+// Options.Profile and writes the kernel-time table to FILE at Close.
 func Open(o Options) (*Backend, error) {
+	if f := os.Getenv("GPURUN_CUDA_PROFILE"); f != "" && o.ProfileFile == "" {
+		o.Profile, o.ProfileFile = true, f
+	}
 	dev, err := OpenDevice(o.Ordinal)
 	if err != nil {
 		return nil, err
@@ -62,9 +67,96 @@ type GPU struct {
 	ccMinor int
 	graphs  graphCache
 	closed  bool
+	prof    *profile // per-launch CUDA events (nil: not profiling)
 }
 
-var _ Batcher = (*GPU)(nil)
+// profile times launches with a pair of CUDA events each; the times are
+// read (and the events reused) when the stream has passed them.
+type profile struct {
+	pending []timedLaunch
+	free    []cu.Event
+	times   map[string]kernelTime
+}
+
+type timedLaunch struct {
+	kernel     string
+	start, end cu.Event
+}
+
+type kernelTime struct {
+	calls   int
+	seconds float64
+}
+
+// maxPending bounds the timed launches in flight between reads.
+const maxPending = 4096
+
+// StartProfile makes later launches record CUDA events around them.
+func (g *GPU) StartProfile() error {
+	defer g.enter()()
+	g.prof = &profile{times: map[string]kernelTime{}}
+	return nil
+}
+
+// KernelTimes waits for the stream and reports the timed launches by kernel.
+func (g *GPU) KernelTimes(visit func(kernel string, calls int, seconds float64)) error {
+	defer g.enter()()
+	if g.prof == nil {
+		return nil
+	}
+	if err := g.collect(); err != nil {
+		return err
+	}
+	for k, t := range g.prof.times {
+		visit(k, t.calls, t.seconds)
+	}
+	return nil
+}
+
+// collect waits for the stream and adds up the pending launches' times;
+// the caller holds enter().
+func (g *GPU) collect() error {
+	p := g.prof
+	if len(p.pending) == 0 {
+		return nil
+	}
+	if err := g.stream.Synchronize(); err != nil {
+		return fmt.Errorf("cuda: %w", err)
+	}
+	for _, l := range p.pending {
+		ms, err := l.start.Elapsed(l.end)
+		if err != nil {
+			return fmt.Errorf("cuda: timing %s: %w", l.kernel, err)
+		}
+		t := p.times[l.kernel]
+		t.calls++
+		t.seconds += ms / 1e3
+		p.times[l.kernel] = t
+		p.free = append(p.free, l.start, l.end)
+	}
+	p.pending = p.pending[:0]
+	return nil
+}
+
+// event returns a timing event from the pool; the caller holds enter().
+func (g *GPU) event() (cu.Event, error) {
+	p := g.prof
+	if n := len(p.free); n > 0 {
+		e := p.free[n-1]
+		p.free = p.free[:n-1]
+		return e, nil
+	}
+	e, err := cu.MakeEvent(cu.DefaultEvent)
+	if err != nil {
+		return e, fmt.Errorf("cuda: profiling event: %w", err)
+	}
+	return e, nil
+}
+
+var (
+	_ Batcher  = (*GPU)(nil)
+	_ Profiler = (*GPU)(nil)
+)
 
 // OpenDevice opens GPU ordinal and loads the kernels.
 func OpenDevice(ordinal int) (*GPU, error) {
@@ -222,10 +314,42 @@ func (g *GPU) launch(kernel string, grid, block [3]uint32, sharedBytes int, para
 	if err != nil {
 		return err
 	}
+	if g.prof != nil {
+		return g.timedLaunch(fn, kernel, grid, block, sharedBytes, params)
+	}
 	if err := fn.Launch(int(grid[0]), int(grid[1]), int(grid[2]), int(block[0]), int(block[1]), int(block[2]),
 		sharedBytes, g.stream, params); err != nil {
 		return fmt.Errorf("cuda: launch %s grid %v block %v shared %d: %w", kernel, grid, block, sharedBytes, err)
 	}
+	return nil
+}
+
+// timedLaunch is launch between two recorded events; the caller holds enter().
+func (g *GPU) timedLaunch(fn cu.Function, kernel string, grid, block [3]uint32, sharedBytes int, params []unsafe.Pointer) error {
+	if len(g.prof.pending) >= maxPending {
+		if err := g.collect(); err != nil {
+			return err
+		}
+	}
+	start, err := g.event()
+	if err != nil {
+		return err
+	}
+	end, err := g.event()
+	if err != nil {
+		return err
+	}
+	if err := start.Record(g.stream); err != nil {
+		return fmt.Errorf("cuda: profiling event: %w", err)
+	}
+	if err := fn.Launch(int(grid[0]), int(grid[1]), int(grid[2]), int(block[0]), int(block[1]), int(block[2]),
+		sharedBytes, g.stream, params); err != nil {
+		return fmt.Errorf("cuda: launch %s grid %v block %v shared %d: %w", kernel, grid, block, sharedBytes, err)
+	}
+	if err := end.Record(g.stream); err != nil {
+		return fmt.Errorf("cuda: profiling event: %w", err)
+	}
+	g.prof.pending = append(g.prof.pending, timedLaunch{kernel: kernel, start: start, end: end})
 	return nil
 }
 
@@ -248,6 +372,14 @@ func (g *GPU) Close() error {
 	_ = g.stream.Synchronize()
 	g.graphs.destroy()
 	var errs []error
+	if g.prof != nil {
+		for _, l := range g.prof.pending {
+			g.prof.free = append(g.prof.free, l.start, l.end)
+		}
+		for i := range g.prof.free {
+			errs = append(errs, cu.DestroyEvent(&g.prof.free[i]))
+		}
+	}
 	errs = append(errs, g.stream.Destroy())
 	errs = append(errs, g.mod.Unload())
 	errs = append(errs, g.dev.ReleasePrimaryCtx())

@@ -54,6 +54,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -79,8 +80,9 @@ type Device struct {
 	kernels map[string]bool
 	allocs  map[uintptr]int
 	counts  map[string]int
-	argv    unsafe.Pointer // C memory: 64 values of 8 bytes
-	argp    unsafe.Pointer // C memory: 64 pointers into argv
+	prof    map[string]kernelTime // per-kernel host time while profiling (nil: off)
+	argv    unsafe.Pointer        // C memory: 64 values of 8 bytes
+	argp    unsafe.Pointer        // C memory: 64 pointers into argv
 	errbuf  *C.char
 	closed  bool
 }
@@ -281,12 +283,43 @@ func (d *Device) Launch(kernel string, grid, block [3]uint32, sharedBytes int, p
 	}
 	cname := C.CString(kernel)
 	defer C.free(unsafe.Pointer(cname))
+	start := time.Now()
 	rc := C.emu_call_launch(d.launch, cname, C.uint(grid[0]), C.uint(grid[1]), C.uint(grid[2]),
 		C.uint(block[0]), C.uint(block[1]), C.uint(block[2]), C.uint(sharedBytes),
 		(*unsafe.Pointer)(d.argp), d.errbuf, 1024)
 	d.counts[kernel]++
+	if d.prof != nil {
+		t := d.prof[kernel]
+		t.calls++
+		t.seconds += time.Since(start).Seconds()
+		d.prof[kernel] = t
+	}
 	if rc != 0 {
 		return fmt.Errorf("emu: launch %s: %s", kernel, C.GoString(d.errbuf))
+	}
+	return nil
+}
+
+type kernelTime struct {
+	calls   int
+	seconds float64
+}
+
+// StartProfile makes later launches record their host time (the emulator's
+// stand-in for device time) by kernel.
+func (d *Device) StartProfile() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.prof = map[string]kernelTime{}
+	return nil
+}
+
+// KernelTimes reports the launches since StartProfile, by kernel.
+func (d *Device) KernelTimes(visit func(kernel string, calls int, seconds float64)) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for k, t := range d.prof {
+		visit(k, t.calls, t.seconds)
 	}
 	return nil
 }
