@@ -6,7 +6,10 @@
 //
 // Case.Op is the op's name in all four places (kernels/<op>.cu,
 // runtime/cpu/<op>.go, runtime/cuda/<op>.go, this list), so a failing test
-// names the file to open.
+// names the file to open. A fused op (matmul_qkv, rope_store_kv, the norm
+// and add folded into matmul and matmul_swiglu) has no file of its own in
+// runtime/cpu: its CPU twin is the unfused sequence that its helper in
+// runtime/backend runs on a backend without the fused form.
 package backendtest
 
 import (
