@@ -138,9 +138,18 @@ func (b *Backend) fold(op string, x *buffer, n backend.Norm, w *weight, T int) (
 	if b.matvec(w, T) && w.typ != quant.F32 && w.typ != quant.F16 {
 		return fuse{norm: nw, eps: n.Eps}, x
 	}
-	tmp := b.temp(op, T*w.cols)
+	return fuse{}, b.normed(op, x, n, T, w.cols)
+}
+
+// normed returns x[T, K] normalised by n (rmsnorm_f32 into a temporary),
+// or x itself when there is no norm.
+func (b *Backend) normed(op string, x *buffer, n backend.Norm, T, K int) *buffer {
+	if n.W == nil {
+		return x
+	}
+	tmp := b.temp(op, T*K)
 	b.RMSNorm(tmp, x, n.W, T, n.Eps)
-	return fuse{}, tmp
+	return tmp
 }
 
 // matmul picks the kernel and launches it; u is the up weight of the fused

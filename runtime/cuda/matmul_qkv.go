@@ -28,17 +28,14 @@ func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, w
 		return
 	}
 	K := mq.cols
-	f, xn := b.fold(op, xb, n, mq, T)
 	if !b.matvec(mq, T) || K%32 != 0 || mk.typ != mq.typ || mv.typ != mq.typ || mk.rows != mv.rows {
-		if f.norm != nil { // the norm was meant for a fused kernel: apply it here
-			xn = b.temp(op, T*K)
-			b.RMSNorm(xn, xb, n.W, T, n.Eps)
-		}
+		xn := b.normed(op, xb, n, T, K)
 		b.matmul("matmul", dq, xn, mq, nil, T, fuse{})
 		b.matmul("matmul", dk, xn, mk, nil, T, fuse{})
 		b.matmul("matmul", dv, xn, mv, nil, T, fuse{})
 		return
 	}
+	f, xn := b.fold(op, xb, n, mq, T)
 	shared, vec := 0, 0
 	if mq.typ == quant.F32 || mq.typ == quant.F16 {
 		if K%8 == 0 && xn.ptr%16 == 0 {
