@@ -251,6 +251,9 @@ const maxQueue = 4096
 
 // flush hands queued launches to the device.
 func (b *Backend) flush() {
+	// the step values first: the batch reads them (and after a flush the
+	// slots start over, so stepScalar always finds one free)
+	b.uploadStepScalars()
 	if len(b.queue) == 0 {
 		return
 	}
@@ -262,7 +265,6 @@ func (b *Backend) flush() {
 	if b.err != nil {
 		return
 	}
-	b.uploadStepScalars()
 	if err := b.batch.RunBatch(q); err != nil {
 		b.fail(err)
 	}

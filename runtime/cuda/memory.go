@@ -342,7 +342,8 @@ func (b *Backend) stepScalar(op string, v int32) devPtr {
 // uploadStepScalars copies this batch's step values to the device (flush).
 func (b *Backend) uploadStepScalars() {
 	s := &b.step
-	if s.n == 0 {
+	if s.n == 0 || b.err != nil {
+		s.n = 0
 		return
 	}
 	raw := unsafe.Slice((*byte)(unsafe.Pointer(&s.vals[0])), 4*s.n)
