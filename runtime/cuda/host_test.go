@@ -9,6 +9,7 @@ import (
 	"unsafe"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/backend/backendtest"
 	"gpurun/runtime/gguf"
 	"gpurun/runtime/model"
 	"gpurun/runtime/quant"
@@ -250,5 +251,46 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(20, func() { h.step(t) }); n != 0 {
 		t.Errorf("%.1f allocations per decode step, want 0", n)
+	}
+}
+
+// TestStepScalarsOverflow: more distinct step values than one batch has
+// slots (token ids of 100 single-token embeds queued without a sync) flush
+// part of the batch and start the slots over; every embed still reads its
+// own id.
+func TestStepScalarsOverflow(t *testing.T) {
+	b, err := New(&recorder{Device: openEmu(t)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const vocab, dim, n = 120, 64, 100
+	tt, err := backendtest.Tensor("table", quant.Q8_0, vocab, dim, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := b.LoadWeight(tt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.NewBuffer(backend.F32, n*dim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		b.Embed(out.Slice(i*dim, dim), table, []int32{int32(vocab - 1 - i)})
+	}
+	got := make([]float32, n*dim)
+	if err := b.Read(got, out); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, dim)
+	for i := range n {
+		if err := quant.DequantizeRow(quant.Q8_0, tt.Data[(vocab-1-i)*dim/32*34:][:dim/32*34], want); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[i*dim:(i+1)*dim], want) {
+			t.Fatalf("embed %d (id %d) read another row", i, vocab-1-i)
+		}
 	}
 }
