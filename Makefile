@@ -9,7 +9,9 @@ PROMPT    ?= The three primary colors are
 NVCC      ?= nvcc
 FATBIN    := runtime/cuda/kernels.fatbin
 KERNELS   := $(wildcard kernels/*.cu)
-NVCCFLAGS := -fatbin -O3 -std=c++17 -Ikernels \
+# Warnings are errors, and a register spill is one (-warn-spills): a kernel
+# that spills is slow on every GPU, and CI can catch it without one.
+NVCCFLAGS := -fatbin -O3 -std=c++17 -Ikernels -Werror all-warnings -Xptxas -warn-spills \
              -gencode arch=compute_80,code=sm_80 \
              -gencode arch=compute_90,code=[sm_90,compute_90]
 # Packages whose tests are quick enough for the race detector on 2 cores.

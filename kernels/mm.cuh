@@ -362,18 +362,20 @@ static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float*
     for (int i = 0; i < rpw; i++) {
         int r = row0 + i;
         if (r >= R) break;  // warp-uniform
-        const WeightPtrs* w = &wq;
+        // the weight by value: a pointer chosen at run time to one of the
+        // three parameters would put them in local memory
+        WeightPtrs w = wq;
         float* dst = dq + (size_t)t * Rq;
         if (r >= Rq + Rkv) {
-            w = &wv, dst = dv + (size_t)t * Rkv, r -= Rq + Rkv;
+            w = wv, dst = dv + (size_t)t * Rkv, r -= Rq + Rkv;
         } else if (r >= Rq) {
-            w = &wk, dst = dk + (size_t)t * Rkv, r -= Rq;
+            w = wk, dst = dk + (size_t)t * Rkv, r -= Rq;
         }
         float a;
         if constexpr (T == W_F32 || T == W_F16) {
-            a = warp_sum(row_dot_f<T>(*w, r, K, x, vec, lane));
+            a = warp_sum(row_dot_f<T>(w, r, K, x, vec, lane));
         } else {
-            a = warp_sum(row_dot_q<T>(*w, r, K, xq, xds, lane));
+            a = warp_sum(row_dot_q<T>(w, r, K, xq, xds, lane));
         }
         if (lane == 0) dst[r] = a;
     }
