@@ -22,6 +22,8 @@
 #   3. generate on CUDA: stories260K greedy 200 tokens = llama2.c's text; CUDA tokens = CPU tokens
 #   4. SmolLM2-135M: the real file when carried (CUDA greedy = CPU greedy on the 7 golden
 #      prompts, engine.test; pp512/tg128), else its shapes with random weights (mkmodel);
+#      the same tests with Hugging Face transformers (PyTorch eager, fp16) as the GPU peer
+#      (scripts/hf_peer.py; llama.cpp's CUDA build needs cuBLAS, too large to carry);
 #      then a kernel-by-kernel time profile of the same run ($GPURUN_CUDA_PROFILE)
 #   5. Llama-3-8B-shaped model (random Q4_1): tg/pp on CUDA, bytes per token vs copy bandwidth;
 #      its kernel profile; matrix-vector GB/s on its shapes (BenchmarkGPUMatVec); the
@@ -157,6 +159,17 @@ else
 	step bench-smollm2 180 sh -c "$X/gpurun bench model -m $TMP/smollm2-shape.gguf --device $DEVICE -p 512 -n 128 -r 3 --json > $OUT/smollm2-shape-model.json"
 	SMOL_RUN=$TMP/smollm2-shape.gguf
 fi
+# The GPU peer on the same shapes: transformers (PyTorch eager, fp16), llama-bench's procedure.
+step hf-peer-smollm2 180 python3 scripts/hf_peer.py --shape smollm2-135m --prompt 512 --gen 128 --reps 3 --out "$OUT/hf-smollm2.json"
+python3 - "$OUT/smollm2-model.json" "$OUT/smollm2-shape-model.json" "$OUT/hf-smollm2.json" >>"$SUMMARY" 2>/dev/null <<'PY' || true
+import json, os, sys
+ours = next((p for p in sys.argv[1:3] if os.path.exists(p)), None)
+g = {t["name"]: t["avg_ts"] for t in json.load(open(ours))["tests"]}
+h = {t["name"]: t["tokens_per_sec"] for t in json.load(open(sys.argv[3]))["tests"]}
+print("\nSmolLM2 shapes on the GPU, gpurun against transformers (eager fp16):")
+for k in sorted(set(g) & set(h)):
+    print(f"- {k}: gpurun {g[k]:.1f} tok/s, transformers {h[k]:.1f} tok/s, ratio {g[k] / h[k]:.2f}")
+PY
 # Where a decode step's time goes, kernel by kernel (CUDA events; no graphs while profiling).
 step profile-smollm2 120 sh -c "GPURUN_CUDA_PROFILE=$OUT/smollm2-kernels.txt $X/gpurun bench model -m $SMOL_RUN --device $DEVICE -p 512 -n 128 -r 1 > /dev/null"
 
