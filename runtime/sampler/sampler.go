@@ -60,6 +60,7 @@ type Sampler struct {
 	p    Params
 	rng  *rand.Rand
 	cand []candidate
+	work []float32 // penalised logits
 	seen map[int32]struct{}
 }
 
@@ -80,28 +81,20 @@ func (s *Sampler) Params() Params { return s.p }
 // Sample picks the next token from logits given the tokens so far (for the
 // repetition penalty). logits is not modified.
 func (s *Sampler) Sample(logits []float32, history []int32) int32 {
-	if s.p.Greedy() && (s.p.RepeatPenalty == 1 || s.p.RepeatPenalty == 0) {
-		return Argmax(logits)
-	}
-	c := s.cand[:0]
-	for i, l := range logits {
-		c = append(c, candidate{id: int32(i), logit: l})
-	}
-	s.cand = c
-	s.penalize(c, history)
+	x := s.penalized(logits, history)
 	if s.p.Greedy() {
-		best := 0
-		for i := range c {
-			if c[i].logit > c[best].logit {
-				best = i
-			}
-		}
-		return c[best].id
+		return Argmax(x)
 	}
-
 	// top-k, then sorted by logit descending (ties: lower id first).
-	if k := s.p.TopK; k > 0 && k < len(c) {
-		c = topK(c, k)
+	var c []candidate
+	if k := s.p.TopK; k > 0 && k < len(x) {
+		c = s.topK(x, k)
+	} else {
+		c = s.cand[:0]
+		for i, l := range x {
+			c = append(c, candidate{id: int32(i), logit: l})
+		}
+		s.cand = c
 	}
 	slices.SortFunc(c, before)
 	softmax(c, 1)
@@ -137,29 +130,33 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 	return c[len(c)-1].id
 }
 
-// penalize applies the repetition penalty to tokens among the last
-// RepeatLastN of history, as llama.cpp does: positive logits are divided by
-// the penalty, negative ones multiplied.
-func (s *Sampler) penalize(c []candidate, history []int32) {
+// penalized returns logits after the repetition penalty: logits itself
+// when the penalty is off, else a copy (the sampler's own buffer) in which
+// the tokens among the last RepeatLastN of history are penalised once each,
+// as llama.cpp does: positive logits divided by the penalty, negative ones
+// multiplied.
+func (s *Sampler) penalized(logits []float32, history []int32) []float32 {
 	pen := s.p.RepeatPenalty
 	if pen == 1 || pen == 0 || len(history) == 0 {
-		return
+		return logits
 	}
+	s.work = append(s.work[:0], logits...)
 	clear(s.seen)
 	start := max(0, len(history)-s.p.RepeatLastN)
 	for _, id := range history[start:] {
 		s.seen[id] = struct{}{}
 	}
 	for id := range s.seen {
-		if int(id) < 0 || int(id) >= len(c) {
+		if int(id) < 0 || int(id) >= len(s.work) {
 			continue
 		}
-		if c[id].logit > 0 {
-			c[id].logit /= pen
+		if s.work[id] > 0 {
+			s.work[id] /= pen
 		} else {
-			c[id].logit *= pen
+			s.work[id] *= pen
 		}
 	}
+	return s.work
 }
 
 // softmax fills p from logit/temp (c sorted descending, so c[0] is the max).
@@ -201,17 +198,26 @@ func before(a, b candidate) int {
 	return int(a.id - b.id)
 }
 
-// topK moves the k best candidates (by before) to c[:k], in O(n log k),
-// keeping them in a min-heap whose root is the worst kept.
-func topK(c []candidate, k int) []candidate {
-	h := c[:k]
+// topK returns the k best tokens of x (by before) as candidates, in
+// O(n log k) without making a candidate of every token: a min-heap whose
+// root is the worst kept. Tokens are scanned in id order, so a later token
+// that ties the root's logit never displaces it (before prefers the lower
+// id): a token enters only with a strictly larger logit.
+func (s *Sampler) topK(x []float32, k int) []candidate {
+	h := s.cand[:0]
+	for i := range k {
+		h = append(h, candidate{id: int32(i), logit: x[i]})
+	}
+	s.cand = h
 	for i := k/2 - 1; i >= 0; i-- {
 		siftDown(h, i)
 	}
-	for i := k; i < len(c); i++ {
-		if before(c[i], h[0]) < 0 {
-			h[0], c[i] = c[i], h[0]
+	thr := h[0].logit
+	for i, l := range x[k:] {
+		if l > thr {
+			h[0] = candidate{id: int32(k + i), logit: l}
 			siftDown(h, 0)
+			thr = h[0].logit
 		}
 	}
 	return h

@@ -160,3 +160,29 @@ func BenchmarkSample(b *testing.B) {
 		s.Sample(x, nil)
 	}
 }
+
+// TestTopKMatchesFullSort: the heap's k tokens are the first k of every
+// token sorted by before (logit descending, lower id first on ties), also
+// when many logits tie at the cut.
+func TestTopKMatchesFullSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := range 200 {
+		n := 1 + rng.IntN(300)
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.IntN(8)) - 4 // few values: ties everywhere
+		}
+		k := 1 + rng.IntN(n)
+		s := New(Defaults())
+		got := slices.Clone(s.topK(x, k))
+		slices.SortFunc(got, before)
+		all := make([]candidate, n)
+		for i, l := range x {
+			all[i] = candidate{id: int32(i), logit: l}
+		}
+		slices.SortFunc(all, before)
+		if !slices.Equal(got, all[:k]) {
+			t.Fatalf("trial %d (n=%d, k=%d): heap kept %v, want %v", trial, n, k, got, all[:k])
+		}
+	}
+}
