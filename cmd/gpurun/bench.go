@@ -297,7 +297,10 @@ func benchModelCommand() *cli.Command {
 			"  gpurun bench model -m model.gguf -t 2 -r 3 --json > gpurun.json\n" +
 			"  gpurun bench model --device cuda -p 512 -n 128\n" +
 			"  gpurun bench model --from gpurun.json --vs-llamacpp llamacpp.json   (side by side with llama-bench -o json)\n" +
-			"  scripts/bench-vs-llamacpp.sh                        (builds llama-bench and does all of the above)",
+			"  scripts/bench-vs-llamacpp.sh                        (builds llama-bench and does all of the above)\n\n" +
+			"On CUDA, GPURUN_CUDA_PROFILE=FILE times every kernel launch (CUDA graphs off) and writes a\n" +
+			"per-kernel table to FILE at the end:\n" +
+			"  GPURUN_CUDA_PROFILE=kernels.txt gpurun bench model --device cuda -r 1",
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "n-prompt", Aliases: []string{"p"}, Value: 512, Usage: "tokens of the prompt-processing test (0: skip it)"},
 			&cli.IntFlag{Name: "n-gen", Aliases: []string{"n"}, Value: 128, Usage: "tokens of the generation test (0: skip it)"},
