@@ -1,12 +1,14 @@
 package cuda
 
 import (
+	"slices"
 	"testing"
 
 	"gpurun/runtime/backend"
 	"gpurun/runtime/fixtures"
 	"gpurun/runtime/gguf"
 	"gpurun/runtime/model"
+	"gpurun/runtime/sampler"
 )
 
 // greedyTokens runs a prompt through m and continues it greedily for n
@@ -81,5 +83,82 @@ func TestEmuStoriesGreedy(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d greedy tokens equal", c.name, c.n)
+	}
+}
+
+// batchedGreedy prefills each prompt in its own cache, then decodes all the
+// sequences together, one Forward of len(prompts) one-token segments per
+// step (as the server's scheduler does), greedily for n steps.
+func batchedGreedy(tb testing.TB, m model.Model, prompts [][]int32, n int) [][]int32 {
+	tb.Helper()
+	b, vocab := m.Backend(), m.Config().Vocab
+	segs := make([]model.Segment, len(prompts))
+	out := make([][]int32, len(prompts))
+	next := make([]int32, len(prompts))
+	row := make([]float32, vocab)
+	for i, p := range prompts {
+		c, err := m.NewCache(len(p)+n, backend.F32)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		logits, err := m.Forward([]model.Segment{{Cache: c, Tokens: p}})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if next[i], err = b.Argmax(logits, vocab); err != nil {
+			tb.Fatal(err)
+		}
+		segs[i].Cache = c
+	}
+	for range n {
+		for i := range segs {
+			out[i] = append(out[i], next[i])
+			segs[i].Tokens = []int32{next[i]}
+		}
+		logits, err := m.Forward(segs)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for i := range segs {
+			if err := b.Read(row, logits.Slice(i*vocab, vocab)); err != nil {
+				tb.Fatal(err)
+			}
+			next[i] = sampler.Argmax(row)
+		}
+	}
+	return out
+}
+
+// TestEmuStoriesBatched: three sequences at different positions decoded in
+// one forward pass per step (per-segment RoPE + KV store and attention,
+// three positions in the step values of one graph) give the CPU's tokens.
+func TestEmuStoriesBatched(t *testing.T) {
+	f, err := gguf.Open(fixtures.Path(t, "stories260K/stories260K.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ref := cpuRef(t)
+	defer ref.Close()
+	b, err := New(&recorder{Device: openEmu(t)}, Options{AttnSplitKeys: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	opts := model.Options{MaxBatch: 16, MaxSeqs: 3}
+	mc, err := model.Load(f, ref, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mg, err := model.Load(f, b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts := [][]int32{{1}, {1, 403, 407, 261, 378}, {1, 403, 407}}
+	want, got := batchedGreedy(t, mc, prompts, 40), batchedGreedy(t, mg, prompts, 40)
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("sequence %d: emulated CUDA %v\nCPU %v", i, got[i], want[i])
+		}
 	}
 }
