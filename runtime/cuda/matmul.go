@@ -165,7 +165,6 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 		u.addRegions(&args)
 	}
 	args.ints(R, K)
-	float := w.typ == quant.F32 || w.typ == quant.F16
 	if b.matvec(w, T) {
 		bs := b.blockSize(256)
 		rpw := b.opts.MatVecRowsPerWarp
@@ -178,17 +177,10 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 				rpw = 2
 			}
 		}
-		shared, vec := 0, 0
-		if float {
-			if K%8 == 0 && x.ptr%16 == 0 {
-				vec = 1
-			}
-		} else {
-			shared = K + K/32*8
-			if shared > maxMatVecShared {
-				b.fail(backend.Shapef(op, "%s: K = %d needs %d bytes of shared memory for the quantized activations (max %d)", shape(), K, shared, maxMatVecShared))
-				return
-			}
+		shared, vec, err := matvecInput(w.typ, K, x)
+		if err != nil {
+			b.fail(backend.Shapef(op, "%s: %v", shape(), err))
+			return
 		}
 		args.ints(rpw, vec)
 		args.ptrs(f.normPtr())
@@ -211,6 +203,24 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 		return
 	}
 	b.launchList(op, shape, wmmaKernels[op][w.typ], grid, dim(128, 1, 1), 0, &args)
+}
+
+// matvecInput says how a matrix-vector kernel takes x[K] for weights of
+// type typ: block formats quantize it into shared bytes of dynamic shared
+// memory; F32/F16 read it from global memory, with 16-byte loads (vec) when
+// K % 8 == 0 and x is 16-byte aligned.
+func matvecInput(typ quant.Type, K int, x *buffer) (shared, vec int, err error) {
+	if typ == quant.F32 || typ == quant.F16 {
+		if K%8 == 0 && x.ptr%16 == 0 {
+			vec = 1
+		}
+		return 0, vec, nil
+	}
+	shared = K + K/32*8
+	if shared > maxMatVecShared {
+		return 0, 0, fmt.Errorf("K = %d needs %d bytes of shared memory for the quantized activations (max %d)", K, shared, maxMatVecShared)
+	}
+	return shared, 0, nil
 }
 
 // normPtr is the norm weight's address, or null.

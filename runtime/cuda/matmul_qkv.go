@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"gpurun/runtime/backend"
-	"gpurun/runtime/quant"
 )
 
 // NormMatMulQKV: q[T, Rq] = norm(x) · wqᵀ, k[T, Rkv] = norm(x) · wkᵀ,
@@ -36,17 +35,10 @@ func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, w
 		return
 	}
 	f, xn := b.fold(op, xb, n, mq, T)
-	shared, vec := 0, 0
-	if mq.typ == quant.F32 || mq.typ == quant.F16 {
-		if K%8 == 0 && xn.ptr%16 == 0 {
-			vec = 1
-		}
-	} else {
-		shared = K + K/32*8
-		if shared > maxMatVecShared {
-			b.fail(backend.Shapef(op, "%s K = %d needs %d bytes of shared memory for the quantized activations (max %d)", mq.typ, K, shared, maxMatVecShared))
-			return
-		}
+	shared, vec, err := matvecInput(mq.typ, K, xn)
+	if err != nil {
+		b.fail(backend.Shapef(op, "%s: %v", mq.typ, err))
+		return
 	}
 	bs := b.blockSize(256)
 	rpw := max(1, b.opts.MatVecRowsPerWarp)

@@ -23,16 +23,14 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 	if xb == nil || len(pos) == 0 || heads < 1 {
 		return
 	}
-	kernel := "rope_f32"
-	if r.Mode == backend.RoPENeox {
-		kernel = "rope_neox_f32"
-	} else if r.Mode != backend.RoPENormal {
-		b.fail(backend.Shapef("rope", "unknown mode %d", r.Mode))
+	neox, thetaScale, scale, err := ropeParams("rope", r)
+	if err != nil {
+		b.fail(err)
 		return
 	}
-	scale := r.FreqScale
-	if scale == 0 {
-		scale = 1
+	kernel := "rope_f32"
+	if neox == 1 {
+		kernel = "rope_neox_f32"
 	}
 	posPtr := devPtr(0)
 	for i, p := range pos {
@@ -41,12 +39,29 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 			break
 		}
 	}
-	// rounded to float exactly as runtime/cpu and ggml do
-	thetaScale := float32(math.Pow(float64(r.FreqBase), -2/float64(r.Dims)))
 	bs := b.blockSize(min(1024, max(32, ceilDiv(r.Dims/2, 32)*32)))
 	b.launch("rope", func() string {
 		return fmt.Sprintf("T=%d heads=%d headDim=%d dims=%d", len(pos), heads, headDim, r.Dims)
 	}, kernel,
 		dim(len(pos), heads, 1), dim(bs, 1, 1), 0,
 		xb.dev(), posPtr, int(pos[0]), headDim, r.Dims, thetaScale, scale)
+}
+
+// ropeParams gives a RoPE's kernel parameters: neox (0: adjacent pairs, 1:
+// pairs half a rotation apart), theta_scale = FreqBase^(-2/Dims) rounded to
+// float exactly as runtime/cpu and ggml do, and the frequency scale (1 when
+// unset). Shared by rope and rope_store_kv.
+func ropeParams(op string, r backend.RoPE) (neox int, thetaScale, freqScale float32, err error) {
+	switch r.Mode {
+	case backend.RoPENormal:
+	case backend.RoPENeox:
+		neox = 1
+	default:
+		return 0, 0, 0, backend.Shapef(op, "unknown RoPE mode %d", r.Mode)
+	}
+	freqScale = r.FreqScale
+	if freqScale == 0 {
+		freqScale = 1
+	}
+	return neox, float32(math.Pow(float64(r.FreqBase), -2/float64(r.Dims))), freqScale, nil
 }

@@ -2,7 +2,6 @@ package cuda
 
 import (
 	"fmt"
-	"math"
 
 	"gpurun/runtime/backend"
 )
@@ -28,26 +27,15 @@ func (b *Backend) RoPEStoreKV(q, k, v, kc, vc backend.Buffer, pos []int32, a bac
 	if qb == nil || kb == nil || vb == nil || kcb == nil || vcb == nil {
 		return
 	}
-	r := a.RoPE
-	neox := 0
-	switch r.Mode {
-	case backend.RoPENormal:
-	case backend.RoPENeox:
-		neox = 1
-	default:
-		b.fail(backend.Shapef(op, "unknown RoPE mode %d", r.Mode))
+	neox, thetaScale, scale, err := ropeParams(op, a.RoPE)
+	if err != nil {
+		b.fail(err)
 		return
 	}
-	scale := r.FreqScale
-	if scale == 0 {
-		scale = 1
-	}
-	// rounded to float exactly as runtime/cpu and ggml do
-	thetaScale := float32(math.Pow(float64(r.FreqBase), -2/float64(r.Dims)))
 	bs := b.blockSize(min(1024, max(32, ceilDiv(a.HeadDim, 32)*32)))
 	b.launch(op, func() string {
 		return fmt.Sprintf("%s pos=%d T=%d heads=%d/%d headDim=%d", kcb.dt, pos[0], len(pos), a.Heads, a.KVHeads, a.HeadDim)
 	},
 		ropeStoreKVKernels[kcb.dt], dim(len(pos), a.Heads+a.KVHeads, 1), dim(bs, 1, 1), 0,
-		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Heads, a.HeadDim, r.Dims, thetaScale, scale, neox)
+		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Heads, a.HeadDim, a.RoPE.Dims, thetaScale, scale, neox)
 }
