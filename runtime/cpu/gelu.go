@@ -4,10 +4,15 @@ import (
 	"math"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/quant"
 )
 
-// GELU with the tanh approximation ggml uses:
-// gelu(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+// GELU with the tanh approximation, rounded as ggml's CPU backend rounds it
+// (llama.cpp looks the result up in a table of all half-precision inputs):
+// inputs at or below -10 give 0, at or above 10 give x; other inputs are
+// rounded to float16, and gelu of that, computed in float32, is rounded to
+// float16 again. The rounding (relative error up to 2^-11) is what keeps
+// GPT-2 logits identical to llama.cpp's.
 func (b *Backend) GELU(dst, x backend.Buffer, n int) {
 	if b.err != nil || b.fail(backend.CheckElementwise("gelu", n, []string{"dst", "x"}, dst, x)) {
 		return
@@ -18,8 +23,25 @@ func (b *Backend) GELU(dst, x backend.Buffer, n int) {
 	}
 }
 
-const sqrt2OverPi = 0.79788456080286535587989211986876
-
 func gelu(x float32) float32 {
-	return 0.5 * x * (1 + float32(math.Tanh(float64(sqrt2OverPi*x*(1+0.044715*x*x)))))
+	switch {
+	case x <= -10:
+		return 0
+	case x >= 10:
+		return x
+	}
+	h := quant.F16ToF32(quant.F32ToF16(x))
+	return quant.F16ToF32(quant.F32ToF16(geluF32(h)))
+}
+
+const (
+	sqrt2OverPi float32 = 0.79788456080286535587989211986876
+	geluCoefA   float32 = 0.044715
+)
+
+// geluF32 is 0.5 x (1 + tanh(sqrt(2/pi) x (1 + 0.044715 x^2))) in float32,
+// each product rounded (the conversions keep the compiler from fusing them).
+func geluF32(x float32) float32 {
+	inner := float32(sqrt2OverPi*x) * float32(1+float32(geluCoefA*x)*x)
+	return float32(0.5*x) * (1 + float32(math.Tanh(float64(inner))))
 }

@@ -160,3 +160,29 @@ func TestAttentionImplementationsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestGGMLGELU checks gelu against ggml_table_gelu_f16, the table llama.cpp's
+// ggml_vec_gelu_f32 reads, and the clamps around it.
+func TestGGMLGELU(t *testing.T) {
+	v := fixtures.ReadGGV1(t, "testdata/ggml_x86_math.bin")
+	x, want := fixtures.F32s(v["gelu_x"]), fixtures.F32s(v["gelu"])
+	if len(x) < 8000 || len(x) != len(want) {
+		t.Fatalf("gelu vectors: %d inputs, %d outputs", len(x), len(want))
+	}
+	bad := 0
+	for i, xi := range x {
+		if got := gelu(xi); !same(got, want[i]) {
+			if bad++; bad <= 5 {
+				t.Errorf("gelu(%g) = %g (%#x), ggml table %g (%#x)", xi, got, math.Float32bits(got), want[i], math.Float32bits(want[i]))
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d table entries differ", bad, len(x))
+	}
+	for _, c := range []struct{ x, want float32 }{{-10, 0}, {-1e6, 0}, {10, 10}, {123.5, 123.5}} {
+		if got := gelu(c.x); got != c.want {
+			t.Errorf("gelu(%g) = %g, want %g (ggml clamps outside (-10, 10))", c.x, got, c.want)
+		}
+	}
+}

@@ -12,7 +12,8 @@ writes their outputs for fixed pseudo-random inputs:
       ggml_vec_dot_q4_1_q8_1 and ggml_vec_dot_q8_0_q8_0
   runtime/cpu/testdata/ggml_x86_math.bin
       ggml_vec_dot_f32, ggml_vec_soft_max_f32 (ggml_v_expf and its sums),
-      ggml_vec_swiglu_f32 (ggml_v_silu), glibc sincosf and powf
+      ggml_vec_swiglu_f32 (ggml_v_silu), glibc sincosf and powf,
+      ggml_table_gelu_f16 (ggml_vec_gelu_f32's lookup table)
 
 File format (little-endian): b"GGV1", u32 count, then per array: u16 name
 length, name (ASCII), u8 kind (0 float32, 1 uint8, 2 int32, 3 float64),
@@ -145,6 +146,14 @@ def math_vectors(rng):
     bb, dd = np.meshgrid(bases, dims)
     pw = np.array([libm.powf(float(b), float(np.float32(-2.0) / d)) for b, d in zip(bb.ravel(), dd.ravel())], np.float32)
     out.update({"pow_base": bb.ravel().astype(np.float32), "pow_dims": dd.ravel().astype(np.float32), "pow": pw})
+
+    # ggml_table_gelu_f16, which ggml_vec_gelu_f32 reads for inputs in
+    # (-10, 10): every 4th half-precision value there, and its table entry.
+    table = np.ctypeslib.as_array((ctypes.c_uint16 * 65536).in_dll(ggml, "ggml_table_gelu_f16"))
+    bits = np.arange(0, 65536, 4, dtype=np.uint16)
+    xs = bits.view(np.float16).astype(np.float32)
+    keep = np.isfinite(xs) & (np.abs(xs) < 10)
+    out.update({"gelu_x": xs[keep], "gelu": table[bits[keep]].view(np.float16).astype(np.float32)})
     return out
 
 

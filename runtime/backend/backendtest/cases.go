@@ -511,6 +511,9 @@ func swigluCase(n int) Case {
 		}}
 }
 
+// geluCase: every backend rounds GELU through float16 as llama.cpp's CPU
+// backend does; tanhf may differ in its last bit between the CPU and a GPU,
+// which the float16 rounding nearly always hides.
 func geluCase(n int) Case {
 	return Case{Op: "gelu", Name: fmt.Sprintf("n=%d", n), MaxNMSE: nmseF32,
 		Run: func(b backend.Backend) ([]float32, error) {
