@@ -24,6 +24,8 @@
 
 static __device__ __forceinline__ float f16_to_f32(uint16_t h) { return __half2float(__ushort_as_half(h)); }
 static __device__ __forceinline__ uint16_t f32_to_f16(float f) { return __half_as_ushort(__float2half_rn(f)); }
+// f16_round: f rounded to the nearest float16, as a float.
+static __device__ __forceinline__ float f16_round(float f) { return f16_to_f32(f32_to_f16(f)); }
 
 // load_cg reads global memory past L1 (which is not coherent between
 // blocks): for data another block wrote and published with __threadfence.

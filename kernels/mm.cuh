@@ -34,6 +34,13 @@
 // x[i] * (1 / sqrt(mean(x^2) + eps)) * nw[i] as rmsnorm.cu computes it: the
 // RMSNorm before a product folded into it (each block normalises the row it
 // has to read anyway, so the norm costs no launch and no round trip).
+//
+// The scales are rounded as llama.cpp's CPU backend stores them, so that a
+// product here differs from the CPU twin's only by the order of float sums:
+// for Q4_0 and Q8_0 weights x is block_q8_0 there (d as f16, the sum
+// recomputed from it), for Q4_1 block_q8_1 (d and d*sum as f16), for K-quants
+// block_q8_K (a float d: not rounded).
+template <int T>
 static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, int K, int8_t* xq, float2* xds,
                                                   const float* __restrict__ nw, float eps) {
     float scale = 1.0f;
@@ -76,7 +83,15 @@ static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, i
         for (int o = 4; o > 0; o >>= 1) isum += __shfl_xor_sync(FULL_MASK, isum, o);
         if (valid) {
             ((int*)xq)[8 * group + gi] = packed;
-            if (gi == 0) xds[group] = make_float2(d, d * (float)isum);
+            if (gi == 0) {
+                float dx = d, sx = d * (float)isum;
+                if constexpr (T == W_Q4_0 || T == W_Q8_0) {
+                    dx = f16_round(d), sx = dx * (float)isum;
+                } else if constexpr (T == W_Q4_1) {
+                    dx = f16_round(d), sx = f16_round(sx);
+                }
+                xds[group] = make_float2(dx, sx);
+            }
         }
     }
     __syncthreads();
@@ -325,7 +340,7 @@ static __device__ __forceinline__ void matvec(float* __restrict__ dst, const flo
         EXTERN_SHARED(int8_t, smem);
         int8_t* xq = smem;
         float2* xds = (float2*)(smem + K);  // K is a multiple of 32: 8-byte aligned
-        quantize_x(x, K, xq, xds, nw, eps);
+        quantize_x<T>(x, K, xq, xds, nw, eps);
         for (int i = 0; i < rpw; i++) {
             const int r = row0 + i;
             if (r >= R) break;
@@ -357,7 +372,7 @@ static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float*
         EXTERN_SHARED(int8_t, smem);
         xq = smem;
         xds = (float2*)(smem + K);
-        quantize_x(x, K, xq, xds, nw, eps);
+        quantize_x<T>(x, K, xq, xds, nw, eps);
     }
     for (int i = 0; i < rpw; i++) {
         int r = row0 + i;
