@@ -33,8 +33,12 @@ type Options struct {
 	// embed, rope). Tests run several.
 	BlockSize int
 	// MatVecMaxT is the largest T for which MatMul uses the matrix-vector
-	// kernels (weights read once per token); above it the tiled GEMM runs.
-	// Default 1.
+	// kernels (each row of x on its own, the weights re-read per row, mostly
+	// from L2); above it the tiled GEMM runs (f16 tensor cores). Default 4,
+	// so that up to 4 sequences decoded together (serve's default
+	// --parallel) get exactly the arithmetic each gets alone: batching does
+	// not change a sequence's tokens. llama.cpp's CUDA backend keeps its
+	// matrix-vector kernel up to 8 rows.
 	MatVecMaxT int
 	// MatVecRowsPerWarp is the number of weight rows each warp of a
 	// matrix-vector block computes (0: 2 for matrices of >= 16384 rows, else 1).
@@ -64,7 +68,7 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("cuda: BlockSize %d must be a multiple of 32 in [32, 1024]", o.BlockSize)
 	}
 	if o.MatVecMaxT <= 0 {
-		o.MatVecMaxT = 1
+		o.MatVecMaxT = 4
 	}
 	if o.AttnSplitKeys <= 0 {
 		o.AttnSplitKeys = 256
