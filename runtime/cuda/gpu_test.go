@@ -47,3 +47,7 @@ func TestGPUDecodeGraphs(t *testing.T) {
 		t.Fatalf("only %d of the decode steps replayed a graph", replayed)
 	}
 }
+
+// TestGPUGPT2: the gpt2 architecture on the GPU against the CPU (see
+// gpt2VersusCPU).
+func TestGPUGPT2(t *testing.T) { gpt2VersusCPU(t, openGPU(t), 48) }

@@ -80,6 +80,8 @@ func load(f *gguf.File, o Options) (*Engine, error) {
 		return nil, fmt.Errorf("context size %d is negative", ctx)
 	case ctx == 0:
 		ctx = min(cfg.CtxTrain, DefaultCtx)
+	case cfg.MaxPos > 0 && ctx > cfg.MaxPos:
+		return nil, &model.ContextError{Ctx: ctx, MaxPos: cfg.MaxPos, Arch: cfg.Arch}
 	case ctx > cfg.CtxTrain:
 		slog.Warn("context size exceeds what the model was trained on", "ctx", ctx, "trained", cfg.CtxTrain)
 	}

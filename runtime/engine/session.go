@@ -90,6 +90,9 @@ type PromptTooLongError struct {
 }
 
 func (e *PromptTooLongError) Error() string {
+	if e.Ctx >= e.Trained {
+		return fmt.Sprintf("prompt is %d tokens, which does not fit the context of %d (the model was trained with %d; shorten the prompt)", e.Tokens, e.Ctx, e.Trained)
+	}
 	return fmt.Sprintf("prompt is %d tokens, which does not fit the context of %d (raise --ctx; the model was trained with %d)", e.Tokens, e.Ctx, e.Trained)
 }
 

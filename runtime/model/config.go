@@ -24,8 +24,12 @@ type Config struct {
 	Vocab     int // rows of token_embd
 	CtxTrain  int // context_length the model was trained with
 	NormEps   float32
-	RoPE      backend.RoPE
-	TiedEmbed bool // output.weight absent: the token embedding doubles as the classifier
+	RoPE      backend.RoPE // zero for learned positions (gpt2)
+	TiedEmbed bool         // output.weight absent: the token embedding doubles as the classifier
+	// MaxPos bounds positions when they are learned embeddings (gpt2's
+	// position_embd has CtxTrain rows); 0 for rotary models, whose context
+	// may exceed CtxTrain (with a warning).
+	MaxPos int
 }
 
 // KVDim is the width of a K or V cache row.
@@ -38,7 +42,7 @@ func (c Config) QDim() int { return c.Heads * c.HeadDim }
 func (c Config) AttentionScale() float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2"}
+var Supported = []string{"llama", "qwen2", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -47,7 +51,7 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("architecture %q is not supported (supported: %s)", e.Arch, strings.Join(Supported, ", "))
 }
 
-// ReadConfig reads the hyperparameters of a llama-style model.
+// ReadConfig reads the hyperparameters of a supported model.
 func ReadConfig(f *gguf.File) (Config, error) {
 	arch, err := f.Architecture()
 	if err != nil {
@@ -59,6 +63,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 		c.RoPE.Mode = backend.RoPENormal
 	case "qwen2":
 		c.RoPE.Mode = backend.RoPENeox
+	case "gpt2":
 	default:
 		return Config{}, &UnsupportedError{arch}
 	}
@@ -91,12 +96,18 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	}
 	u(&c.KVHeads, "attention.head_count_kv", c.Heads)
 	u(&c.HeadDim, "attention.key_length", c.Dim/c.Heads)
-	u(&c.RoPE.Dims, "rope.dimension_count", c.HeadDim)
 	if err != nil {
 		return Config{}, err
 	}
 	if c.KVHeads <= 0 || c.Heads%c.KVHeads != 0 {
 		return Config{}, fmt.Errorf("model: %d attention heads are not a multiple of %d KV heads", c.Heads, c.KVHeads)
+	}
+	if arch == "gpt2" {
+		return gpt2Config(f, c)
+	}
+	u(&c.RoPE.Dims, "rope.dimension_count", c.HeadDim)
+	if err != nil {
+		return Config{}, err
 	}
 	if c.HeadDim <= 0 || c.RoPE.Dims <= 0 || c.RoPE.Dims > c.HeadDim || c.RoPE.Dims%2 != 0 {
 		return Config{}, fmt.Errorf("model: head dim %d with %d rotary dims is not usable", c.HeadDim, c.RoPE.Dims)
@@ -125,5 +136,20 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("model: rope scaling %q is not supported (supported: none, linear)", scaling)
 	}
+	return c, nil
+}
+
+// gpt2Config finishes c for gpt2: learned positions, LayerNorm, and one head
+// size (the fused QKV projection is split into three equal parts).
+func gpt2Config(f *gguf.File, c Config) (Config, error) {
+	if c.HeadDim*c.Heads != c.Dim || c.KVHeads != c.Heads {
+		return Config{}, fmt.Errorf("model: gpt2 with %d heads of %d (%d KV heads) does not fit embedding length %d",
+			c.Heads, c.HeadDim, c.KVHeads, c.Dim)
+	}
+	var err error
+	if c.NormEps, err = f.Float32Or(f.ArchKey("attention.layer_norm_epsilon"), 1e-5); err != nil {
+		return Config{}, err
+	}
+	c.MaxPos = c.CtxTrain
 	return c, nil
 }

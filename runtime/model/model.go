@@ -64,8 +64,22 @@ func Load(f *gguf.File, b backend.Backend, o Options) (Model, error) {
 	switch arch {
 	case "llama", "qwen2":
 		return loadLlama(f, b, o.withDefaults())
+	case "gpt2":
+		return loadGPT2(f, b, o.withDefaults())
 	}
 	return nil, &UnsupportedError{arch}
+}
+
+// ContextError is a context size beyond the positions a model with learned
+// position embeddings can represent.
+type ContextError struct {
+	Ctx, MaxPos int
+	Arch        string
+}
+
+func (e *ContextError) Error() string {
+	return fmt.Sprintf("context size %d exceeds the %d positions this %s model has embeddings for (use --ctx %d or less)",
+		e.Ctx, e.MaxPos, e.Arch, e.MaxPos)
 }
 
 // checkSegments validates a Forward call against the model's limits and

@@ -1,0 +1,187 @@
+package cuda
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/fixtures"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/model"
+	"gpurun/runtime/sampler"
+)
+
+// gpt2Prompts are prompts of runtime/engine/testdata/gpt2_tiny_llamacpp.json
+// ("hello" and "code"), as llama.cpp tokenized them.
+var gpt2Prompts = [][]int32{
+	{39, 695, 78, 11, 616, 466, 70, 318, 269, 315, 68},
+	{67, 891, 751, 7, 64, 11, 275, 8, 25, 198, 220, 220, 220, 1005, 700, 257, 220, 10, 275, 198},
+}
+
+// decodeGreedy feeds prompts one token per forward pass, all sequences
+// together (one one-token segment each, as the server's scheduler decodes),
+// then continues each greedily for n tokens; it returns the continuations,
+// every row of logits, and each row's normalised squared error against
+// the same row of want (when want is not nil).
+func decodeGreedy(tb testing.TB, m model.Model, prompts [][]int32, n int, want [][]float32) ([][]int32, [][]float32, []float64) {
+	tb.Helper()
+	b, vocab := m.Backend(), m.Config().Vocab
+	segs := make([]model.Segment, len(prompts))
+	longest := 0
+	for i, p := range prompts {
+		c, err := m.NewCache(len(p)+n, backend.F32)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		segs[i].Cache = c
+		longest = max(longest, len(p))
+	}
+	out := make([][]int32, len(prompts))
+	var all [][]float32
+	var errs []float64
+	next := make([]int32, len(prompts))
+	row := make([]float32, vocab)
+	active := make([]model.Segment, 0, len(prompts))
+	idx := make([]int, 0, len(prompts))
+	for step := 0; ; step++ {
+		// sequences still in their prompt feed it; the others their last token
+		active, idx = active[:0], idx[:0]
+		for i, p := range prompts {
+			switch {
+			case step < len(p):
+				segs[i].Tokens = p[step : step+1]
+			case len(out[i]) < n:
+				segs[i].Tokens = []int32{next[i]}
+				out[i] = append(out[i], next[i])
+			default:
+				continue
+			}
+			active = append(active, segs[i])
+			idx = append(idx, i)
+		}
+		if len(active) == 0 {
+			return out, all, errs
+		}
+		logits, err := m.Forward(active)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for j, i := range idx {
+			if err := b.Read(row, logits.Slice(j*vocab, vocab)); err != nil {
+				tb.Fatal(err)
+			}
+			next[i] = sampler.Argmax(row)
+			all = append(all, slices.Clone(row))
+			if want != nil {
+				errs = append(errs, nmse(row, want[len(all)-1]))
+			}
+		}
+	}
+}
+
+func nmse(got, want []float32) float64 {
+	var num, den float64
+	for i := range want {
+		d := float64(got[i] - want[i])
+		num += d * d
+		den += float64(want[i]) * float64(want[i])
+	}
+	return num / den
+}
+
+// gpt2VersusCPU runs the tiny GPT-2 of runtime/engine/testdata (whose CPU
+// logits equal llama.cpp's bit for bit) on the CUDA backend over dev and on
+// the CPU: the gpt2 path end to end (two embedding gathers, LayerNorm with
+// bias, the split QKV projection with biases, GELU).
+//
+//   - Decoding (prompts fed token by token, the sequences batched as the
+//     server batches them): the same greedy tokens, and logits within
+//     float-ordering noise of the CPU's. The matrix-vector kernels quantize
+//     x with the CPU's scales and GELU rounds as on the CPU, so little but
+//     the order of float sums differs.
+//   - Prefill (a whole prompt per pass, f16 tensor-core products): the
+//     logits after the prompt near the CPU's. This random-weight model turns
+//     f16 rounding into logit moves of ~0.1, so its greedy continuations
+//     after a prefill are not compared (TestEmuStoriesGreedy does that on a
+//     trained model).
+func gpt2VersusCPU(t *testing.T, dev Device, n int) {
+	root, err := fixtures.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(filepath.Join(root, "runtime/engine/testdata/gpt2-tiny.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ref := cpuRef(t)
+	defer ref.Close()
+	b, err := New(dev, Options{AttnSplitKeys: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	opts := model.Options{MaxBatch: 32, MaxSeqs: len(gpt2Prompts)}
+	mc, err := model.Load(f, ref, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mg, err := model.Load(f, b, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	wantTok, wantLogits, _ := decodeGreedy(t, mc, gpt2Prompts, n, nil)
+	gotTok, _, errs := decodeGreedy(t, mg, gpt2Prompts, n, wantLogits)
+	for i := range wantTok {
+		if !slices.Equal(gotTok[i], wantTok[i]) {
+			t.Errorf("decoding prompt %d: CUDA %v\nCPU %v", i, gotTok[i], wantTok[i])
+		}
+	}
+	// Most rows differ only by the order of float sums (NMSE ~1e-14). Where
+	// that flips the int8 rounding of one element of x in a product, a row
+	// moves by more (NMSE ~1e-4), without accumulating.
+	exact, worst := 0, 0.0
+	for _, e := range errs {
+		if e <= 1e-10 {
+			exact++
+		}
+		worst = max(worst, e)
+	}
+	if worst > 5e-4 || exact < len(errs)*3/4 {
+		t.Errorf("decoding: logits NMSE against the CPU's up to %.3g (want <= 5e-4), %d of %d rows within 1e-10 (want >= 3/4)",
+			worst, exact, len(errs))
+	}
+	t.Logf("decoding: %d tokens per prompt equal the CPU's; %d of %d logit rows within NMSE 1e-10, worst %.3g",
+		n, exact, len(errs), worst)
+
+	for i, p := range gpt2Prompts {
+		logits := func(m model.Model) []float32 {
+			c, err := m.NewCache(len(p), backend.F32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := m.Forward([]model.Segment{{Cache: c, Tokens: p}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := make([]float32, m.Config().Vocab)
+			if err := m.Backend().Read(row, l); err != nil {
+				t.Fatal(err)
+			}
+			return row
+		}
+		want, got := logits(mc), logits(mg)
+		e := nmse(got, want)
+		if e > 2e-3 {
+			t.Errorf("prefill of prompt %d: logits NMSE %.3g against the CPU's, want <= 2e-3", i, e)
+		}
+		if sampler.Argmax(got) != sampler.Argmax(want) {
+			t.Errorf("prefill of prompt %d: next token %d, CPU %d", i, sampler.Argmax(got), sampler.Argmax(want))
+		}
+		t.Logf("prefill of prompt %d (%d tokens): logits NMSE %.3g", i, len(p), e)
+	}
+}
+
+func TestEmuGPT2(t *testing.T) { gpt2VersusCPU(t, &recorder{Device: openEmu(t)}, 48) }

@@ -1,0 +1,282 @@
+package model
+
+import (
+	"fmt"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/kvcache"
+)
+
+// GPT2 is the gpt2 architecture: learned position embeddings, LayerNorm
+// with biases before each sub-block, one fused QKV projection with a bias,
+// and a GELU feed-forward with biases. It computes what llama.cpp's gpt2
+// graph computes, in the same order.
+//
+// Shapes are written (rows, cols) with cols contiguous, as in Llama.
+type GPT2 struct {
+	cfg  Config
+	opts Options
+	b    backend.Backend
+
+	TokEmbd  backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`      // (vocab, dim)
+	PosEmbd  backend.Weight `gguf:"position_embd.weight" shape:"dim,ctx"`     // (ctx_train, dim)
+	OutNorm  backend.Weight `gguf:"output_norm.weight" shape:"dim"`           // (dim)
+	OutNormB backend.Weight `gguf:"output_norm.bias" shape:"dim"`             // (dim)
+	Output   backend.Weight `gguf:"output.weight,optional" shape:"dim,vocab"` // (vocab, dim); absent: tied to TokEmbd
+	Layers   []GPT2Layer
+
+	s gpt2Scratch
+}
+
+// GPT2Layer is one transformer block. The file stores q, k and v as one
+// matrix attn_qkv (3*dim, dim) with one bias (3*dim); Wq, Wk, Wv and Bq,
+// Bk, Bv are its three row blocks, in place (no copy), so that the
+// projections run as the same fused op as Llama's.
+type GPT2Layer struct {
+	AttnNorm   backend.Weight `gguf:"attn_norm.weight" shape:"dim"` // (dim)
+	AttnNormB  backend.Weight `gguf:"attn_norm.bias" shape:"dim"`   // (dim)
+	Wq, Wk, Wv backend.Weight // (dim, dim) each: rows [0,dim), [dim,2dim), [2dim,3dim) of attn_qkv.weight
+	Bq, Bk, Bv backend.Weight // (dim) each: the same parts of attn_qkv.bias
+	Wo         backend.Weight `gguf:"attn_output.weight" shape:"dim,dim"` // (dim, dim)
+	Bo         backend.Weight `gguf:"attn_output.bias" shape:"dim"`       // (dim)
+	FFNNorm    backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`        // (dim)
+	FFNNormB   backend.Weight `gguf:"ffn_norm.bias" shape:"dim"`          // (dim)
+	Up         backend.Weight `gguf:"ffn_up.weight" shape:"dim,ffn"`      // (ffn, dim)
+	BUp        backend.Weight `gguf:"ffn_up.bias" shape:"ffn"`            // (ffn)
+	Down       backend.Weight `gguf:"ffn_down.weight" shape:"ffn,dim"`    // (dim, ffn)
+	BDown      backend.Weight `gguf:"ffn_down.bias" shape:"dim"`          // (dim)
+}
+
+// gpt2Scratch is allocated once for MaxBatch rows (R) and MaxSeqs logit rows (S).
+type gpt2Scratch struct {
+	x      backend.Buffer // (R, dim) residual stream
+	h      backend.Buffer // (R, dim) LayerNorm output
+	pe     backend.Buffer // (R, dim) position embeddings
+	q      backend.Buffer // (R, dim)
+	k, v   backend.Buffer // (R, dim)
+	att    backend.Buffer // (R, dim) attention output
+	o      backend.Buffer // (R, dim) attention projection / ffn output
+	ffn    backend.Buffer // (R, ffn) gelu(up·h + b)
+	logits backend.Buffer // (S, vocab)
+	pos    []int32        // (R) position of each row
+
+	// One-row views for batched decoding (row i = segment i).
+	xRow, qRow, kRow, vRow, attRow []backend.Buffer
+}
+
+func loadGPT2(f *gguf.File, b backend.Backend, o Options) (*GPT2, error) {
+	cfg, err := ReadConfig(f)
+	if err != nil {
+		return nil, err
+	}
+	emb := f.Tensor("token_embd.weight")
+	if emb == nil || len(emb.Dims) != 2 {
+		return nil, fmt.Errorf("model: tensor \"token_embd.weight\" is missing or not 2-D")
+	}
+	cfg.Vocab = int(emb.Dims[1])
+	dims := map[string]int{"dim": cfg.Dim, "vocab": cfg.Vocab, "ctx": cfg.CtxTrain, "ffn": cfg.FFN, "qkv": 3 * cfg.Dim}
+	m := &GPT2{cfg: cfg, opts: o, b: b, Layers: make([]GPT2Layer, cfg.Layers)}
+	if err := loadWeights(f, b, "", dims, m); err != nil {
+		return nil, err
+	}
+	if m.Output == nil {
+		m.Output = m.TokEmbd
+		m.cfg.TiedEmbed = true
+	}
+	for l := range m.Layers {
+		L, prefix := &m.Layers[l], fmt.Sprintf("blk.%d.", l)
+		if err := loadWeights(f, b, prefix, dims, L); err != nil {
+			return nil, err
+		}
+		ws, err := loadThirds(f, b, prefix+"attn_qkv.weight", "dim,qkv", dims)
+		if err != nil {
+			return nil, err
+		}
+		bs, err := loadThirds(f, b, prefix+"attn_qkv.bias", "qkv", dims)
+		if err != nil {
+			return nil, err
+		}
+		L.Wq, L.Wk, L.Wv = ws[0], ws[1], ws[2]
+		L.Bq, L.Bk, L.Bv = bs[0], bs[1], bs[2]
+	}
+	if err := m.allocScratch(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// loadThirds loads the tensor name, of shape spec, as three weights: its
+// outermost dimension cut into equal parts, each a view of the file's bytes.
+func loadThirds(f *gguf.File, b backend.Backend, name, spec string, dims map[string]int) ([3]backend.Weight, error) {
+	var ws [3]backend.Weight
+	t := f.Tensor(name)
+	if t == nil {
+		return ws, fmt.Errorf("model: tensor %q is missing", name)
+	}
+	if err := checkShape(t, spec, dims); err != nil {
+		return ws, err
+	}
+	if !computable[t.Type] {
+		return ws, fmt.Errorf("model: tensor %q has type %s, which gpurun cannot compute with yet", name, t.Type)
+	}
+	outer := len(t.Dims) - 1
+	if t.Dims[outer]%3 != 0 || int64(len(t.Data))%3 != 0 {
+		return ws, fmt.Errorf("model: tensor %q (%v) does not split into q, k and v", name, t.Dims)
+	}
+	part := int64(len(t.Data)) / 3
+	for i := range ws {
+		sub := *t
+		sub.Name = fmt.Sprintf("%s[%c]", name, "qkv"[i])
+		sub.Dims = append([]uint64(nil), t.Dims...)
+		sub.Dims[outer] /= 3
+		sub.Offset += uint64(int64(i) * part)
+		sub.Size = part
+		sub.Data = t.Data[int64(i)*part : int64(i+1)*part]
+		w, err := b.LoadWeight(&sub)
+		if err != nil {
+			return ws, fmt.Errorf("model: loading %q: %w", sub.Name, err)
+		}
+		ws[i] = w
+	}
+	return ws, nil
+}
+
+func (m *GPT2) allocScratch() error {
+	c, R, S := m.cfg, m.opts.MaxBatch, m.opts.MaxSeqs
+	s := &m.s
+	var err error
+	alloc := func(n int) backend.Buffer {
+		if err != nil {
+			return nil
+		}
+		var buf backend.Buffer
+		buf, err = m.b.NewBuffer(backend.F32, n)
+		return buf
+	}
+	s.x, s.h, s.pe, s.o = alloc(R*c.Dim), alloc(R*c.Dim), alloc(R*c.Dim), alloc(R*c.Dim)
+	s.q, s.k, s.v, s.att = alloc(R*c.Dim), alloc(R*c.Dim), alloc(R*c.Dim), alloc(R*c.Dim)
+	s.ffn = alloc(R * c.FFN)
+	s.logits = alloc(S * c.Vocab)
+	if err != nil {
+		return fmt.Errorf("model: allocating activations for %d tokens: %w", R, err)
+	}
+	s.pos = make([]int32, R)
+	views := func(buf backend.Buffer) []backend.Buffer {
+		v := make([]backend.Buffer, S)
+		for i := range v {
+			v[i] = buf.Slice(i*c.Dim, c.Dim)
+		}
+		return v
+	}
+	s.xRow, s.qRow, s.kRow, s.vRow, s.attRow = views(s.x), views(s.q), views(s.k), views(s.v), views(s.att)
+	return nil
+}
+
+// Config returns the hyperparameters.
+func (m *GPT2) Config() Config { return m.cfg }
+
+// Backend returns the backend the weights live on.
+func (m *GPT2) Backend() backend.Backend { return m.b }
+
+// Options returns the batch limits.
+func (m *GPT2) Options() Options { return m.opts }
+
+// NewCache allocates a KV cache for one sequence; ctxLen may not exceed the
+// positions the model has embeddings for.
+func (m *GPT2) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
+	if ctxLen > m.cfg.MaxPos {
+		return nil, &ContextError{Ctx: ctxLen, MaxPos: m.cfg.MaxPos, Arch: m.cfg.Arch}
+	}
+	return kvcache.New(m.b, m.cfg.Layers, ctxLen, m.cfg.KVDim(), dt)
+}
+
+// Forward runs the segments through the model; see Model.Forward.
+func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
+	R, err := checkSegments(segs, m.opts)
+	if err != nil {
+		return nil, err
+	}
+	b, c, s := m.b, m.cfg, &m.s
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	row := 0
+	for _, sg := range segs {
+		for i := range sg.Tokens {
+			s.pos[row] = int32(sg.Cache.Pos() + i)
+			row++
+		}
+	}
+	pos := s.pos[:R]
+
+	// x (R, dim) = token embeddings + position embeddings
+	if len(segs) == 1 {
+		b.Embed(s.x, m.TokEmbd, segs[0].Tokens)
+	} else {
+		row = 0
+		for _, sg := range segs {
+			b.Embed(rows(s.x, s.xRow, row, len(sg.Tokens), c.Dim), m.TokEmbd, sg.Tokens)
+			row += len(sg.Tokens)
+		}
+	}
+	b.Embed(s.pe, m.PosEmbd, pos)
+	b.Add(s.x, s.x, s.pe, R*c.Dim)
+
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		// Attention: h = LayerNorm(x); q, k, v = h·W + b; cache, attention;
+		// x += att·Woᵀ + bo.
+		b.LayerNorm(s.h, s.x, L.AttnNorm, L.AttnNormB, R, c.NormEps)
+		backend.NormMatMulQKV(b, s.q, s.k, s.v, s.h, backend.Norm{}, L.Wq, L.Wk, L.Wv, R, nil) // (R, dim) x3
+		b.AddBias(s.q, L.Bq, R)
+		b.AddBias(s.k, L.Bk, R)
+		b.AddBias(s.v, L.Bv, R)
+		row = 0
+		for _, sg := range segs {
+			T, p := len(sg.Tokens), sg.Cache.Pos()
+			b.StoreKV(sg.Cache.K[l], sg.Cache.V[l], rows(s.k, s.kRow, row, T, c.Dim), rows(s.v, s.vRow, row, T, c.Dim), p, T, c.Dim)
+			b.Attention(rows(s.att, s.attRow, row, T, c.Dim), rows(s.q, s.qRow, row, T, c.Dim),
+				sg.Cache.K[l], sg.Cache.V[l], backend.AttentionArgs{
+					T: T, Pos: p, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
+					Scale: c.AttentionScale(), CacheLen: sg.Cache.Len,
+				})
+			row += T
+		}
+		b.MatMul(s.o, s.att, L.Wo, R) // (R, dim)
+		b.AddBias(s.o, L.Bo, R)
+		b.Add(s.x, s.x, s.o, R*c.Dim)
+
+		// Feed-forward: h = LayerNorm(x); x += gelu(h·Upᵀ + bu)·Downᵀ + bd.
+		b.LayerNorm(s.h, s.x, L.FFNNorm, L.FFNNormB, R, c.NormEps)
+		b.MatMul(s.ffn, s.h, L.Up, R) // (R, ffn)
+		b.AddBias(s.ffn, L.BUp, R)
+		b.GELU(s.ffn, s.ffn, R*c.FFN)
+		b.MatMul(s.o, s.ffn, L.Down, R) // (R, dim)
+		b.AddBias(s.o, L.BDown, R)
+		b.Add(s.x, s.x, s.o, R*c.Dim)
+	}
+
+	// Logits of each segment's last row: LayerNorm(x)·Outputᵀ.
+	if R == len(segs) { // every segment is one token: rows are already compact
+		b.LayerNorm(s.h, s.x, m.OutNorm, m.OutNormB, R, c.NormEps)
+		b.MatMul(s.logits, s.h, m.Output, R)
+	} else {
+		row = 0
+		h := s.h.Slice(0, c.Dim)
+		for i, sg := range segs {
+			row += len(sg.Tokens)
+			b.LayerNorm(h, s.x.Slice((row-1)*c.Dim, c.Dim), m.OutNorm, m.OutNormB, 1, c.NormEps)
+			b.MatMul(rows(s.logits, nil, i, 1, c.Vocab), h, m.Output, 1)
+		}
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	for _, sg := range segs {
+		if err := sg.Cache.Advance(len(sg.Tokens)); err != nil {
+			return nil, err
+		}
+	}
+	return s.logits, nil
+}
