@@ -1,5 +1,5 @@
 // Command mkmodel writes a GGUF file with random weights in the shapes of a
-// real model (SmolLM2-135M, Llama-3-8B, ...), for benchmarks on machines
+// real model (SmolLM2-135M, Llama-3-8B, GPT-2 124M, ...), for benchmarks on machines
 // that cannot download models: speed depends on shapes and block formats,
 // not on what the weights say.
 //
@@ -24,8 +24,9 @@ import (
 	"gpurun/runtime/quant"
 )
 
-// Shape is a llama-architecture model's hyperparameters.
+// Shape is a model's hyperparameters.
 type Shape struct {
+	Arch                                         string // "llama" (default) or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	RopeBase                                     float32
 	Tied                                         bool // no output.weight: the embedding is the classifier
@@ -36,6 +37,10 @@ var shapes = map[string]Shape{
 	"llama3-8b":    {Dim: 4096, Heads: 32, KVHeads: 8, FFN: 14336, Layers: 32, Vocab: 128256, Ctx: 8192, RopeBase: 500000},
 	"llama2-7b":    {Dim: 4096, Heads: 32, KVHeads: 32, FFN: 11008, Layers: 32, Vocab: 32000, Ctx: 4096, RopeBase: 10000},
 	"tinyllama-1b": {Dim: 2048, Heads: 32, KVHeads: 4, FFN: 5632, Layers: 22, Vocab: 32000, Ctx: 2048, RopeBase: 10000},
+	// GPT-2 ties its classifier to the embedding, but llama.cpp's converter
+	// writes the copy as output.weight: so do we.
+	"gpt2-124m": {Arch: "gpt2", Dim: 768, Heads: 12, KVHeads: 12, FFN: 3072, Layers: 12, Vocab: 50257, Ctx: 1024},
+	"gpt2-355m": {Arch: "gpt2", Dim: 1024, Heads: 16, KVHeads: 16, FFN: 4096, Layers: 24, Vocab: 50257, Ctx: 1024},
 }
 
 func main() {
@@ -98,8 +103,11 @@ func run(args []string) error {
 	return f.Close()
 }
 
-// build lays out a llama model of shape s with random weights.
+// build lays out a model of shape s with random weights.
 func build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, error) {
+	if s.Arch == "gpt2" {
+		return buildGPT2(name, s, wt, et, seed)
+	}
 	w := gguf.NewWriter()
 	w.AddKV("general.architecture", "llama")
 	w.AddKV("general.name", "random "+name)
@@ -142,6 +150,58 @@ func build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			mat(p+"ffn_gate.weight", wt, s.FFN, s.Dim),
 			mat(p+"ffn_up.weight", wt, s.FFN, s.Dim),
 			mat(p+"ffn_down.weight", wt, s.Dim, s.FFN),
+		)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+// buildGPT2 lays out a gpt2 model of shape s with random weights: learned
+// positions, LayerNorms with biases, one fused QKV matrix with a bias.
+func buildGPT2(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, error) {
+	w := gguf.NewWriter()
+	w.AddKV("general.architecture", "gpt2")
+	w.AddKV("general.name", "random "+name)
+	w.AddKV("gpt2.context_length", uint32(s.Ctx))
+	w.AddKV("gpt2.embedding_length", uint32(s.Dim))
+	w.AddKV("gpt2.feed_forward_length", uint32(s.FFN))
+	w.AddKV("gpt2.block_count", uint32(s.Layers))
+	w.AddKV("gpt2.attention.head_count", uint32(s.Heads))
+	w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
+	addVocab(w, s.Vocab)
+
+	rng := rand.New(rand.NewPCG(seed, 7))
+	mat := func(name string, t quant.Type, rows, cols int) error {
+		fill, err := randomRows(t, rows, cols, rng)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return w.AddTensorFunc(name, t, []uint64{uint64(cols), uint64(rows)}, fill)
+	}
+	vec := func(name string, n int, fill func(int) func(io.Writer) error) error {
+		return w.AddTensorFunc(name, quant.F32, []uint64{uint64(n)}, fill(n))
+	}
+	errs := []error{
+		mat("token_embd.weight", et, s.Vocab, s.Dim),
+		mat("position_embd.weight", quant.F32, s.Ctx, s.Dim),
+		vec("output_norm.weight", s.Dim, ones), vec("output_norm.bias", s.Dim, zeros),
+	}
+	if !s.Tied {
+		errs = append(errs, mat("output.weight", wt, s.Vocab, s.Dim))
+	}
+	for l := 0; l < s.Layers; l++ {
+		p := fmt.Sprintf("blk.%d.", l)
+		errs = append(errs,
+			vec(p+"attn_norm.weight", s.Dim, ones), vec(p+"attn_norm.bias", s.Dim, zeros),
+			mat(p+"attn_qkv.weight", wt, 3*s.Dim, s.Dim), vec(p+"attn_qkv.bias", 3*s.Dim, zeros),
+			mat(p+"attn_output.weight", wt, s.Dim, s.Dim), vec(p+"attn_output.bias", s.Dim, zeros),
+			vec(p+"ffn_norm.weight", s.Dim, ones), vec(p+"ffn_norm.bias", s.Dim, zeros),
+			mat(p+"ffn_up.weight", wt, s.FFN, s.Dim), vec(p+"ffn_up.bias", s.FFN, zeros),
+			mat(p+"ffn_down.weight", wt, s.Dim, s.FFN), vec(p+"ffn_down.bias", s.Dim, zeros),
 		)
 	}
 	for _, err := range errs {
@@ -211,6 +271,14 @@ func randomRows(t quant.Type, rows, cols int, rng *rand.Rand) (func(io.Writer) e
 		}
 		return nil
 	}, nil
+}
+
+// zeros writes n float32 0 values (biases).
+func zeros(n int) func(io.Writer) error {
+	return func(out io.Writer) error {
+		_, err := out.Write(make([]byte, 4*n))
+		return err
+	}
 }
 
 // ones writes n float32 1.0 values (norm weights).

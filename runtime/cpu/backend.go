@@ -56,6 +56,8 @@ type Backend struct {
 	swi     swigluTask
 	att     attentionTask
 	softmax softmaxTask
+	gelu    geluTask
+	geluTab []float32 // gelu at every float16 input (GELU builds it on first use)
 }
 
 var _ backend.Backend = (*Backend)(nil)

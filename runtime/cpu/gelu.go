@@ -13,16 +13,42 @@ import (
 // rounded to float16, and gelu of that, computed in float32, is rounded to
 // float16 again. The rounding (relative error up to 2^-11) is what keeps
 // GPT-2 logits identical to llama.cpp's.
+//
+// As in ggml, the values come from a table of gelu at every float16 input
+// (built on first use, 256 KiB per backend), and the rows are split among
+// the workers.
 func (b *Backend) GELU(dst, x backend.Buffer, n int) {
 	if b.err != nil || b.fail(backend.CheckElementwise("gelu", n, []string{"dst", "x"}, dst, x)) {
 		return
 	}
-	ds, xs := f32s(dst)[:n], f32s(x)[:n]
-	for i, v := range xs {
-		ds[i] = gelu(v)
+	if b.geluTab == nil {
+		b.geluTab = make([]float32, 1<<16)
+		for i := range b.geluTab {
+			b.geluTab[i] = gelu(quant.F16ToF32(uint16(i)))
+		}
+	}
+	b.gelu = geluTask{dst: f32s(dst)[:n], x: f32s(x)[:n], tab: b.geluTab}
+	b.pool.run(&b.gelu, n, max(4096, b.pool.grainFor(n)))
+}
+
+type geluTask struct {
+	dst, x, tab []float32
+}
+
+func (g *geluTask) do(_, lo, hi int) {
+	tab := g.tab[:1<<16]
+	for i, v := range g.x[lo:hi] {
+		switch {
+		case v <= -10:
+			v = 0
+		case v < 10:
+			v = tab[quant.F32ToF16(v)]
+		}
+		g.dst[lo+i] = v
 	}
 }
 
+// gelu is one element of GELU, computed (the table's entries).
 func gelu(x float32) float32 {
 	switch {
 	case x <= -10:

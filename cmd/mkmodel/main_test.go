@@ -1,0 +1,57 @@
+package main
+
+import (
+	"testing"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/cpu"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/model"
+	"gpurun/runtime/quant"
+)
+
+// TestBuildLoads: what build writes, for each architecture, is a file
+// gpurun loads and runs (shapes cut down so that the test is quick).
+func TestBuildLoads(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		shape Shape
+	}{
+		{"smollm2-135m", Shape{Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}},
+		{"gpt2-124m", Shape{Arch: "gpt2", Dim: 64, Heads: 2, KVHeads: 2, FFN: 256, Layers: 2, Vocab: 300, Ctx: 64}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w, err := build(c.name, c.shape, quant.Q8_0, quant.Q8_0, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := gguf.Parse(w.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := cpu.New(cpu.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			m, err := model.Load(f, b, model.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			arch := c.shape.Arch
+			if arch == "" {
+				arch = "llama"
+			}
+			if got := m.Config().Arch; got != arch {
+				t.Errorf("architecture %q, want %q", got, arch)
+			}
+			cache, err := m.NewCache(16, backend.F32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Forward([]model.Segment{{Cache: cache, Tokens: []int32{1, 5, 7}}}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
