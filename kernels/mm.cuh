@@ -18,6 +18,7 @@
 //     dequantized to half, 4 warps of 2 x 2 fragments, accumulators through
 //     shared memory for a bounds-checked store.
 #pragma once
+#include "gelu.cuh"
 #include "quant.cuh"
 
 // ---- x quantization (matrix-vector path) ------------------------------------
@@ -314,15 +315,28 @@ static __device__ __forceinline__ float row_dot_f(const WeightPtrs& w, size_t ro
 
 static __device__ __forceinline__ float silu_f(float g) { return g / (1.0f + expf(-g)); }
 
+// epilogue: what a matrix-vector row writes for its product a (old: the
+// value dst holds; read only when acc).
+static __device__ __forceinline__ float epilogue(float a, float old, int r, const float* __restrict__ bias, int gelu,
+                                                 int acc) {
+    if (bias) a += bias[r];
+    if (gelu) a = gelu_rounded(a);
+    return acc ? old + a : a;
+}
+
 // matvec: dst[t, r] for the rows of this block, t = blockIdx.y. SWIGLU:
 // dst = silu(x·G[r]) * (x·U[r]) with u the up weight. Fusions:
 //   nw != null: x is RMS-normalised first with weight nw (quantize_x; block
 //               formats only: the host passes null for F32/F16);
-//   acc != 0:   dst[t, r] += the product (the residual add) instead of =.
+//   bias:       the product plus bias[r] (GPT-2's projections), then
+//   gelu != 0:  gelu of that (GPT-2's up projection; as gelu.cu);
+//   acc != 0:   dst[t, r] += the result (the residual add) instead of =.
+// In that order, as the unfused ops round: dst + ((x·W[r] + b[r])).
 template <int T, bool SWIGLU>
 static __device__ __forceinline__ void matvec(float* __restrict__ dst, const float* __restrict__ x, const WeightPtrs& w,
                                               const WeightPtrs& u, int R, int K, int rpw, int vec,
-                                              const float* __restrict__ nw, float eps, int acc) {
+                                              const float* __restrict__ nw, float eps, int acc,
+                                              const float* __restrict__ bias, int gelu) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int t = blockIdx.y;
     x += (size_t)t * K;
@@ -334,7 +348,7 @@ static __device__ __forceinline__ void matvec(float* __restrict__ dst, const flo
             if (r >= R) break;  // warp-uniform
             float a = warp_sum(row_dot_f<T>(w, r, K, x, vec, lane));
             if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_f<T>(u, r, K, x, vec, lane));
-            if (lane == 0) dst[r] = acc ? dst[r] + a : a;
+            if (lane == 0) dst[r] = epilogue(a, dst[r], r, bias, gelu, acc);
         }
     } else {
         EXTERN_SHARED(int8_t, smem);
@@ -346,7 +360,7 @@ static __device__ __forceinline__ void matvec(float* __restrict__ dst, const flo
             if (r >= R) break;
             float a = warp_sum(row_dot_q<T>(w, r, K, xq, xds, lane));
             if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_q<T>(u, r, K, xq, xds, lane));
-            if (lane == 0) dst[r] = acc ? dst[r] + a : a;
+            if (lane == 0) dst[r] = epilogue(a, dst[r], r, bias, gelu, acc);
         }
     }
 }
@@ -360,7 +374,8 @@ template <int T>
 static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float* __restrict__ dk, float* __restrict__ dv,
                                                   const float* __restrict__ x, const WeightPtrs& wq, const WeightPtrs& wk,
                                                   const WeightPtrs& wv, int Rq, int Rkv, int K, int rpw, int vec,
-                                                  const float* __restrict__ nw, float eps) {
+                                                  const float* __restrict__ nw, float eps, const float* __restrict__ bq,
+                                                  const float* __restrict__ bk, const float* __restrict__ bv) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int t = blockIdx.y;
     x += (size_t)t * K;
@@ -381,10 +396,11 @@ static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float*
         // three parameters would put them in local memory
         WeightPtrs w = wq;
         float* dst = dq + (size_t)t * Rq;
+        const float* bias = bq;
         if (r >= Rq + Rkv) {
-            w = wv, dst = dv + (size_t)t * Rkv, r -= Rq + Rkv;
+            w = wv, dst = dv + (size_t)t * Rkv, bias = bv, r -= Rq + Rkv;
         } else if (r >= Rq) {
-            w = wk, dst = dk + (size_t)t * Rkv, r -= Rq;
+            w = wk, dst = dk + (size_t)t * Rkv, bias = bk, r -= Rq;
         }
         float a;
         if constexpr (T == W_F32 || T == W_F16) {
@@ -392,7 +408,7 @@ static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float*
         } else {
             a = warp_sum(row_dot_q<T>(w, r, K, xq, xds, lane));
         }
-        if (lane == 0) dst[r] = a;
+        if (lane == 0) dst[r] = bias ? a + bias[r] : a;
     }
 }
 

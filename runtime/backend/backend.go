@@ -252,6 +252,58 @@ func NormMatMulQKV(b Backend, q, k, v, x Buffer, n Norm, wq, wk, wv Weight, T in
 	b.MatMul(v, xn, wv, T)
 }
 
+// BiasMatMuler is an optional set of products with a bias folded in, for
+// GPT-2's projections (a GPU backend implements it: each saves the launches
+// of an add_bias and a GELU or an add). Each equals the unfused sequence its
+// helper below runs on other backends, with the same rounding order.
+type BiasMatMuler interface {
+	// MatMulBias: dst[T, R] = x · wᵀ + bias, then GELU of that when gelu.
+	MatMulBias(dst, x Buffer, w, bias Weight, T int, gelu bool)
+	// MatMulBiasAdd: dst[T, R] += x · wᵀ + bias (the residual add).
+	MatMulBiasAdd(dst, x Buffer, w, bias Weight, T int)
+	// MatMulQKVBias: q = x · wqᵀ + bq, k = x · wkᵀ + bk, v = x · wvᵀ + bv.
+	MatMulQKVBias(q, k, v, x Buffer, wq, wk, wv, bq, bk, bv Weight, T int)
+}
+
+// MatMulBias: dst = x · wᵀ + bias (then GELU when gelu); without the fused
+// op, MatMul, AddBias and GELU.
+func MatMulBias(b Backend, dst, x Buffer, w, bias Weight, T int, gelu bool) {
+	if f, ok := b.(BiasMatMuler); ok {
+		f.MatMulBias(dst, x, w, bias, T, gelu)
+		return
+	}
+	b.MatMul(dst, x, w, T)
+	b.AddBias(dst, bias, T)
+	if gelu {
+		b.GELU(dst, dst, T*w.Rows())
+	}
+}
+
+// MatMulBiasAdd: dst += x · wᵀ + bias; without the fused op, MatMul into tmp
+// (at least T*w.Rows()), AddBias and Add.
+func MatMulBiasAdd(b Backend, dst, x Buffer, w, bias Weight, T int, tmp Buffer) {
+	if f, ok := b.(BiasMatMuler); ok {
+		f.MatMulBiasAdd(dst, x, w, bias, T)
+		return
+	}
+	b.MatMul(tmp, x, w, T)
+	b.AddBias(tmp, bias, T)
+	b.Add(dst, dst, tmp, T*w.Rows())
+}
+
+// MatMulQKVBias: the three projections with their biases; without the
+// fused op, NormMatMulQKV (no norm) and three AddBias.
+func MatMulQKVBias(b Backend, q, k, v, x Buffer, wq, wk, wv, bq, bk, bv Weight, T int) {
+	if f, ok := b.(BiasMatMuler); ok {
+		f.MatMulQKVBias(q, k, v, x, wq, wk, wv, bq, bk, bv, T)
+		return
+	}
+	NormMatMulQKV(b, q, k, v, x, Norm{}, wq, wk, wv, T, nil)
+	b.AddBias(q, bq, T)
+	b.AddBias(k, bk, T)
+	b.AddBias(v, bv, T)
+}
+
 // RoPEStoreKVArgs gives the shapes of RoPEStoreKV.
 type RoPEStoreKVArgs struct {
 	Heads, KVHeads, HeadDim int

@@ -87,6 +87,15 @@ func CheckAddBias(x Buffer, b Weight, T int) error {
 	return needF32("add_bias", "x", x, T*b.Cols())
 }
 
+// CheckBias validates the bias b of a product with weight w: a 1-D F32
+// vector of w.Rows() elements.
+func CheckBias(op string, b, w Weight) error {
+	if b.Rows() != 1 || b.Type() != quant.F32 || b.Cols() != w.Rows() {
+		return Shapef(op, "bias %q is %s [%d x %d], want a 1-D F32 vector of %d for %q", b.Name(), b.Type(), b.Rows(), b.Cols(), w.Rows(), w.Name())
+	}
+	return nil
+}
+
 // CheckRoPE validates RoPE arguments.
 func CheckRoPE(x Buffer, pos []int32, heads, headDim int, r RoPE) error {
 	if r.Dims <= 0 || r.Dims > headDim || r.Dims%2 != 0 {

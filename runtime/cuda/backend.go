@@ -295,3 +295,10 @@ func gridFor(n, bs int) int {
 	}
 	return g
 }
+
+var (
+	_ backend.FusedMatMuler  = (*Backend)(nil)
+	_ backend.BiasMatMuler   = (*Backend)(nil)
+	_ backend.RoPEStoreKVer  = (*Backend)(nil)
+	_ backend.MatMulSwiGLUer = (*Backend)(nil)
+)

@@ -15,7 +15,8 @@ import (
 type unfused struct{ backend.Backend }
 
 // TestFusedEqualsUnfused: matmul_qkv computes each row exactly as
-// matmul_<type> does, matmul_<type> with acc adds exactly as add_f32 would,
+// matmul_<type> does, matmul_<type> with acc adds exactly as add_f32 would
+// (and with a bias and GELU as add_bias_f32 and gelu_f32 would),
 // and rope_store_kv rotates exactly as rope does, so on the same device the
 // fused and unfused forms agree bit for bit (the parity cases only bound the
 // error against the CPU).
@@ -37,7 +38,8 @@ func TestFusedEqualsUnfused(t *testing.T) {
 			for _, c := range backendtest.Cases() {
 				// a folded norm sums its squares in another order than
 				// rmsnorm_f32: close (the parity cases), not bit-equal
-				if c.Op != "matmul_qkv" && c.Op != "rope_store_kv" && !strings.HasSuffix(c.Name, "/add") ||
+				if c.Op != "matmul_qkv" && c.Op != "rope_store_kv" && !strings.HasSuffix(c.Name, "/add") &&
+					!strings.Contains(c.Name, "/bias") ||
 					strings.HasSuffix(c.Name, "/norm") {
 					continue
 				}

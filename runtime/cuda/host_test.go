@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"testing"
 	"unsafe"
 
 	"gpurun/runtime/backend"
 	"gpurun/runtime/backend/backendtest"
+	"gpurun/runtime/fixtures"
 	"gpurun/runtime/gguf"
 	"gpurun/runtime/model"
 	"gpurun/runtime/quant"
@@ -202,8 +204,9 @@ func TestDecodeLaunches(t *testing.T) {
 	d := h.dev
 	b0, l0, u0 := d.batches, d.launches, d.updated
 	const steps = 10
-	for range steps {
+	for i := range steps {
 		h.step(t)
+		h.token[0] = int32(7 + i) // the zero model's argmax is always 0: vary the token as real decoding does
 	}
 	batches, launches, updated := d.batches-b0, d.launches-l0, d.updated-u0
 	perStep, updPerStep := float64(launches)/steps, float64(updated)/steps
@@ -292,5 +295,45 @@ func TestStepScalarsOverflow(t *testing.T) {
 		if !slices.Equal(got[i*dim:(i+1)*dim], want) {
 			t.Fatalf("embed %d (id %d) read another row", i, vocab-1-i)
 		}
+	}
+}
+
+// TestGPT2DecodeLaunches pins the kernels of a gpt2 decode step (the tiny
+// GPT-2 of runtime/engine/testdata): biases, GELU and residual adds folded
+// into the matrix-vector kernels, no graph node updates, no allocation.
+func TestGPT2DecodeLaunches(t *testing.T) {
+	root, err := fixtures.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(filepath.Join(root, "runtime/engine/testdata/gpt2-tiny.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := newHostDecoder(t, f, 256)
+	for range 3 {
+		h.step(t)
+	}
+	d := h.dev
+	l0, u0 := d.launches, d.updated
+	const steps = 10
+	for range steps {
+		h.step(t)
+	}
+	layers := h.m.Config().Layers
+	perStep := float64(d.launches-l0) / steps
+	t.Logf("%d layers: %.1f launches per token", layers, perStep)
+	// token and position embeddings, their add; per layer: layernorm,
+	// qkv+biases, store, attention, output projection+bias+add, layernorm,
+	// up+bias+gelu, down+bias+add; then layernorm, logits, argmax.
+	if want := 3 + 8*layers + 3; perStep != float64(want) {
+		t.Errorf("%.1f launches per token, want %d", perStep, want)
+	}
+	if u := d.updated - u0; u != 0 {
+		t.Errorf("%d graph nodes updated over %d tokens, want none", u, steps)
+	}
+	if n := testing.AllocsPerRun(20, func() { h.step(t) }); n != 0 {
+		t.Errorf("%.1f allocations per decode step, want 0", n)
 	}
 }

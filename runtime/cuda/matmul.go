@@ -42,6 +42,68 @@ func (b *Backend) MatMulAdd(dst, x backend.Buffer, w backend.Weight, T int) {
 	b.Add(d, d, tmp, T*wb.rows)
 }
 
+// MatMulBias: dst[T, R] = x · wᵀ + bias, then GELU when gelu. The
+// matrix-vector kernels add the bias and apply GELU as they store;
+// otherwise add_bias_f32 and gelu_f32 follow the GEMM.
+func (b *Backend) MatMulBias(dst, x backend.Buffer, w, bias backend.Weight, T int, gelu bool) {
+	d, xb, wb := b.matmulArgs("matmul", dst, x, w, T)
+	if d == nil {
+		return
+	}
+	if bw := b.biasArg("matmul", bias, w); bw != nil {
+		b.matmulBias(d, xb, wb, bw, T, gelu)
+	}
+}
+
+// MatMulBiasAdd: dst[T, R] += x · wᵀ + bias, in one matrix-vector launch;
+// otherwise the GEMM into a temporary, add_bias_f32 and add_f32.
+func (b *Backend) MatMulBiasAdd(dst, x backend.Buffer, w, bias backend.Weight, T int) {
+	d, xb, wb := b.matmulArgs("matmul", dst, x, w, T)
+	if d == nil {
+		return
+	}
+	bw := b.biasArg("matmul", bias, w)
+	if bw == nil {
+		return
+	}
+	if b.matvec(wb, T) {
+		b.matmul("matmul", d, xb, wb, nil, T, fuse{bias: bw, acc: true})
+		return
+	}
+	tmp := b.temp("matmul", T*wb.rows)
+	b.matmulBias(tmp, xb, wb, bw, T, false)
+	b.Add(d, d, tmp, T*wb.rows)
+}
+
+// matmulBias: d = x · wᵀ + bias (bias may be nil), then GELU when gelu.
+func (b *Backend) matmulBias(d, x *buffer, w, bias *weight, T int, gelu bool) {
+	if b.matvec(w, T) {
+		b.matmul("matmul", d, x, w, nil, T, fuse{bias: bias, gelu: gelu})
+		return
+	}
+	b.matmul("matmul", d, x, w, nil, T, fuse{})
+	if bias != nil {
+		b.AddBias(d, bias, T)
+	}
+	if gelu {
+		b.GELU(d, d, T*w.rows)
+	}
+}
+
+// biasArg checks and converts the bias of a product with w, or records an
+// error and returns nil.
+func (b *Backend) biasArg(op string, bias, w backend.Weight) *weight {
+	if bias == nil {
+		b.fail(backend.Shapef(op, "bias is nil"))
+		return nil
+	}
+	if err := backend.CheckBias(op, bias, w); err != nil {
+		b.fail(err)
+		return nil
+	}
+	return b.asWeight(op, bias)
+}
+
 // NormMatMul: dst = rmsnorm(x) · wᵀ. The matrix-vector kernels of the block
 // formats normalise x as they quantize it; otherwise rmsnorm_f32 writes the
 // normalised x to a temporary first.
@@ -112,10 +174,13 @@ func (b *Backend) normArg(op string, n backend.Norm, x backend.Buffer, w *weight
 }
 
 // fuse is what a matrix-vector launch folds in: the RMSNorm of x before the
-// product (norm, eps) and the residual add after it (acc: dst +=).
+// product (norm, eps), and after it a bias, GELU and the residual add
+// (acc: dst +=), in that order.
 type fuse struct {
 	norm *weight
 	eps  float32
+	bias *weight
+	gelu bool
 	acc  bool
 }
 
@@ -185,8 +250,10 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 		args.ints(rpw, vec)
 		args.ptrs(f.normPtr())
 		args.f32s(f.eps)
-		if u == nil { // matmul_<type> takes acc; matmul_swiglu_<type> does not
+		if u == nil { // matmul_<type> takes acc, bias, gelu; matmul_swiglu_<type> does not
 			args.ints(boolInt(f.acc))
+			args.ptrs(f.bias.f32OrNull())
+			args.ints(boolInt(f.gelu))
 		}
 		rowsPerBlock := bs / 32 * rpw
 		b.launchList(op, shape, matvecKernels[op][w.typ], dim(ceilDiv(R, rowsPerBlock), T, 1), dim(bs, 1, 1), shared, &args)
@@ -224,11 +291,14 @@ func matvecInput(typ quant.Type, K int, x *buffer) (shared, vec int, err error) 
 }
 
 // normPtr is the norm weight's address, or null.
-func (f fuse) normPtr() devPtr {
-	if f.norm == nil {
+func (f fuse) normPtr() devPtr { return f.norm.f32OrNull() }
+
+// f32OrNull is an F32 vector weight's address, or null for a nil weight.
+func (w *weight) f32OrNull() devPtr {
+	if w == nil {
 		return 0
 	}
-	return f.norm.f32()
+	return w.f32()
 }
 
 func boolInt(v bool) int {

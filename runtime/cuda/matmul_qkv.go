@@ -13,6 +13,17 @@ import (
 // same rows: one launch, x normalised (block formats) and quantized once per
 // block. Otherwise the norm (if any) and three MatMuls.
 func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, wv backend.Weight, T int) {
+	b.matmulQKV(q, k, v, x, n, wq, wk, wv, [3]backend.Weight{}, T)
+}
+
+// MatMulQKVBias: q = x · wqᵀ + bq, k = x · wkᵀ + bk, v = x · wvᵀ + bv (GPT-2's
+// projections), the biases added by matmul_qkv_<type> where it applies and
+// by add_bias_f32 otherwise.
+func (b *Backend) MatMulQKVBias(q, k, v, x backend.Buffer, wq, wk, wv, bq, bk, bv backend.Weight, T int) {
+	b.matmulQKV(q, k, v, x, backend.Norm{}, wq, wk, wv, [3]backend.Weight{bq, bk, bv}, T)
+}
+
+func (b *Backend) matmulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, wv backend.Weight, biases [3]backend.Weight, T int) {
 	if b.err != nil {
 		return
 	}
@@ -21,6 +32,19 @@ func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, w
 		return
 	}
 	const op = "matmul_qkv"
+	var bias [3]*weight
+	for i, w := range [3]backend.Weight{wq, wk, wv} {
+		if biases[i] == nil {
+			continue
+		}
+		if err := backend.CheckBias(op, biases[i], w); err != nil {
+			b.fail(err)
+			return
+		}
+		if bias[i] = b.asWeight(op, biases[i]); bias[i] == nil {
+			return
+		}
+	}
 	dq, dk, dv, xb := b.asBuf(op, "q", q), b.asBuf(op, "k", k), b.asBuf(op, "v", v), b.asBuf(op, "x", x)
 	mq, mk, mv := b.asWeight(op, wq), b.asWeight(op, wk), b.asWeight(op, wv)
 	if dq == nil || dk == nil || dv == nil || xb == nil || mq == nil || mk == nil || mv == nil {
@@ -29,9 +53,12 @@ func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, w
 	K := mq.cols
 	if !b.matvec(mq, T) || K%32 != 0 || mk.typ != mq.typ || mv.typ != mq.typ || mk.rows != mv.rows {
 		xn := b.normed(op, xb, n, T, K)
-		b.matmul("matmul", dq, xn, mq, nil, T, fuse{})
-		b.matmul("matmul", dk, xn, mk, nil, T, fuse{})
-		b.matmul("matmul", dv, xn, mv, nil, T, fuse{})
+		for i, p := range []struct {
+			d *buffer
+			w *weight
+		}{{dq, mq}, {dk, mk}, {dv, mv}} {
+			b.matmulBias(p.d, xn, p.w, bias[i], T, false)
+		}
 		return
 	}
 	f, xn := b.fold(op, xb, n, mq, T)
@@ -51,6 +78,7 @@ func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, w
 	args.ints(mq.rows, mk.rows, K, rpw, vec)
 	args.ptrs(f.normPtr())
 	args.f32s(f.eps)
+	args.ptrs(bias[0].f32OrNull(), bias[1].f32OrNull(), bias[2].f32OrNull())
 	b.launchList(op, func() string {
 		return fmt.Sprintf("%s q %dx%d, k/v %dx%d, T=%d", mq.typ, mq.rows, K, mk.rows, K, T)
 	}, matmulQKVKernels[mq.typ], dim(ceilDiv(R, bs/32*rpw), T, 1), dim(bs, 1, 1), shared, &args)

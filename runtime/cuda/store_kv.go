@@ -8,7 +8,8 @@ import (
 
 // StoreKV copies k[T, kvDim] and v[T, kvDim] into rows [pos, pos+T) of the
 // caches kc, vc [CacheLen, kvDim] (F32 or F16).
-// Kernels store_kv_f32 / store_kv_f16 (kernels/store_kv.cu): 1-D grid-stride.
+// Kernels store_kv_f32 / store_kv_f16 (kernels/store_kv.cu): 1-D grid-stride,
+// pos a step value in device memory.
 func (b *Backend) StoreKV(kc, vc, k, v backend.Buffer, pos, T, kvDim int) {
 	if b.err != nil {
 		return
@@ -28,5 +29,5 @@ func (b *Backend) StoreKV(kc, vc, k, v backend.Buffer, pos, T, kvDim int) {
 	n := T * kvDim
 	bs := b.blockSize(256)
 	b.launch("store_kv", func() string { return fmt.Sprintf("pos=%d T=%d kvDim=%d", pos, T, kvDim) }, kernel, dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0,
-		kcb.dev(), vcb.dev(), kb.dev(), vb.dev(), pos*kvDim, n)
+		kcb.dev(), vcb.dev(), kb.dev(), vb.dev(), b.stepScalar("store_kv", int32(pos)), kvDim, n)
 }

@@ -228,10 +228,7 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 		// Attention: h = LayerNorm(x); q, k, v = h·W + b; cache, attention;
 		// x += att·Woᵀ + bo.
 		b.LayerNorm(s.h, s.x, L.AttnNorm, L.AttnNormB, R, c.NormEps)
-		backend.NormMatMulQKV(b, s.q, s.k, s.v, s.h, backend.Norm{}, L.Wq, L.Wk, L.Wv, R, nil) // (R, dim) x3
-		b.AddBias(s.q, L.Bq, R)
-		b.AddBias(s.k, L.Bk, R)
-		b.AddBias(s.v, L.Bv, R)
+		backend.MatMulQKVBias(b, s.q, s.k, s.v, s.h, L.Wq, L.Wk, L.Wv, L.Bq, L.Bk, L.Bv, R) // (R, dim) x3
 		row = 0
 		for _, sg := range segs {
 			T, p := len(sg.Tokens), sg.Cache.Pos()
@@ -243,18 +240,12 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 				})
 			row += T
 		}
-		b.MatMul(s.o, s.att, L.Wo, R) // (R, dim)
-		b.AddBias(s.o, L.Bo, R)
-		b.Add(s.x, s.x, s.o, R*c.Dim)
+		backend.MatMulBiasAdd(b, s.x, s.att, L.Wo, L.Bo, R, s.o) // x (R, dim) += att·Woᵀ + bo
 
 		// Feed-forward: h = LayerNorm(x); x += gelu(h·Upᵀ + bu)·Downᵀ + bd.
 		b.LayerNorm(s.h, s.x, L.FFNNorm, L.FFNNormB, R, c.NormEps)
-		b.MatMul(s.ffn, s.h, L.Up, R) // (R, ffn)
-		b.AddBias(s.ffn, L.BUp, R)
-		b.GELU(s.ffn, s.ffn, R*c.FFN)
-		b.MatMul(s.o, s.ffn, L.Down, R) // (R, dim)
-		b.AddBias(s.o, L.BDown, R)
-		b.Add(s.x, s.x, s.o, R*c.Dim)
+		backend.MatMulBias(b, s.ffn, s.h, L.Up, L.BUp, R, true)       // (R, ffn) = gelu(h·Upᵀ + bu)
+		backend.MatMulBiasAdd(b, s.x, s.ffn, L.Down, L.BDown, R, s.o) // x (R, dim) += ffn·Downᵀ + bd
 	}
 
 	// Logits of each segment's last row: LayerNorm(x)·Outputᵀ.

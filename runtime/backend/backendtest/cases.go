@@ -74,6 +74,23 @@ func Cases() []Case {
 		add(normMatMulCase(quant.Q4_1, 40, 64, T))
 		add(matmulAddCase(quant.Q4_1, 40, 64, T))
 	}
+	// the products with a bias (GPT-2)
+	for _, t := range WeightTypes {
+		cols := 256
+		if t.BlockSize() < 256 {
+			cols = 96
+		}
+		for _, gelu := range []bool{false, true} {
+			add(matmulBiasCase(t, 37, cols, 1, gelu))
+		}
+		add(matmulBiasAddCase(t, 37, cols, 1))
+		add(matmulQKVBiasCase(t, 24, 24, cols, 1))
+	}
+	for _, T := range []int{3, 17} {
+		add(matmulBiasCase(quant.Q8_0, 40, 64, T, true))
+		add(matmulBiasAddCase(quant.Q8_0, 40, 64, T))
+		add(matmulQKVBiasCase(quant.Q8_0, 32, 32, 64, T))
+	}
 	for _, T := range []int{1, 4, 17} {
 		for _, norm := range []bool{false, true} {
 			add(matmulSwiGLUCase(quant.Q4_1, 45, 64, T, norm))
@@ -353,6 +370,103 @@ func matmulQKVCase(t quant.Type, rq, rkv, cols, T int, norm bool) Case {
 			return withOutput(b, all, func(dst backend.Buffer) {
 				q, k, v := dst.Slice(0, T*rq), dst.Slice(T*rq, T*rkv), dst.Slice(T*(rq+rkv), T*rkv)
 				backend.NormMatMulQKV(b, q, k, v, in[0], n, ws[0], ws[1], ws[2], T, in[1])
+			})
+		}}
+}
+
+// biasOf loads a random bias of n for a case.
+func biasOf(b backend.Backend, n int, seed uint64) (backend.Weight, error) {
+	return b.LoadWeight(Vector("bias", Floats(Rand(seed), n, 1)))
+}
+
+// matmulBiasCase: dst = x · wᵀ + bias, then GELU when gelu.
+func matmulBiasCase(t quant.Type, rows, cols, T int, gelu bool) Case {
+	name := fmt.Sprintf("%s/%dx%d/T=%d/bias", t, rows, cols, T)
+	if gelu {
+		name += "/gelu"
+	}
+	return Case{Op: "matmul", Name: name, MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			tt, err := Tensor("w", t, rows, cols, 151)
+			if err != nil {
+				return nil, err
+			}
+			w, err := b.LoadWeight(tt)
+			if err != nil {
+				return nil, err
+			}
+			bias, err := biasOf(b, rows, 152)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(153), T*cols, 1))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*rows, func(dst backend.Buffer) { backend.MatMulBias(b, dst, in[0], w, bias, T, gelu) })
+		}}
+}
+
+// matmulBiasAddCase: dst += x · wᵀ + bias over a residual stream.
+func matmulBiasAddCase(t quant.Type, rows, cols, T int) Case {
+	return Case{Op: "matmul", Name: fmt.Sprintf("%s/%dx%d/T=%d/bias/add", t, rows, cols, T), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			tt, err := Tensor("w", t, rows, cols, 161)
+			if err != nil {
+				return nil, err
+			}
+			w, err := b.LoadWeight(tt)
+			if err != nil {
+				return nil, err
+			}
+			bias, err := biasOf(b, rows, 162)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(163), T*cols, 1), make([]float32, T*rows))
+			if err != nil {
+				return nil, err
+			}
+			dst, read, err := Output(b, T*rows)
+			if err != nil {
+				return nil, err
+			}
+			if err := b.Write(dst, Floats(Rand(164), T*rows, 4)); err != nil {
+				return nil, err
+			}
+			backend.MatMulBiasAdd(b, dst, in[0], w, bias, T, in[1])
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			return read()
+		}}
+}
+
+// matmulQKVBiasCase: q, k, v = x · wᵀ + b for three weights and biases.
+func matmulQKVBiasCase(t quant.Type, rq, rkv, cols, T int) Case {
+	return Case{Op: "matmul_qkv", Name: fmt.Sprintf("%s/q=%d/kv=%d/K=%d/T=%d/bias", t, rq, rkv, cols, T), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			var ws, bs [3]backend.Weight
+			for i, rows := range []int{rq, rkv, rkv} {
+				tt, err := Tensor("w", t, rows, cols, uint64(171+i))
+				if err != nil {
+					return nil, err
+				}
+				if ws[i], err = b.LoadWeight(tt); err != nil {
+					return nil, err
+				}
+				if bs[i], err = biasOf(b, rows, uint64(175+i)); err != nil {
+					return nil, err
+				}
+			}
+			in, err := inputs(b, Floats(Rand(174), T*cols, 3))
+			if err != nil {
+				return nil, err
+			}
+			all := T * (rq + 2*rkv)
+			return withOutput(b, all, func(dst backend.Buffer) {
+				q, k, v := dst.Slice(0, T*rq), dst.Slice(T*rq, T*rkv), dst.Slice(T*(rq+rkv), T*rkv)
+				backend.MatMulQKVBias(b, q, k, v, in[0], ws[0], ws[1], ws[2], bs[0], bs[1], bs[2], T)
 			})
 		}}
 }
