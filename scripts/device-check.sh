@@ -29,6 +29,8 @@
 #      its kernel profile; matrix-vector GB/s on its shapes (BenchmarkGPUMatVec); the
 #      host's time per decode step (BenchmarkHostDecode)
 #   6. attention study on CUDA and PyTorch scaled_dot_product_attention (fp16, causal) side by side
+#   7. GPT-2 124M shapes (random Q8_0; LayerNorm, biases, GELU): pp512/tg128 (the tiny GPT-2's
+#      CUDA tokens against the CPU's run in step 2, TestGPUGPT2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -183,6 +185,10 @@ step matvec-gbs 180 $X/cuda.test -test.run '^$' -test.bench 'GPUMatVec|GPUDecode
 step attention-cuda 240 sh -c "$X/gpurun bench attention --device $DEVICE --max-len 16384 --methods fused,decode-cache --json > $OUT/cuda-attention.json"
 step sdpa-peer 240 python3 scripts/sdpa_peer.py --max-len 16384 --out "$OUT/sdpa.json"
 step attention-vs-sdpa 30 sh -c "$X/gpurun bench attention --from $OUT/cuda-attention.json --vs-sdpa $OUT/sdpa.json > $OUT/attention-vs-sdpa.md"
+
+# 7. GPT-2 124M shapes, last: the first steps to go when time runs short.
+step mkmodel-gpt2 60 $X/mkmodel -shape gpt2-124m -type q8_0 -o "$TMP/gpt2-124m-shape.gguf"
+step bench-gpt2 120 sh -c "$X/gpurun bench model -m $TMP/gpt2-124m-shape.gguf --device $DEVICE -p 512 -n 128 -r 3 --json > $OUT/gpt2-124m-shape-model.json"
 
 # Bytes per token against bandwidth for the 8B shape.
 python3 - "$TMP/llama3-8b-shape.gguf" "$OUT/llama3-8b-shape-model.json" "$BW" >>"$SUMMARY" 2>/dev/null <<'PY' || true
