@@ -23,6 +23,21 @@
 
 // ---- x quantization (matrix-vector path) ------------------------------------
 
+// XNorm is the norm a matrix-vector kernel applies to x before the product
+// (w null: none): RMSNorm with weight w, or LayerNorm (layer) with weight w
+// and bias b (b may be null).
+struct XNorm {
+    const float* w;
+    const float* b;
+    float eps;
+    int layer;
+};
+
+// Flags of a matrix-vector launch (matmul_<type>'s flags argument).
+#define MV_ACC 1        // dst += the result (the residual add)
+#define MV_GELU 2       // gelu of the product plus bias
+#define MV_LAYERNORM 4  // the norm is a LayerNorm (nw, nb), not an RMSNorm
+
 // quantize_x writes x[0:K] as int8 xq[K] and per-32-group (d, d * sum(xq))
 // in xds, both in shared memory. The dot products below then compute exactly
 // (up to float rounding) the dot of the dequantized weights with the
@@ -31,10 +46,12 @@
 // not sum((w_i - offset) * e_i). Every thread of the block must call it (warp
 // shuffles, a barrier). Eight lanes handle one group, 4 elements each.
 //
-// With a norm weight nw (not null) it quantizes rmsnorm(x) * nw instead,
-// x[i] * (1 / sqrt(mean(x^2) + eps)) * nw[i] as rmsnorm.cu computes it: the
-// RMSNorm before a product folded into it (each block normalises the row it
-// has to read anyway, so the norm costs no launch and no round trip).
+// With a norm (n.w not null) it quantizes the normalised x instead: the norm
+// before a product folded into it (each block normalises the row it has to
+// read anyway, so the norm costs no launch and no round trip). RMSNorm:
+// x[i] * (1 / sqrt(mean(x^2) + eps)) * w[i] as rmsnorm.cu computes it;
+// LayerNorm (n.layer): (x[i] - mean) * (1 / sqrt(var + eps)) * w[i] + b[i]
+// as layernorm.cu computes it.
 //
 // The scales are rounded as llama.cpp's CPU backend stores them, so that a
 // product here differs from the CPU twin's only by the order of float sums:
@@ -43,14 +60,19 @@
 // block_q8_K (a float d: not rounded).
 template <int T>
 static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, int K, int8_t* xq, float2* xds,
-                                                  const float* __restrict__ nw, float eps) {
-    float scale = 1.0f;
-    if (nw) {  // block-uniform
+                                                  const XNorm& n) {
+    float scale = 1.0f, mean = 0.0f;
+    if (n.w) {  // block-uniform
         __shared__ float red[32];
+        if (n.layer) {  // as layernorm.cu: the mean, then the variance about it
+            float s = 0.0f;
+            for (int i = threadIdx.x; i < K; i += blockDim.x) s += x[i];
+            mean = block_sum(s, red) / K;
+        }
         float ss = 0.0f;
-        for (int i = threadIdx.x; i < K; i += blockDim.x) ss += x[i] * x[i];
+        for (int i = threadIdx.x; i < K; i += blockDim.x) ss += (x[i] - mean) * (x[i] - mean);
         ss = block_sum(ss, red);
-        scale = rsqrtf(ss / K + eps);
+        scale = rsqrtf(ss / K + n.eps);
     }
     const int ngroups = K / 32;
     const int gpb = blockDim.x / 8;  // groups per pass
@@ -63,9 +85,14 @@ static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, i
             const float* p = x + 32 * group + 4 * gi;
 #pragma unroll
             for (int i = 0; i < 4; i++) v[i] = p[i];
-            if (nw) {
+            if (n.w) {
+                const int j = 32 * group + 4 * gi;
 #pragma unroll
-                for (int i = 0; i < 4; i++) v[i] = v[i] * scale * nw[32 * group + 4 * gi + i];
+                for (int i = 0; i < 4; i++) v[i] = (v[i] - mean) * scale * n.w[j + i];
+                if (n.b) {
+#pragma unroll
+                    for (int i = 0; i < 4; i++) v[i] += n.b[j + i];
+                }
             }
         }
         float amax = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
@@ -326,17 +353,17 @@ static __device__ __forceinline__ float epilogue(float a, float old, int r, cons
 
 // matvec: dst[t, r] for the rows of this block, t = blockIdx.y. SWIGLU:
 // dst = silu(x·G[r]) * (x·U[r]) with u the up weight. Fusions:
-//   nw != null: x is RMS-normalised first with weight nw (quantize_x; block
-//               formats only: the host passes null for F32/F16);
-//   bias:       the product plus bias[r] (GPT-2's projections), then
-//   gelu != 0:  gelu of that (GPT-2's up projection; as gelu.cu);
-//   acc != 0:   dst[t, r] += the result (the residual add) instead of =.
+//   n.w != null: x is normalised first (quantize_x; block formats only:
+//                the host passes no norm for F32/F16);
+//   bias:        the product plus bias[r] (GPT-2's projections), then
+//   MV_GELU:     gelu of that (GPT-2's up projection; as gelu.cu);
+//   MV_ACC:      dst[t, r] += the result (the residual add) instead of =.
 // In that order, as the unfused ops round: dst + ((x·W[r] + b[r])).
 template <int T, bool SWIGLU>
 static __device__ __forceinline__ void matvec(float* __restrict__ dst, const float* __restrict__ x, const WeightPtrs& w,
                                               const WeightPtrs& u, int R, int K, int rpw, int vec,
-                                              const float* __restrict__ nw, float eps, int acc,
-                                              const float* __restrict__ bias, int gelu) {
+                                              const XNorm n, const float* __restrict__ bias, int flags) {
+    const int acc = flags & MV_ACC, gelu = flags & MV_GELU;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int t = blockIdx.y;
     x += (size_t)t * K;
@@ -354,7 +381,7 @@ static __device__ __forceinline__ void matvec(float* __restrict__ dst, const flo
         EXTERN_SHARED(int8_t, smem);
         int8_t* xq = smem;
         float2* xds = (float2*)(smem + K);  // K is a multiple of 32: 8-byte aligned
-        quantize_x<T>(x, K, xq, xds, nw, eps);
+        quantize_x<T>(x, K, xq, xds, n);
         for (int i = 0; i < rpw; i++) {
             const int r = row0 + i;
             if (r >= R) break;
@@ -374,7 +401,7 @@ template <int T>
 static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float* __restrict__ dk, float* __restrict__ dv,
                                                   const float* __restrict__ x, const WeightPtrs& wq, const WeightPtrs& wk,
                                                   const WeightPtrs& wv, int Rq, int Rkv, int K, int rpw, int vec,
-                                                  const float* __restrict__ nw, float eps, const float* __restrict__ bq,
+                                                  const XNorm n, const float* __restrict__ bq,
                                                   const float* __restrict__ bk, const float* __restrict__ bv) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int t = blockIdx.y;
@@ -387,7 +414,7 @@ static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float*
         EXTERN_SHARED(int8_t, smem);
         xq = smem;
         xds = (float2*)(smem + K);
-        quantize_x<T>(x, K, xq, xds, nw, eps);
+        quantize_x<T>(x, K, xq, xds, n);
     }
     for (int i = 0; i < rpw; i++) {
         int r = row0 + i;

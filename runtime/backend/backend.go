@@ -153,12 +153,15 @@ type Backend interface {
 	Close() error
 }
 
-// Norm is an RMSNorm folded into the matrix product that follows it: the
-// product reads RMSNorm(x) with weight W and epsilon Eps instead of x. The
+// Norm is a norm folded into the matrix product that follows it: the
+// product reads RMSNorm(x) with weight W and epsilon Eps instead of x, or
+// with Layer set LayerNorm(x) with weight W and bias B (B may be nil). The
 // zero Norm (W nil) is no norm.
 type Norm struct {
-	W   Weight
-	Eps float32
+	W     Weight
+	B     Weight
+	Eps   float32
+	Layer bool
 }
 
 // FusedMatMuler is an optional set of fused matrix products (a GPU backend
@@ -192,14 +195,18 @@ func MatMulAdd(b Backend, dst, x Buffer, w Weight, T int, tmp Buffer) {
 // norm runs n on x into h and returns the product's input (x itself when
 // there is no norm).
 func norm(b Backend, x Buffer, n Norm, T int, h Buffer) Buffer {
-	if n.W == nil {
+	switch {
+	case n.W == nil:
 		return x
+	case n.Layer:
+		b.LayerNorm(h, x, n.W, n.B, T, n.Eps)
+	default:
+		b.RMSNorm(h, x, n.W, T, n.Eps)
 	}
-	b.RMSNorm(h, x, n.W, T, n.Eps)
 	return h
 }
 
-// NormMatMul: dst = norm(x) · wᵀ; without the fused op, RMSNorm into h (at
+// NormMatMul: dst = norm(x) · wᵀ; without the fused op, the norm into h (at
 // least T*w.Cols()) and MatMul.
 func NormMatMul(b Backend, dst, x Buffer, n Norm, w Weight, T int, h Buffer) {
 	if f, ok := b.(FusedMatMuler); ok {
@@ -210,7 +217,7 @@ func NormMatMul(b Backend, dst, x Buffer, n Norm, w Weight, T int, h Buffer) {
 }
 
 // NormMatMulSwiGLU: dst = silu(norm(x) · gateᵀ) * (norm(x) · upᵀ); without
-// the fused op, RMSNorm into h and MatMulSwiGLU (g and u: its scratch).
+// the fused op, the norm into h and MatMulSwiGLU (g and u: its scratch).
 func NormMatMulSwiGLU(b Backend, dst, x Buffer, n Norm, gate, up Weight, T int, h, g, u Buffer) {
 	if f, ok := b.(FusedMatMuler); ok {
 		f.NormMatMulSwiGLU(dst, x, n, gate, up, T)
@@ -240,7 +247,7 @@ func MatMulSwiGLU(b Backend, dst, x Buffer, gate, up Weight, T int, g, u Buffer)
 }
 
 // NormMatMulQKV: q, k, v = norm(x) · wqᵀ, wkᵀ, wvᵀ; without the fused op,
-// RMSNorm into h and three MatMuls.
+// the norm into h and three MatMuls.
 func NormMatMulQKV(b Backend, q, k, v, x Buffer, n Norm, wq, wk, wv Weight, T int, h Buffer) {
 	if f, ok := b.(FusedMatMuler); ok {
 		f.NormMatMulQKV(q, k, v, x, n, wq, wk, wv, T)
@@ -257,22 +264,24 @@ func NormMatMulQKV(b Backend, q, k, v, x Buffer, n Norm, wq, wk, wv Weight, T in
 // of an add_bias and a GELU or an add). Each equals the unfused sequence its
 // helper below runs on other backends, with the same rounding order.
 type BiasMatMuler interface {
-	// MatMulBias: dst[T, R] = x · wᵀ + bias, then GELU of that when gelu.
-	MatMulBias(dst, x Buffer, w, bias Weight, T int, gelu bool)
+	// NormMatMulBias: dst[T, R] = norm(x) · wᵀ + bias, then GELU of that
+	// when gelu.
+	NormMatMulBias(dst, x Buffer, n Norm, w, bias Weight, T int, gelu bool)
 	// MatMulBiasAdd: dst[T, R] += x · wᵀ + bias (the residual add).
 	MatMulBiasAdd(dst, x Buffer, w, bias Weight, T int)
-	// MatMulQKVBias: q = x · wqᵀ + bq, k = x · wkᵀ + bk, v = x · wvᵀ + bv.
-	MatMulQKVBias(q, k, v, x Buffer, wq, wk, wv, bq, bk, bv Weight, T int)
+	// NormMatMulQKVBias: q = norm(x) · wqᵀ + bq, k = norm(x) · wkᵀ + bk,
+	// v = norm(x) · wvᵀ + bv.
+	NormMatMulQKVBias(q, k, v, x Buffer, n Norm, wq, wk, wv, bq, bk, bv Weight, T int)
 }
 
-// MatMulBias: dst = x · wᵀ + bias (then GELU when gelu); without the fused
-// op, MatMul, AddBias and GELU.
-func MatMulBias(b Backend, dst, x Buffer, w, bias Weight, T int, gelu bool) {
+// NormMatMulBias: dst = norm(x) · wᵀ + bias (then GELU when gelu); without
+// the fused op, the norm into h, MatMul, AddBias and GELU.
+func NormMatMulBias(b Backend, dst, x Buffer, n Norm, w, bias Weight, T int, gelu bool, h Buffer) {
 	if f, ok := b.(BiasMatMuler); ok {
-		f.MatMulBias(dst, x, w, bias, T, gelu)
+		f.NormMatMulBias(dst, x, n, w, bias, T, gelu)
 		return
 	}
-	b.MatMul(dst, x, w, T)
+	b.MatMul(dst, norm(b, x, n, T, h), w, T)
 	b.AddBias(dst, bias, T)
 	if gelu {
 		b.GELU(dst, dst, T*w.Rows())
@@ -291,14 +300,14 @@ func MatMulBiasAdd(b Backend, dst, x Buffer, w, bias Weight, T int, tmp Buffer) 
 	b.Add(dst, dst, tmp, T*w.Rows())
 }
 
-// MatMulQKVBias: the three projections with their biases; without the
-// fused op, NormMatMulQKV (no norm) and three AddBias.
-func MatMulQKVBias(b Backend, q, k, v, x Buffer, wq, wk, wv, bq, bk, bv Weight, T int) {
+// NormMatMulQKVBias: the three projections of norm(x) with their biases;
+// without the fused op, NormMatMulQKV (h: its scratch) and three AddBias.
+func NormMatMulQKVBias(b Backend, q, k, v, x Buffer, n Norm, wq, wk, wv, bq, bk, bv Weight, T int, h Buffer) {
 	if f, ok := b.(BiasMatMuler); ok {
-		f.MatMulQKVBias(q, k, v, x, wq, wk, wv, bq, bk, bv, T)
+		f.NormMatMulQKVBias(q, k, v, x, n, wq, wk, wv, bq, bk, bv, T)
 		return
 	}
-	NormMatMulQKV(b, q, k, v, x, Norm{}, wq, wk, wv, T, nil)
+	NormMatMulQKV(b, q, k, v, x, n, wq, wk, wv, T, h)
 	b.AddBias(q, bq, T)
 	b.AddBias(k, bk, T)
 	b.AddBias(v, bv, T)

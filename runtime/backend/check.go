@@ -134,6 +134,9 @@ func CheckNormArg(op string, n Norm, x Buffer, T int) error {
 	if n.W.Rows() != 1 || n.W.Type() != quant.F32 {
 		return Shapef(op, "norm weight %q is %s [%d x %d], want a 1-D F32 vector", n.W.Name(), n.W.Type(), n.W.Rows(), n.W.Cols())
 	}
+	if n.B != nil && (!n.Layer || n.B.Rows() != 1 || n.B.Type() != quant.F32 || n.B.Cols() != n.W.Cols()) {
+		return Shapef(op, "norm bias %q is %s [%d x %d], want a LayerNorm's 1-D F32 vector of %d", n.B.Name(), n.B.Type(), n.B.Rows(), n.B.Cols(), n.W.Cols())
+	}
 	return needF32(op, "x", x, T*n.W.Cols())
 }
 

@@ -42,17 +42,26 @@ func (b *Backend) MatMulAdd(dst, x backend.Buffer, w backend.Weight, T int) {
 	b.Add(d, d, tmp, T*wb.rows)
 }
 
-// MatMulBias: dst[T, R] = x · wᵀ + bias, then GELU when gelu. The
-// matrix-vector kernels add the bias and apply GELU as they store;
+// NormMatMulBias: dst[T, R] = norm(x) · wᵀ + bias, then GELU when gelu.
+// The matrix-vector kernels of the block formats fold the norm in, and
+// every matrix-vector kernel adds the bias and applies GELU as it stores;
 // otherwise add_bias_f32 and gelu_f32 follow the GEMM.
-func (b *Backend) MatMulBias(dst, x backend.Buffer, w, bias backend.Weight, T int, gelu bool) {
+func (b *Backend) NormMatMulBias(dst, x backend.Buffer, n backend.Norm, w, bias backend.Weight, T int, gelu bool) {
 	d, xb, wb := b.matmulArgs("matmul", dst, x, w, T)
-	if d == nil {
+	if d == nil || !b.normArg("matmul", n, x, wb, T) {
 		return
 	}
-	if bw := b.biasArg("matmul", bias, w); bw != nil {
-		b.matmulBias(d, xb, wb, bw, T, gelu)
+	bw := b.biasArg("matmul", bias, w)
+	if bw == nil {
+		return
 	}
+	f, xn := b.fold("matmul", xb, n, wb, T)
+	if b.matvec(wb, T) {
+		f.bias, f.gelu = bw, gelu
+		b.matmul("matmul", d, xn, wb, nil, T, f)
+		return
+	}
+	b.matmulBias(d, xn, wb, bw, T, gelu)
 }
 
 // MatMulBiasAdd: dst[T, R] += x · wᵀ + bias, in one matrix-vector launch;
@@ -173,15 +182,31 @@ func (b *Backend) normArg(op string, n backend.Norm, x backend.Buffer, w *weight
 	return true
 }
 
-// fuse is what a matrix-vector launch folds in: the RMSNorm of x before the
-// product (norm, eps), and after it a bias, GELU and the residual add
-// (acc: dst +=), in that order.
+// fuse is what a matrix-vector launch folds in: the norm of x before the
+// product (an RMSNorm with weight norm, or with layer a LayerNorm with
+// weight norm and bias normB; eps), and after it a bias, GELU and the
+// residual add (acc: dst +=), in that order.
 type fuse struct {
-	norm *weight
-	eps  float32
-	bias *weight
-	gelu bool
-	acc  bool
+	norm, normB *weight
+	layer       bool
+	eps         float32
+	bias        *weight
+	gelu, acc   bool
+}
+
+// flags are the kernels' MV_* flags (kernels/mm.cuh).
+func (f fuse) flags() int {
+	fl := 0
+	if f.acc {
+		fl |= 1 // MV_ACC
+	}
+	if f.gelu {
+		fl |= 2 // MV_GELU
+	}
+	if f.layer {
+		fl |= 4 // MV_LAYERNORM
+	}
+	return fl
 }
 
 // matvec reports whether T rows of x times w take the matrix-vector path.
@@ -190,8 +215,9 @@ func (b *Backend) matvec(w *weight, T int) bool {
 }
 
 // fold returns how a product of x and w applies the norm n: folded into
-// the matrix-vector kernel (block formats), or by rmsnorm_f32 into a
-// temporary that the product then reads.
+// the matrix-vector kernel (block formats; matmul_swiglu folds RMSNorms
+// only), or by rmsnorm_f32 / layernorm_f32 into a temporary that the
+// product then reads.
 func (b *Backend) fold(op string, x *buffer, n backend.Norm, w *weight, T int) (fuse, *buffer) {
 	if n.W == nil {
 		return fuse{}, x
@@ -200,20 +226,30 @@ func (b *Backend) fold(op string, x *buffer, n backend.Norm, w *weight, T int) (
 	if nw == nil {
 		return fuse{}, x
 	}
-	if b.matvec(w, T) && w.typ != quant.F32 && w.typ != quant.F16 {
-		return fuse{norm: nw, eps: n.Eps}, x
+	var nb *weight
+	if n.B != nil {
+		if nb = b.asWeight(op, n.B); nb == nil {
+			return fuse{}, x
+		}
+	}
+	if b.matvec(w, T) && w.typ != quant.F32 && w.typ != quant.F16 && !(n.Layer && op == "matmul_swiglu") {
+		return fuse{norm: nw, normB: nb, layer: n.Layer, eps: n.Eps}, x
 	}
 	return fuse{}, b.normed(op, x, n, T, w.cols)
 }
 
-// normed returns x[T, K] normalised by n (rmsnorm_f32 into a temporary),
-// or x itself when there is no norm.
+// normed returns x[T, K] normalised by n (rmsnorm_f32 or layernorm_f32
+// into a temporary), or x itself when there is no norm.
 func (b *Backend) normed(op string, x *buffer, n backend.Norm, T, K int) *buffer {
 	if n.W == nil {
 		return x
 	}
 	tmp := b.temp(op, T*K)
-	b.RMSNorm(tmp, x, n.W, T, n.Eps)
+	if n.Layer {
+		b.LayerNorm(tmp, x, n.W, n.B, T, n.Eps)
+	} else {
+		b.RMSNorm(tmp, x, n.W, T, n.Eps)
+	}
 	return tmp
 }
 
@@ -248,12 +284,14 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 			return
 		}
 		args.ints(rpw, vec)
-		args.ptrs(f.normPtr())
-		args.f32s(f.eps)
-		if u == nil { // matmul_<type> takes acc, bias, gelu; matmul_swiglu_<type> does not
-			args.ints(boolInt(f.acc))
+		if u == nil { // matmul_<type>: nw, nb, eps, bias, flags
+			args.ptrs(f.normPtr(), f.normB.f32OrNull())
+			args.f32s(f.eps)
 			args.ptrs(f.bias.f32OrNull())
-			args.ints(boolInt(f.gelu))
+			args.ints(f.flags())
+		} else { // matmul_swiglu_<type>: nw, eps (an RMSNorm)
+			args.ptrs(f.normPtr())
+			args.f32s(f.eps)
 		}
 		rowsPerBlock := bs / 32 * rpw
 		b.launchList(op, shape, matvecKernels[op][w.typ], dim(ceilDiv(R, rowsPerBlock), T, 1), dim(bs, 1, 1), shared, &args)

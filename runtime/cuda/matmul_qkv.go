@@ -16,11 +16,11 @@ func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, w
 	b.matmulQKV(q, k, v, x, n, wq, wk, wv, [3]backend.Weight{}, T)
 }
 
-// MatMulQKVBias: q = x · wqᵀ + bq, k = x · wkᵀ + bk, v = x · wvᵀ + bv (GPT-2's
-// projections), the biases added by matmul_qkv_<type> where it applies and
-// by add_bias_f32 otherwise.
-func (b *Backend) MatMulQKVBias(q, k, v, x backend.Buffer, wq, wk, wv, bq, bk, bv backend.Weight, T int) {
-	b.matmulQKV(q, k, v, x, backend.Norm{}, wq, wk, wv, [3]backend.Weight{bq, bk, bv}, T)
+// NormMatMulQKVBias: q = norm(x) · wqᵀ + bq, k = norm(x) · wkᵀ + bk,
+// v = norm(x) · wvᵀ + bv (GPT-2's projections), the norm and biases folded
+// into matmul_qkv_<type> where it applies.
+func (b *Backend) NormMatMulQKVBias(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, wv, bq, bk, bv backend.Weight, T int) {
+	b.matmulQKV(q, k, v, x, n, wq, wk, wv, [3]backend.Weight{bq, bk, bv}, T)
 }
 
 func (b *Backend) matmulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, wv backend.Weight, biases [3]backend.Weight, T int) {
@@ -76,8 +76,9 @@ func (b *Backend) matmulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, w
 	mk.addRegions(&args)
 	mv.addRegions(&args)
 	args.ints(mq.rows, mk.rows, K, rpw, vec)
-	args.ptrs(f.normPtr())
+	args.ptrs(f.normPtr(), f.normB.f32OrNull())
 	args.f32s(f.eps)
+	args.ints(f.flags())
 	args.ptrs(bias[0].f32OrNull(), bias[1].f32OrNull(), bias[2].f32OrNull())
 	b.launchList(op, func() string {
 		return fmt.Sprintf("%s q %dx%d, k/v %dx%d, T=%d", mq.typ, mq.rows, K, mk.rows, K, T)

@@ -51,7 +51,7 @@ type GPT2Layer struct {
 // gpt2Scratch is allocated once for MaxBatch rows (R) and MaxSeqs logit rows (S).
 type gpt2Scratch struct {
 	x      backend.Buffer // (R, dim) residual stream
-	h      backend.Buffer // (R, dim) LayerNorm output
+	h      backend.Buffer // (R, dim) LayerNorm output (unfused norms only)
 	pe     backend.Buffer // (R, dim) position embeddings
 	q      backend.Buffer // (R, dim)
 	k, v   backend.Buffer // (R, dim)
@@ -225,10 +225,10 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 
 	for l := range m.Layers {
 		L := &m.Layers[l]
-		// Attention: h = LayerNorm(x); q, k, v = h·W + b; cache, attention;
-		// x += att·Woᵀ + bo.
-		b.LayerNorm(s.h, s.x, L.AttnNorm, L.AttnNormB, R, c.NormEps)
-		backend.MatMulQKVBias(b, s.q, s.k, s.v, s.h, L.Wq, L.Wk, L.Wv, L.Bq, L.Bk, L.Bv, R) // (R, dim) x3
+		// Attention: q, k, v = LayerNorm(x)·W + b (h: the fallback's norm);
+		// cache, attention; x += att·Woᵀ + bo.
+		attnNorm := backend.Norm{W: L.AttnNorm, B: L.AttnNormB, Eps: c.NormEps, Layer: true}
+		backend.NormMatMulQKVBias(b, s.q, s.k, s.v, s.x, attnNorm, L.Wq, L.Wk, L.Wv, L.Bq, L.Bk, L.Bv, R, s.h) // (R, dim) x3
 		row = 0
 		for _, sg := range segs {
 			T, p := len(sg.Tokens), sg.Cache.Pos()
@@ -242,23 +242,21 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 		}
 		backend.MatMulBiasAdd(b, s.x, s.att, L.Wo, L.Bo, R, s.o) // x (R, dim) += att·Woᵀ + bo
 
-		// Feed-forward: h = LayerNorm(x); x += gelu(h·Upᵀ + bu)·Downᵀ + bd.
-		b.LayerNorm(s.h, s.x, L.FFNNorm, L.FFNNormB, R, c.NormEps)
-		backend.MatMulBias(b, s.ffn, s.h, L.Up, L.BUp, R, true)       // (R, ffn) = gelu(h·Upᵀ + bu)
-		backend.MatMulBiasAdd(b, s.x, s.ffn, L.Down, L.BDown, R, s.o) // x (R, dim) += ffn·Downᵀ + bd
+		// Feed-forward: x += gelu(LayerNorm(x)·Upᵀ + bu)·Downᵀ + bd.
+		ffnNorm := backend.Norm{W: L.FFNNorm, B: L.FFNNormB, Eps: c.NormEps, Layer: true}
+		backend.NormMatMulBias(b, s.ffn, s.x, ffnNorm, L.Up, L.BUp, R, true, s.h) // (R, ffn) = gelu(LayerNorm(x)·Upᵀ + bu)
+		backend.MatMulBiasAdd(b, s.x, s.ffn, L.Down, L.BDown, R, s.o)             // x (R, dim) += ffn·Downᵀ + bd
 	}
 
 	// Logits of each segment's last row: LayerNorm(x)·Outputᵀ.
+	outNorm := backend.Norm{W: m.OutNorm, B: m.OutNormB, Eps: c.NormEps, Layer: true}
 	if R == len(segs) { // every segment is one token: rows are already compact
-		b.LayerNorm(s.h, s.x, m.OutNorm, m.OutNormB, R, c.NormEps)
-		b.MatMul(s.logits, s.h, m.Output, R)
+		backend.NormMatMul(b, s.logits, s.x, outNorm, m.Output, R, s.h)
 	} else {
 		row = 0
-		h := s.h.Slice(0, c.Dim)
 		for i, sg := range segs {
 			row += len(sg.Tokens)
-			b.LayerNorm(h, s.x.Slice((row-1)*c.Dim, c.Dim), m.OutNorm, m.OutNormB, 1, c.NormEps)
-			b.MatMul(rows(s.logits, nil, i, 1, c.Vocab), h, m.Output, 1)
+			backend.NormMatMul(b, rows(s.logits, nil, i, 1, c.Vocab), s.x.Slice((row-1)*c.Dim, c.Dim), outNorm, m.Output, 1, s.h)
 		}
 	}
 	if err := b.Err(); err != nil {

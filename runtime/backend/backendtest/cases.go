@@ -80,16 +80,17 @@ func Cases() []Case {
 		if t.BlockSize() < 256 {
 			cols = 96
 		}
-		for _, gelu := range []bool{false, true} {
-			add(matmulBiasCase(t, 37, cols, 1, gelu))
-		}
+		add(matmulBiasCase(t, 37, cols, 1, false, false))
+		add(matmulBiasCase(t, 37, cols, 1, true, true))
 		add(matmulBiasAddCase(t, 37, cols, 1))
 		add(matmulQKVBiasCase(t, 24, 24, cols, 1))
+		add(layerNormMatMulCase(t, 37, cols, 1))
 	}
 	for _, T := range []int{3, 17} {
-		add(matmulBiasCase(quant.Q8_0, 40, 64, T, true))
+		add(matmulBiasCase(quant.Q8_0, 40, 64, T, true, true))
 		add(matmulBiasAddCase(quant.Q8_0, 40, 64, T))
 		add(matmulQKVBiasCase(quant.Q8_0, 32, 32, 64, T))
+		add(layerNormMatMulCase(quant.Q8_0, 40, 64, T))
 	}
 	for _, T := range []int{1, 4, 17} {
 		for _, norm := range []bool{false, true} {
@@ -249,6 +250,16 @@ func normOf(b backend.Backend, on bool, n int, seed uint64) (backend.Norm, error
 	return backend.Norm{W: w, Eps: 1e-5}, err
 }
 
+// layerNormOf returns a random LayerNorm (weight and bias) of n.
+func layerNormOf(b backend.Backend, n int, seed uint64) (backend.Norm, error) {
+	w, err := normWeight(b, "ln", n, seed)
+	if err != nil {
+		return backend.Norm{}, err
+	}
+	bias, err := b.LoadWeight(Vector("ln_bias", Floats(Rand(seed+1), n, 1)))
+	return backend.Norm{W: w, B: bias, Eps: 1e-5, Layer: true}, err
+}
+
 func normName(on bool) string {
 	if on {
 		return "/norm"
@@ -306,6 +317,30 @@ func normMatMulCase(t quant.Type, rows, cols, T int) Case {
 				return nil, err
 			}
 			in, err := inputs(b, Floats(Rand(133), T*cols, 3), make([]float32, T*cols))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*rows, func(dst backend.Buffer) { backend.NormMatMul(b, dst, in[0], n, w, T, in[1]) })
+		}}
+}
+
+// layerNormMatMulCase: dst = LayerNorm(x) · wᵀ (GPT-2's logits).
+func layerNormMatMulCase(t quant.Type, rows, cols, T int) Case {
+	return Case{Op: "matmul", Name: fmt.Sprintf("%s/%dx%d/T=%d/layernorm", t, rows, cols, T), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			tt, err := Tensor("w", t, rows, cols, 181)
+			if err != nil {
+				return nil, err
+			}
+			w, err := b.LoadWeight(tt)
+			if err != nil {
+				return nil, err
+			}
+			n, err := layerNormOf(b, cols, 182)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(184), T*cols, 3), make([]float32, T*cols))
 			if err != nil {
 				return nil, err
 			}
@@ -379,13 +414,24 @@ func biasOf(b backend.Backend, n int, seed uint64) (backend.Weight, error) {
 	return b.LoadWeight(Vector("bias", Floats(Rand(seed), n, 1)))
 }
 
-// matmulBiasCase: dst = x · wᵀ + bias, then GELU when gelu.
-func matmulBiasCase(t quant.Type, rows, cols, T int, gelu bool) Case {
+// matmulBiasCase: dst = x · wᵀ + bias, then GELU when gelu; x
+// LayerNorm-ed first when ln.
+func matmulBiasCase(t quant.Type, rows, cols, T int, gelu, ln bool) Case {
 	name := fmt.Sprintf("%s/%dx%d/T=%d/bias", t, rows, cols, T)
 	if gelu {
 		name += "/gelu"
 	}
-	return Case{Op: "matmul", Name: name, MaxNMSE: matmulNMSE(t),
+	if ln {
+		name += "/layernorm"
+	}
+	// GELU squashes the negative half of the output (about half its energy)
+	// but passes the product's error on there: the same error is about twice
+	// the NMSE after it.
+	bound := matmulNMSE(t)
+	if gelu {
+		bound *= 2
+	}
+	return Case{Op: "matmul", Name: name, MaxNMSE: bound,
 		Run: func(b backend.Backend) ([]float32, error) {
 			tt, err := Tensor("w", t, rows, cols, 151)
 			if err != nil {
@@ -399,11 +445,19 @@ func matmulBiasCase(t quant.Type, rows, cols, T int, gelu bool) Case {
 			if err != nil {
 				return nil, err
 			}
-			in, err := inputs(b, Floats(Rand(153), T*cols, 1))
+			var n backend.Norm
+			if ln {
+				if n, err = layerNormOf(b, cols, 154); err != nil {
+					return nil, err
+				}
+			}
+			in, err := inputs(b, Floats(Rand(153), T*cols, 1), make([]float32, T*cols))
 			if err != nil {
 				return nil, err
 			}
-			return withOutput(b, T*rows, func(dst backend.Buffer) { backend.MatMulBias(b, dst, in[0], w, bias, T, gelu) })
+			return withOutput(b, T*rows, func(dst backend.Buffer) {
+				backend.NormMatMulBias(b, dst, in[0], n, w, bias, T, gelu, in[1])
+			})
 		}}
 }
 
@@ -442,9 +496,10 @@ func matmulBiasAddCase(t quant.Type, rows, cols, T int) Case {
 		}}
 }
 
-// matmulQKVBiasCase: q, k, v = x · wᵀ + b for three weights and biases.
+// matmulQKVBiasCase: q, k, v = LayerNorm(x) · wᵀ + b for three weights
+// and biases.
 func matmulQKVBiasCase(t quant.Type, rq, rkv, cols, T int) Case {
-	return Case{Op: "matmul_qkv", Name: fmt.Sprintf("%s/q=%d/kv=%d/K=%d/T=%d/bias", t, rq, rkv, cols, T), MaxNMSE: matmulNMSE(t),
+	return Case{Op: "matmul_qkv", Name: fmt.Sprintf("%s/q=%d/kv=%d/K=%d/T=%d/bias/layernorm", t, rq, rkv, cols, T), MaxNMSE: matmulNMSE(t),
 		Run: func(b backend.Backend) ([]float32, error) {
 			var ws, bs [3]backend.Weight
 			for i, rows := range []int{rq, rkv, rkv} {
@@ -459,14 +514,18 @@ func matmulQKVBiasCase(t quant.Type, rq, rkv, cols, T int) Case {
 					return nil, err
 				}
 			}
-			in, err := inputs(b, Floats(Rand(174), T*cols, 3))
+			n, err := layerNormOf(b, cols, 178)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(174), T*cols, 3), make([]float32, T*cols))
 			if err != nil {
 				return nil, err
 			}
 			all := T * (rq + 2*rkv)
 			return withOutput(b, all, func(dst backend.Buffer) {
 				q, k, v := dst.Slice(0, T*rq), dst.Slice(T*rq, T*rkv), dst.Slice(T*(rq+rkv), T*rkv)
-				backend.MatMulQKVBias(b, q, k, v, in[0], ws[0], ws[1], ws[2], bs[0], bs[1], bs[2], T)
+				backend.NormMatMulQKVBias(b, q, k, v, in[0], n, ws[0], ws[1], ws[2], bs[0], bs[1], bs[2], T, in[1])
 			})
 		}}
 }
