@@ -259,8 +259,15 @@ func measureAttention(c *cli.Context) (*attention.Report, error) {
 		in := model.Describe(f)
 		cfg.Model, cfg.ModelShape = m, attention.NewModelShape(path, in.Name, m, in.WeightBytes)
 		cfg.ModelMaxLen = c.Int("model-max-len")
+		maxPos := m.Config().MaxPos // learned positions (gpt2) bound n
 		if cfg.ModelMaxLen == 0 {
 			cfg.ModelMaxLen = map[bool]int{false: min(maxLen, cpuModelMaxLen), true: maxLen}[onDevice]
+			if maxPos > 0 {
+				cfg.ModelMaxLen = min(cfg.ModelMaxLen, maxPos)
+			}
+		}
+		if maxPos > 0 && cfg.ModelMaxLen > maxPos {
+			return nil, usagef("--model-max-len %d exceeds the %d positions this %s model has embeddings for", cfg.ModelMaxLen, maxPos, m.Config().Arch)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -86,6 +86,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"bench", "attention", "--plot", "a.jpg"}, 2, "PNG"},
 		{[]string{"bench", "attention", "--from", "/nonexistent.json"}, 1, "no such file"},
 		{[]string{"bench", "attention", "extra"}, 2, "no arguments"},
+		{[]string{"bench", "attention", "-m", "../../runtime/engine/testdata/gpt2-tiny.gguf", "--model-max-len", "512",
+			"--methods", "model-decode-cache"}, 2, "exceeds the 256 positions"},
 		{[]string{"bench", "model", "-p", "0", "-n", "0"}, 2, "nothing to measure"},
 		{[]string{"bench", "model", "-r", "0"}, 2, "--repetitions must be > 0"},
 		{[]string{"bench", "model", "-m", "/nonexistent.gguf"}, 1, "does not exist"},
