@@ -138,3 +138,42 @@ func TestGPT2CacheBeyondPositions(t *testing.T) {
 		t.Fatalf("NewCache(257): %v, want a ContextError", err)
 	}
 }
+
+// TestGPT2ForwardNoAlloc: a gpt2 decode step, alone or batched, allocates
+// nothing on the CPU backend once warm.
+func TestGPT2ForwardNoAlloc(t *testing.T) {
+	b, err := cpu.New(cpu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	m, err := model.Load(gpt2Tiny(t), b, model.Options{MaxSeqs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seqs := range []int{1, 3} {
+		segs := make([]model.Segment, seqs)
+		toks := make([]int32, seqs)
+		for i := range segs {
+			c, err := m.NewCache(64, backend.F32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Forward([]model.Segment{{Cache: c, Tokens: []int32{10, 20, 30 + int32(i)}}}); err != nil {
+				t.Fatal(err)
+			}
+			toks[i] = int32(100 + i)
+			segs[i] = model.Segment{Cache: c, Tokens: toks[i : i+1]}
+		}
+		if _, err := m.Forward(segs); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(10, func() {
+			if _, err := m.Forward(segs); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%d sequences: %v allocations per decode step", seqs, n)
+		}
+	}
+}
