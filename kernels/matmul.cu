@@ -20,38 +20,45 @@
 #include "mm.cuh"
 
 extern "C" __global__ void matmul_f32(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags) {
-    matvec<W_F32, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags);
+        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags,
+        int xrows, int xtile) {
+    matvec<W_F32, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_f16(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags) {
-    matvec<W_F16, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags);
+        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags,
+        int xrows, int xtile) {
+    matvec<W_F16, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_q4_0(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags) {
-    matvec<W_Q4_0, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags);
+        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags,
+        int xrows, int xtile) {
+    matvec<W_Q4_0, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_q4_1(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags) {
-    matvec<W_Q4_1, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags);
+        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags,
+        int xrows, int xtile) {
+    matvec<W_Q4_1, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_q8_0(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags) {
-    matvec<W_Q8_0, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags);
+        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags,
+        int xrows, int xtile) {
+    matvec<W_Q8_0, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_q4_k(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags) {
-    matvec<W_Q4_K, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags);
+        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags,
+        int xrows, int xtile) {
+    matvec<W_Q4_K, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_q6_k(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,
-        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags) {
-    matvec<W_Q6_K, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags);
+        int R, int K, int rpw, int vec, const float* nw, const float* nb, float eps, const float* bias, int flags,
+        int xrows, int xtile) {
+    matvec<W_Q6_K, false>(dst, x, WeightPtrs{w0, w1, w2, w3}, WeightPtrs{w0, w1, w2, w3}, R, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bias, flags, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_f32_v2(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2, const uint8_t* w3,

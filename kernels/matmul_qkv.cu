@@ -21,9 +21,9 @@ extern "C" __global__ void matmul_qkv_f32(float* dq, float* dk, float* dv, const
         const uint8_t* k0, const uint8_t* k1, const uint8_t* k2, const uint8_t* k3,
         const uint8_t* v0, const uint8_t* v1, const uint8_t* v2, const uint8_t* v3,
         int Rq, int Rkv, int K, int rpw, int vec, const float* nw, const float* nb, float eps, int flags,
-        const float* bq, const float* bk, const float* bv) {
+        const float* bq, const float* bk, const float* bv, int xrows, int xtile) {
     matvec_qkv<W_F32>(dq, dk, dv, x, WeightPtrs{q0, q1, q2, q3}, WeightPtrs{k0, k1, k2, k3}, WeightPtrs{v0, v1, v2, v3},
-                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv);
+                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_qkv_f16(float* dq, float* dk, float* dv, const float* x,
@@ -31,9 +31,9 @@ extern "C" __global__ void matmul_qkv_f16(float* dq, float* dk, float* dv, const
         const uint8_t* k0, const uint8_t* k1, const uint8_t* k2, const uint8_t* k3,
         const uint8_t* v0, const uint8_t* v1, const uint8_t* v2, const uint8_t* v3,
         int Rq, int Rkv, int K, int rpw, int vec, const float* nw, const float* nb, float eps, int flags,
-        const float* bq, const float* bk, const float* bv) {
+        const float* bq, const float* bk, const float* bv, int xrows, int xtile) {
     matvec_qkv<W_F16>(dq, dk, dv, x, WeightPtrs{q0, q1, q2, q3}, WeightPtrs{k0, k1, k2, k3}, WeightPtrs{v0, v1, v2, v3},
-                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv);
+                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_qkv_q4_0(float* dq, float* dk, float* dv, const float* x,
@@ -41,9 +41,9 @@ extern "C" __global__ void matmul_qkv_q4_0(float* dq, float* dk, float* dv, cons
         const uint8_t* k0, const uint8_t* k1, const uint8_t* k2, const uint8_t* k3,
         const uint8_t* v0, const uint8_t* v1, const uint8_t* v2, const uint8_t* v3,
         int Rq, int Rkv, int K, int rpw, int vec, const float* nw, const float* nb, float eps, int flags,
-        const float* bq, const float* bk, const float* bv) {
+        const float* bq, const float* bk, const float* bv, int xrows, int xtile) {
     matvec_qkv<W_Q4_0>(dq, dk, dv, x, WeightPtrs{q0, q1, q2, q3}, WeightPtrs{k0, k1, k2, k3}, WeightPtrs{v0, v1, v2, v3},
-                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv);
+                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_qkv_q4_1(float* dq, float* dk, float* dv, const float* x,
@@ -51,9 +51,9 @@ extern "C" __global__ void matmul_qkv_q4_1(float* dq, float* dk, float* dv, cons
         const uint8_t* k0, const uint8_t* k1, const uint8_t* k2, const uint8_t* k3,
         const uint8_t* v0, const uint8_t* v1, const uint8_t* v2, const uint8_t* v3,
         int Rq, int Rkv, int K, int rpw, int vec, const float* nw, const float* nb, float eps, int flags,
-        const float* bq, const float* bk, const float* bv) {
+        const float* bq, const float* bk, const float* bv, int xrows, int xtile) {
     matvec_qkv<W_Q4_1>(dq, dk, dv, x, WeightPtrs{q0, q1, q2, q3}, WeightPtrs{k0, k1, k2, k3}, WeightPtrs{v0, v1, v2, v3},
-                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv);
+                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_qkv_q8_0(float* dq, float* dk, float* dv, const float* x,
@@ -61,9 +61,9 @@ extern "C" __global__ void matmul_qkv_q8_0(float* dq, float* dk, float* dv, cons
         const uint8_t* k0, const uint8_t* k1, const uint8_t* k2, const uint8_t* k3,
         const uint8_t* v0, const uint8_t* v1, const uint8_t* v2, const uint8_t* v3,
         int Rq, int Rkv, int K, int rpw, int vec, const float* nw, const float* nb, float eps, int flags,
-        const float* bq, const float* bk, const float* bv) {
+        const float* bq, const float* bk, const float* bv, int xrows, int xtile) {
     matvec_qkv<W_Q8_0>(dq, dk, dv, x, WeightPtrs{q0, q1, q2, q3}, WeightPtrs{k0, k1, k2, k3}, WeightPtrs{v0, v1, v2, v3},
-                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv);
+                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_qkv_q4_k(float* dq, float* dk, float* dv, const float* x,
@@ -71,9 +71,9 @@ extern "C" __global__ void matmul_qkv_q4_k(float* dq, float* dk, float* dv, cons
         const uint8_t* k0, const uint8_t* k1, const uint8_t* k2, const uint8_t* k3,
         const uint8_t* v0, const uint8_t* v1, const uint8_t* v2, const uint8_t* v3,
         int Rq, int Rkv, int K, int rpw, int vec, const float* nw, const float* nb, float eps, int flags,
-        const float* bq, const float* bk, const float* bv) {
+        const float* bq, const float* bk, const float* bv, int xrows, int xtile) {
     matvec_qkv<W_Q4_K>(dq, dk, dv, x, WeightPtrs{q0, q1, q2, q3}, WeightPtrs{k0, k1, k2, k3}, WeightPtrs{v0, v1, v2, v3},
-                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv);
+                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_qkv_q6_k(float* dq, float* dk, float* dv, const float* x,
@@ -81,7 +81,7 @@ extern "C" __global__ void matmul_qkv_q6_k(float* dq, float* dk, float* dv, cons
         const uint8_t* k0, const uint8_t* k1, const uint8_t* k2, const uint8_t* k3,
         const uint8_t* v0, const uint8_t* v1, const uint8_t* v2, const uint8_t* v3,
         int Rq, int Rkv, int K, int rpw, int vec, const float* nw, const float* nb, float eps, int flags,
-        const float* bq, const float* bk, const float* bv) {
+        const float* bq, const float* bk, const float* bv, int xrows, int xtile) {
     matvec_qkv<W_Q6_K>(dq, dk, dv, x, WeightPtrs{q0, q1, q2, q3}, WeightPtrs{k0, k1, k2, k3}, WeightPtrs{v0, v1, v2, v3},
-                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv);
+                    Rq, Rkv, K, rpw, vec, XNorm{nw, nb, eps, flags & MV_LAYERNORM}, bq, bk, bv, xrows, xtile);
 }

@@ -14,44 +14,44 @@
 
 extern "C" __global__ void matmul_swiglu_f32(float* dst, const float* x, const uint8_t* g0, const uint8_t* g1, const uint8_t* g2, const uint8_t* g3, const uint8_t* u0,
         const uint8_t* u1, const uint8_t* u2, const uint8_t* u3,
-        int R, int K, int rpw, int vec, const float* nw, float eps) {
-    matvec<W_F32, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0);
+        int R, int K, int rpw, int vec, const float* nw, float eps, int xrows, int xtile) {
+    matvec<W_F32, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_swiglu_f16(float* dst, const float* x, const uint8_t* g0, const uint8_t* g1, const uint8_t* g2, const uint8_t* g3, const uint8_t* u0,
         const uint8_t* u1, const uint8_t* u2, const uint8_t* u3,
-        int R, int K, int rpw, int vec, const float* nw, float eps) {
-    matvec<W_F16, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0);
+        int R, int K, int rpw, int vec, const float* nw, float eps, int xrows, int xtile) {
+    matvec<W_F16, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_swiglu_q4_0(float* dst, const float* x, const uint8_t* g0, const uint8_t* g1, const uint8_t* g2, const uint8_t* g3, const uint8_t* u0,
         const uint8_t* u1, const uint8_t* u2, const uint8_t* u3,
-        int R, int K, int rpw, int vec, const float* nw, float eps) {
-    matvec<W_Q4_0, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0);
+        int R, int K, int rpw, int vec, const float* nw, float eps, int xrows, int xtile) {
+    matvec<W_Q4_0, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_swiglu_q4_1(float* dst, const float* x, const uint8_t* g0, const uint8_t* g1, const uint8_t* g2, const uint8_t* g3, const uint8_t* u0,
         const uint8_t* u1, const uint8_t* u2, const uint8_t* u3,
-        int R, int K, int rpw, int vec, const float* nw, float eps) {
-    matvec<W_Q4_1, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0);
+        int R, int K, int rpw, int vec, const float* nw, float eps, int xrows, int xtile) {
+    matvec<W_Q4_1, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_swiglu_q8_0(float* dst, const float* x, const uint8_t* g0, const uint8_t* g1, const uint8_t* g2, const uint8_t* g3, const uint8_t* u0,
         const uint8_t* u1, const uint8_t* u2, const uint8_t* u3,
-        int R, int K, int rpw, int vec, const float* nw, float eps) {
-    matvec<W_Q8_0, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0);
+        int R, int K, int rpw, int vec, const float* nw, float eps, int xrows, int xtile) {
+    matvec<W_Q8_0, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_swiglu_q4_k(float* dst, const float* x, const uint8_t* g0, const uint8_t* g1, const uint8_t* g2, const uint8_t* g3, const uint8_t* u0,
         const uint8_t* u1, const uint8_t* u2, const uint8_t* u3,
-        int R, int K, int rpw, int vec, const float* nw, float eps) {
-    matvec<W_Q4_K, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0);
+        int R, int K, int rpw, int vec, const float* nw, float eps, int xrows, int xtile) {
+    matvec<W_Q4_K, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_swiglu_q6_k(float* dst, const float* x, const uint8_t* g0, const uint8_t* g1, const uint8_t* g2, const uint8_t* g3, const uint8_t* u0,
         const uint8_t* u1, const uint8_t* u2, const uint8_t* u3,
-        int R, int K, int rpw, int vec, const float* nw, float eps) {
-    matvec<W_Q6_K, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0);
+        int R, int K, int rpw, int vec, const float* nw, float eps, int xrows, int xtile) {
+    matvec<W_Q6_K, true>(dst, x, WeightPtrs{g0, g1, g2, g3}, WeightPtrs{u0, u1, u2, u3}, R, K, rpw, vec, XNorm{nw, nullptr, eps, 0}, nullptr, 0, xrows, xtile);
 }
 
 extern "C" __global__ void matmul_swiglu_f32_v2(float* dst, const float* x, const uint8_t* g0, const uint8_t* g1, const uint8_t* g2, const uint8_t* g3, const uint8_t* u0,

@@ -125,8 +125,9 @@ static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, i
     __syncthreads();
 }
 
-// Shared bytes quantize_x needs for K: int8 x plus (d, d*sum) per group.
-#define MV_SHARED(K) ((K) + ((K) / 32) * 8)
+// Shared bytes quantize_x needs for one row of K: int8 x plus (d, d*sum)
+// per group, rounded up to 16 so that the next row's int4 loads stay aligned.
+#define MV_SLOT(K) ((((K) + ((K) / 32) * 8) + 15) & ~15)
 
 // ---- per-format row dot products (lane partials; the caller reduces) -------
 
@@ -351,8 +352,13 @@ static __device__ __forceinline__ float epilogue(float a, float old, int r, cons
     return acc ? old + a : a;
 }
 
-// matvec: dst[t, r] for the rows of this block, t = blockIdx.y. SWIGLU:
-// dst = silu(x·G[r]) * (x·U[r]) with u the up weight. Fusions:
+// matvec: dst[t, r] for the rows r of this block and the x rows t of its
+// tile, [blockIdx.y * xtile, + xtile) of xrows: each x row quantized once
+// per block into its own slot of shared memory, each weight row read once
+// per block for all of them (from L1 after the first). Every (t, r) is
+// computed exactly as with a tile of one: decode and prefill give the same
+// numbers, and those are the CPU twin's up to the order of float sums.
+// SWIGLU: dst = silu(x·G[r]) * (x·U[r]) with u the up weight. Fusions:
 //   n.w != null: x is normalised first (quantize_x; block formats only:
 //                the host passes no norm for F32/F16);
 //   bias:        the product plus bias[r] (GPT-2's projections), then
@@ -362,59 +368,74 @@ static __device__ __forceinline__ float epilogue(float a, float old, int r, cons
 template <int T, bool SWIGLU>
 static __device__ __forceinline__ void matvec(float* __restrict__ dst, const float* __restrict__ x, const WeightPtrs& w,
                                               const WeightPtrs& u, int R, int K, int rpw, int vec,
-                                              const XNorm n, const float* __restrict__ bias, int flags) {
+                                              const XNorm n, const float* __restrict__ bias, int flags, int xrows,
+                                              int xtile) {
     const int acc = flags & MV_ACC, gelu = flags & MV_GELU;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    const int t = blockIdx.y;
-    x += (size_t)t * K;
-    dst += (size_t)t * R;
+    const int t0 = blockIdx.y * xtile, tn = min(xtile, xrows - t0);
+    x += (size_t)t0 * K;
+    dst += (size_t)t0 * R;
     const int row0 = (blockIdx.x * nwarps + warp) * rpw;
     if constexpr (T == W_F32 || T == W_F16) {
         for (int i = 0; i < rpw; i++) {
             const int r = row0 + i;
             if (r >= R) break;  // warp-uniform
-            float a = warp_sum(row_dot_f<T>(w, r, K, x, vec, lane));
-            if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_f<T>(u, r, K, x, vec, lane));
-            if (lane == 0) dst[r] = epilogue(a, dst[r], r, bias, gelu, acc);
+            for (int j = 0; j < tn; j++) {
+                const float* xj = x + (size_t)j * K;
+                float a = warp_sum(row_dot_f<T>(w, r, K, xj, vec, lane));
+                if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_f<T>(u, r, K, xj, vec, lane));
+                float* d = dst + (size_t)j * R;
+                if (lane == 0) d[r] = epilogue(a, d[r], r, bias, gelu, acc);
+            }
         }
     } else {
         EXTERN_SHARED(int8_t, smem);
-        int8_t* xq = smem;
-        float2* xds = (float2*)(smem + K);  // K is a multiple of 32: 8-byte aligned
-        quantize_x<T>(x, K, xq, xds, n);
+        const int slot = MV_SLOT(K);
+        for (int j = 0; j < tn; j++) {
+            int8_t* xq = smem + j * slot;
+            quantize_x<T>(x + (size_t)j * K, K, xq, (float2*)(xq + K), n);  // K % 32 == 0: 8-byte aligned
+        }
         for (int i = 0; i < rpw; i++) {
             const int r = row0 + i;
             if (r >= R) break;
-            float a = warp_sum(row_dot_q<T>(w, r, K, xq, xds, lane));
-            if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_q<T>(u, r, K, xq, xds, lane));
-            if (lane == 0) dst[r] = epilogue(a, dst[r], r, bias, gelu, acc);
+            for (int j = 0; j < tn; j++) {
+                const int8_t* xq = smem + j * slot;
+                const float2* xds = (const float2*)(xq + K);
+                float a = warp_sum(row_dot_q<T>(w, r, K, xq, xds, lane));
+                if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_q<T>(u, r, K, xq, xds, lane));
+                float* d = dst + (size_t)j * R;
+                if (lane == 0) d[r] = epilogue(a, d[r], r, bias, gelu, acc);
+            }
         }
     }
 }
 
-// matvec_qkv: the three attention projections of one x row in one grid —
-// global row r < Rq is row r of Wq into dq, then Rkv rows of Wk into dk and
-// Rkv rows of Wv into dv (t = blockIdx.y). x is quantized once per block for
-// all three (RMS-normalised first when nw is not null, as matvec). A block's
-// rows may straddle two weights; each row picks its own.
+// matvec_qkv: the three attention projections in one grid — global row
+// r < Rq is row r of Wq into dq, then Rkv rows of Wk into dk and Rkv rows of
+// Wv into dv, for the x rows of the block's tile (as matvec). x is quantized
+// once per block for all three (normalised first with a norm, as matvec).
+// A block's rows may straddle two weights; each row picks its own.
 template <int T>
 static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float* __restrict__ dk, float* __restrict__ dv,
                                                   const float* __restrict__ x, const WeightPtrs& wq, const WeightPtrs& wk,
                                                   const WeightPtrs& wv, int Rq, int Rkv, int K, int rpw, int vec,
                                                   const XNorm n, const float* __restrict__ bq,
-                                                  const float* __restrict__ bk, const float* __restrict__ bv) {
+                                                  const float* __restrict__ bk, const float* __restrict__ bv, int xrows,
+                                                  int xtile) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    const int t = blockIdx.y;
-    x += (size_t)t * K;
+    const int t0 = blockIdx.y * xtile, tn = min(xtile, xrows - t0);
+    x += (size_t)t0 * K;
     const int R = Rq + 2 * Rkv;
     const int row0 = (blockIdx.x * nwarps + warp) * rpw;
-    int8_t* xq = nullptr;
-    float2* xds = nullptr;
+    int8_t* smem = nullptr;
+    const int slot = MV_SLOT(K);
     if constexpr (T != W_F32 && T != W_F16) {
-        EXTERN_SHARED(int8_t, smem);
-        xq = smem;
-        xds = (float2*)(smem + K);
-        quantize_x<T>(x, K, xq, xds, n);
+        EXTERN_SHARED(int8_t, sm);
+        smem = sm;
+        for (int j = 0; j < tn; j++) {
+            int8_t* xq = smem + j * slot;
+            quantize_x<T>(x + (size_t)j * K, K, xq, (float2*)(xq + K), n);
+        }
     }
     for (int i = 0; i < rpw; i++) {
         int r = row0 + i;
@@ -422,20 +443,24 @@ static __device__ __forceinline__ void matvec_qkv(float* __restrict__ dq, float*
         // the weight by value: a pointer chosen at run time to one of the
         // three parameters would put them in local memory
         WeightPtrs w = wq;
-        float* dst = dq + (size_t)t * Rq;
+        float* dst = dq + (size_t)t0 * Rq;
+        int ld = Rq;
         const float* bias = bq;
         if (r >= Rq + Rkv) {
-            w = wv, dst = dv + (size_t)t * Rkv, bias = bv, r -= Rq + Rkv;
+            w = wv, dst = dv + (size_t)t0 * Rkv, ld = Rkv, bias = bv, r -= Rq + Rkv;
         } else if (r >= Rq) {
-            w = wk, dst = dk + (size_t)t * Rkv, bias = bk, r -= Rq;
+            w = wk, dst = dk + (size_t)t0 * Rkv, ld = Rkv, bias = bk, r -= Rq;
         }
-        float a;
-        if constexpr (T == W_F32 || T == W_F16) {
-            a = warp_sum(row_dot_f<T>(w, r, K, x, vec, lane));
-        } else {
-            a = warp_sum(row_dot_q<T>(w, r, K, xq, xds, lane));
+        for (int j = 0; j < tn; j++) {
+            float a;
+            if constexpr (T == W_F32 || T == W_F16) {
+                a = warp_sum(row_dot_f<T>(w, r, K, x + (size_t)j * K, vec, lane));
+            } else {
+                const int8_t* xq = smem + j * slot;
+                a = warp_sum(row_dot_q<T>(w, r, K, xq, (const float2*)(xq + K), lane));
+            }
+            if (lane == 0) dst[(size_t)j * ld + r] = bias ? a + bias[r] : a;
         }
-        if (lane == 0) dst[r] = bias ? a + bias[r] : a;
     }
 }
 

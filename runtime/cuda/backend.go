@@ -32,14 +32,21 @@ type Options struct {
 	// with any multiple of 32 threads (norms, softmax, argmax, element-wise,
 	// embed, rope). Tests run several.
 	BlockSize int
-	// MatVecMaxT is the largest T for which MatMul uses the matrix-vector
-	// kernels (each row of x on its own, the weights re-read per row, mostly
-	// from L2); above it the tiled GEMM runs (f16 tensor cores). Default 4,
-	// so that up to 4 sequences decoded together (serve's default
-	// --parallel) get exactly the arithmetic each gets alone: batching does
-	// not change a sequence's tokens. llama.cpp's CUDA backend keeps its
-	// matrix-vector kernel up to 8 rows.
+	// MatVecMaxT is the largest T for which products with F32 or F16
+	// weights (and block formats with GEMMPrefill) use the matrix-vector
+	// kernels; above it the tiled GEMMs run (f16 tensor cores). Default 4.
 	MatVecMaxT int
+	// GEMMPrefill sends block-format products of more than MatVecMaxT rows
+	// to the tensor-core GEMM (x and the dequantized weights in f16) instead
+	// of the matrix-vector kernels, which quantize x to 8-bit blocks as the
+	// CPU backend and llama.cpp's CPU do and take it in tiles of up to 8
+	// rows per block (each weight row read once per tile). Off by default:
+	// then any number of rows — a prompt, a batch of sequences — gets, row
+	// by row, exactly the arithmetic of a decode step, so prefill equals
+	// stepwise decoding and batching never changes a sequence's tokens. On
+	// (or $GPURUN_CUDA_GEMM_PREFILL=1) prefill of large models should be
+	// faster; its logits differ from the CPU's by f16 rounding.
+	GEMMPrefill bool
 	// MatVecRowsPerWarp is the number of weight rows each warp of a
 	// matrix-vector block computes (0: 2 for matrices of >= 16384 rows, else 1).
 	MatVecRowsPerWarp int

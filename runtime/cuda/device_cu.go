@@ -29,10 +29,14 @@ func Available() bool {
 }
 
 // Open makes a backend on GPU o.Ordinal. $GPURUN_CUDA_PROFILE=FILE turns on
-// Options.Profile and writes the kernel-time table to FILE at Close.
+// Options.Profile and writes the kernel-time table to FILE at Close;
+// $GPURUN_CUDA_GEMM_PREFILL=1 turns on Options.GEMMPrefill.
 func Open(o Options) (*Backend, error) {
 	if f := os.Getenv("GPURUN_CUDA_PROFILE"); f != "" && o.ProfileFile == "" {
 		o.Profile, o.ProfileFile = true, f
+	}
+	if os.Getenv("GPURUN_CUDA_GEMM_PREFILL") == "1" {
+		o.GEMMPrefill = true
 	}
 	dev, err := OpenDevice(o.Ordinal)
 	if err != nil {

@@ -95,11 +95,10 @@ func nmse(got, want []float32) float64 {
 //     x with the CPU's scales and GELU rounds as on the CPU, so little but
 //     the order of float sums differs. Each sequence decoded alone gets the
 //     same logits bit for bit.
-//   - Prefill (a whole prompt per pass, f16 tensor-core products): the
-//     logits after the prompt near the CPU's. This random-weight model turns
-//     f16 rounding into logit moves of ~0.1, so its greedy continuations
-//     after a prefill are not compared (TestEmuStoriesGreedy does that on a
-//     trained model).
+//   - Prefill (a whole prompt per pass): the logits after the prompt as
+//     near the CPU's, the products being the same matrix-vector kernels in
+//     tiles of rows. (With Options.GEMMPrefill, f16 tensor-core products,
+//     this random-weight model's logits move by NMSE ~2e-4.)
 func gpt2VersusCPU(t *testing.T, dev Device, n int) {
 	root, err := fixtures.RepoRoot()
 	if err != nil {
@@ -187,8 +186,8 @@ func gpt2VersusCPU(t *testing.T, dev Device, n int) {
 		}
 		want, got := logits(mc), logits(mg)
 		e := nmse(got, want)
-		if e > 2e-3 {
-			t.Errorf("prefill of prompt %d: logits NMSE %.3g against the CPU's, want <= 2e-3", i, e)
+		if e > 5e-4 {
+			t.Errorf("prefill of prompt %d: logits NMSE %.3g against the CPU's, want <= 5e-4", i, e)
 		}
 		if sampler.Argmax(got) != sampler.Argmax(want) {
 			t.Errorf("prefill of prompt %d: next token %d, CPU %d", i, sampler.Argmax(got), sampler.Argmax(want))

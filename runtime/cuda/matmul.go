@@ -14,8 +14,10 @@ const maxMatVecShared = 48 << 10
 
 // MatMul: dst[T, R] = x[T, K] · wᵀ, R = w.Rows(), K = w.Cols().
 // Kernels (kernels/matmul.cu):
-//   - matmul_<type>: matrix-vector for T <= Options.MatVecMaxT (decode);
-//     grid (ceil(R / (warps*rpw)), T), int8 x in dynamic shared memory.
+//   - matmul_<type>: matrix-vector, for any T with block formats (see
+//     Options.GEMMPrefill), T <= Options.MatVecMaxT with F32/F16; grid
+//     (ceil(R / (warps*rpw)), ceil(T / tile)), tile <= 8 rows of x per
+//     block, quantized to int8 in dynamic shared memory.
 //   - matmul_<type>_v3: tensor-core GEMM for larger T (prefill), F16 and
 //     block formats; grid (ceil(R/64), ceil(T/64)) x 128 threads.
 //   - matmul_<type>_v2: the SIMT GEMM, for F32 weights and NoTensorCores.
@@ -209,9 +211,26 @@ func (f fuse) flags() int {
 	return fl
 }
 
-// matvec reports whether T rows of x times w take the matrix-vector path.
+// matvec reports whether T rows of x times w take the matrix-vector path:
+// always for block formats (unless GEMMPrefill), up to MatVecMaxT rows for
+// F32 and F16.
 func (b *Backend) matvec(w *weight, T int) bool {
-	return T <= b.opts.MatVecMaxT || w.cols%32 != 0
+	blockFormat := w.typ != quant.F32 && w.typ != quant.F16
+	return T <= b.opts.MatVecMaxT || w.cols%32 != 0 || blockFormat && !b.opts.GEMMPrefill
+}
+
+// maxMatVecTile is the most rows of x one matrix-vector block takes.
+const maxMatVecTile = 8
+
+// matvecTile is how many rows of x each matrix-vector block takes (its
+// grid's y dimension is ceil(T / tile)), for slot bytes of shared memory
+// per row.
+func matvecTile(T, slot int) int {
+	tile := min(T, maxMatVecTile)
+	if slot > 0 {
+		tile = min(tile, maxMatVecShared/slot)
+	}
+	return max(tile, 1)
 }
 
 // fold returns how a product of x and w applies the norm n: folded into
@@ -278,11 +297,12 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 				rpw = 2
 			}
 		}
-		shared, vec, err := matvecInput(w.typ, K, x)
+		slot, vec, err := matvecInput(w.typ, K, x)
 		if err != nil {
 			b.fail(backend.Shapef(op, "%s: %v", shape(), err))
 			return
 		}
+		tile := matvecTile(T, slot)
 		args.ints(rpw, vec)
 		if u == nil { // matmul_<type>: nw, nb, eps, bias, flags
 			args.ptrs(f.normPtr(), f.normB.f32OrNull())
@@ -293,8 +313,10 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 			args.ptrs(f.normPtr())
 			args.f32s(f.eps)
 		}
+		args.ints(T, tile)
 		rowsPerBlock := bs / 32 * rpw
-		b.launchList(op, shape, matvecKernels[op][w.typ], dim(ceilDiv(R, rowsPerBlock), T, 1), dim(bs, 1, 1), shared, &args)
+		b.launchList(op, shape, matvecKernels[op][w.typ], dim(ceilDiv(R, rowsPerBlock), ceilDiv(T, tile), 1), dim(bs, 1, 1),
+			tile*slot, &args)
 		return
 	}
 	if f != (fuse{}) {
@@ -310,22 +332,23 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 	b.launchList(op, shape, wmmaKernels[op][w.typ], grid, dim(128, 1, 1), 0, &args)
 }
 
-// matvecInput says how a matrix-vector kernel takes x[K] for weights of
-// type typ: block formats quantize it into shared bytes of dynamic shared
-// memory; F32/F16 read it from global memory, with 16-byte loads (vec) when
-// K % 8 == 0 and x is 16-byte aligned.
-func matvecInput(typ quant.Type, K int, x *buffer) (shared, vec int, err error) {
+// matvecInput says how a matrix-vector kernel takes a row x[K] for weights
+// of type typ: block formats quantize it into a slot of dynamic shared
+// memory (MV_SLOT in kernels/mm.cuh: int8 x, 8 bytes per group of 32,
+// rounded up to 16); F32/F16 read it from global memory, with 16-byte
+// loads (vec) when K % 8 == 0 and x is 16-byte aligned.
+func matvecInput(typ quant.Type, K int, x *buffer) (slot, vec int, err error) {
 	if typ == quant.F32 || typ == quant.F16 {
 		if K%8 == 0 && x.ptr%16 == 0 {
 			vec = 1
 		}
 		return 0, vec, nil
 	}
-	shared = K + K/32*8
-	if shared > maxMatVecShared {
-		return 0, 0, fmt.Errorf("K = %d needs %d bytes of shared memory for the quantized activations (max %d)", K, shared, maxMatVecShared)
+	slot = (K + K/32*8 + 15) &^ 15
+	if slot > maxMatVecShared {
+		return 0, 0, fmt.Errorf("K = %d needs %d bytes of shared memory for the quantized activations (max %d)", K, slot, maxMatVecShared)
 	}
-	return shared, 0, nil
+	return slot, 0, nil
 }
 
 // normPtr is the norm weight's address, or null.

@@ -8,8 +8,8 @@ import (
 
 // NormMatMulQKV: q[T, Rq] = norm(x) · wqᵀ, k[T, Rkv] = norm(x) · wkᵀ,
 // v[T, Rkv] = norm(x) · wvᵀ. Kernel matmul_qkv_<type>
-// (kernels/matmul_qkv.cu) when the matrix-vector path applies (T <=
-// Options.MatVecMaxT), the three weights share a format and wk, wv have the
+// (kernels/matmul_qkv.cu) when the matrix-vector path applies (see
+// Backend.matvec), the three weights share a format and wk, wv have the
 // same rows: one launch, x normalised (block formats) and quantized once per
 // block. Otherwise the norm (if any) and three MatMuls.
 func (b *Backend) NormMatMulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, wv backend.Weight, T int) {
@@ -62,7 +62,7 @@ func (b *Backend) matmulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, w
 		return
 	}
 	f, xn := b.fold(op, xb, n, mq, T)
-	shared, vec, err := matvecInput(mq.typ, K, xn)
+	slot, vec, err := matvecInput(mq.typ, K, xn)
 	if err != nil {
 		b.fail(backend.Shapef(op, "%s: %v", mq.typ, err))
 		return
@@ -80,7 +80,9 @@ func (b *Backend) matmulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, w
 	args.f32s(f.eps)
 	args.ints(f.flags())
 	args.ptrs(bias[0].f32OrNull(), bias[1].f32OrNull(), bias[2].f32OrNull())
+	tile := matvecTile(T, slot)
+	args.ints(T, tile)
 	b.launchList(op, func() string {
 		return fmt.Sprintf("%s q %dx%d, k/v %dx%d, T=%d", mq.typ, mq.rows, K, mk.rows, K, T)
-	}, matmulQKVKernels[mq.typ], dim(ceilDiv(R, bs/32*rpw), T, 1), dim(bs, 1, 1), shared, &args)
+	}, matmulQKVKernels[mq.typ], dim(ceilDiv(R, bs/32*rpw), ceilDiv(T, tile), 1), dim(bs, 1, 1), tile*slot, &args)
 }

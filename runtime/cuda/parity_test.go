@@ -113,8 +113,9 @@ func (r *recorder) take() []string {
 }
 
 // config is one way of running the backend: the tests cover the block-size
-// choices, both matmul paths for every T, both GEMMs, split-K attention with
-// several splits, and queued (graph) launches.
+// choices, both matmul paths for every T (the matrix-vector tiles, and with
+// GEMMPrefill both GEMMs), split-K attention with several splits, and queued
+// (graph) launches.
 type config struct {
 	name string
 	opts Options
@@ -123,8 +124,8 @@ type config struct {
 var configs = []config{
 	{name: "default"}, // queued launches (graphs on the GPU)
 	{name: "bs32-matvec-simt-split32", opts: Options{BlockSize: 32, MatVecMaxT: 64, NoTensorCores: true, AttnSplitKeys: 32, NoGraphs: true}},
-	{name: "bs1024-split64", opts: Options{BlockSize: 1024, AttnSplitKeys: 64, NoGraphs: true}},
-	{name: "bs96-simt-rpw3", opts: Options{BlockSize: 96, NoTensorCores: true, MatVecRowsPerWarp: 3, NoGraphs: true}},
+	{name: "bs1024-split64-gemm", opts: Options{BlockSize: 1024, AttnSplitKeys: 64, NoGraphs: true, GEMMPrefill: true}},
+	{name: "bs96-simt-rpw3-gemm", opts: Options{BlockSize: 96, NoTensorCores: true, MatVecRowsPerWarp: 3, NoGraphs: true, GEMMPrefill: true}},
 }
 
 var (

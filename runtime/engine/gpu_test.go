@@ -3,35 +3,29 @@
 package engine_test
 
 import (
-	"encoding/json"
-	"os"
 	"testing"
 
 	"gpurun/runtime/backend"
 	"gpurun/runtime/engine"
+	"gpurun/runtime/sampler"
 )
 
 // The end-to-end GPU checks: built with -tags cuda into bin/device/engine.test
 // by make device-bundle and run by scripts/device-check.sh on the GPU machine
 // (from runtime/engine, with the real model at models/).
 
-// nearTie is the top-2 logit gap below which the CUDA kernels' rounding (they
-// quantize activations and sum in another order than the CPU) may decide
-// the greedy token: a divergence at such a step is reported, not failed.
-const nearTie = 0.01
-
-// TestGPUSmolLM2MatchesCPU: greedy continuations of the golden prompts on
-// CUDA equal the CPU path's (itself token-exact with llama.cpp) for the
-// first 32 tokens.
+// TestGPUSmolLM2MatchesCPU: CUDA against the CPU path (itself token-exact
+// with llama.cpp) on the 7 golden prompts, within the envelope of float
+// rounding noise that TestSmolLM2FloatNoise measures on the CPU itself
+// (floatnoise_test.go: a perturbation of one part in 10^7 already flips
+// greedy tokens at top-2 gaps up to 0.45 on this model, so "the same 32
+// greedy tokens" cannot be asked of a GPU that sums in another order).
+// Step by step on llama.cpp's tokens (teacher forcing, so that one flip
+// does not derail the rest): logits NMSE <= noiseNMSE at every step, and
+// the same greedy token wherever the CPU's top-2 gap is >= noiseGap. The
+// free-running greedy agreement is logged.
 func TestGPUSmolLM2MatchesCPU(t *testing.T) {
-	raw, err := os.ReadFile("testdata/smollm2_llamacpp_greedy.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var g goldens
-	if err := json.Unmarshal(raw, &g); err != nil {
-		t.Fatal(err)
-	}
+	g := smolGoldens(t)
 	path := defaultModel(t)
 	open := func(device string) (*engine.Engine, *engine.Session) {
 		e, err := engine.Load(engine.Options{ModelPath: path, Device: device, Ctx: 512, KVType: backend.F32})
@@ -48,23 +42,30 @@ func TestGPUSmolLM2MatchesCPU(t *testing.T) {
 	defer ec.Close()
 	eg, sg := open("cuda")
 	defer eg.Close()
-	const n = 32
 	for _, c := range g.Cases {
-		want := greedy(t, sc, c.PromptTokens, n)
-		got := greedy(t, sg, c.PromptTokens, n)
-		d := firstDiff(got.Tokens[:min(n, len(got.Tokens))], want.Tokens[:min(n, len(want.Tokens))])
-		switch {
-		case d < 0:
-			t.Logf("%s: CUDA = CPU for all %d tokens", c.Name, min(n, len(want.Tokens)))
-		case d < len(c.Gap) && c.Gap[d] < nearTie:
-			t.Logf("%s: CUDA parts from the CPU at step %d, a near tie (top-2 logit gap %.4f)", c.Name, d, c.Gap[d])
-		default:
-			gap := -1.0
-			if d < len(c.Gap) {
-				gap = c.Gap[d]
+		cont := c.Tokens[:min(noiseLen, len(c.Tokens))]
+		ref := teacherForced(t, ec.Model, c.PromptTokens, cont)
+		got := teacherForced(t, eg.Model, c.PromptTokens, cont)
+		worst := 0.0
+		for s := range ref {
+			nm, _, _ := stepDiff(ref[s:s+1], got[s:s+1])
+			worst = max(worst, nm)
+			a, b := sampler.Argmax(ref[s]), sampler.Argmax(got[s])
+			gap := float64(ref[s][a] - secondMax(ref[s], a))
+			if nm > noiseNMSE {
+				t.Errorf("%s, step %d: logits NMSE %.3g against the CPU's (float noise reaches %.3g)", c.Name, s, nm, noiseNMSE)
 			}
-			t.Errorf("%s: CUDA parts from the CPU at step %d (top-2 logit gap %.4f): CUDA %v, CPU %v", c.Name, d, gap,
-				got.Tokens[d:min(d+4, len(got.Tokens))], want.Tokens[d:min(d+4, len(want.Tokens))])
+			if a != b && gap >= noiseGap {
+				t.Errorf("%s, step %d: CUDA's greedy token %d, the CPU's %d, whose lead is %.3f (float noise flips up to %.2f)",
+					c.Name, s, b, a, gap, noiseGap)
+			}
+		}
+		wantRun := greedy(t, sc, c.PromptTokens, noiseLen)
+		gotRun := greedy(t, sg, c.PromptTokens, noiseLen)
+		if d := firstDiff(gotRun.Tokens, wantRun.Tokens); d >= 0 {
+			t.Logf("%s: logits NMSE <= %.3g; free-running, CUDA parts from the CPU at step %d", c.Name, worst, d)
+		} else {
+			t.Logf("%s: logits NMSE <= %.3g; free-running, CUDA = CPU for all %d tokens", c.Name, worst, len(wantRun.Tokens))
 		}
 	}
 }
