@@ -29,6 +29,7 @@
 #      its kernel profile; matrix-vector GB/s on its shapes (BenchmarkGPUMatVec); the
 #      host's time per decode step (BenchmarkHostDecode)
 #   6. attention study on CUDA and PyTorch scaled_dot_product_attention (fp16, causal) side by side
+#   6b. pp512 again with GPURUN_CUDA_GEMM_PREFILL=1 (f16 tensor-core prefill) for SmolLM2 and the 8B shape
 #   7. GPT-2 124M shapes (random Q8_0; LayerNorm, biases, GELU): pp512/tg128 (the tiny GPT-2's
 #      CUDA tokens against the CPU's run in step 2, TestGPUGPT2)
 set -uo pipefail
@@ -185,6 +186,11 @@ step matvec-gbs 180 $X/cuda.test -test.run '^$' -test.bench 'GPUMatVec|GPUDecode
 step attention-cuda 240 sh -c "$X/gpurun bench attention --device $DEVICE --max-len 16384 --methods fused,decode-cache --json > $OUT/cuda-attention.json"
 step sdpa-peer 240 python3 scripts/sdpa_peer.py --max-len 16384 --out "$OUT/sdpa.json"
 step attention-vs-sdpa 30 sh -c "$X/gpurun bench attention --from $OUT/cuda-attention.json --vs-sdpa $OUT/sdpa.json > $OUT/attention-vs-sdpa.md"
+
+# Prefill on the f16 tensor-core GEMM instead of the matrix-vector tiles (Options.GEMMPrefill):
+# is the speed worth leaving the CPU's 8-bit arithmetic?
+step bench-smollm2-gemm-prefill 90 sh -c "GPURUN_CUDA_GEMM_PREFILL=1 $X/gpurun bench model -m $SMOL_RUN --device $DEVICE -p 512 -n 0 -r 3 --json > $OUT/smollm2-gemm-prefill.json"
+step bench-llama3-8b-gemm-prefill 120 sh -c "GPURUN_CUDA_GEMM_PREFILL=1 $X/gpurun bench model -m $TMP/llama3-8b-shape.gguf --device $DEVICE --ctx 1024 -p 512 -n 0 -r 2 --json > $OUT/llama3-8b-gemm-prefill.json"
 
 # 7. GPT-2 124M shapes, last: the first steps to go when time runs short.
 step mkmodel-gpt2 60 $X/mkmodel -shape gpt2-124m -type q8_0 -o "$TMP/gpt2-124m-shape.gguf"
