@@ -40,7 +40,8 @@ cd "$(dirname "$0")/.."
 DEST=${1:-${OUT:-bench/results/device-$(date -u +%Y%m%d-%H%M%S)}}
 mkdir -p "$DEST"
 B=bin/device
-# DEVICE=cpu runs the same flow on the CPU build (a smoke test of this script on a machine without a GPU).
+# DEVICE=cpu runs the same flow on the CPU build (a smoke test of this script on a machine
+# without a GPU: make device-bundle DEVICE_TAGS= first, as a CUDA build exits where no GPU is).
 DEVICE=${DEVICE:-cuda}
 TMP=${TMPDIR:-/tmp}/gpurun-device
 mkdir -p "$TMP"
