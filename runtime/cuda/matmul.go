@@ -58,12 +58,8 @@ func (b *Backend) NormMatMulBias(dst, x backend.Buffer, n backend.Norm, w, bias 
 		return
 	}
 	f, xn := b.fold("matmul", xb, n, wb, T)
-	if b.matvec(wb, T) {
-		f.bias, f.gelu = bw, gelu
-		b.matmul("matmul", d, xn, wb, nil, T, f)
-		return
-	}
-	b.matmulBias(d, xn, wb, bw, T, gelu)
+	f.bias, f.gelu = bw, gelu
+	b.matmulEpilogue(d, xn, wb, T, f)
 }
 
 // MatMulBiasAdd: dst[T, R] += x · wᵀ + bias, in one matrix-vector launch;
@@ -82,21 +78,24 @@ func (b *Backend) MatMulBiasAdd(dst, x backend.Buffer, w, bias backend.Weight, T
 		return
 	}
 	tmp := b.temp("matmul", T*wb.rows)
-	b.matmulBias(tmp, xb, wb, bw, T, false)
+	b.matmulEpilogue(tmp, xb, wb, T, fuse{bias: bw})
 	b.Add(d, d, tmp, T*wb.rows)
 }
 
-// matmulBias: d = x · wᵀ + bias (bias may be nil), then GELU when gelu.
-func (b *Backend) matmulBias(d, x *buffer, w, bias *weight, T int, gelu bool) {
+// matmulEpilogue: d = x · wᵀ with f's bias and GELU (not acc) after it, in
+// the matrix-vector kernel, or by add_bias_f32 and gelu_f32 after a GEMM
+// (whose x fold has already normalised: it folds norms only into the
+// matrix-vector path).
+func (b *Backend) matmulEpilogue(d, x *buffer, w *weight, T int, f fuse) {
 	if b.matvec(w, T) {
-		b.matmul("matmul", d, x, w, nil, T, fuse{bias: bias, gelu: gelu})
+		b.matmul("matmul", d, x, w, nil, T, f)
 		return
 	}
 	b.matmul("matmul", d, x, w, nil, T, fuse{})
-	if bias != nil {
-		b.AddBias(d, bias, T)
+	if f.bias != nil {
+		b.AddBias(d, f.bias, T)
 	}
-	if gelu {
+	if f.gelu {
 		b.GELU(d, d, T*w.rows)
 	}
 }

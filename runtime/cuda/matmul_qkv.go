@@ -57,7 +57,7 @@ func (b *Backend) matmulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, w
 			d *buffer
 			w *weight
 		}{{dq, mq}, {dk, mk}, {dv, mv}} {
-			b.matmulBias(p.d, xn, p.w, bias[i], T, false)
+			b.matmulEpilogue(p.d, xn, p.w, T, fuse{bias: bias[i]})
 		}
 		return
 	}
