@@ -307,7 +307,10 @@ func benchModelCommand() *cli.Command {
 			"  scripts/bench-vs-llamacpp.sh                        (builds llama-bench and does all of the above)\n\n" +
 			"On CUDA, GPURUN_CUDA_PROFILE=FILE times every kernel launch (CUDA graphs off) and writes a\n" +
 			"per-kernel table to FILE at the end:\n" +
-			"  GPURUN_CUDA_PROFILE=kernels.txt gpurun bench model --device cuda -r 1",
+			"  GPURUN_CUDA_PROFILE=kernels.txt gpurun bench model --device cuda -r 1\n\n" +
+			"Prefill of quantized models on CUDA runs the matrix-vector kernels in tiles of prompt rows, with\n" +
+			"the CPU's 8-bit arithmetic; GPURUN_CUDA_GEMM_PREFILL=1 uses the f16 tensor-core GEMM instead:\n" +
+			"  GPURUN_CUDA_GEMM_PREFILL=1 gpurun bench model --device cuda -n 0",
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "n-prompt", Aliases: []string{"p"}, Value: 512, Usage: "tokens of the prompt-processing test (0: skip it)"},
 			&cli.IntFlag{Name: "n-gen", Aliases: []string{"n"}, Value: 128, Usage: "tokens of the generation test (0: skip it)"},
