@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +142,34 @@ func TestHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(out, "Examples:") {
 			t.Errorf("%s --help: exit %d, no examples:\n%s", cmd, code, out)
 		}
+	}
+}
+
+// TestGenerateGPT2: `gpurun generate` on the tiny GPT-2 prints llama.cpp's
+// greedy continuation (runtime/engine/testdata, scripts/goldens/gpt2_tiny.py).
+func TestGenerateGPT2(t *testing.T) {
+	const dir = "../../runtime/engine/testdata/"
+	raw, err := os.ReadFile(dir + "gpt2_tiny_llamacpp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Cases []struct {
+			Prompt string  `json:"prompt"`
+			Tokens []int32 `json:"tokens"`
+			Text   string  `json:"text"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &g); err != nil || len(g.Cases) == 0 {
+		t.Fatalf("goldens: %v", err)
+	}
+	c := g.Cases[0]
+	out, errs, code := gpurun(t, "", "generate", "-m", dir+"gpt2-tiny.gguf", "-p", c.Prompt, "-n", fmt.Sprint(len(c.Tokens)),
+		"--temperature", "0", "--device", "cpu")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if out != c.Text+"\n" {
+		t.Fatalf("stdout differs from llama.cpp:\n got %q\nwant %q", out, c.Text+"\n")
 	}
 }
