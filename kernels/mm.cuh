@@ -77,23 +77,81 @@ static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, i
     const int ngroups = K / 32;
     const int gpb = blockDim.x / 8;  // groups per pass
     const int gi = threadIdx.x & 7;
+    // group's 4 elements of this lane, normalised as n says (zeros past K)
+    auto load = [&](int group, float v[4]) {
+        v[0] = v[1] = v[2] = v[3] = 0.0f;
+        if (group >= ngroups) return;
+        const int j = 32 * group + 4 * gi;
+#pragma unroll
+        for (int i = 0; i < 4; i++) v[i] = x[j + i];
+        if (n.w) {
+#pragma unroll
+            for (int i = 0; i < 4; i++) v[i] = (v[i] - mean) * scale * n.w[j + i];
+            if (n.b) {
+#pragma unroll
+                for (int i = 0; i < 4; i++) v[i] += n.b[j + i];
+            }
+        }
+    };
+    // K-quants: x is block_q8_K on the CPU, one scale per 256: -127 / the
+    // element of largest magnitude (the first on ties). sbmax[s] is that
+    // element of superblock s, found per group first (in xds, overwritten
+    // below), then per superblock.
+    constexpr bool KQ = T == W_Q4_K || T == W_Q6_K;
+    float* sbmax = (float*)(xds + ngroups);
+    if constexpr (KQ) {
+        for (int base = 0; base < ngroups; base += gpb) {
+            const int group = base + (int)(threadIdx.x >> 3);
+            float v[4];
+            load(group, v);
+            float best = 0.0f, val = 0.0f;
+            int bi = 0x7fffffff;
+#pragma unroll
+            for (int i = 0; i < 4; i++) {
+                if (fabsf(v[i]) > best) best = fabsf(v[i]), val = v[i], bi = 4 * gi + i;
+            }
+#pragma unroll
+            for (int o = 4; o > 0; o >>= 1) {
+                const float ob = __shfl_xor_sync(FULL_MASK, best, o), ov = __shfl_xor_sync(FULL_MASK, val, o);
+                const int oi = __shfl_xor_sync(FULL_MASK, bi, o);
+                if (ob > best || (ob == best && oi < bi)) best = ob, val = ov, bi = oi;
+            }
+            if (group < ngroups && gi == 0) xds[group].x = val;
+        }
+        __syncthreads();
+        for (int sb = threadIdx.x; sb < ngroups / 8; sb += blockDim.x) {
+            float best = 0.0f, val = 0.0f;
+            for (int g = 0; g < 8; g++) {
+                const float e = xds[8 * sb + g].x;
+                if (fabsf(e) > best) best = fabsf(e), val = e;
+            }
+            sbmax[sb] = val;
+        }
+        __syncthreads();
+    }
     for (int base = 0; base < ngroups; base += gpb) {
         const int group = base + (int)(threadIdx.x >> 3);
         const bool valid = group < ngroups;
-        float v[4] = {0.f, 0.f, 0.f, 0.f};
-        if (valid) {
-            const float* p = x + 32 * group + 4 * gi;
+        float v[4];
+        load(group, v);
+        if constexpr (KQ) {
+            const float mx = valid ? sbmax[group / 8] : 0.0f;
+            const float iscale = mx != 0.0f ? -127.0f / mx : 0.0f;
+            int packed = 0, isum = 0;
 #pragma unroll
-            for (int i = 0; i < 4; i++) v[i] = p[i];
-            if (n.w) {
-                const int j = 32 * group + 4 * gi;
-#pragma unroll
-                for (int i = 0; i < 4; i++) v[i] = (v[i] - mean) * scale * n.w[j + i];
-                if (n.b) {
-#pragma unroll
-                    for (int i = 0; i < 4; i++) v[i] += n.b[j + i];
-                }
+            for (int i = 0; i < 4; i++) {
+                const int q = min(127, __float2int_rn(iscale * v[i]));
+                isum += q;
+                packed |= (q & 0xff) << (8 * i);
             }
+#pragma unroll
+            for (int o = 4; o > 0; o >>= 1) isum += __shfl_xor_sync(FULL_MASK, isum, o);
+            if (valid) {
+                ((int*)xq)[8 * group + gi] = packed;
+                const float d = mx != 0.0f ? 1.0f / iscale : 0.0f;
+                if (gi == 0) xds[group] = make_float2(d, d * (float)isum);
+            }
+            continue;
         }
         float amax = fmaxf(fmaxf(fabsf(v[0]), fabsf(v[1])), fmaxf(fabsf(v[2]), fabsf(v[3])));
 #pragma unroll
@@ -125,9 +183,10 @@ static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, i
     __syncthreads();
 }
 
-// Shared bytes quantize_x needs for one row of K: int8 x plus (d, d*sum)
-// per group, rounded up to 16 so that the next row's int4 loads stay aligned.
-#define MV_SLOT(K) ((((K) + ((K) / 32) * 8) + 15) & ~15)
+// Shared bytes quantize_x needs for one row of K: int8 x, (d, d*sum) per
+// group of 32, a float per superblock of 256 (K-quants), rounded up to 16 so
+// that the next row's int4 loads stay aligned.
+#define MV_SLOT(K) ((((K) + ((K) / 32) * 8 + ((K) / 256) * 4) + 15) & ~15)
 
 // ---- per-format row dot products (lane partials; the caller reduces) -------
 

@@ -23,7 +23,7 @@ func openGPU(t testing.TB) Device {
 func TestGPUParity(t *testing.T) {
 	cfgs := append([]config{{name: "nographs", opts: Options{NoGraphs: true}}}, configs...)
 	for _, cfg := range cfgs {
-		t.Run(cfg.name, func(t *testing.T) { runParity(t, cfg, allCases(), openGPU) })
+		t.Run(cfg.name, func(t *testing.T) { runParity(t, cfg, allCases(), openGPU, false) })
 	}
 }
 

@@ -333,8 +333,8 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 
 // matvecInput says how a matrix-vector kernel takes a row x[K] for weights
 // of type typ: block formats quantize it into a slot of dynamic shared
-// memory (MV_SLOT in kernels/mm.cuh: int8 x, 8 bytes per group of 32,
-// rounded up to 16); F32/F16 read it from global memory, with 16-byte
+// memory (MV_SLOT in kernels/mm.cuh: int8 x, 8 bytes per group of 32, 4 per
+// superblock of 256, rounded up to 16); F32/F16 read it from global memory, with 16-byte
 // loads (vec) when K % 8 == 0 and x is 16-byte aligned.
 func matvecInput(typ quant.Type, K int, x *buffer) (slot, vec int, err error) {
 	if typ == quant.F32 || typ == quant.F16 {
@@ -343,7 +343,7 @@ func matvecInput(typ quant.Type, K int, x *buffer) (slot, vec int, err error) {
 		}
 		return 0, vec, nil
 	}
-	slot = (K + K/32*8 + 15) &^ 15
+	slot = (K + K/32*8 + K/256*4 + 15) &^ 15
 	if slot > maxMatVecShared {
 		return 0, 0, fmt.Errorf("K = %d needs %d bytes of shared memory for the quantized activations (max %d)", K, slot, maxMatVecShared)
 	}

@@ -145,7 +145,27 @@ func cpuRef(t testing.TB) backend.Backend {
 
 // runParity runs cases on a backend over a device from open, configured by
 // cfg, against the CPU.
-func runParity(t *testing.T, cfg config, cases []backendtest.Case, open func(testing.TB) Device) {
+// cpuArithNMSE bounds, on the emulator, the products with block-format
+// weights that run the matrix-vector kernels (every T, unless GEMMPrefill):
+// they quantize x exactly as the CPU twin does, so only the order of float
+// sums differs (measured: NMSE up to 6e-14).
+const cpuArithNMSE = 1e-10
+
+// cpuArith reports whether c is a block-format product that, under cfg,
+// quantizes x as the CPU does.
+func cpuArith(c backendtest.Case, cfg config) bool {
+	switch c.Op {
+	case "matmul", "matmul_qkv", "matmul_swiglu":
+	default:
+		return false
+	}
+	typ, _, _ := strings.Cut(c.Name, "/")
+	return !cfg.opts.GEMMPrefill && typ != "F32" && typ != "F16" && typ != "BF16"
+}
+
+// runParity runs cases against the CPU; tight (the emulator, whose float
+// functions are the host's) holds cpuArith cases to cpuArithNMSE.
+func runParity(t *testing.T, cfg config, cases []backendtest.Case, open func(testing.TB) Device, tight bool) {
 	ref := cpuRef(t)
 	defer ref.Close()
 	rec := &recorder{Device: open(t)}
@@ -172,10 +192,14 @@ func runParity(t *testing.T, cfg config, cases []backendtest.Case, open func(tes
 			if err != nil {
 				t.Fatal(err)
 			}
-			if nmse > c.MaxNMSE || math.IsNaN(nmse) {
-				t.Fatalf("NMSE %.3g > %.3g", nmse, c.MaxNMSE)
+			bound := c.MaxNMSE
+			if tight && cpuArith(c, cfg) {
+				bound = min(bound, cpuArithNMSE)
 			}
-			t.Logf("NMSE %.3g (max %.3g)", nmse, c.MaxNMSE)
+			if nmse > bound || math.IsNaN(nmse) {
+				t.Fatalf("NMSE %.3g > %.3g", nmse, bound)
+			}
+			t.Logf("NMSE %.3g (max %.3g)", nmse, bound)
 		})
 		if b.Err() != nil { // a sticky error would fail every later case: start over
 			b.Close()
@@ -195,7 +219,7 @@ func allCases() []backendtest.Case {
 // TestEmuParity: every parity case, in every config, on the emulated GPU.
 func TestEmuParity(t *testing.T) {
 	for _, cfg := range configs {
-		t.Run(cfg.name, func(t *testing.T) { runParity(t, cfg, allCases(), openEmu) })
+		t.Run(cfg.name, func(t *testing.T) { runParity(t, cfg, allCases(), openEmu, true) })
 	}
 	parityRan = !t.Failed() && runFilterEmpty()
 }
@@ -211,7 +235,7 @@ func runFilterEmpty() bool {
 func TestKernelCoverage(t *testing.T) {
 	if !parityRan {
 		for _, cfg := range configs {
-			t.Run(cfg.name, func(t *testing.T) { runParity(t, cfg, allCases(), openEmu) })
+			t.Run(cfg.name, func(t *testing.T) { runParity(t, cfg, allCases(), openEmu, true) })
 		}
 	}
 	syms, err := emu.KernelSymbols(kernelDir(t))
