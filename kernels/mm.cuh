@@ -53,11 +53,13 @@ struct XNorm {
 // LayerNorm (n.layer): (x[i] - mean) * (1 / sqrt(var + eps)) * w[i] + b[i]
 // as layernorm.cu computes it.
 //
-// The scales are rounded as llama.cpp's CPU backend stores them, so that a
-// product here differs from the CPU twin's only by the order of float sums:
-// for Q4_0 and Q8_0 weights x is block_q8_0 there (d as f16, the sum
-// recomputed from it), for Q4_1 block_q8_1 (d and d*sum as f16), for K-quants
-// block_q8_K (a float d: not rounded).
+// x is quantized as llama.cpp's CPU backend (and the CPU twin) quantizes it,
+// so that a product here differs from the CPU's only by the order of float
+// sums: for Q4_0 and Q8_0 weights as block_q8_0 (amax/127 per 32, d as
+// f16, the sum recomputed from it), for Q4_1 as block_q8_1 (d and d*sum as
+// f16), for K-quants as block_q8_K (one float scale per 256: -127 over the
+// element of largest magnitude; xds then holds that d for each of its
+// groups).
 template <int T>
 static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, int K, int8_t* xq, float2* xds,
                                                   const XNorm& n) {
