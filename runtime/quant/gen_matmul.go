@@ -17,7 +17,9 @@
 //
 // Each exists in two sets: AVX2 (+ FMA, F16C), the integer sums formed as
 // in dot_amd64.s, and, for Q4_1 and Q8_0, VNNI, where one VPDPBUSD forms
-// them (see suffix and q8_0 for why the sums are the same integers).
+// them (see suffix and q8_0 for why the sums are the same integers). The
+// VNNI Q8_0 kernels for an even G use 512-bit registers, two activation
+// rows per register (q8_0Z).
 //
 // The kernels are generated because G varies (2..8 accumulators, all in
 // registers) and Go assembly has no loops or conditionals in macros.
@@ -213,6 +215,67 @@ func q8_0(G int, vnni bool) {
 	rowEnd(name, accs, false)
 }
 
+// q8_0Z generates the VNNI Q8_0 kernel for an even G with 512-bit
+// registers: activation rows t and t+1 share one ZMM (lanes 0-7 row t,
+// 8-15 row t+1; their packed blocks are adjacent, 64 bytes), the weight
+// block broadcast to both halves. Per row the lane sums, scale products and
+// FMAs are the YMM kernel's, so the results keep its bits; a pair costs one
+// VPDPBUSD, one VCVTDQ2PS, one VPERMPS (the two rows' scale products into
+// the two halves) and one FMA instead of two of each.
+func q8_0Z(G int) {
+	name := fmt.Sprintf("mmQ8_0Q8_0x%dZ", G)
+	prologue(name, "")
+	p("MOVL $0x80808080, AX")
+	p("VMOVD AX, X12")
+	p("VPBROADCASTD X12, Z12")
+	pairs := G / 2
+	for q := 0; q < pairs; q++ {
+		// Z(16+q) = lane indices {2q x8, 2q+1 x8} into the scale products
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+	}
+	accs := make([]int, pairs)
+	for q := range accs {
+		accs[q] = q
+	}
+	rowStart(name, accs)
+	label(name + "_blk")
+	p("VCVTPH2PS 0(SI), X13")
+	p("VBROADCASTSS X13, Y11")
+	p("VMULPS 0(DI), Y11, Y11")
+	p("VBROADCASTI64X4 2(SI), Z8")
+	p("VPXORD Z12, Z8, Z8")
+	for q := 0; q < pairs; q++ {
+		p("VMOVDQU64 %d(DI), Z9", 32+32*G+64*q)
+		p("VPDPBUSD %d(DI), Z8, Z9", 32+64*q)
+		p("VCVTDQ2PS Z9, Z9")
+		p("VPERMPS Z11, Z%d, Z10", 16+q)
+		p("VFMADD231PS Z10, Z9, Z%d", q)
+	}
+	p("ADDQ $34, SI")
+	p("ADDQ $%d, DI", 32+64*G)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	// Row t's 8 lanes: the low half of pair t/2 (t even) or its high half,
+	// moved to Y(pairs + t/2) (t odd); then the YMM kernel's row end.
+	rows := make([]int, 0, G)
+	for q := 0; q < pairs; q++ {
+		p("VEXTRACTF64X4 $1, Z%d, Y%d", q, pairs+q)
+		rows = append(rows, q, pairs+q)
+	}
+	rowEnd(name, rows, false)
+}
+
+// pairIndexTable is the DATA of q8_0Z's lane indices: for pair q, 8 x 2q
+// then 8 x (2q+1), as int32.
+func pairIndexTable(pairs int) {
+	for q := 0; q < pairs; q++ {
+		for l := 0; l < 16; l++ {
+			fmt.Fprintf(&b, "DATA pairidx<>+%d(SB)/4, $%d\n", 64*q+4*l, 2*q+l/8)
+		}
+	}
+	fmt.Fprintf(&b, "GLOBL pairidx<>(SB), RODATA|NOPTR, $%d\n", 64*pairs)
+}
+
 // q4_0 generates the Q4_0 x Q8_0 kernel for G <= 4 activation rows. The
 // one-row kernel alternates two accumulators (even blocks, odd blocks; a
 // last odd-numbered block goes to the even one) and adds them before the
@@ -307,11 +370,19 @@ func main() {
 			q4_1(G, vnni)
 		}
 		for G := 2; G <= 8; G++ {
+			if vnni && G%2 == 0 {
+				continue // q8_0Z below
+			}
 			q8_0(G, vnni)
 		}
 	}
 	for G := 2; G <= 4; G++ {
 		q4_0(G)
+	}
+	b.WriteString("\n")
+	pairIndexTable(4)
+	for G := 2; G <= 8; G += 2 {
+		q8_0Z(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
