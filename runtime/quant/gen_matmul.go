@@ -18,8 +18,8 @@
 // Each exists in two sets: AVX2 (+ FMA, F16C), the integer sums formed as
 // in dot_amd64.s, and, for Q4_1 and Q8_0, VNNI, where one VPDPBUSD forms
 // them (see suffix and q8_0 for why the sums are the same integers). The
-// VNNI Q8_0 kernels for an even G use 512-bit registers, two activation
-// rows per register (q8_0Z).
+// VNNI kernels for an even G use 512-bit registers, two activation rows per
+// register (q4_1Z, q8_0Z).
 //
 // The kernels are generated because G varies (2..8 accumulators, all in
 // registers) and Go assembly has no loops or conditionals in macros.
@@ -265,6 +265,53 @@ func q8_0Z(G int) {
 	rowEnd(name, rows, false)
 }
 
+// q4_1Z generates the VNNI Q4_1 kernel for an even G with 512-bit
+// registers, as q8_0Z: rows t and t+1 share one ZMM, the unpacked nibbles
+// in both halves; the min terms stay in Y10 (a lane per row) as in q4_1.
+func q4_1Z(G int) {
+	name := fmt.Sprintf("mmQ4_1Q8_1x%dZ", G)
+	prologue(name, "")
+	nibbleConsts()
+	pairs := G / 2
+	for q := 0; q < pairs; q++ {
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+	}
+	accs := make([]int, pairs)
+	for q := range accs {
+		accs[q] = q
+	}
+	rowStart(name, accs, 10)
+	label(name + "_blk")
+	p("VCVTPH2PS 0(SI), X13")
+	p("VBROADCASTSS X13, Y11")
+	p("VMULPS 0(DI), Y11, Y11")
+	p("VMOVSHDUP X13, X13")
+	p("VBROADCASTSS X13, Y13")
+	p("VFMADD231PS 32(DI), Y13, Y10")
+	p("VBROADCASTI128 4(SI), Y8")
+	p("VPSRLVQ Y12, Y8, Y8")
+	p("VPAND Y14, Y8, Y8")
+	p("VINSERTI64X4 $1, Y8, Z8, Z8")
+	for q := 0; q < pairs; q++ {
+		p("VPXORD Z9, Z9, Z9")
+		p("VPDPBUSD %d(DI), Z8, Z9", 64+64*q)
+		p("VCVTDQ2PS Z9, Z9")
+		p("VPERMPS Z11, Z%d, Z13", 16+q)
+		p("VFMADD231PS Z13, Z9, Z%d", q)
+	}
+	p("ADDQ $20, SI")
+	p("ADDQ $%d, DI", 64+32*G)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	rows := make([]int, 0, G)
+	for q := 0; q < pairs; q++ {
+		p("VEXTRACTF64X4 $1, Z%d, Y%d", q, pairs+q)
+		rows = append(rows, q, pairs+q)
+	}
+	p("VMOVUPS Y10, 0(SP)")
+	rowEnd(name, rows, true)
+}
+
 // pairIndexTable is the DATA of q8_0Z's lane indices: for pair q, 8 x 2q
 // then 8 x (2q+1), as int32.
 func pairIndexTable(pairs int) {
@@ -367,6 +414,9 @@ func main() {
 `)
 	for _, vnni := range []bool{false, true} {
 		for G := 2; G <= 8; G++ {
+			if vnni && G%2 == 0 {
+				continue // q4_1Z below
+			}
 			q4_1(G, vnni)
 		}
 		for G := 2; G <= 8; G++ {
@@ -382,6 +432,7 @@ func main() {
 	b.WriteString("\n")
 	pairIndexTable(4)
 	for G := 2; G <= 8; G += 2 {
+		q4_1Z(G)
 		q8_0Z(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {

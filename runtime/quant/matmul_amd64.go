@@ -62,25 +62,25 @@ func mmQ4_0Q8_0x3AVX2(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo 
 func mmQ4_0Q8_0x4AVX2(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
-func mmQ4_1Q8_1x2VNNI(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+func mmQ4_1Q8_1x2Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
 func mmQ4_1Q8_1x3VNNI(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
-func mmQ4_1Q8_1x4VNNI(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+func mmQ4_1Q8_1x4Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
 func mmQ4_1Q8_1x5VNNI(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
-func mmQ4_1Q8_1x6VNNI(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+func mmQ4_1Q8_1x6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
 func mmQ4_1Q8_1x7VNNI(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
-func mmQ4_1Q8_1x8VNNI(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+func mmQ4_1Q8_1x8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
 func mmQ8_0Q8_0x3VNNI(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
@@ -112,12 +112,12 @@ func mmQ8_0Q8_0x6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int
 //go:noescape
 func mmQ8_0Q8_0x8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
-// mmKernelsVNNI: the same with VPDPBUSD (Q4_1 and Q8_0); Q8_0 with an even
-// G on 512-bit registers, two activation rows per register (q8_0Z in
+// mmKernelsVNNI: the same with VPDPBUSD (Q4_1 and Q8_0); for an even G on
+// 512-bit registers, two activation rows per register (q4_1Z and q8_0Z in
 // gen_matmul.go).
 var mmKernelsVNNI = [3][9]mmKernel{
-	{2: mmQ4_1Q8_1x2VNNI, 3: mmQ4_1Q8_1x3VNNI, 4: mmQ4_1Q8_1x4VNNI, 5: mmQ4_1Q8_1x5VNNI,
-		6: mmQ4_1Q8_1x6VNNI, 7: mmQ4_1Q8_1x7VNNI, 8: mmQ4_1Q8_1x8VNNI},
+	{2: mmQ4_1Q8_1x2Z, 3: mmQ4_1Q8_1x3VNNI, 4: mmQ4_1Q8_1x4Z, 5: mmQ4_1Q8_1x5VNNI,
+		6: mmQ4_1Q8_1x6Z, 7: mmQ4_1Q8_1x7VNNI, 8: mmQ4_1Q8_1x8Z},
 	{2: mmQ8_0Q8_0x2Z, 3: mmQ8_0Q8_0x3VNNI, 4: mmQ8_0Q8_0x4Z, 5: mmQ8_0Q8_0x5VNNI,
 		6: mmQ8_0Q8_0x6Z, 7: mmQ8_0Q8_0x7VNNI, 8: mmQ8_0Q8_0x8Z},
 }
@@ -131,7 +131,7 @@ var useVNNI = haveAVX2 && detectVNNI() && os.Getenv("GPURUN_QUANT_NOVNNI") == ""
 
 // MatMulImplementation names the kernels MatMul runs for Q4_1, Q8_0 and
 // Q4_0 weights: "avx512vnni" (AVX2 kernels with VPDPBUSD for Q4_1 and
-// Q8_0, Q8_0 on 512-bit registers for pairs of activation rows), "avx2" or
+// Q8_0, on 512-bit registers for pairs of activation rows), "avx2" or
 // "generic".
 func MatMulImplementation() string {
 	switch {
