@@ -201,26 +201,9 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	row := 0
-	for _, sg := range segs {
-		for i := range sg.Tokens {
-			s.pos[row] = int32(sg.Cache.Pos() + i)
-			row++
-		}
-	}
-	pos := s.pos[:R]
-
 	// x (R, dim) = token embeddings + position embeddings
-	if len(segs) == 1 {
-		b.Embed(s.x, m.TokEmbd, segs[0].Tokens)
-	} else {
-		row = 0
-		for _, sg := range segs {
-			b.Embed(rows(s.x, s.xRow, row, len(sg.Tokens), c.Dim), m.TokEmbd, sg.Tokens)
-			row += len(sg.Tokens)
-		}
-	}
-	b.Embed(s.pe, m.PosEmbd, pos)
+	embedTokens(b, s.x, s.xRow, m.TokEmbd, segs, c.Dim)
+	b.Embed(s.pe, m.PosEmbd, positions(segs, s.pos))
 	b.Add(s.x, s.x, s.pe, R*c.Dim)
 
 	for l := range m.Layers {
@@ -229,7 +212,7 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 		// cache, attention; x += att·Woᵀ + bo.
 		attnNorm := backend.Norm{W: L.AttnNorm, B: L.AttnNormB, Eps: c.NormEps, Layer: true}
 		backend.NormMatMulQKVBias(b, s.q, s.k, s.v, s.x, attnNorm, L.Wq, L.Wk, L.Wv, L.Bq, L.Bk, L.Bv, R, s.h) // (R, dim) x3
-		row = 0
+		row := 0
 		for _, sg := range segs {
 			T, p := len(sg.Tokens), sg.Cache.Pos()
 			b.StoreKV(sg.Cache.K[l], sg.Cache.V[l], rows(s.k, s.kRow, row, T, c.Dim), rows(s.v, s.vRow, row, T, c.Dim), p, T, c.Dim)
@@ -250,22 +233,5 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 
 	// Logits of each segment's last row: LayerNorm(x)·Outputᵀ.
 	outNorm := backend.Norm{W: m.OutNorm, B: m.OutNormB, Eps: c.NormEps, Layer: true}
-	if R == len(segs) { // every segment is one token: rows are already compact
-		backend.NormMatMul(b, s.logits, s.x, outNorm, m.Output, R, s.h)
-	} else {
-		row = 0
-		for i, sg := range segs {
-			row += len(sg.Tokens)
-			backend.NormMatMul(b, rows(s.logits, nil, i, 1, c.Vocab), s.x.Slice((row-1)*c.Dim, c.Dim), outNorm, m.Output, 1, s.h)
-		}
-	}
-	if err := b.Err(); err != nil {
-		return nil, err
-	}
-	for _, sg := range segs {
-		if err := sg.Cache.Advance(len(sg.Tokens)); err != nil {
-			return nil, err
-		}
-	}
-	return s.logits, nil
+	return finish(b, s.logits, s.x, s.h, outNorm, m.Output, segs, R, c.Dim, c.Vocab)
 }

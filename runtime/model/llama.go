@@ -167,26 +167,8 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 		return nil, err
 	}
 
-	// Token ids and positions of all rows, segment after segment.
-	row := 0
-	for _, sg := range segs {
-		for i := range sg.Tokens {
-			s.pos[row] = int32(sg.Cache.Pos() + i)
-			row++
-		}
-	}
-	pos := s.pos[:R]
-
-	// x (R, dim) = token embeddings
-	if len(segs) == 1 {
-		b.Embed(s.x, m.TokEmbd, segs[0].Tokens)
-	} else {
-		row = 0
-		for _, sg := range segs {
-			b.Embed(rows(s.x, s.xRow, row, len(sg.Tokens), c.Dim), m.TokEmbd, sg.Tokens)
-			row += len(sg.Tokens)
-		}
-	}
+	pos := positions(segs, s.pos)                       // (R) positions of all rows, segment after segment
+	embedTokens(b, s.x, s.xRow, m.TokEmbd, segs, c.Dim) // x (R, dim) = token embeddings
 
 	ropeArgs := backend.RoPEStoreKVArgs{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, RoPE: c.RoPE}
 	for l := range m.Layers {
@@ -200,7 +182,7 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 			b.AddBias(s.k, L.Bk, R)
 			b.AddBias(s.v, L.Bv, R)
 		}
-		row = 0
+		row := 0
 		for _, sg := range segs {
 			T, p := len(sg.Tokens), sg.Cache.Pos()
 			q := rows(s.q, s.qRow, row, T, c.QDim())
@@ -224,23 +206,5 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 
 	// Logits of each segment's last row: norm(x)·Outputᵀ.
 	outNorm := backend.Norm{W: m.OutNorm, Eps: c.NormEps}
-	switch {
-	case R == len(segs): // every segment is one token: rows are already compact
-		backend.NormMatMul(b, s.logits, s.x, outNorm, m.Output, R, s.h)
-	default:
-		row = 0
-		for i, sg := range segs {
-			row += len(sg.Tokens)
-			backend.NormMatMul(b, rows(s.logits, nil, i, 1, c.Vocab), s.x.Slice((row-1)*c.Dim, c.Dim), outNorm, m.Output, 1, s.h)
-		}
-	}
-	if err := b.Err(); err != nil {
-		return nil, err
-	}
-	for _, sg := range segs {
-		if err := sg.Cache.Advance(len(sg.Tokens)); err != nil {
-			return nil, err
-		}
-	}
-	return s.logits, nil
+	return finish(b, s.logits, s.x, s.h, outNorm, m.Output, segs, R, c.Dim, c.Vocab)
 }

@@ -106,3 +106,54 @@ func checkSegments(segs []Segment, o Options) (int, error) {
 	}
 	return rows, nil
 }
+
+// positions writes the position of every row, segment after segment, into
+// pos and returns pos[:rows].
+func positions(segs []Segment, pos []int32) []int32 {
+	row := 0
+	for _, sg := range segs {
+		for i := range sg.Tokens {
+			pos[row] = int32(sg.Cache.Pos() + i)
+			row++
+		}
+	}
+	return pos[:row]
+}
+
+// embedTokens: x (R, dim) = the rows of table for every segment's tokens,
+// segment after segment (xRow: x's one-row views, see rows).
+func embedTokens(b backend.Backend, x backend.Buffer, xRow []backend.Buffer, table backend.Weight, segs []Segment, dim int) {
+	if len(segs) == 1 {
+		b.Embed(x, table, segs[0].Tokens)
+		return
+	}
+	row := 0
+	for _, sg := range segs {
+		b.Embed(rows(x, xRow, row, len(sg.Tokens), dim), table, sg.Tokens)
+		row += len(sg.Tokens)
+	}
+}
+
+// finish ends a forward pass of R rows: the logits (S, vocab) of each
+// segment's last row, norm(x)·outputᵀ (h: the fallback's norm), then every
+// cache advanced past its segment's tokens.
+func finish(b backend.Backend, logits, x, h backend.Buffer, n backend.Norm, output backend.Weight, segs []Segment, R, dim, vocab int) (backend.Buffer, error) {
+	if R == len(segs) { // every segment is one token: rows are already compact
+		backend.NormMatMul(b, logits, x, n, output, R, h)
+	} else {
+		row := 0
+		for i, sg := range segs {
+			row += len(sg.Tokens)
+			backend.NormMatMul(b, rows(logits, nil, i, 1, vocab), x.Slice((row-1)*dim, dim), n, output, 1, h)
+		}
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	for _, sg := range segs {
+		if err := sg.Cache.Advance(len(sg.Tokens)); err != nil {
+			return nil, err
+		}
+	}
+	return logits, nil
+}
