@@ -228,16 +228,7 @@ func q8_0Z(G int) {
 	p("MOVL $0x80808080, AX")
 	p("VMOVD AX, X12")
 	p("VPBROADCASTD X12, Z12")
-	pairs := G / 2
-	for q := 0; q < pairs; q++ {
-		// Z(16+q) = lane indices {2q x8, 2q+1 x8} into the scale products
-		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
-	}
-	accs := make([]int, pairs)
-	for q := range accs {
-		accs[q] = q
-	}
-	rowStart(name, accs)
+	pairs := pairStart(name, G)
 	label(name + "_blk")
 	p("VCVTPH2PS 0(SI), X13")
 	p("VBROADCASTSS X13, Y11")
@@ -255,14 +246,7 @@ func q8_0Z(G int) {
 	p("ADDQ $%d, DI", 32+64*G)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
-	// Row t's 8 lanes: the low half of pair t/2 (t even) or its high half,
-	// moved to Y(pairs + t/2) (t odd); then the YMM kernel's row end.
-	rows := make([]int, 0, G)
-	for q := 0; q < pairs; q++ {
-		p("VEXTRACTF64X4 $1, Z%d, Y%d", q, pairs+q)
-		rows = append(rows, q, pairs+q)
-	}
-	rowEnd(name, rows, false)
+	rowEnd(name, pairRows(pairs), false)
 }
 
 // q4_1Z generates the VNNI Q4_1 kernel for an even G with 512-bit
@@ -272,15 +256,7 @@ func q4_1Z(G int) {
 	name := fmt.Sprintf("mmQ4_1Q8_1x%dZ", G)
 	prologue(name, "")
 	nibbleConsts()
-	pairs := G / 2
-	for q := 0; q < pairs; q++ {
-		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
-	}
-	accs := make([]int, pairs)
-	for q := range accs {
-		accs[q] = q
-	}
-	rowStart(name, accs, 10)
+	pairs := pairStart(name, G, 10)
 	label(name + "_blk")
 	p("VCVTPH2PS 0(SI), X13")
 	p("VBROADCASTSS X13, Y11")
@@ -303,16 +279,39 @@ func q4_1Z(G int) {
 	p("ADDQ $%d, DI", 64+32*G)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
-	rows := make([]int, 0, G)
-	for q := 0; q < pairs; q++ {
-		p("VEXTRACTF64X4 $1, Z%d, Y%d", q, pairs+q)
-		rows = append(rows, q, pairs+q)
-	}
+	rows := pairRows(pairs)
 	p("VMOVUPS Y10, 0(SP)")
 	rowEnd(name, rows, true)
 }
 
-// pairIndexTable is the DATA of q8_0Z's lane indices: for pair q, 8 x 2q
+// pairStart begins a pair kernel for G rows: Z(16+q) = the lane indices
+// {2q x8, 2q+1 x8} into the scale products, then rowStart with the G/2 pair
+// accumulators Z0.. (and extra). It returns G/2.
+func pairStart(name string, G int, extra ...int) int {
+	pairs := G / 2
+	accs := make([]int, pairs)
+	for q := range accs {
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+		accs[q] = q
+	}
+	rowStart(name, accs, extra...)
+	return pairs
+}
+
+// pairRows moves the high half of each pair accumulator Zq to Y(pairs+q)
+// and returns the registers holding rows 0..2*pairs-1 in order (row t's 8
+// lanes: the low half of pair t/2 for an even t, the moved high half for
+// an odd t), for the YMM kernels' rowEnd.
+func pairRows(pairs int) []int {
+	rows := make([]int, 0, 2*pairs)
+	for q := 0; q < pairs; q++ {
+		p("VEXTRACTF64X4 $1, Z%d, Y%d", q, pairs+q)
+		rows = append(rows, q, pairs+q)
+	}
+	return rows
+}
+
+// pairIndexTable is the DATA of the pair kernels' lane indices: for pair q, 8 x 2q
 // then 8 x (2q+1), as int32.
 func pairIndexTable(pairs int) {
 	for q := 0; q < pairs; q++ {
