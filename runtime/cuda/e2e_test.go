@@ -40,35 +40,42 @@ func greedyTokens(tb testing.TB, m model.Model, prompt []int32, n int) []int32 {
 	return out
 }
 
+// twinModels loads the GGUF file at path twice, on the CPU backend and on
+// the CUDA backend over dev (options bo), each with model options mo; all of
+// it is released when the test ends.
+func twinModels(t *testing.T, path string, dev Device, bo Options, mo model.Options) (cpu, gpu model.Model) {
+	t.Helper()
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	ref := cpuRef(t)
+	t.Cleanup(func() { ref.Close() })
+	b, err := New(dev, bo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if cpu, err = model.Load(f, ref, mo); err != nil {
+		t.Fatal(err)
+	}
+	if gpu, err = model.Load(f, b, mo); err != nil {
+		t.Fatal(err)
+	}
+	return cpu, gpu
+}
+
 // TestEmuStoriesGreedy: the real stories260K model through runtime/model on
 // the CUDA backend (emulated kernels, launches queued as for CUDA graphs)
 // continues prompts with the same greedy tokens as the CPU backend, whose
 // tokens equal llama.cpp's (runtime/engine's tests): the whole CUDA path,
 // model code and fused ops included, end to end.
 func TestEmuStoriesGreedy(t *testing.T) {
-	f, err := gguf.Open(fixtures.Path(t, "stories260K/stories260K.gguf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ref := cpuRef(t)
-	defer ref.Close()
 	// keys split every 32 rows: decoding runs split-K attention (the
 	// last-block merge, its counters reused launch after launch) from pos 32
-	b, err := New(&recorder{Device: openEmu(t)}, Options{AttnSplitKeys: 32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	opts := model.Options{MaxBatch: 16}
-	mc, err := model.Load(f, ref, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mg, err := model.Load(f, b, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc, mg := twinModels(t, fixtures.Path(t, "stories260K/stories260K.gguf"), &recorder{Device: openEmu(t)},
+		Options{AttnSplitKeys: 32}, model.Options{MaxBatch: 16})
 	for _, c := range []struct {
 		name   string
 		prompt []int32
@@ -136,27 +143,8 @@ func batchedGreedy(tb testing.TB, m model.Model, prompts [][]int32, n int) [][]i
 // one forward pass per step (per-segment RoPE + KV store and attention,
 // three positions in the step values of one graph) give the CPU's tokens.
 func TestEmuStoriesBatched(t *testing.T) {
-	f, err := gguf.Open(fixtures.Path(t, "stories260K/stories260K.gguf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ref := cpuRef(t)
-	defer ref.Close()
-	b, err := New(&recorder{Device: openEmu(t)}, Options{AttnSplitKeys: 32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	opts := model.Options{MaxBatch: 16, MaxSeqs: 3}
-	mc, err := model.Load(f, ref, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mg, err := model.Load(f, b, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc, mg := twinModels(t, fixtures.Path(t, "stories260K/stories260K.gguf"), &recorder{Device: openEmu(t)},
+		Options{AttnSplitKeys: 32}, model.Options{MaxBatch: 16, MaxSeqs: 3})
 	prompts := [][]int32{{1}, {1, 403, 407, 261, 378}, {1, 403, 407}}
 	want, got := batchedGreedy(t, mc, prompts, 40), batchedGreedy(t, mg, prompts, 40)
 	for i := range want {
@@ -186,27 +174,7 @@ func TestEmuSmolLM2(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		fixtures.Missing(t, path+" (run make model)")
 	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ref := cpuRef(t)
-	defer ref.Close()
-	b, err := New(&recorder{Device: openEmu(t)}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	opts := model.Options{MaxBatch: 16}
-	mc, err := model.Load(f, ref, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mg, err := model.Load(f, b, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc, mg := twinModels(t, path, &recorder{Device: openEmu(t)}, Options{}, model.Options{MaxBatch: 16})
 	cc, err := mc.NewCache(32, backend.F32)
 	if err != nil {
 		t.Fatal(err)

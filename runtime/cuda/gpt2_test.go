@@ -7,7 +7,6 @@ import (
 
 	"gpurun/runtime/backend"
 	"gpurun/runtime/fixtures"
-	"gpurun/runtime/gguf"
 	"gpurun/runtime/model"
 	"gpurun/runtime/sampler"
 )
@@ -121,27 +120,8 @@ func gpt2VersusCPU(t *testing.T, dev Device, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := gguf.Open(filepath.Join(root, "runtime/engine/testdata/gpt2-tiny.gguf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	ref := cpuRef(t)
-	defer ref.Close()
-	b, err := New(dev, Options{AttnSplitKeys: 32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	opts := model.Options{MaxBatch: 32, MaxSeqs: len(gpt2Prompts)}
-	mc, err := model.Load(f, ref, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mg, err := model.Load(f, b, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc, mg := twinModels(t, filepath.Join(root, "runtime/engine/testdata/gpt2-tiny.gguf"), dev,
+		Options{AttnSplitKeys: 32}, model.Options{MaxBatch: 32, MaxSeqs: len(gpt2Prompts)})
 
 	// CUDA on the CPU's tokens (teacher forcing: one flipped token would
 	// make the rest incomparable).
