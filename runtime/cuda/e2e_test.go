@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/backend/backendtest"
 	"gpurun/runtime/fixtures"
 	"gpurun/runtime/gguf"
 	"gpurun/runtime/kvcache"
@@ -200,14 +201,14 @@ func TestEmuSmolLM2(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		e := nmse(lg, lc)
+		e := backendtest.NMSE(lc, lg)
 		want, got := sampler.Argmax(lc), sampler.Argmax(lg)
 		t.Logf("step %d: logits NMSE %.3g, CPU %d, CUDA %d", step, e, want, got)
 		if e > 0.05 {
 			t.Errorf("step %d: logits NMSE %.3g against the CPU's, more than float noise (0.05)", step, e)
 		}
-		if got != want && topGap(lc) >= 0.75 {
-			t.Errorf("step %d: CUDA's token %d, the CPU's %d, which leads by %.3f", step, got, want, topGap(lc))
+		if got != want && backendtest.TopGap(lc) >= 0.75 {
+			t.Errorf("step %d: CUDA's token %d, the CPU's %d, which leads by %.3f", step, got, want, backendtest.TopGap(lc))
 		}
 		toks = []int32{want}
 	}

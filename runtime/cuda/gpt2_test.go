@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/backend/backendtest"
 	"gpurun/runtime/fixtures"
 	"gpurun/runtime/model"
 	"gpurun/runtime/sampler"
@@ -77,28 +78,6 @@ func decodeGreedy(tb testing.TB, m model.Model, prompts [][]int32, n int, force 
 	}
 }
 
-// topGap is how far x's largest element leads the next.
-func topGap(x []float32) float64 {
-	a := sampler.Argmax(x)
-	second := float32(math.Inf(-1))
-	for i, v := range x {
-		if int32(i) != a {
-			second = max(second, v)
-		}
-	}
-	return float64(x[a] - second)
-}
-
-func nmse(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		d := float64(got[i] - want[i])
-		num += d * d
-		den += float64(want[i]) * float64(want[i])
-	}
-	return num / den
-}
-
 // gpt2VersusCPU runs the tiny GPT-2 of runtime/engine/testdata (whose CPU
 // logits equal llama.cpp's bit for bit) on the CUDA backend over dev and on
 // the CPU: the gpt2 path end to end (two embedding gathers, LayerNorm with
@@ -135,7 +114,7 @@ func gpt2VersusCPU(t *testing.T, dev Device, n int) {
 	for i := range wantLogits {
 		for s := range wantLogits[i] {
 			w, g := wantLogits[i][s], gotLogits[i][s]
-			e := nmse(g, w)
+			e := backendtest.NMSE(w, g)
 			rowsN++
 			if e <= 1e-10 {
 				exact++
@@ -144,7 +123,7 @@ func gpt2VersusCPU(t *testing.T, dev Device, n int) {
 			a, b := sampler.Argmax(w), sampler.Argmax(g)
 			if a == b {
 				same++
-			} else if gap := topGap(w); gap >= 0.25 {
+			} else if gap := backendtest.TopGap(w); gap >= 0.25 {
 				t.Errorf("prompt %d, step %d: CUDA's greedy token %d, the CPU's %d, which leads by %.3f", i, s, b, a, gap)
 			}
 		}
@@ -187,11 +166,11 @@ func gpt2VersusCPU(t *testing.T, dev Device, n int) {
 			return row
 		}
 		want, got := logits(mc), logits(mg)
-		e := nmse(got, want)
+		e := backendtest.NMSE(want, got)
 		if e > 5e-4 {
 			t.Errorf("prefill of prompt %d: logits NMSE %.3g against the CPU's, want <= 5e-4", i, e)
 		}
-		if sampler.Argmax(got) != sampler.Argmax(want) && topGap(want) >= 0.25 {
+		if sampler.Argmax(got) != sampler.Argmax(want) && backendtest.TopGap(want) >= 0.25 {
 			t.Errorf("prefill of prompt %d: next token %d, CPU %d", i, sampler.Argmax(got), sampler.Argmax(want))
 		}
 		t.Logf("prefill of prompt %d (%d tokens): logits NMSE %.3g", i, len(p), e)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/backend/backendtest"
 	"gpurun/runtime/cpu"
 	"gpurun/runtime/gguf"
 	"gpurun/runtime/model"
@@ -85,29 +86,13 @@ func teacherForced(t *testing.T, m model.Model, prompt, cont []int32) [][]float3
 // number of such steps.
 func stepDiff(ref, got [][]float32) (worstNMSE, worstFlipGap float64, flips int) {
 	for s := range ref {
-		var num, den float64
-		for i := range ref[s] {
-			d := float64(got[s][i] - ref[s][i])
-			num += d * d
-			den += float64(ref[s][i]) * float64(ref[s][i])
-		}
-		worstNMSE = max(worstNMSE, num/den)
-		if a, b := sampler.Argmax(ref[s]), sampler.Argmax(got[s]); a != b {
+		worstNMSE = max(worstNMSE, backendtest.NMSE(ref[s], got[s]))
+		if sampler.Argmax(ref[s]) != sampler.Argmax(got[s]) {
 			flips++
-			worstFlipGap = max(worstFlipGap, float64(ref[s][a]-secondMax(ref[s], a)))
+			worstFlipGap = max(worstFlipGap, backendtest.TopGap(ref[s]))
 		}
 	}
 	return
-}
-
-func secondMax(x []float32, top int32) float32 {
-	m := float32(math.Inf(-1))
-	for i, v := range x {
-		if int32(i) != top {
-			m = max(m, v)
-		}
-	}
-	return m
 }
 
 func smolGoldens(t *testing.T) goldens {

@@ -99,6 +99,23 @@ func NMSE(ref, got []float32) float64 {
 	return num / den
 }
 
+// TopGap is how far the largest element of x (its first maximum) leads the
+// next largest: a greedy token's margin over the runner-up.
+func TopGap(x []float32) float64 {
+	top, second := 0, float32(math.Inf(-1))
+	for i, v := range x {
+		if v > x[top] {
+			top = i
+		}
+	}
+	for i, v := range x {
+		if i != top {
+			second = max(second, v)
+		}
+	}
+	return float64(x[top] - second)
+}
+
 // Output allocates an F32 output of n elements inside guard bands filled with
 // the sentinel. Its read function returns the n outputs after checking that
 // the guards are untouched.
