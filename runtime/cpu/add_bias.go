@@ -7,12 +7,18 @@ func (b *Backend) AddBias(x backend.Buffer, bias backend.Weight, T int) {
 	if b.err != nil || b.fail(backend.CheckAddBias(x, bias, T)) {
 		return
 	}
-	n := bias.Cols()
-	bv := weight(bias).f32
-	xs := f32s(x)
-	for t := 0; t < T; t++ {
-		row := xs[t*n : (t+1)*n]
-		for i, v := range bv {
+	b.bias = addBiasTask{x: f32s(x), b: weight(bias).f32}
+	b.pool.run(&b.bias, T, normGrain(bias.Cols()))
+}
+
+// addBiasTask adds b to rows [lo, hi) of x.
+type addBiasTask struct{ x, b []float32 }
+
+func (t *addBiasTask) do(_, lo, hi int) {
+	n := len(t.b)
+	for r := lo; r < hi; r++ {
+		row := t.x[r*n : (r+1)*n]
+		for i, v := range t.b {
 			row[i] += v
 		}
 	}

@@ -114,6 +114,8 @@ func (at *attentionTask) do(w, lo, hi int) {
 			foldVecDotAVX2(&out[0], &acc[0], D)
 		case at.slots == vecDotSlots:
 			foldVecDot(out, acc)
+		case fast:
+			foldTinyAVX2(&out[0], &acc[0], D)
 		default:
 			foldTiny(out, acc)
 		}
@@ -125,12 +127,17 @@ func (at *attentionTask) do(w, lo, hi int) {
 // rest of the last group of eight; len(x) is a multiple of 8) zeros. As in
 // llama.cpp the masked lanes are -inf going into expf, which gives exactly 0.
 func softmaxGGML(x []float32, n int) {
+	for i := n; i < len(x); i++ {
+		x[i] = float32(math.Inf(-1))
+	}
+	if useAsm && len(x) > 0 {
+		sum := expSumAVX2(&x[0], len(x), maxAVX2(&x[0], len(x)))
+		scaleAVX2(&x[0], len(x), float32(1/sum)) // the masked zeros stay 0
+		return
+	}
 	mx := float32(math.Inf(-1))
 	for _, v := range x[:n] {
 		mx = max(mx, v)
-	}
-	for i := n; i < len(x); i++ {
-		x[i] = float32(math.Inf(-1))
 	}
 	sum := expSum(x, mx)
 	inv := float32(1 / sum)

@@ -57,6 +57,8 @@ type Backend struct {
 	att     attentionTask
 	softmax softmaxTask
 	gelu    geluTask
+	norm    normTask
+	bias    addBiasTask
 	geluTab []float32 // gelu at every float16 input (GELU builds it on first use)
 }
 

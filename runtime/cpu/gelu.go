@@ -24,7 +24,7 @@ func (b *Backend) GELU(dst, x backend.Buffer, n int) {
 	if b.geluTab == nil {
 		b.geluTab = make([]float32, 1<<16)
 		for i := range b.geluTab {
-			b.geluTab[i] = gelu(quant.F16ToF32(uint16(i)))
+			b.geluTab[i] = geluEntry(quant.F16ToF32(uint16(i)))
 		}
 	}
 	b.gelu = geluTask{dst: f32s(dst)[:n], x: f32s(x)[:n], tab: b.geluTab}
@@ -37,6 +37,10 @@ type geluTask struct {
 
 func (g *geluTask) do(_, lo, hi int) {
 	tab := g.tab[:1<<16]
+	if n := (hi - lo) &^ 7; useAsm && n > 0 {
+		geluTableAVX2(&g.dst[lo], &g.x[lo], n, &tab[0])
+		lo += n
+	}
 	for i, v := range g.x[lo:hi] {
 		switch {
 		case v <= -10:
@@ -56,7 +60,13 @@ func gelu(x float32) float32 {
 	case x >= 10:
 		return x
 	}
-	h := quant.F16ToF32(quant.F32ToF16(x))
+	return geluEntry(quant.F16ToF32(quant.F32ToF16(x)))
+}
+
+// geluEntry is the table's entry for the float16 value h: geluF32(h)
+// rounded to float16, without the clamps (ggml fills its table from the
+// formula alone, so h = -10, where x in (-10, -9.998] lands, holds -0).
+func geluEntry(h float32) float32 {
 	return quant.F16ToF32(quant.F32ToF16(geluF32(h)))
 }
 

@@ -26,6 +26,16 @@ func axpyFMAAVX2(a float32, x, y *float32, n int)
 //go:noescape
 func expSumAVX2(x *float32, n int, mx float32) float64
 
+// maxAVX2 is the largest of x[:n] (n a positive multiple of 8).
+//
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+// scaleAVX2: x[i] *= s for i < n (n a positive multiple of 8).
+//
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)
+
 // swigluAVX2: dst[i] = silu(gate[i]) * up[i] (n a positive multiple of 8).
 //
 //go:noescape
@@ -49,3 +59,15 @@ func axpySlotsAVX2(p, v *float32, vstride, d, n int, acc *float32, slots int)
 //
 //go:noescape
 func foldVecDotAVX2(out, acc *float32, d int)
+
+// foldTinyAVX2 is foldTiny for 8 lane rows of d elements (d a positive
+// multiple of 8).
+//
+//go:noescape
+func foldTinyAVX2(out, acc *float32, d int)
+
+// geluTableAVX2 is geluTask's loop over n elements (n a positive multiple
+// of 8) with tab the 1<<16 entries of the GELU table.
+//
+//go:noescape
+func geluTableAVX2(dst, x *float32, n int, tab *float32)

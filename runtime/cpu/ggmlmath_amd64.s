@@ -168,6 +168,51 @@ esloop:
 	VMOVSD X15, ret+24(FP)
 	RET
 
+// func maxAVX2(x *float32, n int) float32
+// The largest of x[:n] (n a positive multiple of 8): eight running maxima,
+// then folded. A maximum is exact whatever the order (ggml_vec_max_f32 takes
+// them one by one), so only ±0 could differ, and x - ±0 is the same.
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VMOVUPS (SI), Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JZ   mxfold
+
+mxloop:
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  mxloop
+
+mxfold:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VMAXSS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func scaleAVX2(x *float32, n int, s float32)
+// ggml_vec_scale_f32: x[i] *= s (n a positive multiple of 8).
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+
+scloop8:
+	VMULPS (SI), Y1, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  scloop8
+	VZEROUPPER
+	RET
+
 // func swigluAVX2(dst, gate, up *float32, n int)
 // ggml_vec_swiglu_f32 on AVX2: dst = (gate / (1 + expf(0 - gate))) * up, eight at a
 // time (n a positive multiple of 8).
@@ -464,5 +509,78 @@ fdloop:
 	ADDQ $32, BX
 	SUBQ $8, CX
 	JNZ  fdloop
+	VZEROUPPER
+	RET
+
+// func foldTinyAVX2(out, acc *float32, d int)
+// foldTiny eight outputs at a time (d a positive multiple of 8): for each
+// i, the 8 lane rows acc[s*d + i] folded as hsum8 folds the lanes of one
+// tinyBLAS accumulator — t_l = r_l + r_(l+4), then (t0+t2) + (t1+t3) —
+// with the same additions, done for eight i in the lanes of a vector.
+TEXT ·foldTinyAVX2(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), R8
+	MOVQ acc+8(FP), SI
+	MOVQ d+16(FP), CX
+	MOVQ CX, R9
+	SHLQ $2, R9                 // row stride (1x)
+	LEAQ (R9)(R9*2), R11        // 3x
+	LEAQ (SI)(R9*4), DI         // slot 4
+
+ftloop:
+	VMOVUPS (SI), Y0
+	VADDPS (DI), Y0, Y0         // t0
+	VMOVUPS (SI)(R9*1), Y1
+	VADDPS (DI)(R9*1), Y1, Y1   // t1
+	VMOVUPS (SI)(R9*2), Y2
+	VADDPS (DI)(R9*2), Y2, Y2   // t2
+	VMOVUPS (SI)(R11*1), Y3
+	VADDPS (DI)(R11*1), Y3, Y3  // t3
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (R8)
+	ADDQ $32, R8
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  ftloop
+	VZEROUPPER
+	RET
+
+// ---------------------------------------------------------------- gelu
+
+DATA geluc<>+0(SB)/4, $0xc1200000 // -10.0
+DATA geluc<>+4(SB)/4, $0x41200000 // 10.0
+GLOBL geluc<>(SB), RODATA|NOPTR, $8
+
+// func geluTableAVX2(dst, x *float32, n int, tab *float32)
+// geluTask's loop eight at a time (n a positive multiple of 8): x <= -10
+// gives 0; x >= 10 (or NaN) gives x; otherwise tab[f16 bits of x], x
+// rounded to float16 to nearest even by VCVTPS2PH as ggml's
+// GGML_CPU_FP32_TO_FP16 (F16C) rounds it, and the entry gathered.
+TEXT ·geluTableAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ tab+24(FP), DX
+	VBROADCASTSS geluc<>+0(SB), Y14
+	VBROADCASTSS geluc<>+4(SB), Y15
+
+geloop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, X1
+	VPMOVZXWD X1, Y1
+	VPCMPEQD Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VGATHERDPS Y2, (DX)(Y1*4), Y3
+	VCMPPS $5, Y15, Y0, Y4      // !(x < 10): x >= 10 or NaN
+	VBLENDVPS Y4, Y0, Y3, Y3
+	VCMPPS $2, Y14, Y0, Y5      // x <= -10
+	VANDNPS Y3, Y5, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  geloop
 	VZEROUPPER
 	RET

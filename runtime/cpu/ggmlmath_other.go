@@ -8,9 +8,13 @@ var useAsm = false
 func vecDotF32AVX2(x, y *float32, n int) float32       { panic("unreachable") }
 func axpyFMAAVX2(a float32, x, y *float32, n int)      { panic("unreachable") }
 func expSumAVX2(x *float32, n int, mx float32) float64 { panic("unreachable") }
+func maxAVX2(x *float32, n int) float32                { panic("unreachable") }
+func scaleAVX2(x *float32, n int, s float32)           { panic("unreachable") }
 func swigluAVX2(dst, gate, up *float32, n int)         { panic("unreachable") }
 func scoresF32AVX2(k *float32, kstride int, q *float32, d, n int, scale float32, s *float32) {
 	panic("unreachable")
 }
 func axpySlotsAVX2(p, v *float32, vstride, d, n int, acc *float32, slots int) { panic("unreachable") }
 func foldVecDotAVX2(out, acc *float32, d int)                                 { panic("unreachable") }
+func foldTinyAVX2(out, acc *float32, d int)                                   { panic("unreachable") }
+func geluTableAVX2(dst, x *float32, n int, tab *float32)                      { panic("unreachable") }

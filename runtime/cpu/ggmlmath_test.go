@@ -161,6 +161,45 @@ func TestAttentionImplementationsAgree(t *testing.T) {
 	}
 }
 
+// TestGELUOpEqualsGelu: the GELU op (the table gathered eight at a time in
+// assembly, or looked up one by one) gives gelu's bits for float32 inputs
+// spread over every exponent — float16 subnormals, the rounding to even,
+// the clamps at ±10 and values past float16's range — plus the specials,
+// in a length that leaves a scalar tail.
+func TestGELUOpEqualsGelu(t *testing.T) {
+	x := []float32{0, float32(math.Copysign(0, -1)), -10, 10, float32(math.Nextafter32(-10, 0)), float32(math.Nextafter32(10, 0)),
+		float32(math.Inf(1)), float32(math.Inf(-1)), 65504, 65520, -65520, 1e-8, 5.96e-8, 2.98e-8}
+	for bits := uint32(0); bits < 1<<32-4093; bits += 4093 { // every 4093rd bit pattern
+		if v := math.Float32frombits(bits); !math.IsNaN(float64(v)) {
+			x = append(x, v)
+		}
+	}
+	x = x[:len(x)&^7+5]
+	bothImpls(t, func(t *testing.T) {
+		b, err := New(Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		dst := &Buf{f32: make([]float32, len(x))}
+		b.GELU(dst, &Buf{f32: x}, len(x))
+		if err := b.Err(); err != nil {
+			t.Fatal(err)
+		}
+		bad := 0
+		for i, v := range x {
+			if want := gelu(v); !same(dst.f32[i], want) {
+				if bad++; bad <= 5 {
+					t.Errorf("GELU(%g) = %g (%#x), gelu %g (%#x)", v, dst.f32[i], math.Float32bits(dst.f32[i]), want, math.Float32bits(want))
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%d of %d differ", bad, len(x))
+		}
+	})
+}
+
 // TestGGMLGELU checks gelu against ggml_table_gelu_f16, the table llama.cpp's
 // ggml_vec_gelu_f32 reads, and the clamps around it.
 func TestGGMLGELU(t *testing.T) {

@@ -13,12 +13,36 @@ func (b *Backend) RMSNorm(dst, x backend.Buffer, w backend.Weight, T int, eps fl
 	if b.err != nil || b.fail(backend.CheckNorm("rmsnorm", dst, x, w, nil, T)) {
 		return
 	}
-	n := w.Cols()
-	wv := weight(w).f32
-	xs, ds := f32s(x), f32s(dst)
-	for t := 0; t < T; t++ {
-		rmsnormRow(ds[t*n:(t+1)*n], xs[t*n:(t+1)*n], wv, eps)
+	b.norm = normTask{dst: f32s(dst), x: f32s(x), w: weight(w).f32, eps: eps}
+	b.pool.run(&b.norm, T, normGrain(w.Cols()))
+}
+
+// normTask normalises rows [lo, hi) of x into dst: RMSNorm, or LayerNorm
+// when layer is set (with the bias b when it is not nil). Rows are
+// independent, so the workers split them; each row's arithmetic is the same
+// whoever runs it.
+type normTask struct {
+	dst, x, w, b []float32
+	eps          float32
+	layer        bool
+}
+
+func (t *normTask) do(_, lo, hi int) {
+	n := len(t.w)
+	for r := lo; r < hi; r++ {
+		dst, x := t.dst[r*n:(r+1)*n], t.x[r*n:(r+1)*n]
+		if t.layer {
+			layernormRow(dst, x, t.w, t.b, t.eps)
+		} else {
+			rmsnormRow(dst, x, t.w, t.eps)
+		}
 	}
+}
+
+// normGrain gives each range about 16K elements (some microseconds of
+// work), so that one or a few rows (decode) stay on the calling goroutine.
+func normGrain(n int) int {
+	return max(1, (16<<10)/max(n, 1))
 }
 
 // rmsnormRow normalises one row: dst = x * scale * w.

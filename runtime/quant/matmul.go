@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -208,15 +209,13 @@ func (b *Batch) pack() {
 						binary.LittleEndian.PutUint16(m8[2*k:], uint16(s))
 					}
 				case Q8_0:
-					c := dst[q+32*G+32*t:]
+					c := (*[32]byte)(dst[q+32*G+32*t:])
+					qs := (*[32]byte)(src[qoff:])
 					for l := 0; l < 8; l++ {
-						var s int32
-						for _, v := range src[qoff+4*l : qoff+4*l+4] {
-							s += int32(int8(v))
-							minus128 = minus128 || v == 0x80
-						}
+						s := int32(int8(qs[4*l])) + int32(int8(qs[4*l+1])) + int32(int8(qs[4*l+2])) + int32(int8(qs[4*l+3]))
 						binary.LittleEndian.PutUint32(c[4*l:], uint32(-128*s))
 					}
+					minus128 = minus128 || bytes.IndexByte(qs[:], 0x80) >= 0
 				}
 			}
 		}
