@@ -18,8 +18,6 @@ func (t *addBiasTask) do(_, lo, hi int) {
 	n := len(t.b)
 	for r := lo; r < hi; r++ {
 		row := t.x[r*n : (r+1)*n]
-		for i, v := range t.b {
-			row[i] += v
-		}
+		addF32(row, row, t.b)
 	}
 }

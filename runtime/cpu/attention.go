@@ -41,16 +41,28 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	if a.T > 1 {
 		slots = 8 // prefill: tinyBLAS's 8 lanes
 	}
+	// Prefill on 512-bit registers scores four query rows of a head per
+	// pass over its keys (scores4ZMM); otherwise one.
+	quad := a.T > 1 && useZMM && a.HeadDim%32 == 0 && !kc.(*Buf).isF16
+	rows := 1
+	if quad {
+		rows = 4
+	}
+	stride := a.CacheLen + 8 // a score row: Pos+t+1 positions, rounded up to 8 (+3 for quads)
 	for w := range b.scores {
-		if cap(b.scores[w]) < a.Pos+a.T+7 {
-			b.scores[w] = make([]float32, a.CacheLen+8)
+		if len(b.scores[w]) < rows*stride {
+			b.scores[w] = make([]float32, rows*stride)
 		}
 		if need := 2*a.HeadDim + vecDotSlots*a.HeadDim; cap(b.rowTmp[w]) < need {
 			b.rowTmp[w] = make([]float32, need)
 		}
 	}
-	b.att = attentionTask{a: a, q: f32s(q), out: f32s(dst), k: kc.(*Buf), v: vc.(*Buf), scores: b.scores, tmp: b.rowTmp, slots: slots}
-	b.pool.run(&b.att, a.T*a.Heads, 1)
+	b.att = attentionTask{a: a, q: f32s(q), out: f32s(dst), k: kc.(*Buf), v: vc.(*Buf), scores: b.scores, stride: stride, tmp: b.rowTmp, slots: slots, quad: quad}
+	blocks := a.T
+	if quad {
+		blocks = (a.T + 3) / 4
+	}
+	b.pool.run(&b.att, blocks*a.Heads, 1)
 }
 
 // vecDotSlots is the number of float32 lanes ggml_vec_dot_f32 accumulates
@@ -61,64 +73,97 @@ type attentionTask struct {
 	a      backend.AttentionArgs
 	q, out []float32
 	k, v   *Buf
-	scores [][]float32
+	scores [][]float32 // per worker: score rows of stride elements
+	stride int
 	tmp    [][]float32
-	slots  int // lanes of the kqv product: 32 (vec_dot_f32) or 8 (tinyBLAS)
+	slots  int  // lanes of the kqv product: 32 (vec_dot_f32) or 8 (tinyBLAS)
+	quad   bool // work items are four query rows of a head (scores4ZMM)
 }
 
+// do runs work items [lo, hi): one (query row, head) pair each, or with
+// quad four consecutive query rows of a head (fewer for the last block).
 func (at *attentionTask) do(w, lo, hi int) {
 	a := at.a
-	D := a.HeadDim
-	group := a.Heads / a.KVHeads
-	kvDim := a.KVHeads * D
+	per := 1
+	if at.quad {
+		per = 4
+	}
 	for idx := lo; idx < hi; idx++ {
-		t, h := idx/a.Heads, idx%a.Heads
-		g := h / group
-		q := at.q[idx*D : (idx+1)*D]
-		out := at.out[idx*D : (idx+1)*D]
-		n := a.Pos + t + 1
-		s := at.scores[w][:n]
-		tmp := at.tmp[w]
-		krow := tmp[:D]
-		// F32 caches and head dims that are multiples of 32 (64, 128) take
-		// the assembly that runs all positions of the head in one call; the
-		// loops below are its portable twin (and handle f16 caches).
-		fast := useAsm && D%32 == 0
-		if fast && !at.k.isF16 {
-			_ = at.k.f32[(n-1)*kvDim+g*D+D-1] // the assembly reads n rows
-			scoresF32AVX2(&at.k.f32[g*D], kvDim, &q[0], D, n, a.Scale, &s[0])
-		} else {
-			for j := 0; j < n; j++ {
-				k := cacheRow(at.k, j*kvDim+g*D, krow)
-				s[j] = vecDotF32(k, q) * a.Scale
-			}
+		t0, h := idx/a.Heads*per, idx%a.Heads
+		rows := min(per, a.T-t0)
+		scored := false
+		if rows == 4 {
+			// Four rows share the keys of the last (n = Pos+t0+4); the
+			// earlier rows' extra scores lie past their n, where
+			// softmaxGGML masks them.
+			D, kvDim := a.HeadDim, a.KVHeads*a.HeadDim
+			g := h / (a.Heads / a.KVHeads)
+			n := a.Pos + t0 + 4
+			_ = at.k.f32[(n-1)*kvDim+g*D+D-1]
+			_ = at.q[((t0+3)*a.Heads+h)*D+D-1]
+			scores4ZMM(&at.k.f32[g*D], kvDim, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n, a.Scale, &at.scores[w][0], at.stride)
+			scored = true
 		}
-		softmaxGGML(at.scores[w][:(n+7)&^7], n)
+		for i := range rows {
+			at.row(w, t0+i, h, at.scores[w][i*at.stride:(i+1)*at.stride], scored)
+		}
+	}
+}
 
-		// acc[slot*D+i] accumulates position j's term p_j*v_j[i] in lane
-		// slot = j % slots, in order of j, with one FMA each.
-		acc := tmp[2*D : 2*D+at.slots*D]
-		if fast && !at.v.isF16 {
-			_ = at.v.f32[(n-1)*kvDim+g*D+D-1]
-			axpySlotsAVX2(&s[0], &at.v.f32[g*D], kvDim, D, n, &acc[0], at.slots)
-		} else {
-			clear(acc)
-			vrow := tmp[D : 2*D]
-			for j, p := range s {
-				v := cacheRow(at.v, j*kvDim+g*D, vrow)
-				axpyFMA(p, v, acc[(j%at.slots)*D:][:D])
-			}
+// row is the attention of query row t, head h, with s as its score row
+// (already holding the scores when scored).
+func (at *attentionTask) row(w, t, h int, s []float32, scored bool) {
+	a := at.a
+	D := a.HeadDim
+	g := h / (a.Heads / a.KVHeads)
+	kvDim := a.KVHeads * D
+	idx := t*a.Heads + h
+	q := at.q[idx*D : (idx+1)*D]
+	out := at.out[idx*D : (idx+1)*D]
+	n := a.Pos + t + 1
+	tmp := at.tmp[w]
+	krow := tmp[:D]
+	// F32 caches and head dims that are multiples of 32 (64, 128) take
+	// the assembly that runs all positions of the head in one call; the
+	// loops below are its portable twin (and handle f16 caches).
+	fast := useAsm && D%32 == 0
+	switch {
+	case scored:
+	case fast && !at.k.isF16:
+		_ = at.k.f32[(n-1)*kvDim+g*D+D-1] // the assembly reads n rows
+		scoresF32AVX2(&at.k.f32[g*D], kvDim, &q[0], D, n, a.Scale, &s[0])
+	default:
+		for j := 0; j < n; j++ {
+			k := cacheRow(at.k, j*kvDim+g*D, krow)
+			s[j] = vecDotF32(k, q) * a.Scale
 		}
-		switch {
-		case at.slots == vecDotSlots && fast:
-			foldVecDotAVX2(&out[0], &acc[0], D)
-		case at.slots == vecDotSlots:
-			foldVecDot(out, acc)
-		case fast:
-			foldTinyAVX2(&out[0], &acc[0], D)
-		default:
-			foldTiny(out, acc)
+	}
+	softmaxGGML(s[:(n+7)&^7], n)
+	s = s[:n]
+
+	// acc[slot*D+i] accumulates position j's term p_j*v_j[i] in lane
+	// slot = j % slots, in order of j, with one FMA each.
+	acc := tmp[2*D : 2*D+at.slots*D]
+	if fast && !at.v.isF16 {
+		_ = at.v.f32[(n-1)*kvDim+g*D+D-1]
+		axpySlotsAVX2(&s[0], &at.v.f32[g*D], kvDim, D, n, &acc[0], at.slots)
+	} else {
+		clear(acc)
+		vrow := tmp[D : 2*D]
+		for j, p := range s {
+			v := cacheRow(at.v, j*kvDim+g*D, vrow)
+			axpyFMA(p, v, acc[(j%at.slots)*D:][:D])
 		}
+	}
+	switch {
+	case at.slots == vecDotSlots && fast:
+		foldVecDotAVX2(&out[0], &acc[0], D)
+	case at.slots == vecDotSlots:
+		foldVecDot(out, acc)
+	case fast:
+		foldTinyAVX2(&out[0], &acc[0], D)
+	default:
+		foldTiny(out, acc)
 	}
 }
 

@@ -59,6 +59,7 @@ type Backend struct {
 	gelu    geluTask
 	norm    normTask
 	bias    addBiasTask
+	add     addTask
 	geluTab []float32 // gelu at every float16 input (GELU builds it on first use)
 }
 

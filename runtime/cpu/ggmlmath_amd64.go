@@ -7,6 +7,11 @@ import "gpurun/runtime/quant"
 // switch compares whole-model runs against the portable code.
 var useAsm = quant.Implementation() == "avx2"
 
+// useZMM selects the kernels on 512-bit registers (scores4ZMM). They need
+// AVX-512F with the ZMM state enabled by the OS, which the quant package's
+// VNNI kernels check; they follow that choice (GPURUN_QUANT_NOVNNI too).
+var useZMM = useAsm && quant.MatMulImplementation() == "avx512vnni"
+
 // vecDotF32AVX2 is ggml_vec_dot_f32's AVX2 main loop and reduction over n
 // elements (n a positive multiple of 32).
 //
@@ -71,3 +76,15 @@ func foldTinyAVX2(out, acc *float32, d int)
 //
 //go:noescape
 func geluTableAVX2(dst, x *float32, n int, tab *float32)
+
+// scores4ZMM is scoresF32AVX2 for four query rows (q + i*qstride) at once
+// into four score rows (s + i*sstride), i < 4 (d a positive multiple of 32,
+// n >= 1).
+//
+//go:noescape
+func scores4ZMM(k *float32, kstride int, q *float32, qstride, d, n int, scale float32, s *float32, sstride int)
+
+// addAVX2: dst[i] = x[i] + y[i] for i < n (n a positive multiple of 8).
+//
+//go:noescape
+func addAVX2(dst, x, y *float32, n int)

@@ -584,3 +584,111 @@ geloop:
 	JNZ  geloop
 	VZEROUPPER
 	RET
+
+// func scores4ZMM(k *float32, kstride int, q *float32, qstride, d, n int, scale float32, s *float32, sstride int)
+// scoresF32AVX2 for four query rows at once (prefill): s[i*sstride + j] =
+// vecDotF32(k[j*kstride:][:d], q[i*qstride:][:d]) * scale for i < 4, j < n,
+// each dot exactly as vecDotF32AVX2 computes it (d a positive multiple of
+// 32). Each key row is loaded once for the four queries, and the four
+// reductions run side by side in the lanes of one register.
+//
+// ggml's four 8-lane accumulators sit in pairs: Z(2i) = [acc0 | acc1] and
+// Z(2i+1) = [acc2 | acc3] of query i (elements 32s..32s+15 and
+// 32s+16..32s+31 of step s). Then, with the same additions as
+// GGML_F32x8_REDUCE: Z(2i) + Z(2i+1) = [acc0+acc2 | acc1+acc3]; low + high
+// 256 bits (two queries per register); low + high 128 bits (all four); and
+// two VHADDPS, which leave query 0 in lane 0, 2 in lane 1, 1 in lane 4
+// and 3 in lane 5.
+TEXT ·scores4ZMM(SB), NOSPLIT, $0-72
+	MOVQ k+0(FP), SI
+	MOVQ kstride+8(FP), R8
+	SHLQ $2, R8
+	MOVQ q+16(FP), DI
+	MOVQ qstride+24(FP), R9
+	SHLQ $2, R9
+	LEAQ (DI)(R9*1), BX         // query 1
+	LEAQ (BX)(R9*1), DX         // query 2
+	LEAQ (DX)(R9*1), AX         // query 3
+	MOVQ d+32(FP), R9
+	SHLQ $2, R9                 // bytes per row
+	MOVQ n+40(FP), R11
+	VBROADCASTSS scale+48(FP), Y15
+	MOVQ s+56(FP), R12
+	MOVQ sstride+64(FP), R13
+	SHLQ $2, R13
+	LEAQ (R13)(R13*2), R10      // 3 score rows
+
+s4pos:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ CX, CX
+
+s4step:
+	VMOVUPS (SI)(CX*1), Z8
+	VMOVUPS 64(SI)(CX*1), Z9
+	VFMADD231PS (DI)(CX*1), Z8, Z0
+	VFMADD231PS 64(DI)(CX*1), Z9, Z1
+	VFMADD231PS (BX)(CX*1), Z8, Z2
+	VFMADD231PS 64(BX)(CX*1), Z9, Z3
+	VFMADD231PS (DX)(CX*1), Z8, Z4
+	VFMADD231PS 64(DX)(CX*1), Z9, Z5
+	VFMADD231PS (AX)(CX*1), Z8, Z6
+	VFMADD231PS 64(AX)(CX*1), Z9, Z7
+	ADDQ $128, CX
+	CMPQ CX, R9
+	JLT  s4step
+
+	VADDPS Z1, Z0, Z0           // query 0: [acc0+acc2 | acc1+acc3]
+	VADDPS Z3, Z2, Z2
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VSHUFF32X4 $0x44, Z2, Z0, Z8 // low 256 bits of queries 0 and 1
+	VSHUFF32X4 $0xee, Z2, Z0, Z9 // high 256 bits
+	VADDPS Z9, Z8, Z8           // [x q0 | x q1], x = low + high
+	VSHUFF32X4 $0x44, Z6, Z4, Z10
+	VSHUFF32X4 $0xee, Z6, Z4, Z11
+	VADDPS Z11, Z10, Z10        // [x q2 | x q3]
+	VSHUFF32X4 $0x88, Z10, Z8, Z9 // low 128 bits of q0, q1, q2, q3
+	VSHUFF32X4 $0xdd, Z10, Z8, Z11 // high 128 bits
+	VADDPS Z11, Z9, Z9          // [t q0 | t q1 | t q2 | t q3]
+	VEXTRACTF64X4 $1, Z9, Y10   // [t q2 | t q3]
+	VHADDPS Y10, Y9, Y9
+	VHADDPS Y9, Y9, Y9
+	VMULPS Y15, Y9, Y9
+	VMOVSS X9, (R12)
+	VEXTRACTPS $1, X9, (R12)(R13*2)
+	VEXTRACTF128 $1, Y9, X10
+	VMOVSS X10, (R12)(R13*1)
+	VEXTRACTPS $1, X10, (R12)(R10*1)
+	ADDQ $4, R12
+	ADDQ R8, SI
+	DECQ R11
+	JNZ  s4pos
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, x, y *float32, n int)
+// dst[i] = x[i] + y[i] (n a positive multiple of 8).
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+
+adloop:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  adloop
+	VZEROUPPER
+	RET

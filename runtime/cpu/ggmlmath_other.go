@@ -3,7 +3,7 @@
 package cpu
 
 // Without assembly the portable kernels in ggmlmath.go run everywhere.
-var useAsm = false
+var useAsm, useZMM = false, false
 
 func vecDotF32AVX2(x, y *float32, n int) float32       { panic("unreachable") }
 func axpyFMAAVX2(a float32, x, y *float32, n int)      { panic("unreachable") }
@@ -18,3 +18,7 @@ func axpySlotsAVX2(p, v *float32, vstride, d, n int, acc *float32, slots int) { 
 func foldVecDotAVX2(out, acc *float32, d int)                                 { panic("unreachable") }
 func foldTinyAVX2(out, acc *float32, d int)                                   { panic("unreachable") }
 func geluTableAVX2(dst, x *float32, n int, tab *float32)                      { panic("unreachable") }
+func scores4ZMM(k *float32, kstride int, q *float32, qstride, d, n int, scale float32, s *float32, sstride int) {
+	panic("unreachable")
+}
+func addAVX2(dst, x, y *float32, n int) { panic("unreachable") }

@@ -16,11 +16,15 @@ import (
 // scripts/goldens/ggml_cpu_vectors.py), for the assembly and the portable
 // code alike.
 
-// bothImpls runs f with the assembly kernels (where this machine has them)
+// bothImpls runs f with the 512-bit and AVX2 assembly kernels (where this machine has them)
 // and with the portable ones.
 func bothImpls(t *testing.T, f func(t *testing.T)) {
-	saved := useAsm
-	defer func() { useAsm = saved }()
+	saved, savedZMM := useAsm, useZMM
+	defer func() { useAsm, useZMM = saved, savedZMM }()
+	if savedZMM {
+		t.Run("zmm", f)
+	}
+	useZMM = false
 	if saved {
 		t.Run("avx2", f)
 	}
@@ -130,7 +134,7 @@ func TestAttentionImplementationsAgree(t *testing.T) {
 		for i := range k {
 			k[i], v[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
 		}
-		for _, c := range []struct{ T, pos int }{{1, 0}, {1, 5}, {1, 31}, {1, 32}, {1, 37}, {1, 79}, {5, 0}, {17, 40}} {
+		for _, c := range []struct{ T, pos int }{{1, 0}, {1, 5}, {1, 31}, {1, 32}, {1, 37}, {1, 79}, {5, 0}, {17, 40}, {8, 72}} {
 			q := make([]float32, c.T*heads*D)
 			for i := range q {
 				q[i] = float32(rng.NormFloat64()) * 2

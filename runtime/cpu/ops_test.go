@@ -106,6 +106,13 @@ func TestElementwise(t *testing.T) {
 	dst, _ := b.NewBuffer(backend.F32, n)
 	want := make([]float64, n)
 
+	b.Add(dst, xb, yb, n) // 300: eight at a time, then a tail of four
+	for i, v := range read(t, b, dst) {
+		if v != x[i]+y[i] {
+			t.Fatalf("add: element %d: %g, want %g", i, v, x[i]+y[i])
+		}
+	}
+
 	b.SwiGLU(dst, xb, yb, n)
 	for i := range want {
 		g := float64(x[i])
