@@ -51,7 +51,7 @@ type Backend struct {
 	swiU    []float32
 	scores  [][]float32 // per worker: attention scores over the cache
 	rowTmp  [][]float32 // per worker: dequantized K and V rows (f16 caches)
-	ropeCS  []float32   // cos, sin per rotated pair
+	ropeCS  [][]float32 // per worker: cos, sin per rotated pair
 	mm      matmulTask
 	swi     swigluTask
 	att     attentionTask
@@ -60,6 +60,7 @@ type Backend struct {
 	norm    normTask
 	bias    addBiasTask
 	add     addTask
+	rope    ropeTask
 	geluTab []float32 // gelu at every float16 input (GELU builds it on first use)
 }
 
@@ -78,6 +79,7 @@ func New(o Options) (*Backend, error) {
 	b := &Backend{threads: n, pool: newPool(n)}
 	b.scores = make([][]float32, n)
 	b.rowTmp = make([][]float32, n)
+	b.ropeCS = make([][]float32, n)
 	return b, nil
 }
 

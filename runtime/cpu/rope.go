@@ -30,25 +30,43 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 	if b.err != nil || b.fail(backend.CheckRoPE(x, pos, heads, headDim, r)) {
 		return
 	}
-	xs := f32s(x)
-	half := r.Dims / 2
-	if cap(b.ropeCS) < r.Dims {
-		b.ropeCS = make([]float32, r.Dims)
+	for w := range b.ropeCS {
+		if cap(b.ropeCS[w]) < r.Dims {
+			b.ropeCS[w] = make([]float32, r.Dims)
+		}
 	}
-	cs := b.ropeCS[:r.Dims] // cos, sin per pair
 	scale := r.FreqScale
 	if scale == 0 {
 		scale = 1
 	}
-	thetaScale := powf(r.FreqBase, -2/float32(r.Dims))
-	for t, p := range pos {
-		theta := float32(p)
+	b.rope = ropeTask{x: f32s(x), pos: pos, heads: heads, headDim: headDim, r: r, scale: scale,
+		thetaScale: powf(r.FreqBase, -2/float32(r.Dims)), cs: b.ropeCS}
+	b.pool.run(&b.rope, len(pos), normGrain(heads*headDim))
+}
+
+// ropeTask rotates rows [lo, hi); each worker keeps its cos and sin in
+// cs[w].
+type ropeTask struct {
+	x                 []float32
+	pos               []int32
+	heads, headDim    int
+	r                 backend.RoPE
+	scale, thetaScale float32
+	cs                [][]float32
+}
+
+func (rt *ropeTask) do(w, lo, hi int) {
+	r := rt.r
+	half := r.Dims / 2
+	cs := rt.cs[w][:r.Dims] // cos, sin per pair
+	for t := lo; t < hi; t++ {
+		theta := float32(rt.pos[t])
 		for i := 0; i < half; i++ {
-			cs[2*i+1], cs[2*i] = sincosf(scale * theta)
-			theta *= thetaScale
+			cs[2*i+1], cs[2*i] = sincosf(rt.scale * theta)
+			theta *= rt.thetaScale
 		}
-		for h := 0; h < heads; h++ {
-			v := xs[(t*heads+h)*headDim:][:headDim]
+		for h := 0; h < rt.heads; h++ {
+			v := rt.x[(t*rt.heads+h)*rt.headDim:][:rt.headDim]
 			for i := 0; i < half; i++ {
 				c, s := cs[2*i], cs[2*i+1]
 				a, bi := 2*i, 2*i+1
