@@ -43,7 +43,7 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	}
 	// Prefill on 512-bit registers scores four query rows of a head per
 	// pass over its keys (scores4ZMM); otherwise one.
-	quad := a.T > 1 && useZMM && a.HeadDim%32 == 0 && !kc.(*Buf).isF16
+	quad := a.T > 1 && useZMM && a.HeadDim%32 == 0 && !kc.(*Buf).isF16 && !vc.(*Buf).isF16
 	rows := 1
 	if quad {
 		rows = 4
@@ -91,22 +91,59 @@ func (at *attentionTask) do(w, lo, hi int) {
 	for idx := lo; idx < hi; idx++ {
 		t0, h := idx/a.Heads*per, idx%a.Heads
 		rows := min(per, a.T-t0)
+		if rows == 4 && a.HeadDim%64 == 0 {
+			at.quadRows(w, t0, h)
+			continue
+		}
 		scored := false
 		if rows == 4 {
-			// Four rows share the keys of the last (n = Pos+t0+4); the
-			// earlier rows' extra scores lie past their n, where
-			// softmaxGGML masks them.
-			D, kvDim := a.HeadDim, a.KVHeads*a.HeadDim
-			g := h / (a.Heads / a.KVHeads)
-			n := a.Pos + t0 + 4
-			_ = at.k.f32[(n-1)*kvDim+g*D+D-1]
-			_ = at.q[((t0+3)*a.Heads+h)*D+D-1]
-			scores4ZMM(&at.k.f32[g*D], kvDim, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n, a.Scale, &at.scores[w][0], at.stride)
+			at.scoreQuad(w, t0, h)
 			scored = true
 		}
 		for i := range rows {
 			at.row(w, t0+i, h, at.scores[w][i*at.stride:(i+1)*at.stride], scored)
 		}
+	}
+}
+
+// scoreQuad fills the score rows of query rows t0..t0+3, head h. The four
+// rows share the keys of the last (n = Pos+t0+4); the earlier rows' extra
+// scores lie past their n, where softmaxGGML masks them.
+func (at *attentionTask) scoreQuad(w, t0, h int) {
+	a := at.a
+	D, kvDim := a.HeadDim, a.KVHeads*a.HeadDim
+	g := h / (a.Heads / a.KVHeads)
+	n := a.Pos + t0 + 4
+	_ = at.k.f32[(n-1)*kvDim+g*D+D-1]
+	_ = at.q[((t0+3)*a.Heads+h)*D+D-1]
+	scores4ZMM(&at.k.f32[g*D], kvDim, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n, a.Scale, &at.scores[w][0], at.stride)
+}
+
+// quadRows is the attention of query rows t0..t0+3, head h, with each pass
+// over the keys and values shared by the four rows (head dims that are
+// multiples of 64): scoreQuad, the softmax of each row, axpy4ZMM into the
+// four rows' slot sums, and each row's fold. A row's probabilities past
+// its own positions are zeroed, so its sums are the ones row would form.
+func (at *attentionTask) quadRows(w, t0, h int) {
+	a := at.a
+	D, kvDim := a.HeadDim, a.KVHeads*a.HeadDim
+	g := h / (a.Heads / a.KVHeads)
+	last := a.Pos + t0 + 4
+	at.scoreQuad(w, t0, h)
+	for i := range 4 {
+		s := at.scores[w][i*at.stride : (i+1)*at.stride]
+		n := a.Pos + t0 + i + 1
+		softmaxGGML(s[:(n+7)&^7], n)
+		if m := (n + 7) &^ 7; m < last {
+			clear(s[m:last])
+		}
+	}
+	acc := at.tmp[w][2*D : 2*D+4*8*D] // four rows of 8 slot sums
+	_ = at.v.f32[(last-1)*kvDim+g*D+D-1]
+	axpy4ZMM(&at.scores[w][0], at.stride, &at.v.f32[g*D], kvDim, D, last, &acc[0], 8*D)
+	for i := range 4 {
+		idx := (t0+i)*a.Heads + h
+		foldTinyAVX2(&at.out[idx*D], &acc[i*8*D], D)
 	}
 }
 

@@ -88,3 +88,11 @@ func scores4ZMM(k *float32, kstride int, q *float32, qstride, d, n int, scale fl
 //
 //go:noescape
 func addAVX2(dst, x, y *float32, n int)
+
+// axpy4ZMM is axpySlotsAVX2 with 8 slots for four probability rows
+// (p + i*pstride) at once into four accumulator blocks (acc + i*accstride),
+// i < 4 (d a positive multiple of 64, n >= 1; a row's probabilities up to
+// n past its own positions must be 0).
+//
+//go:noescape
+func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride int)

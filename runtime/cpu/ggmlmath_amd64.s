@@ -692,3 +692,119 @@ adloop:
 	JNZ  adloop
 	VZEROUPPER
 	RET
+
+// func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride int)
+// axpySlotsAVX2 with 8 slots (tinyBLAS's lanes) for four query rows at
+// once (prefill): acc[i*accstride + (j%8)*d + c] = Σ_j p[i*pstride + j] *
+// v[j*vstride + c] for i < 4, j < n, c < d, one FMA per term in order of j,
+// from zero (d a positive multiple of 64). Each V row is loaded once for
+// the four rows; a row's probabilities past its own positions must be 0.
+// Per 64 columns and slot, the four rows' sums sit in Z0-Z15 (four ZMM a
+// row).
+TEXT ·axpy4ZMM(SB), NOSPLIT, $0-64
+	MOVQ pstride+8(FP), R8
+	SHLQ $2, R8                 // bytes between probability rows
+	LEAQ (R8)(R8*2), R10        // 3 rows
+	MOVQ vstride+24(FP), R13
+	SHLQ $5, R13                // bytes between positions of one slot (8 rows)
+	MOVQ accstride+56(FP), R12
+	SHLQ $2, R12                // bytes between acc blocks
+	XORQ BX, BX                 // column offset in bytes
+
+a4col:
+	XORQ R9, R9                 // slot
+
+a4slot:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ R9, R11                // j
+	MOVQ p+0(FP), SI
+	LEAQ (SI)(R9*4), SI         // &p[j]
+	MOVQ vstride+24(FP), AX
+	IMULQ R9, AX
+	SHLQ $2, AX
+	ADDQ v+16(FP), AX
+	ADDQ BX, AX                 // &v[j*vstride + col]
+	MOVQ n+40(FP), CX
+
+a4pos:
+	CMPQ R11, CX
+	JGE  a4store
+	VMOVUPS (AX), Z16
+	VMOVUPS 64(AX), Z17
+	VMOVUPS 128(AX), Z18
+	VMOVUPS 192(AX), Z19
+	VBROADCASTSS (SI), Z20
+	VFMADD231PS Z16, Z20, Z0
+	VFMADD231PS Z17, Z20, Z1
+	VFMADD231PS Z18, Z20, Z2
+	VFMADD231PS Z19, Z20, Z3
+	VBROADCASTSS (SI)(R8*1), Z21
+	VFMADD231PS Z16, Z21, Z4
+	VFMADD231PS Z17, Z21, Z5
+	VFMADD231PS Z18, Z21, Z6
+	VFMADD231PS Z19, Z21, Z7
+	VBROADCASTSS (SI)(R8*2), Z22
+	VFMADD231PS Z16, Z22, Z8
+	VFMADD231PS Z17, Z22, Z9
+	VFMADD231PS Z18, Z22, Z10
+	VFMADD231PS Z19, Z22, Z11
+	VBROADCASTSS (SI)(R10*1), Z23
+	VFMADD231PS Z16, Z23, Z12
+	VFMADD231PS Z17, Z23, Z13
+	VFMADD231PS Z18, Z23, Z14
+	VFMADD231PS Z19, Z23, Z15
+	ADDQ R13, AX
+	ADDQ $32, SI
+	ADDQ $8, R11
+	JMP  a4pos
+
+a4store:
+	MOVQ d+32(FP), DX
+	SHLQ $2, DX
+	IMULQ R9, DX
+	ADDQ acc+48(FP), DX
+	ADDQ BX, DX                 // &acc[slot*d + col] of row 0
+	VMOVUPS Z0, (DX)
+	VMOVUPS Z1, 64(DX)
+	VMOVUPS Z2, 128(DX)
+	VMOVUPS Z3, 192(DX)
+	ADDQ R12, DX
+	VMOVUPS Z4, (DX)
+	VMOVUPS Z5, 64(DX)
+	VMOVUPS Z6, 128(DX)
+	VMOVUPS Z7, 192(DX)
+	ADDQ R12, DX
+	VMOVUPS Z8, (DX)
+	VMOVUPS Z9, 64(DX)
+	VMOVUPS Z10, 128(DX)
+	VMOVUPS Z11, 192(DX)
+	ADDQ R12, DX
+	VMOVUPS Z12, (DX)
+	VMOVUPS Z13, 64(DX)
+	VMOVUPS Z14, 128(DX)
+	VMOVUPS Z15, 192(DX)
+	INCQ R9
+	CMPQ R9, $8
+	JLT  a4slot
+	ADDQ $256, BX
+	MOVQ d+32(FP), DX
+	SHLQ $2, DX
+	CMPQ BX, DX
+	JLT  a4col
+	VZEROUPPER
+	RET
