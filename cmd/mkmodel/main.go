@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"gpurun/runtime/backend/backendtest"
 	"gpurun/runtime/gguf"
 	"gpurun/runtime/quant"
 )
@@ -252,15 +253,27 @@ func randomRows(t quant.Type, rows, cols int, rng *rand.Rand) (func(io.Writer) e
 		return nil, err
 	}
 	const poolRows = 61
-	pool := make([]byte, poolRows*rb)
-	x := make([]float32, cols)
-	for r := 0; r < poolRows; r++ {
-		for i := range x {
-			x[i] = (rng.Float32()*2 - 1) * 0.05
+	var pool []byte
+	if quant.CanQuantize(t) {
+		pool = make([]byte, poolRows*rb)
+		x := make([]float32, cols)
+		for r := 0; r < poolRows; r++ {
+			for i := range x {
+				x[i] = (rng.Float32()*2 - 1) * 0.05
+			}
+			if err := quant.QuantizeRow(t, x, pool[r*rb:(r+1)*rb]); err != nil {
+				return nil, err
+			}
 		}
-		if err := quant.QuantizeRow(t, x, pool[r*rb:(r+1)*rb]); err != nil {
+	} else {
+		// The K-quants have no quantizer here: random quant bits with
+		// modest scales (what the backend tests use), which is all a speed
+		// measurement needs.
+		tn, err := backendtest.Tensor("pool", t, poolRows, cols, rng.Uint64())
+		if err != nil {
 			return nil, err
 		}
+		pool = tn.Data
 	}
 	return func(out io.Writer) error {
 		for r := 0; r < rows; r += poolRows {

@@ -16,12 +16,16 @@ func TestBuildLoads(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		shape Shape
+		typ   quant.Type
 	}{
-		{"smollm2-135m", Shape{Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}},
-		{"gpt2-124m", Shape{Arch: "gpt2", Dim: 64, Heads: 2, KVHeads: 2, FFN: 256, Layers: 2, Vocab: 300, Ctx: 64}},
+		{"smollm2-135m", Shape{Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}, quant.Q8_0},
+		{"gpt2-124m", Shape{Arch: "gpt2", Dim: 64, Heads: 2, KVHeads: 2, FFN: 256, Layers: 2, Vocab: 300, Ctx: 64}, quant.Q8_0},
+		// K-quants have no quantizer: random blocks with modest scales.
+		{"tinyllama-1b", Shape{Dim: 256, Heads: 4, KVHeads: 2, FFN: 512, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000}, quant.Q4_K},
+		{"llama3-8b", Shape{Dim: 256, Heads: 4, KVHeads: 2, FFN: 512, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000}, quant.Q6_K},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			w, err := build(c.name, c.shape, quant.Q8_0, quant.Q8_0, 1)
+		t.Run(c.name+"-"+c.typ.String(), func(t *testing.T) {
+			w, err := build(c.name, c.shape, c.typ, c.typ, 1)
 			if err != nil {
 				t.Fatal(err)
 			}

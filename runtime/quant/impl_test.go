@@ -216,3 +216,21 @@ func TestDotImplementationsEdgeValues(t *testing.T) {
 		}
 	}
 }
+
+// TestCanQuantize: CanQuantize says exactly which types QuantizeRow encodes.
+func TestCanQuantize(t *testing.T) {
+	for t0 := Type(0); t0 < 64; t0++ {
+		if !t0.Known() {
+			continue
+		}
+		n := t0.BlockSize()
+		rs, err := t0.RowSize(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = QuantizeRow(t0, make([]float32, n), make([]byte, rs))
+		if got := CanQuantize(t0); got != (err == nil) {
+			t.Errorf("%s: CanQuantize %v, QuantizeRow error %v", t0, got, err)
+		}
+	}
+}

@@ -137,6 +137,16 @@ func VecDotType(t Type) Type {
 	return t
 }
 
+// CanQuantize reports whether QuantizeRow encodes type t (not the K-quants
+// other than Q8_K, whose quantizers search for scales).
+func CanQuantize(t Type) bool {
+	switch t {
+	case F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q8_K:
+		return true
+	}
+	return false
+}
+
 // CanDot reports whether Dot and MatVec support weights of type t.
 func CanDot(t Type) bool {
 	switch t {
