@@ -80,9 +80,10 @@ func rowStart(name string, accs []int, extra ...int) {
 }
 
 // rowEnd stores the G results of the row (accumulator acc[t] reduced in
-// hsum_float_8 order, plus the float32 at t*4(SP) when addStack) at
-// out[row + t*ldo], then moves to the next row.
-func rowEnd(name string, accs []int, addStack bool) {
+// hsum_float_8 order, then, when stackOp is VADDSS or VSUBSS, plus or
+// minus the float32 at t*4(SP)) at out[row + t*ldo], then moves to the
+// next row.
+func rowEnd(name string, accs []int, stackOp string) {
 	p("MOVQ R11, DX")
 	for t, r := range accs {
 		// HSUM as in dot_amd64.s: high half onto low, lanes 2,3 onto 0,1,
@@ -93,8 +94,8 @@ func rowEnd(name string, accs []int, addStack bool) {
 		p("VADDPS X9, X%d, X%d", r, r)
 		p("VPERMILPS $0xB1, X%d, X9", r)
 		p("VADDSS X9, X%d, X%d", r, r)
-		if addStack {
-			p("VADDSS %d(SP), X%d, X%d", 4*t, r, r)
+		if stackOp != "" {
+			p("%s %d(SP), X%d, X%d", stackOp, 4*t, r, r)
 		}
 		p("VMOVSS X%d, (DX)", r)
 		if t+1 < len(accs) {
@@ -156,7 +157,7 @@ func q4_1(G int, vnni bool) {
 	p("JNZ %s_blk", name)
 	// hsum(acc_t) + summs_t.
 	p("VMOVUPS Y10, 0(SP)")
-	rowEnd(name, accs, true)
+	rowEnd(name, accs, "VADDSS")
 }
 
 // q8_0 generates the Q8_0 x Q8_0 kernel for G activation rows. Packed
@@ -212,7 +213,7 @@ func q8_0(G int, vnni bool) {
 	p("ADDQ $%d, DI", 32+64*G)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
-	rowEnd(name, accs, false)
+	rowEnd(name, accs, "")
 }
 
 // q8_0Z generates the VNNI Q8_0 kernel for an even G with 512-bit
@@ -246,7 +247,7 @@ func q8_0Z(G int) {
 	p("ADDQ $%d, DI", 32+64*G)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
-	rowEnd(name, pairRows(pairs), false)
+	rowEnd(name, pairRows(pairs), "")
 }
 
 // q4_1Z generates the VNNI Q4_1 kernel for an even G with 512-bit
@@ -281,7 +282,151 @@ func q4_1Z(G int) {
 	p("JNZ %s_blk", name)
 	rows := pairRows(pairs)
 	p("VMOVUPS Y10, 0(SP)")
-	rowEnd(name, rows, true)
+	rowEnd(name, rows, "VADDSS")
+}
+
+// q4_KZ generates the VNNI-set Q4_K x Q8_K kernel for an even G on 512-bit
+// registers: rows t and t+1 share one ZMM (lanes 0-7 row t, 8-15 row t+1),
+// each half holding exactly the lanes of dotQ4_KQ8_KAVX2 (dot_amd64.s), so
+// every result keeps Dot's bits. Per super-block the weight's scales and
+// mins are unpacked once (into the frame), each 64-element chunk's nibbles
+// once (both halves), and the rows' int32 lane sums Σ sc_j·Σ q4·q8 formed
+// by VPMADDUBSW and VPMADDWD as in the one-row kernel; then per pair one
+// VCVTDQ2PS and one FMA with [d·d8_t x8 | d·d8_t+1 x8]. The mins' term,
+// Σ m_j·(bsum pairs), takes the pairs the packing stored and one VPMADDWD,
+// four float lanes per row (Y8+q, a row per 128-bit half), reduced and
+// subtracted at the end as the one-row kernel does.
+//
+// Packed group super-block (P = G/2 pairs): [8]float32 d8 at 0 (lane t for
+// row t); at 32, per pair 2 x [8]int16 bsum pairs (bsum_2k + bsum_2k+1);
+// at 32+32P, for each chunk c and half h (elements 64c+32h..+31), per pair
+// the two rows' 32 quants. Registers: Z0-Z3 float sums, Z4-Z7 int sums,
+// Y8-Y11 mins' terms, Z12/Z13 low/high nibbles, Z14 bytes 0x0F, Z15 and
+// Z29-Z31 scratch, Z16-Z19 pair lane indices, Y20-Y23 the same for four
+// lanes a row, Z24/Z25 a chunk's two scales, Y26 d·d8_t, Y27 dmin·d8_t,
+// Y28 the 8 mins as int16 in both halves. Frame: row results' mins terms
+// at 0-31, scale bytes 32-39, min bytes 40-47, scales as int16 48-63.
+func q4_KZ(G int) {
+	name := fmt.Sprintf("mmQ4_KQ8_Kx%dZ", G)
+	prologue(name, "")
+	P := G / 2
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VPBROADCASTD AX, Z14")
+	for q := 0; q < P; q++ {
+		p("VMOVDQU32 pairidx4<>+%d(SB), Y%d", 32*q, 20+q)
+	}
+	accs := make([]int, P)
+	for q := range accs {
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+		accs[q] = q
+	}
+	mins := make([]int, P)
+	for q := range mins {
+		mins[q] = 8 + q
+	}
+	rowStart(name, accs, mins...)
+	label(name + "_blk")
+	// Scales and mins (scaleMinK4): a = bytes 4-7, b = 8-11, c = 12-15 of
+	// the super-block; scales = a&0x3f.. | (c&0x0f.. | (a>>6&3..)<<4) << 32,
+	// mins = b&0x3f.. | ((c>>4)&0x0f.. | (b>>6&3..)<<4) << 32.
+	p("MOVL 4(SI), AX")
+	p("MOVL 12(SI), DX")
+	p("MOVL AX, BX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("MOVL DX, R13")
+	p("ANDL $0x0f0f0f0f, R13")
+	p("ORL R13, BX")
+	p("ANDL $0x3f3f3f3f, AX")
+	p("MOVL AX, 32(SP)")
+	p("MOVL BX, 36(SP)")
+	p("MOVL 8(SI), AX")
+	p("MOVL AX, BX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("SHRL $4, DX")
+	p("ANDL $0x0f0f0f0f, DX")
+	p("ORL DX, BX")
+	p("ANDL $0x3f3f3f3f, AX")
+	p("MOVL AX, 40(SP)")
+	p("MOVL BX, 44(SP)")
+	p("VPMOVZXBW 32(SP), X15")
+	p("VMOVDQU X15, 48(SP)")
+	p("VPMOVZXBW 40(SP), X15")
+	p("VINSERTI32X4 $1, X15, Y15, Y28")
+	// d·d8_t and dmin·d8_t, one float32 product per lane as the one-row
+	// kernel's VMULPS.
+	p("VCVTPH2PS 0(SI), X15")
+	p("VBROADCASTSS X15, Y29")
+	p("VMULPS 0(DI), Y29, Y26")
+	p("VMOVSHDUP X15, X15")
+	p("VBROADCASTSS X15, Y29")
+	p("VMULPS 0(DI), Y29, Y27")
+	for q := 0; q < P; q++ {
+		p("VPXORD Z%d, Z%d, Z%d", 4+q, 4+q, 4+q)
+	}
+	quants := 32 + 32*P
+	for c := 0; c < 4; c++ {
+		p("VBROADCASTI64X4 %d(SI), Z12", 16+32*c)
+		p("VPSRLW $4, Z12, Z13")
+		p("VPANDD Z14, Z12, Z12")
+		p("VPANDD Z14, Z13, Z13")
+		p("VPBROADCASTW %d(SP), Z24", 48+4*c)
+		p("VPBROADCASTW %d(SP), Z25", 50+4*c)
+		for q := 0; q < P; q++ {
+			lo := quants + ((2*c)*P+q)*64
+			hi := quants + ((2*c+1)*P+q)*64
+			p("VPMADDUBSW %d(DI), Z12, Z15", lo)
+			p("VPMADDWD Z24, Z15, Z15")
+			p("VPADDD Z15, Z%d, Z%d", 4+q, 4+q)
+			p("VPMADDUBSW %d(DI), Z13, Z15", hi)
+			p("VPMADDWD Z25, Z15, Z15")
+			p("VPADDD Z15, Z%d, Z%d", 4+q, 4+q)
+		}
+	}
+	for q := 0; q < P; q++ {
+		p("VCVTDQ2PS Z%d, Z15", 4+q)
+		p("VPERMPS Z26, Z%d, Z29", 16+q)
+		p("VFMADD231PS Z29, Z15, Z%d", q)
+		p("VPMADDWD %d(DI), Y28, Y30", 32+32*q)
+		p("VCVTDQ2PS Y30, Y30")
+		p("VPERMPS Y27, Y%d, Y31", 20+q)
+		p("VFMADD231PS Y31, Y30, Y%d", 8+q)
+	}
+	p("ADDQ $144, SI")
+	p("ADDQ $%d, DI", 32+544*P)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	// The mins' term of each row, reduced as the one-row kernel reduces
+	// X7, into the frame for rowEnd to subtract.
+	for q := 0; q < P; q++ {
+		for h := 0; h < 2; h++ {
+			if h == 0 {
+				p("VMOVAPS X%d, X12", 8+q)
+			} else {
+				p("VEXTRACTF128 $1, Y%d, X12", 8+q)
+			}
+			p("VPERMILPS $0x4E, X12, X13")
+			p("VADDPS X13, X12, X12")
+			p("VPERMILPS $0xB1, X12, X13")
+			p("VADDSS X13, X12, X12")
+			p("VMOVSS X12, %d(SP)", 8*q+4*h)
+		}
+	}
+	rowEnd(name, pairRows(P), "VSUBSS")
+}
+
+// pairIndex4Table is the DATA of q4_KZ's four-lane pair indices: for pair
+// q, 4 x 2q then 4 x (2q+1), as int32.
+func pairIndex4Table(pairs int) {
+	for q := 0; q < pairs; q++ {
+		for l := 0; l < 8; l++ {
+			fmt.Fprintf(&b, "DATA pairidx4<>+%d(SB)/4, $%d\n", 32*q+4*l, 2*q+l/4)
+		}
+	}
+	fmt.Fprintf(&b, "GLOBL pairidx4<>(SB), RODATA|NOPTR, $%d\n", 32*pairs)
 }
 
 // pairStart begins a pair kernel for G rows: Z(16+q) = the lane indices
@@ -375,7 +520,7 @@ func q4_0(G int) {
 	for t := 0; t < G; t++ {
 		p("VADDPS Y%d, Y%d, Y%d", odd[t], accs[t], accs[t])
 	}
-	rowEnd(name, accs, false)
+	rowEnd(name, accs, "")
 }
 
 // fmaScaled: Y(t) = fma(d_t, Y9, Y(t)), d_t the float32 at 4t(SP)
@@ -430,9 +575,11 @@ func main() {
 	}
 	b.WriteString("\n")
 	pairIndexTable(4)
+	pairIndex4Table(4)
 	for G := 2; G <= 8; G += 2 {
 		q4_1Z(G)
 		q8_0Z(G)
+		q4_KZ(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)

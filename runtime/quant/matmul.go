@@ -12,7 +12,7 @@ import (
 // Batch holds T activation rows quantized for the dot product with weights
 // of one type, ready for MatMul: the rows in VecDotType's format (what Dot
 // and MatVec take), and, for the weight types with multi-row kernels
-// (Q4_1, Q8_0, Q4_0), the same rows regrouped so that a kernel can apply
+// (Q4_1, Q8_0, Q4_0; Q4_K where the AVX-512 kernels run), the same rows regrouped so that a kernel can apply
 // each unpacked weight block to several activation rows at once.
 //
 // Why: a matrix-vector product spends most of its time unpacking weight
@@ -66,6 +66,8 @@ func packedStride(t Type, G int) int {
 		return 32 + 64*G
 	case Q4_0:
 		return 32 + 64*G
+	case Q4_K:
+		return 32 + 272*G
 	}
 	return 0
 }
@@ -79,9 +81,17 @@ func maxGroup(t Type) int {
 		return 8
 	case Q4_0:
 		return 4
+	case Q4_K:
+		if kQuantGroups() {
+			return 8
+		}
 	}
 	return 0
 }
+
+// pairsOnly: the type's kernels take an even number of rows (two per
+// 512-bit register), so its groups have even sizes.
+func pairsOnly(t Type) bool { return t == Q4_K }
 
 // Len is the number of activation rows.
 func (b *Batch) Len() int { return b.n }
@@ -161,6 +171,9 @@ func groups(t Type, T, nb int, f func(first, G, off int)) int {
 	off := 0
 	for i := 0; i < T; {
 		G := min(maxG, T-i)
+		if pairsOnly(t) {
+			G &^= 1
+		}
 		if G < 2 {
 			break
 		}
@@ -177,6 +190,10 @@ func groups(t Type, T, nb int, f func(first, G, off int)) int {
 // type has multi-row kernels and there are at least two rows.
 func (b *Batch) pack() {
 	if maxGroup(b.t) == 0 || b.n < 2 || b.cols == 0 {
+		return
+	}
+	if b.t == Q4_K {
+		b.packQ8_K()
 		return
 	}
 	nb := b.cols / 32
@@ -224,12 +241,54 @@ func (b *Batch) pack() {
 	b.vnniOK = !minus128
 }
 
+// packQ8_K regroups Q8_K rows for the Q4_K kernels (q4_KZ in
+// gen_matmul.go), pairs of rows side by side. Per super-block of a group
+// of G (even) rows, P = G/2 pairs:
+//
+//	[8]float32       d8    the rows' scales, lane t for row t
+//	P x 2 x [8]i16   bp    per pair, each row's bsum pairs bsum_2k + bsum_2k+1
+//	                       (the one-row kernel's VPHADDW)
+//	4 x 2 x P x 64B  q     for each 64-element chunk c and half h (elements
+//	                       64c+32h..+31), per pair the two rows' 32 quants
+func (b *Batch) packQ8_K() {
+	nb := b.cols / QK_K
+	b.packed = grow(b.packed, groups(b.t, b.n, nb, nil))
+	groups(b.t, b.n, nb, func(first, G, off int) {
+		stride := packedStride(Q4_K, G)
+		P := G / 2
+		quants := 32 + 32*P
+		for i := 0; i < nb; i++ {
+			dst := b.packed[off+i*stride : off+(i+1)*stride]
+			clear(dst[:32])
+			for t := 0; t < G; t++ {
+				src := b.Row(first + t)[i*q8_KBytes : (i+1)*q8_KBytes]
+				q, h := t/2, t%2
+				copy(dst[4*t:4*t+4], src[q8_KDOffset:q8_KDOffset+4])
+				bp := dst[32+32*q+16*h : 32+32*q+16*h+16]
+				for k := 0; k < 8; k++ {
+					s := int16(binary.LittleEndian.Uint16(src[q8_KBsums+4*k:])) + int16(binary.LittleEndian.Uint16(src[q8_KBsums+4*k+2:]))
+					binary.LittleEndian.PutUint16(bp[2*k:], uint16(s))
+				}
+				for c := 0; c < 4; c++ {
+					for hh := 0; hh < 2; hh++ {
+						at := quants + ((2*c+hh)*P+q)*64 + 32*h
+						copy(dst[at:at+32], src[q8_KQs+64*c+32*hh:q8_KQs+64*c+32*hh+32])
+					}
+				}
+			}
+		}
+	})
+	b.isPacked = true
+	b.vnniOK = true
+}
+
 // MatMul computes out[i*ldo + r] = Dot(t, row r of w, b.Row(i), cols) for
 // every weight row r < rows and activation row i < b.Len(), bit for bit,
 // where w holds rows consecutive rows of type t and b was filled for t and
-// cols elements per row. For Q4_1, Q8_0 and Q4_0 it runs the multi-row
-// kernels (each weight block unpacked once for up to 8 activation rows);
-// other types run MatVec once per activation row.
+// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q4_K where the
+// AVX-512 kernels run) it runs the multi-row kernels (each weight block
+// unpacked once for up to 8 activation rows); other types run MatVec once
+// per activation row.
 //
 // Like MatVec, MatMul only reads w and b and writes out's elements i*ldo+r,
 // so goroutines may call it concurrently on disjoint row ranges (pass the
@@ -249,8 +308,8 @@ func MatMul(t Type, w []byte, rows int, b *Batch, out []float32, ldo int) {
 		return
 	}
 	i := 0
-	if b.isPacked && cols > 0 {
-		nb := cols / 32
+	if b.isPacked && cols > 0 && maxGroup(t) > 0 {
+		nb := cols / t.BlockSize()
 		groups(t, T, nb, func(first, G, off int) {
 			mmGroup(t, w[:rows*rs], rs, rows, b.packed[off:off+nb*packedStride(t, G)], G, nb, out[first*ldo:], ldo, b.vnniOK)
 		})
@@ -266,10 +325,9 @@ func packedRows(t Type, T int) int {
 	if maxGroup(t) == 0 || T < 2 {
 		return 0
 	}
-	if T%maxGroup(t) == 1 {
-		return T - 1
-	}
-	return T
+	n := 0
+	groups(t, T, 0, func(_, G, _ int) { n += G })
+	return n
 }
 
 // mmGroup runs the multi-row kernel for t on one packed group of G rows:
@@ -288,6 +346,9 @@ func mmGroup(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float32,
 		mmQ8_0Generic(w, rs, rows, a, G, nb, out, ldo)
 	case Q4_0:
 		mmQ4_0Generic(w, rs, rows, a, G, nb, out, ldo)
+	default:
+		// Q4_K is grouped only where its kernels run (kQuantGroups).
+		panic(fmt.Sprintf("quant: no multi-row kernel for %s x %d rows", t, G))
 	}
 }
 

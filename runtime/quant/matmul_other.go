@@ -11,3 +11,6 @@ func mmGroupAsm(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float
 // MatMulImplementation names the kernels MatMul runs: always "generic" on
 // this architecture.
 func MatMulImplementation() string { return "generic" }
+
+// kQuantGroups: no Q4_K multi-row kernels on this architecture.
+func kQuantGroups() bool { return false }
