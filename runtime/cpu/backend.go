@@ -61,6 +61,7 @@ type Backend struct {
 	bias    addBiasTask
 	add     addTask
 	rope    ropeTask
+	quant   quantizeTask
 	geluTab []float32 // gelu at every float16 input (GELU builds it on first use)
 }
 

@@ -21,12 +21,30 @@ func (b *Backend) MatMul(dst, x backend.Buffer, w backend.Weight, T int) {
 		return
 	}
 	cw := weight(w)
-	if b.fail(wrapOp("matmul", cw, b.act.Quantize(cw.typ, f32s(x)[:T*cw.cols], T, cw.cols))) {
+	if b.fail(wrapOp("matmul", cw, b.quantize(&b.act, cw.typ, f32s(x)[:T*cw.cols], T, cw.cols))) {
 		return
 	}
 	b.mm = matmulTask{w: cw, act: &b.act, out: f32s(dst)}
 	b.pool.run(&b.mm, cw.rows, matmulGrain(cw.rows, b.threads))
 }
+
+// quantize is act.Quantize with the rows spread over the workers (a
+// prompt's rows take as long to quantize as a small matmul takes to run);
+// each row is quantized as it would be alone.
+func (b *Backend) quantize(act *quant.Batch, t quant.Type, x []float32, T, cols int) error {
+	if err := act.Prepare(t, x, T, cols); err != nil {
+		return err
+	}
+	b.quant = quantizeTask{act}
+	b.pool.run(&b.quant, T, max(1, (32<<10)/max(cols, 1)))
+	act.Pack()
+	return nil
+}
+
+// quantizeTask quantizes rows [lo, hi) of a prepared batch.
+type quantizeTask struct{ act *quant.Batch }
+
+func (q *quantizeTask) do(_, lo, hi int) { q.act.QuantizeRange(lo, hi) }
 
 func wrapOp(op string, w *Weight, err error) error {
 	if err == nil {
@@ -69,12 +87,12 @@ func (b *Backend) MatMulSwiGLU(dst, x backend.Buffer, gate, up backend.Weight, T
 		return
 	}
 	xs := f32s(x)[:T*cg.cols]
-	if b.fail(wrapOp("matmul_swiglu", cg, b.act.Quantize(cg.typ, xs, T, cg.cols))) {
+	if b.fail(wrapOp("matmul_swiglu", cg, b.quantize(&b.act, cg.typ, xs, T, cg.cols))) {
 		return
 	}
 	actUp := &b.act
 	if cu.typ != cg.typ {
-		if b.fail(wrapOp("matmul_swiglu", cu, b.act2.Quantize(cu.typ, xs, T, cu.cols))) {
+		if b.fail(wrapOp("matmul_swiglu", cu, b.quantize(&b.act2, cu.typ, xs, T, cu.cols))) {
 			return
 		}
 		actUp = &b.act2

@@ -24,14 +24,16 @@ import (
 //
 // The zero Batch is ready to use. Its buffers grow to the largest batch
 // and are reused, so steady-state use allocates nothing. A Batch is filled
-// by one goroutine; MatMul may then read it from many.
+// by one goroutine (or, between Prepare and Pack, by several quantizing
+// disjoint row ranges); MatMul may then read it from many.
 type Batch struct {
 	t        Type // weight type
 	vt       Type // VecDotType(t)
 	n, cols  int  // rows, elements per row
 	rowBytes int
-	rows     []byte // n rows of rowBytes
-	packed   []byte // groups (see pack), when the type has kernels and n >= 2
+	x        []float32 // the rows being quantized (Prepare to Pack)
+	rows     []byte    // n rows of rowBytes
+	packed   []byte    // groups (see pack), when the type has kernels and n >= 2
 	isPacked bool
 	// vnniOK: the VNNI kernels give Dot's bits on these rows. Always for
 	// Q4_1; for Q8_0 unless an activation quant is -128, which ggml's sign
@@ -108,19 +110,43 @@ func (b *Batch) Row(i int) []byte {
 // not support, cols not a multiple of the block size) and does not allocate
 // once b has held a batch as large.
 func (b *Batch) Quantize(t Type, x []float32, T, cols int) error {
+	if err := b.Prepare(t, x, T, cols); err != nil {
+		return err
+	}
+	b.QuantizeRange(0, T)
+	b.Pack()
+	return nil
+}
+
+// Prepare, QuantizeRange and Pack are Quantize in three steps, so that
+// goroutines can quantize disjoint row ranges in between: Prepare checks
+// the arguments (Quantize's errors) and sizes b for T rows of x.
+func (b *Batch) Prepare(t Type, x []float32, T, cols int) error {
 	if err := b.reset(t, T, cols); err != nil {
 		return err
 	}
 	if len(x) != T*cols {
 		return fmt.Errorf("quant: Batch.Quantize: %d values for %d rows of %d", len(x), T, cols)
 	}
-	for i := 0; i < T; i++ {
-		if err := QuantizeActivation(b.vt, x[i*cols:(i+1)*cols], b.Row(i)); err != nil {
-			return err
+	b.x = x
+	return nil
+}
+
+// QuantizeRange quantizes rows [lo, hi) of the x given to Prepare. Calls on
+// disjoint ranges may run concurrently.
+func (b *Batch) QuantizeRange(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		if err := QuantizeActivation(b.vt, b.x[i*b.cols:(i+1)*b.cols], b.Row(i)); err != nil {
+			// Prepare checked the type and sizes, all QuantizeActivation checks.
+			panic(err)
 		}
 	}
+}
+
+// Pack regroups the quantized rows for MatMul once every row is quantized.
+func (b *Batch) Pack() {
+	b.x = nil
 	b.pack()
-	return nil
 }
 
 // SetRows fills b with T activation rows already quantized to
