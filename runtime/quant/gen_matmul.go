@@ -297,10 +297,11 @@ func q4_1Z(G int) {
 // four float lanes per row (Y8+q, a row per 128-bit half), reduced and
 // subtracted at the end as the one-row kernel does.
 //
-// Packed group super-block (P = G/2 pairs): [8]float32 d8 at 0 (lane t for
-// row t); at 32, per pair 2 x [8]int16 bsum pairs (bsum_2k + bsum_2k+1);
-// at 32+32P, for each chunk c and half h (elements 64c+32h..+31), per pair
-// the two rows' 32 quants. Registers: Z0-Z3 float sums, Z4-Z7 int sums,
+// Packed group super-block (P = G/2 pairs; packQ8_K in matmul.go): [8]float32
+// d8 at 0 (lane t for row t); at 32+96q, pair q's 2 x [8]int16 bsum pairs
+// (bsum_2k + bsum_2k+1), then its 2 x [16]int16 bsums (for q6_KZ); at
+// 32+96P, for each 32-element chunk k (elements 32k..32k+31), per pair the
+// two rows' 32 quants. Registers: Z0-Z3 float sums, Z4-Z7 int sums,
 // Y8-Y11 mins' terms, Z12/Z13 low/high nibbles, Z14 bytes 0x0F, Z15 and
 // Z29-Z31 scratch, Z16-Z19 pair lane indices, Y20-Y23 the same for four
 // lanes a row, Z24/Z25 a chunk's two scales, Y26 d·d8_t, Y27 dmin·d8_t,
@@ -367,7 +368,7 @@ func q4_KZ(G int) {
 	for q := 0; q < P; q++ {
 		p("VPXORD Z%d, Z%d, Z%d", 4+q, 4+q, 4+q)
 	}
-	quants := 32 + 32*P
+	quants := 32 + 96*P
 	for c := 0; c < 4; c++ {
 		p("VBROADCASTI64X4 %d(SI), Z12", 16+32*c)
 		p("VPSRLW $4, Z12, Z13")
@@ -390,13 +391,13 @@ func q4_KZ(G int) {
 		p("VCVTDQ2PS Z%d, Z15", 4+q)
 		p("VPERMPS Z26, Z%d, Z29", 16+q)
 		p("VFMADD231PS Z29, Z15, Z%d", q)
-		p("VPMADDWD %d(DI), Y28, Y30", 32+32*q)
+		p("VPMADDWD %d(DI), Y28, Y30", 32+96*q)
 		p("VCVTDQ2PS Y30, Y30")
 		p("VPERMPS Y27, Y%d, Y31", 20+q)
 		p("VFMADD231PS Y31, Y30, Y%d", 8+q)
 	}
 	p("ADDQ $144, SI")
-	p("ADDQ $%d, DI", 32+544*P)
+	p("ADDQ $%d, DI", 32+608*P)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
 	// The mins' term of each row, reduced as the one-row kernel reduces
@@ -416,6 +417,116 @@ func q4_KZ(G int) {
 		}
 	}
 	rowEnd(name, pairRows(P), "VSUBSS")
+}
+
+// q6_KZ generates the VNNI-set Q6_K x Q8_K kernel for an even G on 512-bit
+// registers, as q4_KZ: each 256-bit half of a ZMM holds exactly the lanes
+// of dotQ6_KQ8_KAVX2 for one row of a pair, so every result keeps Dot's
+// bits. Per super-block: the int sums start at -32·Σ s_g·bsum_g (the
+// quants' offset, from the row's 16 bsums), the 6-bit quants of each
+// 32-element group are formed once (both halves) and multiplied with the
+// pair's activations by VPMADDUBSW and VPMADDWD with the group's scale
+// pair; then per pair one VCVTDQ2PS and one FMA with [d·d8_t x8 |
+// d·d8_t+1 x8]. Packed layout: q4_KZ's. Registers: Z0-Z3 float sums, Z4-Z7
+// int sums, Z9 the 16 scales as int16 (both halves), Z11/Z12 scales 0-7 /
+// 8-15 in every 128-bit lane, Z13 bytes 0x30, Z14 bytes 0x0F, Z16-Z19 pair
+// lane indices, Z20/Z21 low bits, Z22 high bits, Z23-Z25 scratch, Z26
+// d·d8_t, Z27 scratch, Z28 zero.
+func q6_KZ(G int) {
+	name := fmt.Sprintf("mmQ6_KQ8_Kx%dZ", G)
+	prologue(name, "")
+	P := G / 2
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VPBROADCASTD AX, Z14")
+	p("MOVL $0x30303030, AX")
+	p("VPBROADCASTD AX, Z13")
+	p("VPXORD Z28, Z28, Z28")
+	accs := make([]int, P)
+	for q := range accs {
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+		accs[q] = q
+	}
+	rowStart(name, accs)
+	label(name + "_blk")
+	p("VPMOVSXBW 192(SI), Y9")
+	p("VPERMQ $0x44, Y9, Y11")
+	p("VINSERTI64X4 $1, Y11, Z11, Z11")
+	p("VPERMQ $0xEE, Y9, Y12")
+	p("VINSERTI64X4 $1, Y12, Z12, Z12")
+	p("VINSERTI64X4 $1, Y9, Z9, Z9")
+	for q := 0; q < P; q++ {
+		// -32 * Σ s_g·bsum_g, as the one-row kernel starts Y6.
+		p("VPMADDWD %d(DI), Z9, Z23", 64+96*q)
+		p("VPSLLD $5, Z23, Z23")
+		p("VPSUBD Z23, Z28, Z%d", 4+q)
+	}
+	quants := 32 + 96*P
+	// Group g: elements 32g..32g+31; low 4 bits from ql (bytes 0-63 for
+	// g < 4, 64-127 after), high 2 bits from qh (128-159, then 160-191).
+	for half := 0; half < 2; half++ {
+		p("VBROADCASTI64X4 %d(SI), Z20", 64*half)
+		p("VBROADCASTI64X4 %d(SI), Z21", 64*half+32)
+		p("VBROADCASTI64X4 %d(SI), Z22", 128+32*half)
+		sc := 11 + half
+		for k := 0; k < 4; k++ {
+			g := 4*half + k
+			switch k {
+			case 0:
+				p("VPANDD Z14, Z20, Z23")
+				p("VPSLLW $4, Z22, Z24")
+				p("VPANDD Z13, Z24, Z24")
+			case 1:
+				p("VPANDD Z14, Z21, Z23")
+				p("VPSLLW $2, Z22, Z24")
+				p("VPANDD Z13, Z24, Z24")
+			case 2:
+				p("VPSRLW $4, Z20, Z23")
+				p("VPANDD Z14, Z23, Z23")
+				p("VPANDD Z13, Z22, Z24")
+			case 3:
+				p("VPSRLW $4, Z21, Z23")
+				p("VPANDD Z14, Z23, Z23")
+				p("VPSRLW $2, Z22, Z24")
+				p("VPANDD Z13, Z24, Z24")
+			}
+			p("VPORD Z24, Z23, Z23")
+			p("VMOVDQU64 q6kShufZ<>+%d(SB), Z24", 64*k)
+			p("VPSHUFB Z24, Z%d, Z24", sc)
+			for q := 0; q < P; q++ {
+				p("VPMADDUBSW %d(DI), Z23, Z25", quants+(g*P+q)*64)
+				p("VPMADDWD Z24, Z25, Z25")
+				p("VPADDD Z25, Z%d, Z%d", 4+q, 4+q)
+			}
+		}
+	}
+	// d·d8_t per lane, one float32 product as the one-row kernel's VMULSS.
+	p("VPBROADCASTW 208(SI), X23")
+	p("VCVTPH2PS X23, X23")
+	p("VBROADCASTSS X23, Y23")
+	p("VMULPS 0(DI), Y23, Y26")
+	for q := 0; q < P; q++ {
+		p("VCVTDQ2PS Z%d, Z25", 4+q)
+		p("VPERMPS Z26, Z%d, Z27", 16+q)
+		p("VFMADD231PS Z27, Z25, Z%d", q)
+	}
+	p("ADDQ $210, SI")
+	p("ADDQ $%d, DI", 32+608*P)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	rowEnd(name, pairRows(P), "")
+}
+
+// q6kShufZTable is the DATA of q6_KZ's scale shuffles: for group k of a
+// half, 16 bytes picking int16 scale 2k (for the group's first sixteen
+// elements), 16 picking 2k+1, twice (one copy per 256-bit half).
+func q6kShufZTable() {
+	for k := 0; k < 4; k++ {
+		for i := 0; i < 64; i++ {
+			w := 2*k + (i%32)/16
+			fmt.Fprintf(&b, "DATA q6kShufZ<>+%d(SB)/1, $%d\n", 64*k+i, 2*w+i%2)
+		}
+	}
+	fmt.Fprintf(&b, "GLOBL q6kShufZ<>(SB), RODATA|NOPTR, $256\n")
 }
 
 // pairIndex4Table is the DATA of q4_KZ's four-lane pair indices: for pair
@@ -576,10 +687,12 @@ func main() {
 	b.WriteString("\n")
 	pairIndexTable(4)
 	pairIndex4Table(4)
+	q6kShufZTable()
 	for G := 2; G <= 8; G += 2 {
 		q4_1Z(G)
 		q8_0Z(G)
 		q4_KZ(G)
+		q6_KZ(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -12,7 +12,7 @@ import (
 // Batch holds T activation rows quantized for the dot product with weights
 // of one type, ready for MatMul: the rows in VecDotType's format (what Dot
 // and MatVec take), and, for the weight types with multi-row kernels
-// (Q4_1, Q8_0, Q4_0; Q4_K where the AVX-512 kernels run), the same rows regrouped so that a kernel can apply
+// (Q4_1, Q8_0, Q4_0; Q4_K and Q6_K where the AVX-512 kernels run), the same rows regrouped so that a kernel can apply
 // each unpacked weight block to several activation rows at once.
 //
 // Why: a matrix-vector product spends most of its time unpacking weight
@@ -68,8 +68,8 @@ func packedStride(t Type, G int) int {
 		return 32 + 64*G
 	case Q4_0:
 		return 32 + 64*G
-	case Q4_K:
-		return 32 + 272*G
+	case Q4_K, Q6_K:
+		return 32 + 304*G
 	}
 	return 0
 }
@@ -83,7 +83,7 @@ func maxGroup(t Type) int {
 		return 8
 	case Q4_0:
 		return 4
-	case Q4_K:
+	case Q4_K, Q6_K:
 		if kQuantGroups() {
 			return 8
 		}
@@ -93,7 +93,7 @@ func maxGroup(t Type) int {
 
 // pairsOnly: the type's kernels take an even number of rows (two per
 // 512-bit register), so its groups have even sizes.
-func pairsOnly(t Type) bool { return t == Q4_K }
+func pairsOnly(t Type) bool { return t == Q4_K || t == Q6_K }
 
 // Len is the number of activation rows.
 func (b *Batch) Len() int { return b.n }
@@ -218,7 +218,7 @@ func (b *Batch) pack() {
 	if maxGroup(b.t) == 0 || b.n < 2 || b.cols == 0 {
 		return
 	}
-	if b.t == Q4_K {
+	if b.t == Q4_K || b.t == Q6_K {
 		b.packQ8_K()
 		return
 	}
@@ -267,22 +267,25 @@ func (b *Batch) pack() {
 	b.vnniOK = !minus128
 }
 
-// packQ8_K regroups Q8_K rows for the Q4_K kernels (q4_KZ in
-// gen_matmul.go), pairs of rows side by side. Per super-block of a group
-// of G (even) rows, P = G/2 pairs:
+// packQ8_K regroups Q8_K rows for the K-quant kernels (q4_KZ and q6_KZ in
+// gen_matmul.go), pairs of rows side by side. Per super-block of a group of
+// G (even) rows, P = G/2 pairs:
 //
-//	[8]float32       d8    the rows' scales, lane t for row t
-//	P x 2 x [8]i16   bp    per pair, each row's bsum pairs bsum_2k + bsum_2k+1
-//	                       (the one-row kernel's VPHADDW)
-//	4 x 2 x P x 64B  q     for each 64-element chunk c and half h (elements
-//	                       64c+32h..+31), per pair the two rows' 32 quants
+//	[8]float32        d8     the rows' scales, lane t for row t
+//	P x {
+//	  2 x [8]i16      bp     each row's bsum pairs bsum_2k + bsum_2k+1
+//	                         (what dotQ4_KQ8_KAVX2's VPHADDW forms)
+//	  2 x [16]i16     bsums  each row's bsums (for Q6_K's -32 offset)
+//	}
+//	8 x P x 64B       q      for each 32-element chunk k (elements
+//	                         32k..32k+31), per pair the two rows' quants
 func (b *Batch) packQ8_K() {
 	nb := b.cols / QK_K
 	b.packed = grow(b.packed, groups(b.t, b.n, nb, nil))
 	groups(b.t, b.n, nb, func(first, G, off int) {
-		stride := packedStride(Q4_K, G)
+		stride := packedStride(b.t, G)
 		P := G / 2
-		quants := 32 + 32*P
+		quants := 32 + 96*P
 		for i := 0; i < nb; i++ {
 			dst := b.packed[off+i*stride : off+(i+1)*stride]
 			clear(dst[:32])
@@ -290,16 +293,15 @@ func (b *Batch) packQ8_K() {
 				src := b.Row(first + t)[i*q8_KBytes : (i+1)*q8_KBytes]
 				q, h := t/2, t%2
 				copy(dst[4*t:4*t+4], src[q8_KDOffset:q8_KDOffset+4])
-				bp := dst[32+32*q+16*h : 32+32*q+16*h+16]
+				bp := dst[32+96*q+16*h : 32+96*q+16*h+16]
 				for k := 0; k < 8; k++ {
 					s := int16(binary.LittleEndian.Uint16(src[q8_KBsums+4*k:])) + int16(binary.LittleEndian.Uint16(src[q8_KBsums+4*k+2:]))
 					binary.LittleEndian.PutUint16(bp[2*k:], uint16(s))
 				}
-				for c := 0; c < 4; c++ {
-					for hh := 0; hh < 2; hh++ {
-						at := quants + ((2*c+hh)*P+q)*64 + 32*h
-						copy(dst[at:at+32], src[q8_KQs+64*c+32*hh:q8_KQs+64*c+32*hh+32])
-					}
+				copy(dst[64+96*q+32*h:64+96*q+32*h+32], src[q8_KBsums:q8_KBsums+32])
+				for k := 0; k < 8; k++ {
+					at := quants + (k*P+q)*64 + 32*h
+					copy(dst[at:at+32], src[q8_KQs+32*k:q8_KQs+32*k+32])
 				}
 			}
 		}
@@ -311,8 +313,8 @@ func (b *Batch) packQ8_K() {
 // MatMul computes out[i*ldo + r] = Dot(t, row r of w, b.Row(i), cols) for
 // every weight row r < rows and activation row i < b.Len(), bit for bit,
 // where w holds rows consecutive rows of type t and b was filled for t and
-// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q4_K where the
-// AVX-512 kernels run) it runs the multi-row kernels (each weight block
+// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q4_K and Q6_K where
+// the AVX-512 kernels run) it runs the multi-row kernels (each weight block
 // unpacked once for up to 8 activation rows); other types run MatVec once
 // per activation row.
 //
@@ -373,7 +375,7 @@ func mmGroup(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float32,
 	case Q4_0:
 		mmQ4_0Generic(w, rs, rows, a, G, nb, out, ldo)
 	default:
-		// Q4_K is grouped only where its kernels run (kQuantGroups).
+		// Q4_K and Q6_K are grouped only where their kernels run (kQuantGroups).
 		panic(fmt.Sprintf("quant: no multi-row kernel for %s x %d rows", t, G))
 	}
 }

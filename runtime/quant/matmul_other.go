@@ -12,5 +12,5 @@ func mmGroupAsm(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float
 // this architecture.
 func MatMulImplementation() string { return "generic" }
 
-// kQuantGroups: no Q4_K multi-row kernels on this architecture.
+// kQuantGroups: no K-quant multi-row kernels on this architecture.
 func kQuantGroups() bool { return false }
