@@ -261,7 +261,11 @@ func TestDotFixtureBlocks(t *testing.T) {
 	}
 }
 
-func TestMatVec(t *testing.T) {
+// TestMatVec: MatVec gives Dot's bits for every row, with each kernel set
+// this machine has (the VNNI set runs two rows per 512-bit register).
+func TestMatVec(t *testing.T) { matMulModes(t, testMatVec) }
+
+func testMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 15))
 	for _, dt := range dotTypes {
 		n := dt.ns[len(dt.ns)-1]
