@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -35,14 +36,22 @@ func modelFlags() []cli.Flag {
 func samplingFlags() []cli.Flag {
 	d := sampler.Defaults()
 	return []cli.Flag{
-		&cli.Float64Flag{Name: "temperature", Aliases: []string{"temp"}, Value: float64(d.Temperature), Usage: "sampling temperature; 0 is greedy (deterministic)"},
+		&cli.Float64Flag{Name: "temperature", Aliases: []string{"temp"}, Value: decimal(d.Temperature), Usage: "sampling temperature; 0 is greedy (deterministic)"},
 		&cli.IntFlag{Name: "top-k", Value: d.TopK, Usage: "keep only the k most likely tokens (0: all)"},
-		&cli.Float64Flag{Name: "top-p", Value: float64(d.TopP), Usage: "nucleus sampling: keep the smallest set with this much probability, in (0, 1]"},
-		&cli.Float64Flag{Name: "min-p", Value: float64(d.MinP), Usage: "drop tokens less likely than min-p x the most likely, in [0, 1)"},
-		&cli.Float64Flag{Name: "repeat-penalty", Value: float64(d.RepeatPenalty), Usage: "penalise tokens seen in the last --repeat-last-n (1: off)"},
+		&cli.Float64Flag{Name: "top-p", Value: decimal(d.TopP), Usage: "nucleus sampling: keep the smallest set with this much probability, in (0, 1]"},
+		&cli.Float64Flag{Name: "min-p", Value: decimal(d.MinP), Usage: "drop tokens less likely than min-p x the most likely, in [0, 1)"},
+		&cli.Float64Flag{Name: "repeat-penalty", Value: decimal(d.RepeatPenalty), Usage: "penalise tokens seen in the last --repeat-last-n (1: off)"},
 		&cli.IntFlag{Name: "repeat-last-n", Value: d.RepeatLastN, Usage: "how many recent tokens the repeat penalty considers"},
 		&cli.Int64Flag{Name: "seed", Value: -1, Usage: "random seed; the same seed gives the same text (-1: random)"},
 	}
+}
+
+// decimal widens a float32 default to the float64 with the same shortest
+// decimal form (0.8, not 0.800000011920929), which --help prints; converted
+// back it is the same float32.
+func decimal(f float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return v
 }
 
 // samplingParams reads and validates the sampling flags (usage errors).

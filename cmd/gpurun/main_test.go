@@ -143,6 +143,23 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%s --help: exit %d, no examples:\n%s", cmd, code, out)
 		}
 	}
+	// Sampling defaults read as the decimals they are, not as float32s
+	// widened to float64 (0.800000011920929).
+	out, _, _ := gpurun(t, "", "generate", "--help")
+	for _, want := range []string{"(default: 0.8)", "(default: 0.95)", "(default: 0.05)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("generate --help lacks %q", want)
+		}
+	}
+}
+
+// TestDecimal: the sampling defaults survive the trip through decimal.
+func TestDecimal(t *testing.T) {
+	for _, f := range []float32{0.8, 0.95, 0.05, 1, 0, 1.1, 1e-7} {
+		if got := float32(decimal(f)); got != f {
+			t.Errorf("float32(decimal(%v)) = %v", f, got)
+		}
+	}
 }
 
 // TestGenerateGPT2: `gpurun generate` on the tiny GPT-2 prints llama.cpp's
