@@ -17,3 +17,4 @@
 #include "softmax.cu"
 #include "store_kv.cu"
 #include "swiglu.cu"
+#include "topk.cu"

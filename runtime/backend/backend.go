@@ -345,6 +345,19 @@ func RoPEStoreKV(b Backend, q, k, v, kc, vc Buffer, pos []int32, a RoPEStoreKVAr
 	}
 }
 
+// TopKer is implemented by backends that can pick the k largest logits
+// where they are, so that sampling with top-k copies 2k numbers to the host
+// instead of the vocabulary's logits (CUDA).
+type TopKer interface {
+	// TopK writes the k largest of x[0:n] (larger value first; among equal
+	// values the smaller index) to ids[:k] and vals[:k], in no particular
+	// order; 1 <= k <= min(n, MaxTopK). It waits for pending ops.
+	TopK(x Buffer, n, k int, ids []int32, vals []float32) error
+}
+
+// MaxTopK is the largest k a TopKer takes.
+const MaxTopK = 256
+
 // ShapeError is recorded by an op whose arguments do not fit together.
 type ShapeError struct {
 	Op  string

@@ -100,7 +100,7 @@ type Backend struct {
 	tmp     scratch   // fused ops' intermediate results (temp)
 	count   scratch   // block counters (counters)
 	tmpBuf  buffer
-	small   uintptr // 256 bytes: the argmax result
+	small   uintptr // smallBytes: the argmax and TopK results
 	idx     [4]byte // the argmax result on the host
 	step    stepScalars
 

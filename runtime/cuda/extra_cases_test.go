@@ -20,7 +20,8 @@ func flagValue(name string) string {
 // extraCases cover kernel variants and edges that backendtest.Cases() does
 // not reach: the fused SwiGLU matmul in every format and path, head dims up
 // to 256, more heads per KV head than one block takes, GEMMs of several
-// tiles, K that the GEMMs or the vector loads cannot take, misaligned x.
+// tiles, K that the GEMMs or the vector loads cannot take, misaligned x;
+// and TopK, which only CUDA has (the CPU reference picks on the host).
 func extraCases() []backendtest.Case {
 	var cs []backendtest.Case
 	for _, t := range backendtest.WeightTypes {
@@ -57,6 +58,8 @@ func extraCases() []backendtest.Case {
 			cs = append(cs, attentionCase(dt, a))
 		}
 	}
+	// top-k selection for sampling: one block over a vocabulary, ties
+	cs = append(cs, topkCase(37, 5), topkCase(1000, 40), topkCase(49152, 256))
 	return cs
 }
 

@@ -278,10 +278,14 @@ func (b *Backend) grow(s *scratch, op string, n int) devPtr {
 	return devPtr(s.ptr)
 }
 
+// smallBytes is the size of the results copied back to the host: the
+// argmax's int32 at 0, then TopK's ids and values (backend.MaxTopK each).
+const smallBytes = 256 + 8*backend.MaxTopK
+
 // scratchInt returns a device int32 for a result copied back to the host.
 func (b *Backend) scratchInt(op string) devPtr {
 	if b.small == 0 && b.err == nil {
-		p, err := b.dev.Alloc(256)
+		p, err := b.dev.Alloc(smallBytes)
 		if err != nil {
 			b.fail(fmt.Errorf("%s: %w", op, err))
 			return 0

@@ -19,6 +19,8 @@ type generation struct {
 	e         *Engine
 	r         Request
 	smp       *sampler.Sampler
+	topIDs    []int32   // a TopKer's candidates (sample)
+	topVals   []float32 // and their logits
 	dec       *tokenizer.StreamDecoder
 	out       stopFilter
 	stripLead bool
@@ -71,10 +73,24 @@ func (e *Engine) onlyControl(tokens []int32) bool {
 // vocab elements) given the tokens in the cache. Greedy decoding without
 // penalties asks the backend for the argmax, so a GPU sends one integer
 // instead of the vocabulary's logits; host is scratch for the other cases.
+//
+// Likewise top-k sampling without penalties on a backend that can pick the
+// top k itself (backend.TopKer: CUDA) copies only the k candidates, which
+// the sampler then draws from exactly as it would from all the logits.
 func (g *generation) sample(logits backend.Buffer, host []float32, history []int32) (int32, error) {
 	p := g.smp.Params()
-	if p.Greedy() && (p.RepeatPenalty == 0 || p.RepeatPenalty == 1) {
+	noPenalty := p.RepeatPenalty == 0 || p.RepeatPenalty == 1
+	if p.Greedy() && noPenalty {
 		return g.e.Backend.Argmax(logits, len(host))
+	}
+	if tk, ok := g.e.Backend.(backend.TopKer); ok && noPenalty && p.TopK > 0 && p.TopK < len(host) && p.TopK <= backend.MaxTopK {
+		if g.topIDs == nil {
+			g.topIDs, g.topVals = make([]int32, backend.MaxTopK), make([]float32, backend.MaxTopK)
+		}
+		if err := tk.TopK(logits, len(host), p.TopK, g.topIDs, g.topVals); err != nil {
+			return 0, err
+		}
+		return g.smp.SampleTopK(g.topIDs[:p.TopK], g.topVals[:p.TopK]), nil
 	}
 	if err := g.e.Backend.Read(host, logits); err != nil {
 		return 0, err

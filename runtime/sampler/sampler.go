@@ -96,6 +96,27 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		}
 		s.cand = c
 	}
+	return s.sampleCandidates(c)
+}
+
+// SampleTopK is Sample for a caller that has picked the TopK largest logits
+// itself (a GPU backend's TopK: ids and their logits, in any order): the
+// same token Sample would draw from the full logits, given the same state.
+// It applies when Greedy is false, the repeat penalty is off and 0 < TopK <
+// the vocabulary size; len(ids) must be TopK.
+func (s *Sampler) SampleTopK(ids []int32, logits []float32) int32 {
+	c := s.cand[:0]
+	for i, id := range ids {
+		c = append(c, candidate{id: id, logit: logits[i]})
+	}
+	s.cand = c
+	return s.sampleCandidates(c)
+}
+
+// sampleCandidates draws from the top-k (or all) candidates: sorted by
+// logit descending (ties: lower id first), then top-p, min-p and
+// temperature.
+func (s *Sampler) sampleCandidates(c []candidate) int32 {
 	slices.SortFunc(c, before)
 	softmax(c, 1)
 	// top-p: the smallest prefix whose mass reaches p.

@@ -186,3 +186,42 @@ func TestTopKMatchesFullSort(t *testing.T) {
 		}
 	}
 }
+
+// TestSampleTopKMatchesSample: given the top k logits in any order (as a
+// GPU's TopK returns them), SampleTopK draws the token Sample draws from
+// all the logits, draw after draw, for several parameter sets and logits
+// with many ties.
+func TestSampleTopKMatchesSample(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	const n = 3000
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.IntN(60)) / 8 // ties everywhere
+	}
+	for _, p := range []Params{
+		Defaults(),
+		{Temperature: 1, TopK: 1, TopP: 1, Seed: 5},
+		{Temperature: 0.5, TopK: 7, TopP: 0.9, Seed: 6},
+		{Temperature: 1.5, TopK: 256, TopP: 1, MinP: 0.1, Seed: 7},
+	} {
+		full, top := New(p), New(p)
+		ids := make([]int32, n)
+		for i := range ids {
+			ids[i] = int32(i)
+		}
+		// the k best by (logit desc, id asc), then shuffled
+		slices.SortFunc(ids, func(a, b int32) int { return before(candidate{id: a, logit: x[a]}, candidate{id: b, logit: x[b]}) })
+		k := ids[:p.TopK]
+		rng.Shuffle(len(k), func(i, j int) { k[i], k[j] = k[j], k[i] })
+		vals := make([]float32, len(k))
+		for i, id := range k {
+			vals[i] = x[id]
+		}
+		for d := 0; d < 200; d++ {
+			want := full.Sample(x, nil)
+			if got := top.SampleTopK(k, vals); got != want {
+				t.Fatalf("%+v: draw %d: SampleTopK %d, Sample %d", p, d, got, want)
+			}
+		}
+	}
+}
