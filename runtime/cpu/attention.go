@@ -43,7 +43,7 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	}
 	// Prefill on 512-bit registers scores four query rows of a head per
 	// pass over its keys (scores4ZMM); otherwise one.
-	quad := a.T > 1 && useZMM && a.HeadDim%32 == 0 && !kc.(*Buf).isF16 && !vc.(*Buf).isF16
+	quad := a.T > 1 && useZMM && a.HeadDim%32 == 0
 	rows := 1
 	if quad {
 		rows = 4
@@ -56,8 +56,12 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 		if need := 2*a.HeadDim + vecDotSlots*a.HeadDim; cap(b.rowTmp[w]) < need {
 			b.rowTmp[w] = make([]float32, need)
 		}
+		if need := 2 * a.CacheLen * a.HeadDim; kc.(*Buf).isF16 && len(b.kvWide[w]) < need {
+			b.kvWide[w] = make([]float32, need)
+		}
 	}
-	b.att = attentionTask{a: a, q: f32s(q), out: f32s(dst), k: kc.(*Buf), v: vc.(*Buf), scores: b.scores, stride: stride, tmp: b.rowTmp, slots: slots, quad: quad}
+	b.att = attentionTask{a: a, q: f32s(q), out: f32s(dst), k: kc.(*Buf), v: vc.(*Buf), scores: b.scores, stride: stride,
+		tmp: b.rowTmp, wide: b.kvWide, slots: slots, quad: quad}
 	blocks := a.T
 	if quad {
 		blocks = (a.T + 3) / 4
@@ -76,32 +80,67 @@ type attentionTask struct {
 	scores [][]float32 // per worker: score rows of stride elements
 	stride int
 	tmp    [][]float32
-	slots  int  // lanes of the kqv product: 32 (vec_dot_f32) or 8 (tinyBLAS)
-	quad   bool // work items are four query rows of a head (scores4ZMM)
+	wide   [][]float32 // per worker: one KV head's K and V rows widened from f16
+	slots  int         // lanes of the kqv product: 32 (vec_dot_f32) or 8 (tinyBLAS)
+	quad   bool        // work items are four query rows of a head (scores4ZMM)
+}
+
+// kvView is one KV head's rows as the assembly reads them: row j of K at
+// k[j*stride:][:HeadDim], of V likewise.
+type kvView struct {
+	k, v   []float32
+	stride int
+}
+
+// view returns KV head g's first n rows for the assembly: the cache itself
+// when it holds float32, else those rows widened from f16 into the
+// worker's scratch (exact, with F16C), so that f16 caches run the same
+// kernels (llama.cpp multiplies f16 K and V in f16 instead: f16 caches are
+// close to it, not bit-exact).
+func (at *attentionTask) view(w, g, n int) kvView {
+	a := at.a
+	D, kvDim := a.HeadDim, a.KVHeads*a.HeadDim
+	if !at.k.isF16 {
+		_, _ = at.k.f32[(n-1)*kvDim+g*D+D-1], at.v.f32[(n-1)*kvDim+g*D+D-1] // the assembly reads n rows
+		return kvView{k: at.k.f32[g*D:], v: at.v.f32[g*D:], stride: kvDim}
+	}
+	_, _ = at.k.f16[(n-1)*kvDim+g*D+D-1], at.v.f16[(n-1)*kvDim+g*D+D-1]
+	kf, vf := at.wide[w][:n*D], at.wide[w][a.CacheLen*D:][:n*D]
+	widenRowsF16(&kf[0], &at.k.f16[g*D], kvDim, D, n)
+	widenRowsF16(&vf[0], &at.v.f16[g*D], kvDim, D, n)
+	return kvView{k: kf, v: vf, stride: D}
 }
 
 // do runs work items [lo, hi): one (query row, head) pair each, or with
 // quad four consecutive query rows of a head (fewer for the last block).
+// Head dims that are multiples of 32 (64, 128) take the assembly, which
+// runs all positions of the head in one call, over view's rows; row's
+// loops are its portable twin.
 func (at *attentionTask) do(w, lo, hi int) {
 	a := at.a
 	per := 1
 	if at.quad {
 		per = 4
 	}
+	fast := useAsm && a.HeadDim%32 == 0
 	for idx := lo; idx < hi; idx++ {
 		t0, h := idx/a.Heads*per, idx%a.Heads
 		rows := min(per, a.T-t0)
+		var kv kvView
+		if fast {
+			kv = at.view(w, h/(a.Heads/a.KVHeads), a.Pos+t0+rows)
+		}
 		if rows == 4 && a.HeadDim%64 == 0 {
-			at.quadRows(w, t0, h)
+			at.quadRows(w, t0, h, kv)
 			continue
 		}
 		scored := false
 		if rows == 4 {
-			at.scoreQuad(w, t0, h)
+			at.scoreQuad(w, t0, h, kv)
 			scored = true
 		}
 		for i := range rows {
-			at.row(w, t0+i, h, at.scores[w][i*at.stride:(i+1)*at.stride], scored)
+			at.row(w, t0+i, h, at.scores[w][i*at.stride:(i+1)*at.stride], scored, fast, kv)
 		}
 	}
 }
@@ -109,14 +148,12 @@ func (at *attentionTask) do(w, lo, hi int) {
 // scoreQuad fills the score rows of query rows t0..t0+3, head h. The four
 // rows share the keys of the last (n = Pos+t0+4); the earlier rows' extra
 // scores lie past their n, where softmaxGGML masks them.
-func (at *attentionTask) scoreQuad(w, t0, h int) {
+func (at *attentionTask) scoreQuad(w, t0, h int, kv kvView) {
 	a := at.a
-	D, kvDim := a.HeadDim, a.KVHeads*a.HeadDim
-	g := h / (a.Heads / a.KVHeads)
+	D := a.HeadDim
 	n := a.Pos + t0 + 4
-	_ = at.k.f32[(n-1)*kvDim+g*D+D-1]
 	_ = at.q[((t0+3)*a.Heads+h)*D+D-1]
-	scores4ZMM(&at.k.f32[g*D], kvDim, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n, a.Scale, &at.scores[w][0], at.stride)
+	scores4ZMM(&kv.k[0], kv.stride, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n, a.Scale, &at.scores[w][0], at.stride)
 }
 
 // quadRows is the attention of query rows t0..t0+3, head h, with each pass
@@ -124,12 +161,11 @@ func (at *attentionTask) scoreQuad(w, t0, h int) {
 // multiples of 64): scoreQuad, the softmax of each row, axpy4ZMM into the
 // four rows' slot sums, and each row's fold. A row's probabilities past
 // its own positions are zeroed, so its sums are the ones row would form.
-func (at *attentionTask) quadRows(w, t0, h int) {
+func (at *attentionTask) quadRows(w, t0, h int, kv kvView) {
 	a := at.a
-	D, kvDim := a.HeadDim, a.KVHeads*a.HeadDim
-	g := h / (a.Heads / a.KVHeads)
+	D := a.HeadDim
 	last := a.Pos + t0 + 4
-	at.scoreQuad(w, t0, h)
+	at.scoreQuad(w, t0, h, kv)
 	for i := range 4 {
 		s := at.scores[w][i*at.stride : (i+1)*at.stride]
 		n := a.Pos + t0 + i + 1
@@ -139,8 +175,7 @@ func (at *attentionTask) quadRows(w, t0, h int) {
 		}
 	}
 	acc := at.tmp[w][2*D : 2*D+4*8*D] // four rows of 8 slot sums
-	_ = at.v.f32[(last-1)*kvDim+g*D+D-1]
-	axpy4ZMM(&at.scores[w][0], at.stride, &at.v.f32[g*D], kvDim, D, last, &acc[0], 8*D)
+	axpy4ZMM(&at.scores[w][0], at.stride, &kv.v[0], kv.stride, D, last, &acc[0], 8*D)
 	for i := range 4 {
 		idx := (t0+i)*a.Heads + h
 		foldTinyAVX2(&at.out[idx*D], &acc[i*8*D], D)
@@ -148,8 +183,9 @@ func (at *attentionTask) quadRows(w, t0, h int) {
 }
 
 // row is the attention of query row t, head h, with s as its score row
-// (already holding the scores when scored).
-func (at *attentionTask) row(w, t, h int, s []float32, scored bool) {
+// (already holding the scores when scored): with fast, the assembly over
+// kv; otherwise the portable loops over the cache (f32 or f16).
+func (at *attentionTask) row(w, t, h int, s []float32, scored, fast bool, kv kvView) {
 	a := at.a
 	D := a.HeadDim
 	g := h / (a.Heads / a.KVHeads)
@@ -160,15 +196,10 @@ func (at *attentionTask) row(w, t, h int, s []float32, scored bool) {
 	n := a.Pos + t + 1
 	tmp := at.tmp[w]
 	krow := tmp[:D]
-	// F32 caches and head dims that are multiples of 32 (64, 128) take
-	// the assembly that runs all positions of the head in one call; the
-	// loops below are its portable twin (and handle f16 caches).
-	fast := useAsm && D%32 == 0
 	switch {
 	case scored:
-	case fast && !at.k.isF16:
-		_ = at.k.f32[(n-1)*kvDim+g*D+D-1] // the assembly reads n rows
-		scoresF32AVX2(&at.k.f32[g*D], kvDim, &q[0], D, n, a.Scale, &s[0])
+	case fast:
+		scoresF32AVX2(&kv.k[0], kv.stride, &q[0], D, n, a.Scale, &s[0])
 	default:
 		for j := 0; j < n; j++ {
 			k := cacheRow(at.k, j*kvDim+g*D, krow)
@@ -181,9 +212,8 @@ func (at *attentionTask) row(w, t, h int, s []float32, scored bool) {
 	// acc[slot*D+i] accumulates position j's term p_j*v_j[i] in lane
 	// slot = j % slots, in order of j, with one FMA each.
 	acc := tmp[2*D : 2*D+at.slots*D]
-	if fast && !at.v.isF16 {
-		_ = at.v.f32[(n-1)*kvDim+g*D+D-1]
-		axpySlotsAVX2(&s[0], &at.v.f32[g*D], kvDim, D, n, &acc[0], at.slots)
+	if fast {
+		axpySlotsAVX2(&s[0], &kv.v[0], kv.stride, D, n, &acc[0], at.slots)
 	} else {
 		clear(acc)
 		vrow := tmp[D : 2*D]

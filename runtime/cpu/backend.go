@@ -51,6 +51,7 @@ type Backend struct {
 	swiU    []float32
 	scores  [][]float32 // per worker: attention scores over the cache
 	rowTmp  [][]float32 // per worker: dequantized K and V rows (f16 caches)
+	kvWide  [][]float32 // per worker: a KV head's rows widened from f16 (attention)
 	ropeCS  [][]float32 // per worker: cos, sin per rotated pair
 	mm      matmulTask
 	swi     swigluTask
@@ -80,6 +81,7 @@ func New(o Options) (*Backend, error) {
 	b := &Backend{threads: n, pool: newPool(n)}
 	b.scores = make([][]float32, n)
 	b.rowTmp = make([][]float32, n)
+	b.kvWide = make([][]float32, n)
 	b.ropeCS = make([][]float32, n)
 	return b, nil
 }

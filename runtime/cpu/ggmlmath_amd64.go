@@ -96,3 +96,10 @@ func addAVX2(dst, x, y *float32, n int)
 //
 //go:noescape
 func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride int)
+
+// widenRowsF16 widens n rows of d f16 values, sstride elements apart in
+// src, into n consecutive rows of d float32 at dst (d a positive multiple
+// of 8, n >= 1).
+//
+//go:noescape
+func widenRowsF16(dst *float32, src *uint16, sstride, d, n int)

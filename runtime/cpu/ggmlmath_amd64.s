@@ -808,3 +808,31 @@ a4store:
 	JLT  a4col
 	VZEROUPPER
 	RET
+
+// func widenRowsF16(dst *float32, src *uint16, sstride, d, n int)
+// dst[j*d + i] = float32(src[j*sstride + i]) for j < n, i < d: n rows of
+// an f16 cache widened (exactly) into d-wide float32 rows, eight at a time
+// (d a positive multiple of 8, n >= 1).
+TEXT ·widenRowsF16(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ sstride+16(FP), R8
+	SHLQ $1, R8                 // bytes between source rows
+	MOVQ d+24(FP), R9
+	MOVQ n+32(FP), R10
+
+wrow:
+	XORQ CX, CX                 // element
+
+welem:
+	VCVTPH2PS (SI)(CX*2), Y0
+	VMOVUPS Y0, (DI)(CX*4)
+	ADDQ $8, CX
+	CMPQ CX, R9
+	JLT  welem
+	LEAQ (DI)(R9*4), DI
+	ADDQ R8, SI
+	DECQ R10
+	JNZ  wrow
+	VZEROUPPER
+	RET

@@ -25,3 +25,4 @@ func addAVX2(dst, x, y *float32, n int) { panic("unreachable") }
 func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride int) {
 	panic("unreachable")
 }
+func widenRowsF16(dst *float32, src *uint16, sstride, d, n int) { panic("unreachable") }

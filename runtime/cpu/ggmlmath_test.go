@@ -8,6 +8,7 @@ import (
 
 	"gpurun/runtime/backend"
 	"gpurun/runtime/fixtures"
+	"gpurun/runtime/quant"
 )
 
 // These tests pin the float arithmetic that must equal llama.cpp's x86 CPU
@@ -134,30 +135,39 @@ func TestAttentionImplementationsAgree(t *testing.T) {
 		for i := range k {
 			k[i], v[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
 		}
+		// f16 caches: the assembly reads rows widened into scratch, the
+		// portable loops widen row by row.
+		k16, v16 := make([]uint16, len(k)), make([]uint16, len(v))
+		for i := range k {
+			k16[i], v16[i] = quant.F32ToF16(k[i]), quant.F32ToF16(v[i])
+		}
+		caches := []struct{ k, v *Buf }{{&Buf{f32: k}, &Buf{f32: v}}, {&Buf{f16: k16, isF16: true}, &Buf{f16: v16, isF16: true}}}
 		for _, c := range []struct{ T, pos int }{{1, 0}, {1, 5}, {1, 31}, {1, 32}, {1, 37}, {1, 79}, {5, 0}, {17, 40}, {8, 72}} {
-			q := make([]float32, c.T*heads*D)
-			for i := range q {
-				q[i] = float32(rng.NormFloat64()) * 2
-			}
-			var outs [][]float32
-			bothImpls(t, func(t *testing.T) {
-				b, err := New(Options{Threads: 2})
-				if err != nil {
-					t.Fatal(err)
+			for _, kv := range caches {
+				q := make([]float32, c.T*heads*D)
+				for i := range q {
+					q[i] = float32(rng.NormFloat64()) * 2
 				}
-				defer b.Close()
-				dst := &Buf{f32: make([]float32, len(q))}
-				b.Attention(dst, &Buf{f32: q}, &Buf{f32: k}, &Buf{f32: v}, backend.AttentionArgs{
-					T: c.T, Pos: c.pos, Heads: heads, KVHeads: kvHeads, HeadDim: D, Scale: 0.125, CacheLen: ctx})
-				if err := b.Err(); err != nil {
-					t.Fatal(err)
-				}
-				outs = append(outs, dst.f32)
-			})
-			for _, o := range outs[1:] {
-				for i := range o {
-					if !same(o[i], outs[0][i]) {
-						t.Fatalf("D=%d T=%d pos=%d: element %d: %g vs %g", D, c.T, c.pos, i, o[i], outs[0][i])
+				var outs [][]float32
+				bothImpls(t, func(t *testing.T) {
+					b, err := New(Options{Threads: 2})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer b.Close()
+					dst := &Buf{f32: make([]float32, len(q))}
+					b.Attention(dst, &Buf{f32: q}, kv.k, kv.v, backend.AttentionArgs{
+						T: c.T, Pos: c.pos, Heads: heads, KVHeads: kvHeads, HeadDim: D, Scale: 0.125, CacheLen: ctx})
+					if err := b.Err(); err != nil {
+						t.Fatal(err)
+					}
+					outs = append(outs, dst.f32)
+				})
+				for _, o := range outs[1:] {
+					for i := range o {
+						if !same(o[i], outs[0][i]) {
+							t.Fatalf("D=%d T=%d pos=%d f16=%v: element %d: %g vs %g", D, c.T, c.pos, kv.k.isF16, i, o[i], outs[0][i])
+						}
 					}
 				}
 			}
