@@ -37,6 +37,11 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	if b.err != nil || b.fail(backend.CheckAttention(dst, q, kc, vc, a)) {
 		return
 	}
+	if kb, vb := kc.(*Buf), vc.(*Buf); a.T == 1 && useZMM && a.HeadDim%64 == 0 && !kb.isF16 &&
+		a.Heads > a.KVHeads && a.Pos+1 >= decodeGroupMin {
+		b.attentionGrouped(dst, q, kb, vb, a)
+		return
+	}
 	slots := vecDotSlots // decode: ggml_vec_dot_f32's 32 lanes
 	if a.T > 1 {
 		slots = 8 // prefill: tinyBLAS's 8 lanes
@@ -175,7 +180,7 @@ func (at *attentionTask) quadRows(w, t0, h int, kv kvView) {
 		}
 	}
 	acc := at.tmp[w][2*D : 2*D+4*8*D] // four rows of 8 slot sums
-	axpy4ZMM(&at.scores[w][0], at.stride, &kv.v[0], kv.stride, D, last, &acc[0], 8*D)
+	axpy4ZMM(&at.scores[w][0], at.stride, &kv.v[0], kv.stride, D, last, &acc[0], 8*D, 8, 0, 8)
 	for i := range 4 {
 		idx := (t0+i)*a.Heads + h
 		foldTinyAVX2(&at.out[idx*D], &acc[i*8*D], D)

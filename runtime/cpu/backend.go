@@ -45,25 +45,28 @@ type Backend struct {
 	err     error
 
 	// Scratch reused across calls (grown, never shrunk).
-	act     quant.Batch // activations quantized (and packed) for matmul
-	act2    quant.Batch // the up projection's, when its type differs from gate's
-	swiG    []float32   // fused SwiGLU: gate and up products [T, ffn]
-	swiU    []float32
-	scores  [][]float32 // per worker: attention scores over the cache
-	rowTmp  [][]float32 // per worker: dequantized K and V rows (f16 caches)
-	kvWide  [][]float32 // per worker: a KV head's rows widened from f16 (attention)
-	ropeCS  [][]float32 // per worker: cos, sin per rotated pair
-	mm      matmulTask
-	swi     swigluTask
-	att     attentionTask
-	softmax softmaxTask
-	gelu    geluTask
-	norm    normTask
-	bias    addBiasTask
-	add     addTask
-	rope    ropeTask
-	quant   quantizeTask
-	geluTab []float32 // gelu at every float16 input (GELU builds it on first use)
+	act               quant.Batch // activations quantized (and packed) for matmul
+	act2              quant.Batch // the up projection's, when its type differs from gate's
+	swiG              []float32   // fused SwiGLU: gate and up products [T, ffn]
+	swiU              []float32
+	scores            [][]float32 // per worker: attention scores over the cache
+	rowTmp            [][]float32 // per worker: dequantized K and V rows (f16 caches)
+	kvWide            [][]float32 // per worker: a KV head's rows widened from f16 (attention)
+	grpScores, grpAcc []float32   // grouped decode attention: score rows, slot sums
+	grpQ              [][]float32 // per worker: a set's four query rows
+	ropeCS            [][]float32 // per worker: cos, sin per rotated pair
+	mm                matmulTask
+	swi               swigluTask
+	att               attentionTask
+	grp               groupTask
+	softmax           softmaxTask
+	gelu              geluTask
+	norm              normTask
+	bias              addBiasTask
+	add               addTask
+	rope              ropeTask
+	quant             quantizeTask
+	geluTab           []float32 // gelu at every float16 input (GELU builds it on first use)
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -82,6 +85,7 @@ func New(o Options) (*Backend, error) {
 	b.scores = make([][]float32, n)
 	b.rowTmp = make([][]float32, n)
 	b.kvWide = make([][]float32, n)
+	b.grpQ = make([][]float32, n)
 	b.ropeCS = make([][]float32, n)
 	return b, nil
 }

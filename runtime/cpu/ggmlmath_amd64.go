@@ -89,13 +89,13 @@ func scores4ZMM(k *float32, kstride int, q *float32, qstride, d, n int, scale fl
 //go:noescape
 func addAVX2(dst, x, y *float32, n int)
 
-// axpy4ZMM is axpySlotsAVX2 with 8 slots for four probability rows
-// (p + i*pstride) at once into four accumulator blocks (acc + i*accstride),
-// i < 4 (d a positive multiple of 64, n >= 1; a row's probabilities up to
-// n past its own positions must be 0).
+// axpy4ZMM is axpySlotsAVX2 for four probability rows (p + i*pstride) at
+// once into four accumulator blocks (acc + i*accstride), i < 4, for the
+// slots s0 <= slot < s1 of slots (d a positive multiple of 64, n >= 1; a
+// row's probabilities up to n past its own positions must be 0).
 //
 //go:noescape
-func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride int)
+func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride, slots, s0, s1 int)
 
 // widenRowsF16 widens n rows of d f16 values, sstride elements apart in
 // src, into n consecutive rows of d float32 at dst (d a positive multiple

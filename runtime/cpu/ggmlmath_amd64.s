@@ -693,26 +693,29 @@ adloop:
 	VZEROUPPER
 	RET
 
-// func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride int)
-// axpySlotsAVX2 with 8 slots (tinyBLAS's lanes) for four query rows at
-// once (prefill): acc[i*accstride + (j%8)*d + c] = Σ_j p[i*pstride + j] *
-// v[j*vstride + c] for i < 4, j < n, c < d, one FMA per term in order of j,
-// from zero (d a positive multiple of 64). Each V row is loaded once for
-// the four rows; a row's probabilities past its own positions must be 0.
-// Per 64 columns and slot, the four rows' sums sit in Z0-Z15 (four ZMM a
-// row).
-TEXT ·axpy4ZMM(SB), NOSPLIT, $0-64
+// func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride, slots, s0, s1 int)
+// axpySlotsAVX2 for four query rows at once: acc[i*accstride + (j%slots)*d
+// + c] = Σ_j p[i*pstride + j] * v[j*vstride + c] for i < 4, j < n, c < d,
+// one FMA per term in order of j, from zero, for the slots s0 <= j%slots <
+// s1 only (d a positive multiple of 64). Each V row is loaded once for the
+// four rows; a row's probabilities past its own positions must be 0. Per 64
+// columns and slot, the four rows' sums sit in Z0-Z15 (four ZMM a row).
+// Prefill passes tinyBLAS's 8 slots, all of them; grouped decode the 32 of
+// vec_dot_f32, a range per worker.
+TEXT ·axpy4ZMM(SB), NOSPLIT, $0-88
 	MOVQ pstride+8(FP), R8
 	SHLQ $2, R8                 // bytes between probability rows
 	LEAQ (R8)(R8*2), R10        // 3 rows
+	MOVQ slots+64(FP), DX
 	MOVQ vstride+24(FP), R13
-	SHLQ $5, R13                // bytes between positions of one slot (8 rows)
+	SHLQ $2, R13
+	IMULQ DX, R13               // bytes between positions of one slot
 	MOVQ accstride+56(FP), R12
 	SHLQ $2, R12                // bytes between acc blocks
 	XORQ BX, BX                 // column offset in bytes
 
 a4col:
-	XORQ R9, R9                 // slot
+	MOVQ s0+72(FP), R9          // slot
 
 a4slot:
 	VPXORD Z0, Z0, Z0
@@ -769,8 +772,9 @@ a4pos:
 	VFMADD231PS Z18, Z23, Z14
 	VFMADD231PS Z19, Z23, Z15
 	ADDQ R13, AX
-	ADDQ $32, SI
-	ADDQ $8, R11
+	MOVQ slots+64(FP), DX
+	LEAQ (SI)(DX*4), SI
+	ADDQ DX, R11
 	JMP  a4pos
 
 a4store:
@@ -799,7 +803,7 @@ a4store:
 	VMOVUPS Z14, 128(DX)
 	VMOVUPS Z15, 192(DX)
 	INCQ R9
-	CMPQ R9, $8
+	CMPQ R9, s1+80(FP)
 	JLT  a4slot
 	ADDQ $256, BX
 	MOVQ d+32(FP), DX

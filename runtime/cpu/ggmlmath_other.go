@@ -22,7 +22,7 @@ func scores4ZMM(k *float32, kstride int, q *float32, qstride, d, n int, scale fl
 	panic("unreachable")
 }
 func addAVX2(dst, x, y *float32, n int) { panic("unreachable") }
-func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride int) {
+func axpy4ZMM(p *float32, pstride int, v *float32, vstride, d, n int, acc *float32, accstride, slots, s0, s1 int) {
 	panic("unreachable")
 }
 func widenRowsF16(dst *float32, src *uint16, sstride, d, n int) { panic("unreachable") }

@@ -123,13 +123,17 @@ func TestGlibcPowf(t *testing.T) {
 
 // TestAttentionImplementationsAgree: the assembly and portable attention
 // give the same bits, for decode (one query row: vec_dot_f32's 32 lanes) and
-// prefill (tinyBLAS's 8 lanes), across positions that cross lane groups.
+// prefill (tinyBLAS's 8 lanes), across positions that cross lane groups, on
+// f32 and f16 caches; and so does grouped decoding (attentionGrouped,
+// forced here below its usual context length), for groups of three, four
+// and five query heads per KV head and contexts over several score chunks.
 func TestAttentionImplementationsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	const heads, kvHeads, ctx = 6, 2, 80
+	const ctx = 600
 	// Head dims: 64 and 128 (SmolLM2, Llama) and 96 take the one-call
 	// assembly (multiples of 32); 40 runs the per-position kernels.
-	for _, D := range []int{64, 128, 96, 40} {
+	for _, hd := range []struct{ heads, kvHeads, D int }{{6, 2, 64}, {6, 2, 128}, {6, 2, 96}, {6, 2, 40}, {8, 2, 64}, {10, 2, 64}, {4, 4, 64}} {
+		heads, kvHeads, D := hd.heads, hd.kvHeads, hd.D
 		kvDim := kvHeads * D
 		k, v := make([]float32, ctx*kvDim), make([]float32, ctx*kvDim)
 		for i := range k {
@@ -142,14 +146,14 @@ func TestAttentionImplementationsAgree(t *testing.T) {
 			k16[i], v16[i] = quant.F32ToF16(k[i]), quant.F32ToF16(v[i])
 		}
 		caches := []struct{ k, v *Buf }{{&Buf{f32: k}, &Buf{f32: v}}, {&Buf{f16: k16, isF16: true}, &Buf{f16: v16, isF16: true}}}
-		for _, c := range []struct{ T, pos int }{{1, 0}, {1, 5}, {1, 31}, {1, 32}, {1, 37}, {1, 79}, {5, 0}, {17, 40}, {8, 72}} {
+		for _, c := range []struct{ T, pos int }{{1, 0}, {1, 5}, {1, 31}, {1, 32}, {1, 37}, {1, 79}, {1, 255}, {1, 256}, {1, 599},
+			{5, 0}, {17, 40}, {8, 592}} {
 			for _, kv := range caches {
 				q := make([]float32, c.T*heads*D)
 				for i := range q {
 					q[i] = float32(rng.NormFloat64()) * 2
 				}
-				var outs [][]float32
-				bothImpls(t, func(t *testing.T) {
+				run := func(t *testing.T) []float32 {
 					b, err := New(Options{Threads: 2})
 					if err != nil {
 						t.Fatal(err)
@@ -161,12 +165,20 @@ func TestAttentionImplementationsAgree(t *testing.T) {
 					if err := b.Err(); err != nil {
 						t.Fatal(err)
 					}
-					outs = append(outs, dst.f32)
-				})
+					return dst.f32
+				}
+				var outs [][]float32
+				bothImpls(t, func(t *testing.T) { outs = append(outs, run(t)) })
+				if useZMM {
+					saved := decodeGroupMin
+					decodeGroupMin = 1
+					outs = append(outs, run(t))
+					decodeGroupMin = saved
+				}
 				for _, o := range outs[1:] {
 					for i := range o {
 						if !same(o[i], outs[0][i]) {
-							t.Fatalf("D=%d T=%d pos=%d f16=%v: element %d: %g vs %g", D, c.T, c.pos, kv.k.isF16, i, o[i], outs[0][i])
+							t.Fatalf("heads %d/%d D=%d T=%d pos=%d f16=%v: element %d: %g vs %g", heads, kvHeads, D, c.T, c.pos, kv.k.isF16, i, o[i], outs[0][i])
 						}
 					}
 				}
