@@ -68,14 +68,17 @@ func testMatMulMatchesDot(t *testing.T) {
 	var b Batch // reused across cases, as the CPU backend does
 	for _, typ := range mmTypes {
 		cs := []int{32, 96, 576}
-		if typ.BlockSize() == QK_K {
+		switch {
+		case typ.BlockSize() == QK_K:
 			cs = []int{256, 768}
+		case typ == Q8_0:
+			cs = append(cs, 3072) // groups of 6 (groupSize)
 		}
 		for _, cols := range cs {
 			for _, rows := range []int{1, 3, 7, 13} {
 				w := mmRows(rng, t, typ, rows, cols)
 				for _, T := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 21} {
-					if cols == 576 && rows == 13 && T > 9 {
+					if (cols == 576 || cols == 3072) && rows == 13 && T > 9 {
 						continue // enough
 					}
 					x := make([]float32, 0, T*cols)
@@ -88,6 +91,19 @@ func testMatMulMatchesDot(t *testing.T) {
 					checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s %dx%d T=%d", typ, rows, cols, T))
 				}
 			}
+		}
+	}
+}
+
+// TestGroupSize: Q8_0 rows of 3072 (96 blocks) take groups of 6, shorter
+// ones and other types the kernels' most.
+func TestGroupSize(t *testing.T) {
+	for _, c := range []struct {
+		t      Type
+		nb, gs int
+	}{{Q8_0, 96, 6}, {Q8_0, 24, 8}, {Q4_1, 96, 8}, {Q4_0, 96, 4}} {
+		if got := groupSize(c.t, c.nb); got != c.gs {
+			t.Errorf("groupSize(%s, %d) = %d, want %d", c.t, c.nb, got, c.gs)
 		}
 	}
 }
