@@ -59,7 +59,7 @@ func run(args []string) error {
 	}
 	sort.Strings(names)
 	shape := fs.String("shape", "smollm2-135m", "model shape: "+strings.Join(names, ", "))
-	typ := fs.String("type", "q4_1", "weight block format of the matrices (q4_0, q4_1, q8_0, q4_k, q6_k, f16, f32)")
+	typ := fs.String("type", "q4_1", "weight block format of the matrices (q4_0, q4_1, q8_0, q4_k, q5_k, q6_k, f16, f32)")
 	embType := fs.String("embed-type", "", "block format of the token embedding (default: -type)")
 	layers := fs.Int("layers", 0, "override the number of layers (0: the shape's)")
 	out := fs.String("o", "", "output file (required)")

@@ -97,6 +97,12 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 	return true
 }
 
+// dotQ5_KQ8_KAVX2 is dotQ5_KQ8_KGeneric with the integer sums in AVX2, bit
+// for bit.
+//
+//go:noescape
+func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32
+
 //go:noescape
 func dotQ6_KQ8_KAVX2(w, a *byte, nb int) float32
 
@@ -167,6 +173,15 @@ func dotQ4_K(w, a []byte, n int) float32 {
 		return dotQ4_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
 	}
 	return dotQ4_KQ8_KGeneric(w, a, n)
+}
+
+func dotQ5_K(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / QK_K
+		_, _ = w[nb*q5_KBytes-1], a[nb*q8_KBytes-1]
+		return dotQ5_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ5_KQ8_KGeneric(w, a, n)
 }
 
 func dotQ6_K(w, a []byte, n int) float32 {

@@ -638,6 +638,142 @@ q4kdone:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// ---------------------------------------------------------------- Q5_K x Q8_K
+// Super-blocks of 176 bytes: f16 d, dmin, the 12-byte scales field (as
+// Q4_K), qh[32] (the fifth bits), qs[128] (the low nibbles, as Q4_K). The
+// arithmetic is dotQ5_KQ8_KGeneric's exactly: per super-block the exact
+// integers sumi = Σ_j sc_j·Σ q5·q8 (formed in 8 int32 lanes, then added
+// up) and summ = Σ_j m_j·(bsum pairs), then in float64 sum +=
+// float32(d8·d)·float32(sumi) and sum -= float32(d8·dmin)·float32(summ),
+// each product rounded to float32 first. Y14 holds bytes 0x0F, Y13 bytes
+// 0x01, Y12 the qh bytes of the super-block.
+
+// Q5K_CHUNK handles 64 elements as Q4K_CHUNK, the fifth bits (bits hb and
+// hb+1 of each qh byte) moved to bit 4 and or-ed in first.
+#define Q5K_CHUNK(qoff, hb, y1, y2, s1, s2) \
+	VMOVDQU qoff(SI), Y2 \
+	VPSRLW  $4, Y2, Y3 \
+	VPAND   Y14, Y2, Y2 \
+	VPAND   Y14, Y3, Y3 \
+	VPSRLW  $hb, Y12, Y4 \
+	VPAND   Y13, Y4, Y4 \
+	VPSLLW  $4, Y4, Y4 \
+	VPOR    Y4, Y2, Y2 \
+	VPSRLW  $(hb+1), Y12, Y4 \
+	VPAND   Y13, Y4, Y4 \
+	VPSLLW  $4, Y4, Y4 \
+	VPOR    Y4, Y3, Y3 \
+	VPMADDUBSW y1(DI), Y2, Y2 \
+	VPMADDUBSW y2(DI), Y3, Y3 \
+	VPSHUFB q4kShuf<>+s1(SB), Y9, Y4 \
+	VPSHUFB q4kShuf<>+s2(SB), Y9, Y5 \
+	VPMADDWD Y4, Y2, Y2 \
+	VPMADDWD Y5, Y3, Y3 \
+	VPADDD  Y2, Y6, Y6 \
+	VPADDD  Y3, Y6, Y6
+
+// func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32
+TEXT ·dotQ5_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPD X0, X0, X0            // the float64 sum
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x01010101, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+
+q5kloop:
+	TESTQ CX, CX
+	JZ    q5kdone
+
+	// Scales (AX) and mins (R10), 8 bytes each, as in dotQ4_KQ8_KAVX2.
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R8
+	MOVL BX, R10
+	ANDL $0x3f3f3f3f, R10
+	MOVL DX, R11
+	ANDL $0x0f0f0f0f, R11
+	MOVL AX, R12
+	SHRL $6, R12
+	ANDL $0x03030303, R12
+	SHLL $4, R12
+	ORL  R12, R11
+	ANDL $0x3f3f3f3f, AX
+	SHLQ $32, R11
+	ORQ  R11, AX
+	SHLQ $32, R8
+	ORQ  R8, R10
+
+	VMOVQ AX, X9
+	VPMOVZXBW X9, X9
+	VPERMQ $0x44, Y9, Y9
+	VMOVQ R10, X10
+	VPMOVZXBW X10, X10
+
+	// summ: Σ m_j * (bsum_2j + bsum_2j+1), exact, into R9.
+	VMOVDQU 260(DI), Y11
+	VEXTRACTI128 $1, Y11, X8
+	VPHADDW X8, X11, X11
+	VPMADDWD X11, X10, X10
+	VPSHUFD $0x4E, X10, X8
+	VPADDD X8, X10, X10
+	VPSHUFD $0xB1, X10, X8
+	VPADDD X8, X10, X10
+	VMOVD X10, R9
+
+	VMOVDQU 16(SI), Y12
+	VPXOR Y6, Y6, Y6
+	Q5K_CHUNK(48, 0, 4, 36, 0, 32)
+	Q5K_CHUNK(80, 2, 68, 100, 64, 96)
+	Q5K_CHUNK(112, 4, 132, 164, 128, 160)
+	Q5K_CHUNK(144, 6, 196, 228, 192, 224)
+
+	// sumi: the eight lanes added up (exact), into R8.
+	VEXTRACTI128 $1, Y6, X8
+	VPADDD X8, X6, X6
+	VPSHUFD $0x4E, X6, X8
+	VPADDD X8, X6, X6
+	VPSHUFD $0xB1, X6, X8
+	VPADDD X8, X6, X6
+	VMOVD X6, R8
+
+	// sum += float32(d8*d) * float32(sumi); sum -= float32(d8*dmin) * float32(summ).
+	VCVTPH2PS 0(SI), X1
+	VBROADCASTSS 0(DI), X2
+	VMULPS X2, X1, X1           // [d8*d, d8*dmin]
+	VCVTSI2SSL R8, X3, X3
+	VMULSS X3, X1, X3
+	VCVTSS2SD X3, X3, X3
+	VADDSD X3, X0, X0
+	VMOVSHDUP X1, X1
+	VCVTSI2SSL R9, X3, X3
+	VMULSS X3, X1, X3
+	VCVTSS2SD X3, X3, X3
+	VSUBSD X3, X0, X0
+
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q5kloop
+
+q5kdone:
+	VCVTSD2SS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
 // ---------------------------------------------------------------- Q6_K x Q8_K
 // Weight super-blocks of 210 bytes: ql[128], qh[64], int8 scales[16], f16 d.
 // Quants are formed unsigned (0..63) for VPMADDUBSW; the -32 offset is

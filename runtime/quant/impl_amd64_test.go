@@ -1,6 +1,10 @@
 package quant
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
 
 // asmDots lists the AVX2 kernels for t when the CPU can run them.
 func asmDots(t Type) []dotImpl {
@@ -22,6 +26,8 @@ func asmDots(t Type) []dotImpl {
 		return []dotImpl{{"avx2", dotQ8_0}}
 	case Q4_K:
 		return []dotImpl{{"avx2", dotQ4_K}}
+	case Q5_K:
+		return []dotImpl{{"avx2", dotQ5_K}}
 	case Q6_K:
 		return []dotImpl{{"avx2", dotQ6_K}}
 	}
@@ -44,4 +50,25 @@ func matMulModes(t *testing.T, f func(t *testing.T)) {
 	}
 	haveAVX2, useVNNI = false, false
 	t.Run("generic", f)
+}
+
+// TestDotQ5_KAsmEqualsGeneric: the AVX2 Q5_K kernel follows the portable
+// one's arithmetic (exact integers per super-block, float32 products
+// summed in float64), so the two agree bit for bit, not just within
+// TestDotImplementationsAgree's rounding bound.
+func TestDotQ5_KAsmEqualsGeneric(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(52, 53))
+	for _, n := range []int{256, 512, 2048, 5632} {
+		for trial := 0; trial < 20; trial++ {
+			w := randomBlocks(rng, t, Q5_K, n)
+			a := quantize(t, Q8_K, randomFloats(rng, n))
+			got, want := dotQ5_K(w, a, n), dotQ5_KQ8_KGeneric(w, a, n)
+			if math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("n=%d trial %d: AVX2 %.9g (%#x), generic %.9g (%#x)", n, trial, got, math.Float32bits(got), want, math.Float32bits(want))
+			}
+		}
+	}
 }

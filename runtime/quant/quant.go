@@ -247,7 +247,7 @@ func dotKernel(t Type) func(w, a []byte, n int) float32 {
 	case Q4_K:
 		return dotQ4_K
 	case Q5_K:
-		return dotQ5_KQ8_KGeneric
+		return dotQ5_K
 	case Q6_K:
 		return dotQ6_K
 	}
