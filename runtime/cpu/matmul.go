@@ -12,7 +12,7 @@ import (
 // type's dot partner (quant.VecDotType) with ggml's x86 activation
 // quantizer (what llama.cpp's CPU backend runs) into a quant.Batch; worker
 // goroutines then take ranges of weight rows and run quant.MatMul on each
-// range, which for Q4_1, Q8_0, Q4_0 (and Q4_K, Q6_K with AVX-512) unpacks every weight block once for
+// range, which for Q4_1, Q8_0, Q4_0 (and Q4_K, Q5_K, Q6_K with AVX-512) unpacks every weight block once for
 // up to 8 activation rows (batched decoding of several sequences, prefill)
 // instead of once per row. Every output element is computed exactly as the
 // one-row Dot computes it, whatever T is and however the rows are split.

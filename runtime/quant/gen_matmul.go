@@ -516,6 +516,163 @@ func q6_KZ(G int) {
 	rowEnd(name, pairRows(P), "")
 }
 
+// q5_KZ generates the VNNI-set Q5_K x Q8_K kernel for an even G on 512-bit
+// registers. Its one-row twin (dotQ5_KQ8_KAVX2) keeps the portable
+// kernel's arithmetic: per super-block the exact integers sumi and summ,
+// then float64 sum += float32(d8·d)·float32(sumi), sum -= float32(d8·dmin)
+// ·float32(summ). Here the integer lane sums of a pair of rows (Z0-Z3,
+// [row 2q | row 2q+1]) are formed as in q4_KZ, with the fifth bits or-ed
+// into the nibbles; each half is added up (exact, in any order), and the
+// float part runs per row in Y4+t, whose four float64 lanes all hold row
+// t's sum. Packed layout: q4_KZ's (packQ8_K). Registers: Z0-Z3 int sums,
+// Y4-Y11 float64 sums, Z12/Z13 low/high quants, Z14 bytes 0x0F, Z15 and
+// Z29-Z31 scratch, Z16-Z19 pair lane indices (x8), Y20-Y23 (x4), Z24 the
+// qh bytes, Z25 bytes 0x01, Z26/Z27 a chunk's two scales, Y28 the mins as
+// int16 in both halves. Frame: scale bytes 32-39, min bytes 40-47, scales
+// as int16 48-63, d·d8_t at 64-95, dmin·d8_t at 96-127.
+func q5_KZ(G int) {
+	name := fmt.Sprintf("mmQ5_KQ8_Kx%dZ", G)
+	fmt.Fprintf(&b, "\n// func %s(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $128-56\n", name)
+	p("MOVQ w+0(FP), R8")
+	p("MOVQ rs+8(FP), R9")
+	p("MOVQ rows+16(FP), R10")
+	p("MOVQ out+40(FP), R11")
+	p("MOVQ ldo+48(FP), R12")
+	p("SHLQ $2, R12")
+	P := G / 2
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VPBROADCASTD AX, Z14")
+	p("MOVL $0x01010101, AX")
+	p("VPBROADCASTD AX, Z25")
+	for q := 0; q < P; q++ {
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+		p("VMOVDQU32 pairidx4<>+%d(SB), Y%d", 32*q, 20+q)
+	}
+	sums := make([]int, G)
+	for t := range sums {
+		sums[t] = 4 + t
+	}
+	rowStart(name, nil, sums...)
+	label(name + "_blk")
+	// Scales and mins, as q4_KZ.
+	p("MOVL 4(SI), AX")
+	p("MOVL 12(SI), DX")
+	p("MOVL AX, BX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("MOVL DX, R13")
+	p("ANDL $0x0f0f0f0f, R13")
+	p("ORL R13, BX")
+	p("ANDL $0x3f3f3f3f, AX")
+	p("MOVL AX, 32(SP)")
+	p("MOVL BX, 36(SP)")
+	p("MOVL 8(SI), AX")
+	p("MOVL AX, BX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("SHRL $4, DX")
+	p("ANDL $0x0f0f0f0f, DX")
+	p("ORL DX, BX")
+	p("ANDL $0x3f3f3f3f, AX")
+	p("MOVL AX, 40(SP)")
+	p("MOVL BX, 44(SP)")
+	p("VPMOVZXBW 32(SP), X15")
+	p("VMOVDQU X15, 48(SP)")
+	p("VPMOVZXBW 40(SP), X15")
+	p("VINSERTI32X4 $1, X15, Y15, Y28")
+	p("VCVTPH2PS 0(SI), X15")
+	p("VBROADCASTSS X15, Y29")
+	p("VMULPS 0(DI), Y29, Y29")
+	p("VMOVUPS Y29, 64(SP)")
+	p("VMOVSHDUP X15, X15")
+	p("VBROADCASTSS X15, Y29")
+	p("VMULPS 0(DI), Y29, Y29")
+	p("VMOVUPS Y29, 96(SP)")
+	p("VBROADCASTI64X4 16(SI), Z24")
+	for q := 0; q < P; q++ {
+		p("VPXORD Z%d, Z%d, Z%d", q, q, q)
+	}
+	quants := 32 + 96*P
+	for c := 0; c < 4; c++ {
+		p("VBROADCASTI64X4 %d(SI), Z12", 48+32*c)
+		p("VPSRLW $4, Z12, Z13")
+		p("VPANDD Z14, Z12, Z12")
+		p("VPANDD Z14, Z13, Z13")
+		for h, reg := range []int{12, 13} {
+			p("VPSRLW $%d, Z24, Z15", 2*c+h)
+			p("VPANDD Z25, Z15, Z15")
+			p("VPSLLW $4, Z15, Z15")
+			p("VPORD Z15, Z%d, Z%d", reg, reg)
+		}
+		p("VPBROADCASTW %d(SP), Z26", 48+4*c)
+		p("VPBROADCASTW %d(SP), Z27", 50+4*c)
+		for q := 0; q < P; q++ {
+			lo := quants + ((2*c)*P+q)*64
+			hi := quants + ((2*c+1)*P+q)*64
+			p("VPMADDUBSW %d(DI), Z12, Z15", lo)
+			p("VPMADDWD Z26, Z15, Z15")
+			p("VPADDD Z15, Z%d, Z%d", q, q)
+			p("VPMADDUBSW %d(DI), Z13, Z15", hi)
+			p("VPMADDWD Z27, Z15, Z15")
+			p("VPADDD Z15, Z%d, Z%d", q, q)
+		}
+	}
+	for q := 0; q < P; q++ {
+		// sumi of rows 2q and 2q+1 in every lane of their halves.
+		p("VSHUFI64X2 $0xB1, Z%d, Z%d, Z15", q, q)
+		p("VPADDD Z15, Z%d, Z%d", q, q)
+		p("VPSHUFD $0x4E, Z%d, Z15", q)
+		p("VPADDD Z15, Z%d, Z%d", q, q)
+		p("VPSHUFD $0xB1, Z%d, Z15", q)
+		p("VPADDD Z15, Z%d, Z%d", q, q)
+		p("VCVTDQ2PS Z%d, Z29", q)
+		p("VMOVUPS 64(SP), Y30")
+		p("VPERMPS Z30, Z%d, Z30", 16+q)
+		p("VMULPS Z30, Z29, Z29")
+		p("VCVTPS2PD X29, Y30")
+		p("VADDPD Y30, Y%d, Y%d", 4+2*q, 4+2*q)
+		p("VEXTRACTF32X4 $2, Z29, X29")
+		p("VCVTPS2PD X29, Y30")
+		p("VADDPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+		// summ likewise, from the pair's bsum pairs.
+		p("VPMADDWD %d(DI), Y28, Y29", 32+96*q)
+		p("VPSHUFD $0x4E, Y29, Y30")
+		p("VPADDD Y30, Y29, Y29")
+		p("VPSHUFD $0xB1, Y29, Y30")
+		p("VPADDD Y30, Y29, Y29")
+		p("VCVTDQ2PS Y29, Y29")
+		p("VMOVUPS 96(SP), Y30")
+		p("VPERMPS Y30, Y%d, Y30", 20+q)
+		p("VMULPS Y30, Y29, Y29")
+		p("VCVTPS2PD X29, Y30")
+		p("VSUBPD Y30, Y%d, Y%d", 4+2*q, 4+2*q)
+		p("VEXTRACTF32X4 $1, Y29, X29")
+		p("VCVTPS2PD X29, Y30")
+		p("VSUBPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+	}
+	p("ADDQ $176, SI")
+	p("ADDQ $%d, DI", 32+608*P)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	p("MOVQ R11, DX")
+	for t := 0; t < G; t++ {
+		p("VCVTSD2SS X%d, X%d, X15", 4+t, 4+t)
+		p("VMOVSS X15, (DX)")
+		if t+1 < G {
+			p("ADDQ R12, DX")
+		}
+	}
+	p("ADDQ $4, R11")
+	p("ADDQ R9, R8")
+	p("DECQ R10")
+	p("JNZ %s_row", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
 // q6kShufZTable is the DATA of q6_KZ's scale shuffles: for group k of a
 // half, 16 bytes picking int16 scale 2k (for the group's first sixteen
 // elements), 16 picking 2k+1, twice (one copy per 256-bit half).
@@ -692,6 +849,7 @@ func main() {
 		q4_1Z(G)
 		q8_0Z(G)
 		q4_KZ(G)
+		q5_KZ(G)
 		q6_KZ(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {

@@ -12,7 +12,7 @@ import (
 // Batch holds T activation rows quantized for the dot product with weights
 // of one type, ready for MatMul: the rows in VecDotType's format (what Dot
 // and MatVec take), and, for the weight types with multi-row kernels
-// (Q4_1, Q8_0, Q4_0; Q4_K and Q6_K where the AVX-512 kernels run), the same rows regrouped so that a kernel can apply
+// (Q4_1, Q8_0, Q4_0; Q4_K, Q5_K and Q6_K where the AVX-512 kernels run), the same rows regrouped so that a kernel can apply
 // each unpacked weight block to several activation rows at once.
 //
 // Why: a matrix-vector product spends most of its time unpacking weight
@@ -68,7 +68,7 @@ func packedStride(t Type, G int) int {
 		return 32 + 64*G
 	case Q4_0:
 		return 32 + 64*G
-	case Q4_K, Q6_K:
+	case Q4_K, Q5_K, Q6_K:
 		return 32 + 304*G
 	}
 	return 0
@@ -83,7 +83,7 @@ func maxGroup(t Type) int {
 		return 8
 	case Q4_0:
 		return 4
-	case Q4_K, Q6_K:
+	case Q4_K, Q5_K, Q6_K:
 		if kQuantGroups() {
 			return 8
 		}
@@ -93,7 +93,7 @@ func maxGroup(t Type) int {
 
 // pairsOnly: the type's kernels take an even number of rows (two per
 // 512-bit register), so its groups have even sizes.
-func pairsOnly(t Type) bool { return t == Q4_K || t == Q6_K }
+func pairsOnly(t Type) bool { return t == Q4_K || t == Q5_K || t == Q6_K }
 
 // Len is the number of activation rows.
 func (b *Batch) Len() int { return b.n }
@@ -234,7 +234,7 @@ func (b *Batch) pack() {
 	if maxGroup(b.t) == 0 || b.n < 2 || b.cols == 0 {
 		return
 	}
-	if b.t == Q4_K || b.t == Q6_K {
+	if b.t == Q4_K || b.t == Q5_K || b.t == Q6_K {
 		b.packQ8_K()
 		return
 	}
@@ -283,7 +283,7 @@ func (b *Batch) pack() {
 	b.vnniOK = !minus128
 }
 
-// packQ8_K regroups Q8_K rows for the K-quant kernels (q4_KZ and q6_KZ in
+// packQ8_K regroups Q8_K rows for the K-quant kernels (q4_KZ, q5_KZ, q6_KZ in
 // gen_matmul.go), pairs of rows side by side. Per super-block of a group of
 // G (even) rows, P = G/2 pairs:
 //
@@ -329,8 +329,8 @@ func (b *Batch) packQ8_K() {
 // MatMul computes out[i*ldo + r] = Dot(t, row r of w, b.Row(i), cols) for
 // every weight row r < rows and activation row i < b.Len(), bit for bit,
 // where w holds rows consecutive rows of type t and b was filled for t and
-// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q4_K and Q6_K where
-// the AVX-512 kernels run) it runs the multi-row kernels (each weight block
+// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q4_K, Q5_K and Q6_K
+// where the AVX-512 kernels run) it runs the multi-row kernels (each weight block
 // unpacked once for up to 8 activation rows); other types run MatVec once
 // per activation row.
 //
@@ -381,7 +381,7 @@ func mmGroup(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float32,
 	case Q4_0:
 		mmQ4_0Generic(w, rs, rows, a, G, nb, out, ldo)
 	default:
-		// Q4_K and Q6_K are grouped only where their kernels run (kQuantGroups).
+		// The K-quants are grouped only where their kernels run (kQuantGroups).
 		panic(fmt.Sprintf("quant: no multi-row kernel for %s x %d rows", t, G))
 	}
 }
