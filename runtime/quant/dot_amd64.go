@@ -97,6 +97,15 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 	return true
 }
 
+// dotQ5_0Q8_0AVX2 and dotQ5_1Q8_1AVX2 are the portable Q5_0 and Q5_1
+// kernels with the integer sums in AVX2, bit for bit.
+//
+//go:noescape
+func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_1Q8_1AVX2(w, a *byte, nb int) float32
+
 // dotQ5_KQ8_KAVX2 is dotQ5_KQ8_KGeneric with the integer sums in AVX2, bit
 // for bit.
 //
@@ -173,6 +182,24 @@ func dotQ4_K(w, a []byte, n int) float32 {
 		return dotQ4_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
 	}
 	return dotQ4_KQ8_KGeneric(w, a, n)
+}
+
+func dotQ5_0(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / q5_0Block
+		_, _ = w[nb*q5_0Bytes-1], a[nb*q8_0Bytes-1]
+		return dotQ5_0Q8_0AVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ5_0Q8_0Generic(w, a, n)
+}
+
+func dotQ5_1(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / q5_1Block
+		_, _ = w[nb*q5_1Bytes-1], a[nb*q8_1Bytes-1]
+		return dotQ5_1Q8_1AVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ5_1Q8_1Generic(w, a, n)
 }
 
 func dotQ5_K(w, a []byte, n int) float32 {

@@ -638,6 +638,125 @@ q4kdone:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// ---------------------------------------------------------------- Q5_0, Q5_1
+// The arithmetic is the portable kernels' exactly (dotQ5_0Q8_0Generic,
+// dotQ5_1Q8_1Generic): per block the exact integer sumi, then in float64
+// sum += float32(sumi)·float32(d_w·d_a) (Q5_1 also + float32(m_w·s_a)).
+// The 32 fifth bits become bytes 0x10 as ggml's bytes_from_bits_32 does:
+// the four qh bytes spread eight to a byte lane (q5Spread), every bit but
+// the lane's own set (q5Bits), compared with all ones.
+
+DATA q5Spread<>+0(SB)/8, $0x0000000000000000
+DATA q5Spread<>+8(SB)/8, $0x0101010101010101
+DATA q5Spread<>+16(SB)/8, $0x0202020202020202
+DATA q5Spread<>+24(SB)/8, $0x0303030303030303
+GLOBL q5Spread<>(SB), RODATA|NOPTR, $32
+DATA q5Bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5Bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5Bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5Bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL q5Bits<>(SB), RODATA|NOPTR, $32
+
+// Q5_QUANTS sets Y4 to the 32 unsigned 5-bit quants of the block whose qh
+// is at qhoff(SI) and nibbles at qsoff(SI) (element j: nibble j of the low
+// half, j-16 of the high; fifth bit j of qh). Uses Y5; needs Y12 (qword
+// shifts 0,0,4,4), Y14 (bytes 0x0F), Y11 (all ones), Y10 (bytes 0x10).
+#define Q5_QUANTS(qhoff, qsoff) \
+	NIBBLESR(SI, qsoff, Y4) \
+	VPBROADCASTD qhoff(SI), Y5 \
+	VPSHUFB q5Spread<>(SB), Y5, Y5 \
+	VPOR    q5Bits<>(SB), Y5, Y5 \
+	VPCMPEQB Y11, Y5, Y5 \
+	VPAND   Y10, Y5, Y5 \
+	VPOR    Y5, Y4, Y4
+
+// Q5_SETUP: the constants Q5_QUANTS needs, Y15 int16 ones, X0 = 0.0.
+#define Q5_SETUP \
+	VXORPD X0, X0, X0 \
+	ONES16 \
+	MASK0F \
+	VPCMPEQB Y11, Y11, Y11 \
+	MOVL $0x10101010, AX \
+	VMOVD AX, X10 \
+	VPBROADCASTD X10, Y10
+
+// Q5_SUM8 adds the eight int32 lanes of Y6 into R8 (exact).
+#define Q5_SUM8 \
+	VEXTRACTI128 $1, Y6, X8 \
+	VPADDD X8, X6, X6 \
+	VPSHUFD $0x4E, X6, X8 \
+	VPADDD X8, X6, X6 \
+	VPSHUFD $0xB1, X6, X8 \
+	VPADDD X8, X6, X6 \
+	VMOVD X6, R8
+
+// func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32
+TEXT ·dotQ5_0Q8_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	Q5_SETUP
+	MOVL $0x10101010, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13          // 16 as unsigned bytes (the offset)
+
+q50loop:
+	Q5_QUANTS(2, 6)
+	VMOVDQU 2(DI), Y3
+	VPMADDUBSW Y3, Y4, Y6          // Σ q·a in int16 pairs (|.| <= 2·31·128)
+	VPMADDWD Y15, Y6, Y6
+	VPMADDUBSW Y3, Y13, Y7         // Σ 16·a
+	VPMADDWD Y15, Y7, Y7
+	VPSUBD Y7, Y6, Y6
+	Q5_SUM8
+	VCVTPH2PS 0(SI), X1
+	VCVTPH2PS 0(DI), X2
+	VMULSS X2, X1, X1              // d_w·d_a
+	VCVTSI2SSL R8, X3, X3
+	VMULSS X1, X3, X3
+	VCVTSS2SD X3, X3, X3
+	VADDSD X3, X0, X0
+	ADDQ $22, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q50loop
+	VCVTSD2SS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotQ5_1Q8_1AVX2(w, a *byte, nb int) float32
+TEXT ·dotQ5_1Q8_1AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	Q5_SETUP
+
+q51loop:
+	Q5_QUANTS(4, 8)
+	VMOVDQU 4(DI), Y3
+	VPMADDUBSW Y3, Y4, Y6
+	VPMADDWD Y15, Y6, Y6
+	Q5_SUM8
+	VCVTPH2PS 0(SI), X1            // [d_w, m_w]
+	VCVTPH2PS 0(DI), X2            // [d_a, s_a]
+	VMULPS X2, X1, X1              // [d_w·d_a, m_w·s_a]
+	VCVTSI2SSL R8, X3, X3
+	VMULSS X1, X3, X3
+	VCVTSS2SD X3, X3, X3
+	VADDSD X3, X0, X0
+	VMOVSHDUP X1, X1
+	VCVTSS2SD X1, X1, X1
+	VADDSD X1, X0, X0
+	ADDQ $24, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ  q51loop
+	VCVTSD2SS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
 // ---------------------------------------------------------------- Q5_K x Q8_K
 // Super-blocks of 176 bytes: f16 d, dmin, the 12-byte scales field (as
 // Q4_K), qh[32] (the fifth bits), qs[128] (the low nibbles, as Q4_K). The

@@ -26,6 +26,10 @@ func asmDots(t Type) []dotImpl {
 		return []dotImpl{{"avx2", dotQ8_0}}
 	case Q4_K:
 		return []dotImpl{{"avx2", dotQ4_K}}
+	case Q5_0:
+		return []dotImpl{{"avx2", dotQ5_0}}
+	case Q5_1:
+		return []dotImpl{{"avx2", dotQ5_1}}
 	case Q5_K:
 		return []dotImpl{{"avx2", dotQ5_K}}
 	case Q6_K:
@@ -52,22 +56,27 @@ func matMulModes(t *testing.T, f func(t *testing.T)) {
 	t.Run("generic", f)
 }
 
-// TestDotQ5_KAsmEqualsGeneric: the AVX2 Q5_K kernel follows the portable
-// one's arithmetic (exact integers per super-block, float32 products
+// TestDotQ5AsmEqualsGeneric: the AVX2 Q5_0, Q5_1 and Q5_K kernels follow
+// the portable ones' arithmetic (exact integers per block, float32 products
 // summed in float64), so the two agree bit for bit, not just within
 // TestDotImplementationsAgree's rounding bound.
-func TestDotQ5_KAsmEqualsGeneric(t *testing.T) {
+func TestDotQ5AsmEqualsGeneric(t *testing.T) {
 	if !haveAVX2 {
 		t.Skip("no AVX2")
 	}
 	rng := rand.New(rand.NewPCG(52, 53))
-	for _, n := range []int{256, 512, 2048, 5632} {
-		for trial := 0; trial < 20; trial++ {
-			w := randomBlocks(rng, t, Q5_K, n)
-			a := quantize(t, Q8_K, randomFloats(rng, n))
-			got, want := dotQ5_K(w, a, n), dotQ5_KQ8_KGeneric(w, a, n)
-			if math.Float32bits(got) != math.Float32bits(want) {
-				t.Fatalf("n=%d trial %d: AVX2 %.9g (%#x), generic %.9g (%#x)", n, trial, got, math.Float32bits(got), want, math.Float32bits(want))
+	for _, c := range []struct {
+		t        Type
+		asm, gen func(w, a []byte, n int) float32
+	}{{Q5_0, dotQ5_0, dotQ5_0Q8_0Generic}, {Q5_1, dotQ5_1, dotQ5_1Q8_1Generic}, {Q5_K, dotQ5_K, dotQ5_KQ8_KGeneric}} {
+		for _, n := range []int{256, 512, 2048, 5632} {
+			for trial := 0; trial < 20; trial++ {
+				w := randomBlocks(rng, t, c.t, n)
+				a := quantize(t, VecDotType(c.t), randomFloats(rng, n))
+				got, want := c.asm(w, a, n), c.gen(w, a, n)
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("%s n=%d trial %d: AVX2 %.9g (%#x), generic %.9g (%#x)", c.t, n, trial, got, math.Float32bits(got), want, math.Float32bits(want))
+				}
 			}
 		}
 	}

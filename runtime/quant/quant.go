@@ -235,9 +235,9 @@ func dotKernel(t Type) func(w, a []byte, n int) float32 {
 	case Q4_1:
 		return dotQ4_1
 	case Q5_0:
-		return dotQ5_0Q8_0Generic
+		return dotQ5_0
 	case Q5_1:
-		return dotQ5_1Q8_1Generic
+		return dotQ5_1
 	case Q8_0:
 		return dotQ8_0
 	case Q2_K:
