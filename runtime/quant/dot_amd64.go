@@ -97,6 +97,12 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 	return true
 }
 
+// dotQ2_KQ8_KAVX2 is dotQ2_KQ8_KGeneric with the integer sums in AVX2, bit
+// for bit.
+//
+//go:noescape
+func dotQ2_KQ8_KAVX2(w, a *byte, nb int) float32
+
 // dotQ5_0Q8_0AVX2 and dotQ5_1Q8_1AVX2 are the portable Q5_0 and Q5_1
 // kernels with the integer sums in AVX2, bit for bit.
 //
@@ -182,6 +188,15 @@ func dotQ4_K(w, a []byte, n int) float32 {
 		return dotQ4_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
 	}
 	return dotQ4_KQ8_KGeneric(w, a, n)
+}
+
+func dotQ2_K(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / QK_K
+		_, _ = w[nb*q2_KBytes-1], a[nb*q8_KBytes-1]
+		return dotQ2_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ2_KQ8_KGeneric(w, a, n)
 }
 
 func dotQ5_0(w, a []byte, n int) float32 {

@@ -638,6 +638,112 @@ q4kdone:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// ---------------------------------------------------------------- Q2_K x Q8_K
+// Super-blocks of 84 bytes: scales[16] (sub-block scale in the low
+// nibble, min in the high), qs[64] (2-bit quants: element 128h+32s+l is
+// bits 2s..2s+1 of byte 32h+l), f16 d at 80, dmin at 82. The arithmetic is
+// dotQ2_KQ8_KGeneric's exactly: per super-block the exact integers isum =
+// Σ_g sc_g·Σ q·y and summ = Σ_g m_g·bsum_g, then in float64 sum +=
+// float32(d8·d)·float32(isum), sum -= float32(d8·dmin)·float32(summ).
+// Y14 holds bytes 0x0F, Y13 bytes 0x03; Y11 / Y12 the scales of
+// sub-blocks 0-7 / 8-15 as int16 in both 128-bit lanes, from which
+// q6kShuf's patterns pick sub-block 2s into the low lane and 2s+1 into
+// the high one.
+
+// Q2K_GROUP: the 32 quants at bits 2s..2s+1 of Y2 (s = shift/2) against
+// the int8s at yoff(DI), weighted by the scale pair picked by q6kShuf+moff
+// from sc, into Y6.
+#define Q2K_GROUP(shift, yoff, moff, sc) \
+	VPSRLW $shift, Y2, Y4 \
+	VPAND  Y13, Y4, Y4 \
+	VPMADDUBSW yoff(DI), Y4, Y4 \
+	VPSHUFB q6kShuf<>+moff(SB), sc, Y5 \
+	VPMADDWD Y5, Y4, Y4 \
+	VPADDD Y4, Y6, Y6
+
+// func dotQ2_KQ8_KAVX2(w, a *byte, nb int) float32
+TEXT ·dotQ2_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPD X0, X0, X0
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x03030303, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+
+q2kloop:
+	TESTQ CX, CX
+	JZ    q2kdone
+
+	// summ: the mins (high nibbles) against the 16 bsums, exact, into R9.
+	VMOVDQU 0(SI), X7
+	VPSRLW $4, X7, X8
+	VPAND X14, X8, X8
+	VPMOVZXBW X8, Y8
+	VPMADDWD 260(DI), Y8, Y8
+	VEXTRACTI128 $1, Y8, X9
+	VPADDD X9, X8, X8
+	VPSHUFD $0x4E, X8, X9
+	VPADDD X9, X8, X8
+	VPSHUFD $0xB1, X8, X9
+	VPADDD X9, X8, X8
+	VMOVD X8, R9
+
+	// The scales (low nibbles) as int16: 0-7 in both lanes of Y11, 8-15 of Y12.
+	VPAND X14, X7, X7
+	VPMOVZXBW X7, Y7
+	VPERMQ $0x44, Y7, Y11
+	VPERMQ $0xEE, Y7, Y12
+
+	VPXOR Y6, Y6, Y6
+	VMOVDQU 16(SI), Y2
+	Q2K_GROUP(0, 4, 0, Y11)
+	Q2K_GROUP(2, 36, 32, Y11)
+	Q2K_GROUP(4, 68, 64, Y11)
+	Q2K_GROUP(6, 100, 96, Y11)
+	VMOVDQU 48(SI), Y2
+	Q2K_GROUP(0, 132, 0, Y12)
+	Q2K_GROUP(2, 164, 32, Y12)
+	Q2K_GROUP(4, 196, 64, Y12)
+	Q2K_GROUP(6, 228, 96, Y12)
+
+	// isum: the eight lanes added up (exact), into R8.
+	VEXTRACTI128 $1, Y6, X8
+	VPADDD X8, X6, X6
+	VPSHUFD $0x4E, X6, X8
+	VPADDD X8, X6, X6
+	VPSHUFD $0xB1, X6, X8
+	VPADDD X8, X6, X6
+	VMOVD X6, R8
+
+	VMOVD 80(SI), X1            // d, dmin: the block's last 4 bytes (no read past it)
+	VCVTPH2PS X1, X1
+	VBROADCASTSS 0(DI), X2
+	VMULPS X2, X1, X1           // [d8*d, d8*dmin]
+	VCVTSI2SSL R8, X3, X3
+	VMULSS X3, X1, X3
+	VCVTSS2SD X3, X3, X3
+	VADDSD X3, X0, X0
+	VMOVSHDUP X1, X1
+	VCVTSI2SSL R9, X3, X3
+	VMULSS X3, X1, X3
+	VCVTSS2SD X3, X3, X3
+	VSUBSD X3, X0, X0
+
+	ADDQ $84, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q2kloop
+
+q2kdone:
+	VCVTSD2SS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
 // ---------------------------------------------------------------- Q5_0, Q5_1
 // The arithmetic is the portable kernels' exactly (dotQ5_0Q8_0Generic,
 // dotQ5_1Q8_1Generic): per block the exact integer sumi, then in float64

@@ -26,6 +26,8 @@ func asmDots(t Type) []dotImpl {
 		return []dotImpl{{"avx2", dotQ8_0}}
 	case Q4_K:
 		return []dotImpl{{"avx2", dotQ4_K}}
+	case Q2_K:
+		return []dotImpl{{"avx2", dotQ2_K}}
 	case Q5_0:
 		return []dotImpl{{"avx2", dotQ5_0}}
 	case Q5_1:
@@ -56,7 +58,7 @@ func matMulModes(t *testing.T, f func(t *testing.T)) {
 	t.Run("generic", f)
 }
 
-// TestDotQ5AsmEqualsGeneric: the AVX2 Q5_0, Q5_1 and Q5_K kernels follow
+// TestDotQ5AsmEqualsGeneric: the AVX2 Q5_0, Q5_1, Q5_K (and Q2_K) kernels follow
 // the portable ones' arithmetic (exact integers per block, float32 products
 // summed in float64), so the two agree bit for bit, not just within
 // TestDotImplementationsAgree's rounding bound.
@@ -68,7 +70,8 @@ func TestDotQ5AsmEqualsGeneric(t *testing.T) {
 	for _, c := range []struct {
 		t        Type
 		asm, gen func(w, a []byte, n int) float32
-	}{{Q5_0, dotQ5_0, dotQ5_0Q8_0Generic}, {Q5_1, dotQ5_1, dotQ5_1Q8_1Generic}, {Q5_K, dotQ5_K, dotQ5_KQ8_KGeneric}} {
+	}{{Q5_0, dotQ5_0, dotQ5_0Q8_0Generic}, {Q5_1, dotQ5_1, dotQ5_1Q8_1Generic}, {Q5_K, dotQ5_K, dotQ5_KQ8_KGeneric},
+		{Q2_K, dotQ2_K, dotQ2_KQ8_KGeneric}} {
 		for _, n := range []int{256, 512, 2048, 5632} {
 			for trial := 0; trial < 20; trial++ {
 				w := randomBlocks(rng, t, c.t, n)

@@ -241,7 +241,7 @@ func dotKernel(t Type) func(w, a []byte, n int) float32 {
 	case Q8_0:
 		return dotQ8_0
 	case Q2_K:
-		return dotQ2_KQ8_KGeneric
+		return dotQ2_K
 	case Q3_K:
 		return dotQ3_KQ8_KGeneric
 	case Q4_K:
