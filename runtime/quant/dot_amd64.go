@@ -103,6 +103,12 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 //go:noescape
 func dotQ2_KQ8_KAVX2(w, a *byte, nb int) float32
 
+// dotQ3_KQ8_KAVX2 is dotQ3_KQ8_KGeneric with the integer sums in AVX2, bit
+// for bit.
+//
+//go:noescape
+func dotQ3_KQ8_KAVX2(w, a *byte, nb int) float32
+
 // dotQ5_0Q8_0AVX2 and dotQ5_1Q8_1AVX2 are the portable Q5_0 and Q5_1
 // kernels with the integer sums in AVX2, bit for bit.
 //
@@ -197,6 +203,15 @@ func dotQ2_K(w, a []byte, n int) float32 {
 		return dotQ2_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
 	}
 	return dotQ2_KQ8_KGeneric(w, a, n)
+}
+
+func dotQ3_K(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / QK_K
+		_, _ = w[nb*q3_KBytes-1], a[nb*q8_KBytes-1]
+		return dotQ3_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ3_KQ8_KGeneric(w, a, n)
 }
 
 func dotQ5_0(w, a []byte, n int) float32 {

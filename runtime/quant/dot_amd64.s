@@ -744,6 +744,141 @@ q2kdone:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// ---------------------------------------------------------------- Q3_K x Q8_K
+// Super-blocks of 110 bytes: hmask[32] (element 128h+32s+l's high bit is
+// bit 4h+s of byte l), qs[64] (its low 2 bits, bits 2s..2s+1 of byte
+// 32h+l), scales[12] (16 6-bit scales biased by 32, see scaleK3), f16 d at
+// 108. A quant is q' - 4 with q' = low bits | high bit << 2 in [0, 7], so
+// Σ q·y = Σ q'·y - 4·bsum per sub-block of 16: the int sums start at
+// -4·Σ_j sc_j·bsum_j (as Q6_K's start at -32·...). The arithmetic is
+// dotQ3_KQ8_KGeneric's exactly: the exact integer isum per super-block,
+// then in float64 sum += float32(d·d8)·float32(isum). Y14 holds bytes
+// 0x03, Y13 bytes 0x01, Y7 the hmask bytes.
+
+// Q3K_GROUP: group s of half h: the low bits (bits 2s.. of Y2) or-ed with
+// the high bit (bit hb of Y7, moved to bit 2), against the int8s at yoff(DI),
+// weighted by the scale pair picked by q6kShuf+moff from sc, into Y6.
+#define Q3K_GROUP(shift, hb, yoff, moff, sc) \
+	VPSRLW $shift, Y2, Y4 \
+	VPAND  Y14, Y4, Y4 \
+	VPSRLW $hb, Y7, Y5 \
+	VPAND  Y13, Y5, Y5 \
+	VPSLLW $2, Y5, Y5 \
+	VPOR   Y5, Y4, Y4 \
+	VPMADDUBSW yoff(DI), Y4, Y4 \
+	VPSHUFB q6kShuf<>+moff(SB), sc, Y5 \
+	VPMADDWD Y5, Y4, Y4 \
+	VPADDD Y4, Y6, Y6
+
+// func dotQ3_KQ8_KAVX2(w, a *byte, nb int) float32
+TEXT ·dotQ3_KQ8_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPD X0, X0, X0
+	MOVL $0x03030303, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL $0x01010101, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL $0x00200020, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15        // int16 32 (the scales' bias)
+
+q3kloop:
+	TESTQ CX, CX
+	JZ    q3kdone
+
+	// The 16 scales (scaleK3) as bytes: AX | BX<<32 (0-7), R8 | R10<<32 (8-15).
+	MOVL 96(SI), AX
+	MOVL 100(SI), BX
+	MOVL 104(SI), DX
+	MOVL AX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL DX, R9
+	SHRL $4, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R8
+	MOVL BX, R10
+	SHRL $4, R10
+	ANDL $0x0f0f0f0f, R10
+	MOVL DX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R10
+	ANDL $0x0f0f0f0f, AX
+	MOVL DX, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, AX
+	ANDL $0x0f0f0f0f, BX
+	MOVL DX, R9
+	SHRL $2, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, BX
+	SHLQ $32, BX
+	ORQ  BX, AX
+	SHLQ $32, R10
+	ORQ  R10, R8
+	VMOVQ AX, X9
+	VPINSRQ $1, R8, X9, X9
+	VPMOVZXBW X9, Y9
+	VPSUBW Y15, Y9, Y9            // signed scales 0-15 as int16
+	VPERMQ $0x44, Y9, Y11
+	VPERMQ $0xEE, Y9, Y12
+
+	// The int sums start at -4 * Σ sc_j * bsum_j.
+	VPMADDWD 260(DI), Y9, Y10
+	VPSLLD $2, Y10, Y10
+	VPXOR Y6, Y6, Y6
+	VPSUBD Y10, Y6, Y6
+
+	VMOVDQU 0(SI), Y7
+	VMOVDQU 32(SI), Y2
+	Q3K_GROUP(0, 0, 4, 0, Y11)
+	Q3K_GROUP(2, 1, 36, 32, Y11)
+	Q3K_GROUP(4, 2, 68, 64, Y11)
+	Q3K_GROUP(6, 3, 100, 96, Y11)
+	VMOVDQU 64(SI), Y2
+	Q3K_GROUP(0, 4, 132, 0, Y12)
+	Q3K_GROUP(2, 5, 164, 32, Y12)
+	Q3K_GROUP(4, 6, 196, 64, Y12)
+	Q3K_GROUP(6, 7, 228, 96, Y12)
+
+	// isum: the eight lanes added up (exact), into R8.
+	VEXTRACTI128 $1, Y6, X8
+	VPADDD X8, X6, X6
+	VPSHUFD $0x4E, X6, X8
+	VPADDD X8, X6, X6
+	VPSHUFD $0xB1, X6, X8
+	VPADDD X8, X6, X6
+	VMOVD X6, R8
+
+	MOVWLZX 108(SI), AX
+	VMOVD AX, X1
+	VCVTPH2PS X1, X1
+	VMULSS 0(DI), X1, X1         // d*d8
+	VCVTSI2SSL R8, X3, X3
+	VMULSS X3, X1, X3
+	VCVTSS2SD X3, X3, X3
+	VADDSD X3, X0, X0
+
+	ADDQ $110, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q3kloop
+
+q3kdone:
+	VCVTSD2SS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
 // ---------------------------------------------------------------- Q5_0, Q5_1
 // The arithmetic is the portable kernels' exactly (dotQ5_0Q8_0Generic,
 // dotQ5_1Q8_1Generic): per block the exact integer sumi, then in float64

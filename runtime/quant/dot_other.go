@@ -16,6 +16,7 @@ func dotQ4_1(w, a []byte, n int) float32 { return dotQ4_1Q8_1Generic(w, a, n) }
 func dotQ8_0(w, a []byte, n int) float32 { return dotQ8_0Q8_0Generic(w, a, n) }
 func dotQ4_K(w, a []byte, n int) float32 { return dotQ4_KQ8_KGeneric(w, a, n) }
 func dotQ2_K(w, a []byte, n int) float32 { return dotQ2_KQ8_KGeneric(w, a, n) }
+func dotQ3_K(w, a []byte, n int) float32 { return dotQ3_KQ8_KGeneric(w, a, n) }
 func dotQ5_0(w, a []byte, n int) float32 { return dotQ5_0Q8_0Generic(w, a, n) }
 func dotQ5_1(w, a []byte, n int) float32 { return dotQ5_1Q8_1Generic(w, a, n) }
 func dotQ5_K(w, a []byte, n int) float32 { return dotQ5_KQ8_KGeneric(w, a, n) }

@@ -243,7 +243,7 @@ func dotKernel(t Type) func(w, a []byte, n int) float32 {
 	case Q2_K:
 		return dotQ2_K
 	case Q3_K:
-		return dotQ3_KQ8_KGeneric
+		return dotQ3_K
 	case Q4_K:
 		return dotQ4_K
 	case Q5_K:
