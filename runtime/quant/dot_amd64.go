@@ -11,8 +11,8 @@ import (
 var haveAVX2 = detectAVX2() && os.Getenv("GPURUN_QUANT_NOASM") == ""
 
 // Implementation names the dot-product kernels in use: "avx2" (AVX2 + FMA +
-// F16C assembly for F32, F16, BF16, Q4_0, Q4_1, Q8_0, Q4_K and Q6_K, portable Go
-// for the rest) or "generic" (portable Go only).
+// F16C assembly for every type Dot supports) or "generic" (portable Go
+// only).
 func Implementation() string {
 	if haveAVX2 {
 		return "avx2"
