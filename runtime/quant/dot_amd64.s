@@ -548,6 +548,63 @@ GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
 	VPADDD  Y2, Y6, Y6 \
 	VPADDD  Y3, Y6, Y6
 
+// K4_SCALES_MINS unpacks the 12-byte scales field at 4(SI) of a Q4_K or
+// Q5_K super-block (scaleMinK4) into its 8 scale bytes (AX) and 8 min
+// bytes (R10). Clobbers BX, DX, R8, R9, R11, R12.
+#define K4_SCALES_MINS \
+	MOVL 4(SI), AX \
+	MOVL 8(SI), BX \
+	MOVL 12(SI), DX \
+	MOVL DX, R8 \
+	SHRL $4, R8 \
+	ANDL $0x0f0f0f0f, R8 \
+	MOVL BX, R9 \
+	SHRL $6, R9 \
+	ANDL $0x03030303, R9 \
+	SHLL $4, R9 \
+	ORL  R9, R8 \
+	MOVL BX, R10 \
+	ANDL $0x3f3f3f3f, R10 \
+	MOVL DX, R11 \
+	ANDL $0x0f0f0f0f, R11 \
+	MOVL AX, R12 \
+	SHRL $6, R12 \
+	ANDL $0x03030303, R12 \
+	SHLL $4, R12 \
+	ORL  R12, R11 \
+	ANDL $0x3f3f3f3f, AX \
+	SHLQ $32, R11 \
+	ORQ  R11, AX \
+	SHLQ $32, R8 \
+	ORQ  R8, R10
+
+// SUM8 adds the eight int32 lanes of Y6 into R8 (exact). Clobbers X8.
+#define SUM8 \
+	VEXTRACTI128 $1, Y6, X8 \
+	VPADDD X8, X6, X6 \
+	VPSHUFD $0x4E, X6, X8 \
+	VPADDD X8, X6, X6 \
+	VPSHUFD $0xB1, X6, X8 \
+	VPADDD X8, X6, X6 \
+	VMOVD X6, R8
+
+// FSUM_F64 is the portable kernels' float step (Q5_0, Q5_1, Q2_K, Q3_K,
+// Q5_K): X0 (float64) += float32(X1[0])·float32(R8); clobbers X3.
+// FSUM_F64_MINS then subtracts float32(X1[1])·float32(R9); clobbers X1 too.
+#define FSUM_F64 \
+	VCVTSI2SSL R8, X3, X3 \
+	VMULSS X3, X1, X3 \
+	VCVTSS2SD X3, X3, X3 \
+	VADDSD X3, X0, X0
+
+#define FSUM_F64_MINS \
+	FSUM_F64 \
+	VMOVSHDUP X1, X1 \
+	VCVTSI2SSL R9, X3, X3 \
+	VMULSS X3, X1, X3 \
+	VCVTSS2SD X3, X3, X3 \
+	VSUBSD X3, X0, X0
+
 // func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
@@ -565,31 +622,7 @@ q4kloop:
 
 	// Unpack the 12-byte scales field into 8 scale bytes (AX) and 8 min
 	// bytes (R10): see scaleMinK4.
-	MOVL 4(SI), AX
-	MOVL 8(SI), BX
-	MOVL 12(SI), DX
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x0f0f0f0f, R8
-	MOVL BX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL  R9, R8
-	MOVL BX, R10
-	ANDL $0x3f3f3f3f, R10
-	MOVL DX, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL AX, R12
-	SHRL $6, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL  R12, R11
-	ANDL $0x3f3f3f3f, AX
-	SHLQ $32, R11
-	ORQ  R11, AX
-	SHLQ $32, R8
-	ORQ  R8, R10
+	K4_SCALES_MINS
 
 	// Y9 = the 8 scales as int16 in both lanes; X10 = 8 mins as int16.
 	VMOVQ AX, X9
@@ -711,27 +744,13 @@ q2kloop:
 	Q2K_GROUP(6, 228, 96, Y12)
 
 	// isum: the eight lanes added up (exact), into R8.
-	VEXTRACTI128 $1, Y6, X8
-	VPADDD X8, X6, X6
-	VPSHUFD $0x4E, X6, X8
-	VPADDD X8, X6, X6
-	VPSHUFD $0xB1, X6, X8
-	VPADDD X8, X6, X6
-	VMOVD X6, R8
+	SUM8
 
 	VMOVD 80(SI), X1            // d, dmin: the block's last 4 bytes (no read past it)
 	VCVTPH2PS X1, X1
 	VBROADCASTSS 0(DI), X2
 	VMULPS X2, X1, X1           // [d8*d, d8*dmin]
-	VCVTSI2SSL R8, X3, X3
-	VMULSS X3, X1, X3
-	VCVTSS2SD X3, X3, X3
-	VADDSD X3, X0, X0
-	VMOVSHDUP X1, X1
-	VCVTSI2SSL R9, X3, X3
-	VMULSS X3, X1, X3
-	VCVTSS2SD X3, X3, X3
-	VSUBSD X3, X0, X0
+	FSUM_F64_MINS
 
 	ADDQ $84, SI
 	ADDQ $292, DI
@@ -851,22 +870,13 @@ q3kloop:
 	Q3K_GROUP(6, 7, 228, 96, Y12)
 
 	// isum: the eight lanes added up (exact), into R8.
-	VEXTRACTI128 $1, Y6, X8
-	VPADDD X8, X6, X6
-	VPSHUFD $0x4E, X6, X8
-	VPADDD X8, X6, X6
-	VPSHUFD $0xB1, X6, X8
-	VPADDD X8, X6, X6
-	VMOVD X6, R8
+	SUM8
 
 	MOVWLZX 108(SI), AX
 	VMOVD AX, X1
 	VCVTPH2PS X1, X1
 	VMULSS 0(DI), X1, X1         // d*d8
-	VCVTSI2SSL R8, X3, X3
-	VMULSS X3, X1, X3
-	VCVTSS2SD X3, X3, X3
-	VADDSD X3, X0, X0
+	FSUM_F64
 
 	ADDQ $110, SI
 	ADDQ $292, DI
@@ -921,16 +931,6 @@ GLOBL q5Bits<>(SB), RODATA|NOPTR, $32
 	VMOVD AX, X10 \
 	VPBROADCASTD X10, Y10
 
-// Q5_SUM8 adds the eight int32 lanes of Y6 into R8 (exact).
-#define Q5_SUM8 \
-	VEXTRACTI128 $1, Y6, X8 \
-	VPADDD X8, X6, X6 \
-	VPSHUFD $0x4E, X6, X8 \
-	VPADDD X8, X6, X6 \
-	VPSHUFD $0xB1, X6, X8 \
-	VPADDD X8, X6, X6 \
-	VMOVD X6, R8
-
 // func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32
 TEXT ·dotQ5_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
@@ -949,14 +949,11 @@ q50loop:
 	VPMADDUBSW Y3, Y13, Y7         // Σ 16·a
 	VPMADDWD Y15, Y7, Y7
 	VPSUBD Y7, Y6, Y6
-	Q5_SUM8
+	SUM8
 	VCVTPH2PS 0(SI), X1
 	VCVTPH2PS 0(DI), X2
 	VMULSS X2, X1, X1              // d_w·d_a
-	VCVTSI2SSL R8, X3, X3
-	VMULSS X1, X3, X3
-	VCVTSS2SD X3, X3, X3
-	VADDSD X3, X0, X0
+	FSUM_F64
 	ADDQ $22, SI
 	ADDQ $34, DI
 	DECQ CX
@@ -978,14 +975,11 @@ q51loop:
 	VMOVDQU 4(DI), Y3
 	VPMADDUBSW Y3, Y4, Y6
 	VPMADDWD Y15, Y6, Y6
-	Q5_SUM8
+	SUM8
 	VCVTPH2PS 0(SI), X1            // [d_w, m_w]
 	VCVTPH2PS 0(DI), X2            // [d_a, s_a]
 	VMULPS X2, X1, X1              // [d_w·d_a, m_w·s_a]
-	VCVTSI2SSL R8, X3, X3
-	VMULSS X1, X3, X3
-	VCVTSS2SD X3, X3, X3
-	VADDSD X3, X0, X0
+	FSUM_F64
 	VMOVSHDUP X1, X1
 	VCVTSS2SD X1, X1, X1
 	VADDSD X1, X0, X0
@@ -1050,31 +1044,7 @@ q5kloop:
 	JZ    q5kdone
 
 	// Scales (AX) and mins (R10), 8 bytes each, as in dotQ4_KQ8_KAVX2.
-	MOVL 4(SI), AX
-	MOVL 8(SI), BX
-	MOVL 12(SI), DX
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x0f0f0f0f, R8
-	MOVL BX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL  R9, R8
-	MOVL BX, R10
-	ANDL $0x3f3f3f3f, R10
-	MOVL DX, R11
-	ANDL $0x0f0f0f0f, R11
-	MOVL AX, R12
-	SHRL $6, R12
-	ANDL $0x03030303, R12
-	SHLL $4, R12
-	ORL  R12, R11
-	ANDL $0x3f3f3f3f, AX
-	SHLQ $32, R11
-	ORQ  R11, AX
-	SHLQ $32, R8
-	ORQ  R8, R10
+	K4_SCALES_MINS
 
 	VMOVQ AX, X9
 	VPMOVZXBW X9, X9
@@ -1101,27 +1071,13 @@ q5kloop:
 	Q5K_CHUNK(144, 6, 196, 228, 192, 224)
 
 	// sumi: the eight lanes added up (exact), into R8.
-	VEXTRACTI128 $1, Y6, X8
-	VPADDD X8, X6, X6
-	VPSHUFD $0x4E, X6, X8
-	VPADDD X8, X6, X6
-	VPSHUFD $0xB1, X6, X8
-	VPADDD X8, X6, X6
-	VMOVD X6, R8
+	SUM8
 
 	// sum += float32(d8*d) * float32(sumi); sum -= float32(d8*dmin) * float32(summ).
 	VCVTPH2PS 0(SI), X1
 	VBROADCASTSS 0(DI), X2
 	VMULPS X2, X1, X1           // [d8*d, d8*dmin]
-	VCVTSI2SSL R8, X3, X3
-	VMULSS X3, X1, X3
-	VCVTSS2SD X3, X3, X3
-	VADDSD X3, X0, X0
-	VMOVSHDUP X1, X1
-	VCVTSI2SSL R9, X3, X3
-	VMULSS X3, X1, X3
-	VCVTSS2SD X3, X3, X3
-	VSUBSD X3, X0, X0
+	FSUM_F64_MINS
 
 	ADDQ $176, SI
 	ADDQ $292, DI

@@ -285,6 +285,42 @@ func q4_1Z(G int) {
 	rowEnd(name, rows, "VADDSS")
 }
 
+// kScalesMins unpacks a Q4_K or Q5_K super-block's 12-byte scales field
+// (scaleMinK4: a = bytes 4-7, b = 8-11, c = 12-15; scales = a&0x3f.. |
+// (c&0x0f.. | (a>>6&3..)<<4) << 32, mins = b&0x3f.. | ((c>>4)&0x0f.. |
+// (b>>6&3..)<<4) << 32) into the frame: scale bytes at 32, min bytes at
+// 40, the scales as int16 at 48; and Y28 = the mins as int16 in both
+// 128-bit halves. Clobbers AX, BX, DX, R13, X15.
+func kScalesMins() {
+	p("MOVL 4(SI), AX")
+	p("MOVL 12(SI), DX")
+	p("MOVL AX, BX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("MOVL DX, R13")
+	p("ANDL $0x0f0f0f0f, R13")
+	p("ORL R13, BX")
+	p("ANDL $0x3f3f3f3f, AX")
+	p("MOVL AX, 32(SP)")
+	p("MOVL BX, 36(SP)")
+	p("MOVL 8(SI), AX")
+	p("MOVL AX, BX")
+	p("SHRL $6, BX")
+	p("ANDL $0x03030303, BX")
+	p("SHLL $4, BX")
+	p("SHRL $4, DX")
+	p("ANDL $0x0f0f0f0f, DX")
+	p("ORL DX, BX")
+	p("ANDL $0x3f3f3f3f, AX")
+	p("MOVL AX, 40(SP)")
+	p("MOVL BX, 44(SP)")
+	p("VPMOVZXBW 32(SP), X15")
+	p("VMOVDQU X15, 48(SP)")
+	p("VPMOVZXBW 40(SP), X15")
+	p("VINSERTI32X4 $1, X15, Y15, Y28")
+}
+
 // q4_KZ generates the VNNI-set Q4_K x Q8_K kernel for an even G on 512-bit
 // registers: rows t and t+1 share one ZMM (lanes 0-7 row t, 8-15 row t+1),
 // each half holding exactly the lanes of dotQ4_KQ8_KAVX2 (dot_amd64.s), so
@@ -327,36 +363,7 @@ func q4_KZ(G int) {
 	}
 	rowStart(name, accs, mins...)
 	label(name + "_blk")
-	// Scales and mins (scaleMinK4): a = bytes 4-7, b = 8-11, c = 12-15 of
-	// the super-block; scales = a&0x3f.. | (c&0x0f.. | (a>>6&3..)<<4) << 32,
-	// mins = b&0x3f.. | ((c>>4)&0x0f.. | (b>>6&3..)<<4) << 32.
-	p("MOVL 4(SI), AX")
-	p("MOVL 12(SI), DX")
-	p("MOVL AX, BX")
-	p("SHRL $6, BX")
-	p("ANDL $0x03030303, BX")
-	p("SHLL $4, BX")
-	p("MOVL DX, R13")
-	p("ANDL $0x0f0f0f0f, R13")
-	p("ORL R13, BX")
-	p("ANDL $0x3f3f3f3f, AX")
-	p("MOVL AX, 32(SP)")
-	p("MOVL BX, 36(SP)")
-	p("MOVL 8(SI), AX")
-	p("MOVL AX, BX")
-	p("SHRL $6, BX")
-	p("ANDL $0x03030303, BX")
-	p("SHLL $4, BX")
-	p("SHRL $4, DX")
-	p("ANDL $0x0f0f0f0f, DX")
-	p("ORL DX, BX")
-	p("ANDL $0x3f3f3f3f, AX")
-	p("MOVL AX, 40(SP)")
-	p("MOVL BX, 44(SP)")
-	p("VPMOVZXBW 32(SP), X15")
-	p("VMOVDQU X15, 48(SP)")
-	p("VPMOVZXBW 40(SP), X15")
-	p("VINSERTI32X4 $1, X15, Y15, Y28")
+	kScalesMins()
 	// d·d8_t and dmin·d8_t, one float32 product per lane as the one-row
 	// kernel's VMULPS.
 	p("VCVTPH2PS 0(SI), X15")
@@ -555,34 +562,7 @@ func q5_KZ(G int) {
 	}
 	rowStart(name, nil, sums...)
 	label(name + "_blk")
-	// Scales and mins, as q4_KZ.
-	p("MOVL 4(SI), AX")
-	p("MOVL 12(SI), DX")
-	p("MOVL AX, BX")
-	p("SHRL $6, BX")
-	p("ANDL $0x03030303, BX")
-	p("SHLL $4, BX")
-	p("MOVL DX, R13")
-	p("ANDL $0x0f0f0f0f, R13")
-	p("ORL R13, BX")
-	p("ANDL $0x3f3f3f3f, AX")
-	p("MOVL AX, 32(SP)")
-	p("MOVL BX, 36(SP)")
-	p("MOVL 8(SI), AX")
-	p("MOVL AX, BX")
-	p("SHRL $6, BX")
-	p("ANDL $0x03030303, BX")
-	p("SHLL $4, BX")
-	p("SHRL $4, DX")
-	p("ANDL $0x0f0f0f0f, DX")
-	p("ORL DX, BX")
-	p("ANDL $0x3f3f3f3f, AX")
-	p("MOVL AX, 40(SP)")
-	p("MOVL BX, 44(SP)")
-	p("VPMOVZXBW 32(SP), X15")
-	p("VMOVDQU X15, 48(SP)")
-	p("VPMOVZXBW 40(SP), X15")
-	p("VINSERTI32X4 $1, X15, Y15, Y28")
+	kScalesMins()
 	p("VCVTPH2PS 0(SI), X15")
 	p("VBROADCASTSS X15, Y29")
 	p("VMULPS 0(DI), Y29, Y29")
