@@ -497,11 +497,13 @@ func (s *Scheduler) end(sl *slot, err error) {
 		g.cancel()
 		g.res.Text = g.out.text.String()
 	}
-	j.complete(g.res, err)
+	// Free the slot before answering: whoever gets the result may read
+	// Stats at once, and must not find its request still active.
 	sl.job, sl.todo = nil, nil
 	s.mu.Lock()
 	s.busy--
 	s.mu.Unlock()
+	j.complete(g.res, err)
 }
 
 // dropEnded removes freed slots from the running list.
