@@ -653,6 +653,112 @@ func q5_KZ(G int) {
 	p("RET")
 }
 
+// q5_0Z generates the VNNI-set Q5_0 x Q8_0 kernel for an even G on 512-bit
+// registers. Its one-row twin (dotQ5_0Q8_0AVX2) keeps the portable
+// kernel's arithmetic: per block the exact sumi = Σ (q5-16)·a, then float64
+// sum += float32(sumi)·float32(d_w·d_a). Here the block's 32 quants are
+// formed once (both halves of Z12), each pair's lane sums by VPMADDUBSW and
+// VPMADDWD, each half added up (exact) less the pair's packed 16·Σa, and
+// the float part runs per row in Y4+t (four float64 lanes holding row t's
+// sum). Packed group block (packQ8_0For5 in matmul.go, P = G/2 pairs):
+// [8]float32 d_a at 0 (lane t for row t); per pair at 32+128q, 16 int32:
+// 16·Σa of row 2q x8, of row 2q+1 x8; then the two rows' 32 int8. Registers:
+// Y4-Y11 float64 sums, Z12 the quants, Z13/Z15/Z29-Z31 scratch, Z14 bytes
+// 0x0F, Z16-Z19 pair lane indices, Z20 int16 ones, Z21 all ones, Z22 bytes
+// 0x10, Z23 qword shifts {0, 0, 4, 4} per half, Y24 d_w·d_a_t.
+func q5_0Z(G int) {
+	name := fmt.Sprintf("mmQ5_0Q8_0x%dZ", G)
+	prologue(name, "")
+	P := G / 2
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VPBROADCASTD AX, Z14")
+	p("MOVL $0x00010001, AX")
+	p("VPBROADCASTD AX, Z20")
+	p("VPTERNLOGD $0xff, Z21, Z21, Z21")
+	p("MOVL $0x10101010, AX")
+	p("VPBROADCASTD AX, Z22")
+	p("MOVQ $4, AX")
+	p("VMOVQ AX, X13")
+	p("VPBROADCASTQ X13, Y13")
+	p("VPERM2I128 $0x08, Y13, Y13, Y13")
+	p("VINSERTI64X4 $1, Y13, Z13, Z23")
+	for q := 0; q < P; q++ {
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+	}
+	sums := make([]int, G)
+	for t := range sums {
+		sums[t] = 4 + t
+	}
+	rowStart(name, nil, sums...)
+	label(name + "_blk")
+	// The 32 quants, as Q5_QUANTS in dot_amd64.s, in both halves.
+	p("VBROADCASTI32X4 6(SI), Z12")
+	p("VPSRLVQ Z23, Z12, Z12")
+	p("VPANDD Z14, Z12, Z12")
+	p("VPBROADCASTD 2(SI), Z13")
+	p("VPSHUFB q5SpreadZ<>(SB), Z13, Z13")
+	p("VPORD q5BitsZ<>(SB), Z13, Z13")
+	p("VPCMPEQB Z21, Z13, K1")
+	p("VPMOVM2B K1, Z13")
+	p("VPANDD Z22, Z13, Z13")
+	p("VPORD Z13, Z12, Z12")
+	// d_w·d_a_t, one float32 product per lane as the one-row VMULSS.
+	p("VPBROADCASTW 0(SI), X13")
+	p("VCVTPH2PS X13, X13")
+	p("VBROADCASTSS X13, Y13")
+	p("VMULPS 0(DI), Y13, Y24")
+	for q := 0; q < P; q++ {
+		p("VPMADDUBSW %d(DI), Z12, Z15", 32+128*q+64)
+		p("VPMADDWD Z20, Z15, Z15")
+		p("VSHUFI64X2 $0xB1, Z15, Z15, Z29")
+		p("VPADDD Z29, Z15, Z15")
+		p("VPSHUFD $0x4E, Z15, Z29")
+		p("VPADDD Z29, Z15, Z15")
+		p("VPSHUFD $0xB1, Z15, Z29")
+		p("VPADDD Z29, Z15, Z15")
+		p("VPSUBD %d(DI), Z15, Z15", 32+128*q)
+		p("VCVTDQ2PS Z15, Z15")
+		p("VPERMPS Z24, Z%d, Z29", 16+q)
+		p("VMULPS Z29, Z15, Z15")
+		p("VCVTPS2PD X15, Y30")
+		p("VADDPD Y30, Y%d, Y%d", 4+2*q, 4+2*q)
+		p("VEXTRACTF32X4 $2, Z15, X15")
+		p("VCVTPS2PD X15, Y30")
+		p("VADDPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+	}
+	p("ADDQ $22, SI")
+	p("ADDQ $%d, DI", 32+128*P)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	p("MOVQ R11, DX")
+	for t := 0; t < G; t++ {
+		p("VCVTSD2SS X%d, X%d, X15", 4+t, 4+t)
+		p("VMOVSS X15, (DX)")
+		if t+1 < G {
+			p("ADDQ R12, DX")
+		}
+	}
+	p("ADDQ $4, R11")
+	p("ADDQ R9, R8")
+	p("DECQ R10")
+	p("JNZ %s_row", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// q5Tables is the DATA of q5_0Z's fifth-bit spreading (as q5Spread and
+// q5Bits in dot_amd64.s, repeated for both 256-bit halves).
+func q5Tables() {
+	for i := 0; i < 64; i++ {
+		fmt.Fprintf(&b, "DATA q5SpreadZ<>+%d(SB)/1, $%d\n", i, (i%32)/8)
+	}
+	fmt.Fprintf(&b, "GLOBL q5SpreadZ<>(SB), RODATA|NOPTR, $64\n")
+	for i := 0; i < 64; i++ {
+		fmt.Fprintf(&b, "DATA q5BitsZ<>+%d(SB)/1, $%d\n", i, 0xff&^(1<<(i%8)))
+	}
+	fmt.Fprintf(&b, "GLOBL q5BitsZ<>(SB), RODATA|NOPTR, $64\n")
+}
+
 // q6kShufZTable is the DATA of q6_KZ's scale shuffles: for group k of a
 // half, 16 bytes picking int16 scale 2k (for the group's first sixteen
 // elements), 16 picking 2k+1, twice (one copy per 256-bit half).
@@ -825,12 +931,14 @@ func main() {
 	pairIndexTable(4)
 	pairIndex4Table(4)
 	q6kShufZTable()
+	q5Tables()
 	for G := 2; G <= 8; G += 2 {
 		q4_1Z(G)
 		q8_0Z(G)
 		q4_KZ(G)
 		q5_KZ(G)
 		q6_KZ(G)
+		q5_0Z(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
