@@ -653,21 +653,31 @@ func q5_KZ(G int) {
 	p("RET")
 }
 
-// q5_0Z generates the VNNI-set Q5_0 x Q8_0 kernel for an even G on 512-bit
-// registers. Its one-row twin (dotQ5_0Q8_0AVX2) keeps the portable
-// kernel's arithmetic: per block the exact sumi = Σ (q5-16)·a, then float64
-// sum += float32(sumi)·float32(d_w·d_a). Here the block's 32 quants are
-// formed once (both halves of Z12), each pair's lane sums by VPMADDUBSW and
-// VPMADDWD, each half added up (exact) less the pair's packed 16·Σa, and
+// q5Z generates the VNNI-set Q5_0 x Q8_0 kernel (q51 false) or Q5_1 x
+// Q8_1 kernel (q51 true) for an even G on 512-bit registers. Their one-row
+// twins (dotQ5_0Q8_0AVX2, dotQ5_1Q8_1AVX2) keep the portable kernels'
+// arithmetic: per block the exact sumi (Σ (q5-16)·a for Q5_0, Σ q5·a for
+// Q5_1), then float64 sum += float32(sumi)·float32(d_w·d_a), and for Q5_1
+// sum += float32(m_w·s_a). Here the block's 32 quants are formed once
+// (both halves of Z12), each pair's lane sums by VPMADDUBSW and VPMADDWD,
+// each half added up (exact; for Q5_0 less the pair's packed 16·Σa), and
 // the float part runs per row in Y4+t (four float64 lanes holding row t's
-// sum). Packed group block (packQ8_0For5 in matmul.go, P = G/2 pairs):
-// [8]float32 d_a at 0 (lane t for row t); per pair at 32+128q, 16 int32:
-// 16·Σa of row 2q x8, of row 2q+1 x8; then the two rows' 32 int8. Registers:
-// Y4-Y11 float64 sums, Z12 the quants, Z13/Z15/Z29-Z31 scratch, Z14 bytes
-// 0x0F, Z16-Z19 pair lane indices, Z20 int16 ones, Z21 all ones, Z22 bytes
-// 0x10, Z23 qword shifts {0, 0, 4, 4} per half, Y24 d_w·d_a_t.
-func q5_0Z(G int) {
+// sum). Packed group block (packQ8For5 in matmul.go, P = G/2 pairs):
+// [8]float32 d_a at 0 (lane t for row t), for Q5_1 [8]float32 s_a at 32;
+// then per pair, for Q5_0 16 int32 (16·Σa of row 2q x8, of row 2q+1 x8),
+// and the two rows' 32 int8. Registers: Y4-Y11 float64 sums, Z12 the
+// quants, Z13/Z15/Z29-Z31 scratch, Z14 bytes 0x0F, Z16-Z19 pair lane
+// indices, Z20 int16 ones, Z21 all ones, Z22 bytes 0x10, Z23 qword shifts
+// {0, 0, 4, 4} per half, Y24 d_w·d_a_t, Y26 m_w·s_a_t (Q5_1).
+func q5Z(G int, q51 bool) {
 	name := fmt.Sprintf("mmQ5_0Q8_0x%dZ", G)
+	qh, qs, wb := 2, 6, 22 // weight block: qh and qs offsets, size
+	head, pairB := 32, 128 // packed block: scales, bytes per pair
+	if q51 {
+		name = fmt.Sprintf("mmQ5_1Q8_1x%dZ", G)
+		qh, qs, wb = 4, 8, 24
+		head, pairB = 64, 64
+	}
 	prologue(name, "")
 	P := G / 2
 	p("MOVL $0x0F0F0F0F, AX")
@@ -692,23 +702,35 @@ func q5_0Z(G int) {
 	rowStart(name, nil, sums...)
 	label(name + "_blk")
 	// The 32 quants, as Q5_QUANTS in dot_amd64.s, in both halves.
-	p("VBROADCASTI32X4 6(SI), Z12")
+	p("VBROADCASTI32X4 %d(SI), Z12", qs)
 	p("VPSRLVQ Z23, Z12, Z12")
 	p("VPANDD Z14, Z12, Z12")
-	p("VPBROADCASTD 2(SI), Z13")
+	p("VPBROADCASTD %d(SI), Z13", qh)
 	p("VPSHUFB q5SpreadZ<>(SB), Z13, Z13")
 	p("VPORD q5BitsZ<>(SB), Z13, Z13")
 	p("VPCMPEQB Z21, Z13, K1")
 	p("VPMOVM2B K1, Z13")
 	p("VPANDD Z22, Z13, Z13")
 	p("VPORD Z13, Z12, Z12")
-	// d_w·d_a_t, one float32 product per lane as the one-row VMULSS.
+	// d_w·d_a_t (and m_w·s_a_t), one float32 product per lane as the
+	// one-row kernel's.
 	p("VPBROADCASTW 0(SI), X13")
 	p("VCVTPH2PS X13, X13")
 	p("VBROADCASTSS X13, Y13")
 	p("VMULPS 0(DI), Y13, Y24")
+	if q51 {
+		p("VPBROADCASTW 2(SI), X13")
+		p("VCVTPH2PS X13, X13")
+		p("VBROADCASTSS X13, Y13")
+		p("VMULPS 32(DI), Y13, Y26")
+	}
 	for q := 0; q < P; q++ {
-		p("VPMADDUBSW %d(DI), Z12, Z15", 32+128*q+64)
+		at := head + pairB*q
+		quants := at
+		if !q51 {
+			quants += 64
+		}
+		p("VPMADDUBSW %d(DI), Z12, Z15", quants)
 		p("VPMADDWD Z20, Z15, Z15")
 		p("VSHUFI64X2 $0xB1, Z15, Z15, Z29")
 		p("VPADDD Z29, Z15, Z15")
@@ -716,7 +738,9 @@ func q5_0Z(G int) {
 		p("VPADDD Z29, Z15, Z15")
 		p("VPSHUFD $0xB1, Z15, Z29")
 		p("VPADDD Z29, Z15, Z15")
-		p("VPSUBD %d(DI), Z15, Z15", 32+128*q)
+		if !q51 {
+			p("VPSUBD %d(DI), Z15, Z15", at)
+		}
 		p("VCVTDQ2PS Z15, Z15")
 		p("VPERMPS Z24, Z%d, Z29", 16+q)
 		p("VMULPS Z29, Z15, Z15")
@@ -725,9 +749,18 @@ func q5_0Z(G int) {
 		p("VEXTRACTF32X4 $2, Z15, X15")
 		p("VCVTPS2PD X15, Y30")
 		p("VADDPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+		if q51 {
+			// + float32(m_w·s_a) per row: lanes 2q and 2q+1 of Y26.
+			p("VPERMPS Z26, Z%d, Z29", 16+q)
+			p("VCVTPS2PD X29, Y30")
+			p("VADDPD Y30, Y%d, Y%d", 4+2*q, 4+2*q)
+			p("VEXTRACTF32X4 $2, Z29, X29")
+			p("VCVTPS2PD X29, Y30")
+			p("VADDPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+		}
 	}
-	p("ADDQ $22, SI")
-	p("ADDQ $%d, DI", 32+128*P)
+	p("ADDQ $%d, SI", wb)
+	p("ADDQ $%d, DI", head+pairB*P)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
 	p("MOVQ R11, DX")
@@ -746,7 +779,7 @@ func q5_0Z(G int) {
 	p("RET")
 }
 
-// q5Tables is the DATA of q5_0Z's fifth-bit spreading (as q5Spread and
+// q5Tables is the DATA of q5Z's fifth-bit spreading (as q5Spread and
 // q5Bits in dot_amd64.s, repeated for both 256-bit halves).
 func q5Tables() {
 	for i := 0; i < 64; i++ {
@@ -938,7 +971,8 @@ func main() {
 		q4_KZ(G)
 		q5_KZ(G)
 		q6_KZ(G)
-		q5_0Z(G)
+		q5Z(G, false)
+		q5Z(G, true)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)

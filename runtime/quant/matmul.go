@@ -12,7 +12,7 @@ import (
 // Batch holds T activation rows quantized for the dot product with weights
 // of one type, ready for MatMul: the rows in VecDotType's format (what Dot
 // and MatVec take), and, for the weight types with multi-row kernels
-// (Q4_1, Q8_0, Q4_0; Q5_0, Q4_K, Q5_K and Q6_K where the AVX-512 kernels run), the same rows regrouped so that a kernel can apply
+// (Q4_1, Q8_0, Q4_0; Q5_0, Q5_1 and the K-quants where the AVX-512 kernels run), the same rows regrouped so that a kernel can apply
 // each unpacked weight block to several activation rows at once.
 //
 // Why: a matrix-vector product spends most of its time unpacking weight
@@ -72,6 +72,8 @@ func packedStride(t Type, G int) int {
 		return 32 + 304*G
 	case Q5_0:
 		return 32 + 64*G
+	case Q5_1:
+		return 64 + 32*G
 	}
 	return 0
 }
@@ -85,7 +87,7 @@ func maxGroup(t Type) int {
 		return 8
 	case Q4_0:
 		return 4
-	case Q4_K, Q5_K, Q6_K, Q5_0:
+	case Q4_K, Q5_K, Q6_K, Q5_0, Q5_1:
 		if kQuantGroups() {
 			return 8
 		}
@@ -95,7 +97,13 @@ func maxGroup(t Type) int {
 
 // pairsOnly: the type's kernels take an even number of rows (two per
 // 512-bit register), so its groups have even sizes.
-func pairsOnly(t Type) bool { return t == Q4_K || t == Q5_K || t == Q6_K || t == Q5_0 }
+func pairsOnly(t Type) bool {
+	switch t {
+	case Q4_K, Q5_K, Q6_K, Q5_0, Q5_1:
+		return true
+	}
+	return false
+}
 
 // Len is the number of activation rows.
 func (b *Batch) Len() int { return b.n }
@@ -240,8 +248,8 @@ func (b *Batch) pack() {
 	case Q4_K, Q5_K, Q6_K:
 		b.packQ8_K()
 		return
-	case Q5_0:
-		b.packQ8_0For5()
+	case Q5_0, Q5_1:
+		b.packQ8For5()
 		return
 	}
 	nb := b.cols / 32
@@ -332,37 +340,49 @@ func (b *Batch) packQ8_K() {
 	b.vnniOK = true
 }
 
-// packQ8_0For5 regroups Q8_0 rows for the Q5_0 kernels (q5_0Z in
-// gen_matmul.go), pairs of rows side by side. Per block of a group of G
-// (even) rows, P = G/2 pairs:
+// packQ8For5 regroups Q8_0 rows for the Q5_0 kernels and Q8_1 rows for the
+// Q5_1 kernels (q5Z in gen_matmul.go), pairs of rows side by side. Per
+// block of a group of G (even) rows, P = G/2 pairs:
 //
 //	[8]float32       d     the rows' scales, lane t for row t
+//	[8]float32       s     (Q8_1 only) the rows' s = d·Σq fields
 //	P x {
-//	  2 x [8]int32   c     16·Σa of each row (Q5_0's -16 offset), eight
-//	                       times each
+//	  2 x [8]int32   c     (Q8_0 only) 16·Σa of each row (Q5_0's -16
+//	                       offset), eight times each
 //	  2 x [32]int8   q     the two rows' quants
 //	}
-func (b *Batch) packQ8_0For5() {
+func (b *Batch) packQ8For5() {
 	nb := b.cols / 32
+	vs := b.vt.TypeSize() // 34 (Q8_0) or 36 (Q8_1)
+	q51 := b.t == Q5_1
+	head, pairB, qoff := 32, 128, 64 // scales, bytes per pair, quants in a pair
+	if q51 {
+		head, pairB, qoff = 64, 64, 0
+	}
 	b.packed = grow(b.packed, groups(b.t, b.n, nb, nil))
 	groups(b.t, b.n, nb, func(first, G, off int) {
 		stride := packedStride(b.t, G)
 		for i := 0; i < nb; i++ {
 			dst := b.packed[off+i*stride : off+(i+1)*stride]
-			clear(dst[:32])
+			clear(dst[:head])
 			for t := 0; t < G; t++ {
-				src := b.Row(first + t)[i*q8_0Bytes : (i+1)*q8_0Bytes]
+				src := b.Row(first + t)[i*vs : (i+1)*vs]
+				qs := src[vs-32:]
 				q, h := t/2, t%2
 				binary.LittleEndian.PutUint32(dst[4*t:], math.Float32bits(half(src, 0)))
-				var sum int32
-				for _, v := range src[2:34] {
-					sum += int32(int8(v))
+				pair := dst[head+pairB*q:]
+				if q51 {
+					binary.LittleEndian.PutUint32(dst[32+4*t:], math.Float32bits(half(src, 2)))
+				} else {
+					var sum int32
+					for _, v := range qs {
+						sum += int32(int8(v))
+					}
+					for l := 0; l < 8; l++ {
+						binary.LittleEndian.PutUint32(pair[32*h+4*l:], uint32(16*sum))
+					}
 				}
-				c := dst[32+128*q+32*h : 32+128*q+32*h+32]
-				for l := 0; l < 8; l++ {
-					binary.LittleEndian.PutUint32(c[4*l:], uint32(16*sum))
-				}
-				copy(dst[32+128*q+64+32*h:32+128*q+64+32*h+32], src[2:34])
+				copy(pair[qoff+32*h:qoff+32*h+32], qs)
 			}
 		}
 	})
@@ -373,8 +393,8 @@ func (b *Batch) packQ8_0For5() {
 // MatMul computes out[i*ldo + r] = Dot(t, row r of w, b.Row(i), cols) for
 // every weight row r < rows and activation row i < b.Len(), bit for bit,
 // where w holds rows consecutive rows of type t and b was filled for t and
-// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q5_0, Q4_K, Q5_K and
-// Q6_K where the AVX-512 kernels run) it runs the multi-row kernels (each weight block
+// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q5_0, Q5_1, Q4_K,
+// Q5_K and Q6_K where the AVX-512 kernels run) it runs the multi-row kernels (each weight block
 // unpacked once for up to 8 activation rows); other types run MatVec once
 // per activation row.
 //

@@ -170,19 +170,32 @@ func mmQ5_0Q8_0x6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int
 //go:noescape
 func mmQ5_0Q8_0x8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
-// mmKernelsK[type][G] (index 0: Q4_K, 1: Q6_K, 2: Q5_K, 3: Q5_0): the
-// kernels on 512-bit registers only, for an even G (q4_KZ, q6_KZ, q5_KZ,
-// q5_0Z in gen_matmul.go). There are none for AVX2 alone: they need more
-// registers per activation row than 16 YMM leave room for.
-var mmKernelsK = [4][9]mmKernel{
+//go:noescape
+func mmQ5_1Q8_1x2Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
+//go:noescape
+func mmQ5_1Q8_1x4Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
+//go:noescape
+func mmQ5_1Q8_1x6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
+//go:noescape
+func mmQ5_1Q8_1x8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
+// mmKernelsK[type][G] (index 0: Q4_K, 1: Q6_K, 2: Q5_K, 3: Q5_0, 4: Q5_1):
+// the kernels on 512-bit registers only, for an even G (q4_KZ, q6_KZ,
+// q5_KZ, q5Z in gen_matmul.go). There are none for AVX2 alone: they need
+// more registers per activation row than 16 YMM leave room for.
+var mmKernelsK = [5][9]mmKernel{
 	{2: mmQ4_KQ8_Kx2Z, 4: mmQ4_KQ8_Kx4Z, 6: mmQ4_KQ8_Kx6Z, 8: mmQ4_KQ8_Kx8Z},
 	{2: mmQ6_KQ8_Kx2Z, 4: mmQ6_KQ8_Kx4Z, 6: mmQ6_KQ8_Kx6Z, 8: mmQ6_KQ8_Kx8Z},
 	{2: mmQ5_KQ8_Kx2Z, 4: mmQ5_KQ8_Kx4Z, 6: mmQ5_KQ8_Kx6Z, 8: mmQ5_KQ8_Kx8Z},
 	{2: mmQ5_0Q8_0x2Z, 4: mmQ5_0Q8_0x4Z, 6: mmQ5_0Q8_0x6Z, 8: mmQ5_0Q8_0x8Z},
+	{2: mmQ5_1Q8_1x2Z, 4: mmQ5_1Q8_1x4Z, 6: mmQ5_1Q8_1x6Z, 8: mmQ5_1Q8_1x8Z},
 }
 
 // kQuantGroups reports whether MatMul groups activation rows for Q4_K, Q5_K,
-// Q6_K and Q5_0 weights: only where their kernels run (useVNNI), since they have no
+// Q6_K, Q5_0 and Q5_1 weights: only where their kernels run (useVNNI), since they have no
 // portable multi-row twin; elsewhere MatMul runs MatVec once per row.
 func kQuantGroups() bool { return useVNNI }
 
@@ -194,7 +207,7 @@ func kQuantGroups() bool { return useVNNI }
 var useVNNI = haveAVX2 && detectVNNI() && os.Getenv("GPURUN_QUANT_NOVNNI") == ""
 
 // MatMulImplementation names the kernels MatMul runs for Q4_1, Q8_0, Q4_0,
-// Q5_0, Q4_K, Q5_K and Q6_K weights: "avx512vnni" (AVX2 kernels with VPDPBUSD for Q4_1
+// Q5_0, Q5_1, Q4_K, Q5_K and Q6_K weights: "avx512vnni" (AVX2 kernels with VPDPBUSD for Q4_1
 // and Q8_0, on 512-bit registers for pairs of activation rows, and the
 // K-quant kernels, which need those registers), "avx2" or "generic".
 func MatMulImplementation() string {
@@ -241,6 +254,10 @@ func mmGroupAsm(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float
 	case Q5_0:
 		if useVNNI {
 			k = mmKernelsK[3][G]
+		}
+	case Q5_1:
+		if useVNNI {
+			k = mmKernelsK[4][G]
 		}
 	}
 	if k == nil {
