@@ -612,11 +612,7 @@ func q5_KZ(G int) {
 		p("VMOVUPS 64(SP), Y30")
 		p("VPERMPS Z30, Z%d, Z30", 16+q)
 		p("VMULPS Z30, Z29, Z29")
-		p("VCVTPS2PD X29, Y30")
-		p("VADDPD Y30, Y%d, Y%d", 4+2*q, 4+2*q)
-		p("VEXTRACTF32X4 $2, Z29, X29")
-		p("VCVTPS2PD X29, Y30")
-		p("VADDPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+		pairF64("VADDPD", 29, 2, q)
 		// summ likewise, from the pair's bsum pairs.
 		p("VPMADDWD %d(DI), Y28, Y29", 32+96*q)
 		p("VPSHUFD $0x4E, Y29, Y30")
@@ -627,30 +623,13 @@ func q5_KZ(G int) {
 		p("VMOVUPS 96(SP), Y30")
 		p("VPERMPS Y30, Y%d, Y30", 20+q)
 		p("VMULPS Y30, Y29, Y29")
-		p("VCVTPS2PD X29, Y30")
-		p("VSUBPD Y30, Y%d, Y%d", 4+2*q, 4+2*q)
-		p("VEXTRACTF32X4 $1, Y29, X29")
-		p("VCVTPS2PD X29, Y30")
-		p("VSUBPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+		pairF64("VSUBPD", 29, 1, q)
 	}
 	p("ADDQ $176, SI")
 	p("ADDQ $%d, DI", 32+608*P)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
-	p("MOVQ R11, DX")
-	for t := 0; t < G; t++ {
-		p("VCVTSD2SS X%d, X%d, X15", 4+t, 4+t)
-		p("VMOVSS X15, (DX)")
-		if t+1 < G {
-			p("ADDQ R12, DX")
-		}
-	}
-	p("ADDQ $4, R11")
-	p("ADDQ R9, R8")
-	p("DECQ R10")
-	p("JNZ %s_row", name)
-	p("VZEROUPPER")
-	p("RET")
+	rowEndF64(name, G)
 }
 
 // q5Z generates the VNNI-set Q5_0 x Q8_0 kernel (q51 false) or Q5_1 x
@@ -744,25 +723,41 @@ func q5Z(G int, q51 bool) {
 		p("VCVTDQ2PS Z15, Z15")
 		p("VPERMPS Z24, Z%d, Z29", 16+q)
 		p("VMULPS Z29, Z15, Z15")
-		p("VCVTPS2PD X15, Y30")
-		p("VADDPD Y30, Y%d, Y%d", 4+2*q, 4+2*q)
-		p("VEXTRACTF32X4 $2, Z15, X15")
-		p("VCVTPS2PD X15, Y30")
-		p("VADDPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+		pairF64("VADDPD", 15, 2, q)
 		if q51 {
 			// + float32(m_w·s_a) per row: lanes 2q and 2q+1 of Y26.
 			p("VPERMPS Z26, Z%d, Z29", 16+q)
-			p("VCVTPS2PD X29, Y30")
-			p("VADDPD Y30, Y%d, Y%d", 4+2*q, 4+2*q)
-			p("VEXTRACTF32X4 $2, Z29, X29")
-			p("VCVTPS2PD X29, Y30")
-			p("VADDPD Y30, Y%d, Y%d", 5+2*q, 5+2*q)
+			pairF64("VADDPD", 29, 2, q)
 		}
 	}
 	p("ADDQ $%d, SI", wb)
 	p("ADDQ $%d, DI", head+pairB*P)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
+	rowEndF64(name, G)
+}
+
+// pairF64 adds (op VADDPD) or subtracts (VSUBPD) the float32 products of
+// pair q, in register src (row 2q in its first four lanes, row 2q+1 in the
+// four starting at 128-bit lane hi: 2 in a ZMM of two 8-lane halves, 1 in
+// a YMM of two 4-lane halves), widened to float64, to the rows' sums Y4+2q
+// and Y5+2q. Clobbers src and Y30.
+func pairF64(op string, src, hi, q int) {
+	reg := "Z"
+	if hi == 1 {
+		reg = "Y"
+	}
+	p("VCVTPS2PD X%d, Y30", src)
+	p("%s Y30, Y%d, Y%d", op, 4+2*q, 4+2*q)
+	p("VEXTRACTF32X4 $%d, %s%d, X%d", hi, reg, src, src)
+	p("VCVTPS2PD X%d, Y30", src)
+	p("%s Y30, Y%d, Y%d", op, 5+2*q, 5+2*q)
+}
+
+// rowEndF64 ends a weight row of the kernels that sum rows in float64
+// (q5_KZ, q5Z): row t's sum, Y4+t's lane 0, rounded to float32 at
+// out[row + t*ldo], then the next weight row.
+func rowEndF64(name string, G int) {
 	p("MOVQ R11, DX")
 	for t := 0; t < G; t++ {
 		p("VCVTSD2SS X%d, X%d, X15", 4+t, 4+t)
