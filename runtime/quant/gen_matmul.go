@@ -43,17 +43,23 @@ func label(l string)            { fmt.Fprintf(&b, "%s:\n", l) }
 // R8 = current weight row, R9 = rs, R10 = rows left, R11 = &out[row],
 // R12 = ldo in bytes. The 64-byte frame holds the per-block scale products.
 func prologue(name, doc string) {
+	header(name, doc, 64)
+	// Y15 = int16 ones for VPMADDWD.
+	p("VPCMPEQW Y15, Y15, Y15")
+	p("VPSRLW $15, Y15, Y15")
+}
+
+// header starts a kernel with a frame of frame bytes and loads the
+// arguments into R8-R12 as prologue describes.
+func header(name, doc string, frame int) {
 	fmt.Fprintf(&b, "\n// func %s(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)\n%s", name, doc)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $64-56\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $%d-56\n", name, frame)
 	p("MOVQ w+0(FP), R8")
 	p("MOVQ rs+8(FP), R9")
 	p("MOVQ rows+16(FP), R10")
 	p("MOVQ out+40(FP), R11")
 	p("MOVQ ldo+48(FP), R12")
 	p("SHLQ $2, R12")
-	// Y15 = int16 ones for VPMADDWD.
-	p("VPCMPEQW Y15, Y15, Y15")
-	p("VPSRLW $15, Y15, Y15")
 }
 
 // nibbleConsts sets Y14 = bytes 0x0F and Y12 = qword shifts {0, 0, 4, 4}
@@ -539,14 +545,7 @@ func q6_KZ(G int) {
 // as int16 48-63, d·d8_t at 64-95, dmin·d8_t at 96-127.
 func q5_KZ(G int) {
 	name := fmt.Sprintf("mmQ5_KQ8_Kx%dZ", G)
-	fmt.Fprintf(&b, "\n// func %s(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $128-56\n", name)
-	p("MOVQ w+0(FP), R8")
-	p("MOVQ rs+8(FP), R9")
-	p("MOVQ rows+16(FP), R10")
-	p("MOVQ out+40(FP), R11")
-	p("MOVQ ldo+48(FP), R12")
-	p("SHLQ $2, R12")
+	header(name, "", 128)
 	P := G / 2
 	p("MOVL $0x0F0F0F0F, AX")
 	p("VPBROADCASTD AX, Z14")
