@@ -49,12 +49,13 @@ type Backend struct {
 	act2              quant.Batch // the up projection's, when its type differs from gate's
 	swiG              []float32   // fused SwiGLU: gate and up products [T, ffn]
 	swiU              []float32
-	scores            [][]float32 // per worker: attention scores over the cache
-	rowTmp            [][]float32 // per worker: dequantized K and V rows (f16 caches)
-	kvWide            [][]float32 // per worker: a KV head's rows widened from f16 (attention)
-	grpScores, grpAcc []float32   // grouped decode attention: score rows, slot sums
-	grpQ              [][]float32 // per worker: a set's four query rows
-	ropeCS            [][]float32 // per worker: cos, sin per rotated pair
+	scores            [][]float32     // per worker: attention scores over the cache
+	rowTmp            [][]float32     // per worker: dequantized K and V rows (f16 caches)
+	kvWide            [][]float32     // per worker: a KV head's rows widened from f16 (attention)
+	grpScores, grpAcc []float32       // grouped decode attention: score rows, slot sums
+	grpQ              [][]float32     // per worker: a set's four query rows
+	ropeCS            [][]float32     // per worker: cos, sin per rotated pair
+	mmScratch         []quant.Scratch // per worker: quant.MatMulScratch's working memory
 	mm                matmulTask
 	swi               swigluTask
 	att               attentionTask
@@ -87,6 +88,7 @@ func New(o Options) (*Backend, error) {
 	b.kvWide = make([][]float32, n)
 	b.grpQ = make([][]float32, n)
 	b.ropeCS = make([][]float32, n)
+	b.mmScratch = make([]quant.Scratch, n)
 	return b, nil
 }
 

@@ -12,8 +12,8 @@ import (
 // type's dot partner (quant.VecDotType) with ggml's x86 activation
 // quantizer (what llama.cpp's CPU backend runs) into a quant.Batch; worker
 // goroutines then take ranges of weight rows and run quant.MatMul on each
-// range, which for Q4_1, Q8_0, Q4_0 (and Q4_K, Q5_K, Q6_K with AVX-512) unpacks every weight block once for
-// up to 8 activation rows (batched decoding of several sequences, prefill)
+// range, which for Q4_1, Q8_0, Q4_0 (and the K-quants, Q5_0 and Q5_1 with AVX-512) unpacks every weight block once for
+// up to 8 activation rows (Q4_K: repacks 16 weight rows once for all of them) (batched decoding of several sequences, prefill)
 // instead of once per row. Every output element is computed exactly as the
 // one-row Dot computes it, whatever T is and however the rows are split.
 func (b *Backend) MatMul(dst, x backend.Buffer, w backend.Weight, T int) {
@@ -24,7 +24,7 @@ func (b *Backend) MatMul(dst, x backend.Buffer, w backend.Weight, T int) {
 	if b.fail(wrapOp("matmul", cw, b.quantize(&b.act, cw.typ, f32s(x)[:T*cw.cols], T, cw.cols))) {
 		return
 	}
-	b.mm = matmulTask{w: cw, act: &b.act, out: f32s(dst)}
+	b.mm = matmulTask{w: cw, act: &b.act, out: f32s(dst), scratch: b.mmScratch}
 	b.pool.run(&b.mm, cw.rows, matmulGrain(cw.rows, b.threads))
 }
 
@@ -54,21 +54,24 @@ func wrapOp(op string, w *Weight, err error) error {
 }
 
 // matmulGrain picks a row range: small enough to balance the workers, large
-// enough that claiming a range costs nothing next to computing it.
+// enough that claiming a range costs nothing next to computing it. It is a
+// multiple of 16, the rows of quant's Q4_K tiles (a range of 8 would leave
+// half of every tile's lanes idle).
 func matmulGrain(rows, threads int) int {
 	g := rows / (8 * threads)
-	return max(8, min(g, 256))
+	return max(16, min(g, 256)) &^ 15
 }
 
 type matmulTask struct {
-	w   *Weight
-	act *quant.Batch
-	out []float32 // [T, rows]
+	w       *Weight
+	act     *quant.Batch
+	out     []float32       // [T, rows]
+	scratch []quant.Scratch // per worker
 }
 
-func (m *matmulTask) do(_, lo, hi int) {
+func (m *matmulTask) do(worker, lo, hi int) {
 	w := m.w
-	quant.MatMul(w.typ, w.data[lo*w.rowBytes:hi*w.rowBytes], hi-lo, m.act, m.out[lo:], w.rows)
+	quant.MatMulScratch(&m.scratch[worker], w.typ, w.data[lo*w.rowBytes:hi*w.rowBytes], hi-lo, m.act, m.out[lo:], w.rows)
 }
 
 // MatMulSwiGLU is the fused gated feed-forward input: dst[T, ffn] =
@@ -99,7 +102,7 @@ func (b *Backend) MatMulSwiGLU(dst, x backend.Buffer, gate, up backend.Weight, T
 	}
 	n := T * cg.rows
 	b.swiG, b.swiU = growF32(b.swiG, n), growF32(b.swiU, n)
-	b.swi = swigluTask{gate: cg, up: cu, actGate: &b.act, actUp: actUp, g: b.swiG, u: b.swiU, out: f32s(dst), T: T}
+	b.swi = swigluTask{gate: cg, up: cu, actGate: &b.act, actUp: actUp, g: b.swiG, u: b.swiU, out: f32s(dst), T: T, scratch: b.mmScratch}
 	b.pool.run(&b.swi, cg.rows, matmulGrain(cg.rows, b.threads))
 }
 
@@ -115,13 +118,15 @@ type swigluTask struct {
 	actGate, actUp *quant.Batch
 	g, u, out      []float32 // [T, rows]
 	T              int
+	scratch        []quant.Scratch // per worker
 }
 
-func (s *swigluTask) do(_, lo, hi int) {
+func (s *swigluTask) do(worker, lo, hi int) {
 	gw, uw := s.gate, s.up
 	rows := gw.rows
-	quant.MatMul(gw.typ, gw.data[lo*gw.rowBytes:hi*gw.rowBytes], hi-lo, s.actGate, s.g[lo:], rows)
-	quant.MatMul(uw.typ, uw.data[lo*uw.rowBytes:hi*uw.rowBytes], hi-lo, s.actUp, s.u[lo:], rows)
+	sc := &s.scratch[worker]
+	quant.MatMulScratch(sc, gw.typ, gw.data[lo*gw.rowBytes:hi*gw.rowBytes], hi-lo, s.actGate, s.g[lo:], rows)
+	quant.MatMulScratch(sc, uw.typ, uw.data[lo*uw.rowBytes:hi*uw.rowBytes], hi-lo, s.actUp, s.u[lo:], rows)
 	// SwiGLU(dst, g, u, T*rows) sends element i through the assembly when
 	// i < (T*rows)&^7 and through the portable silu otherwise; do the same
 	// for each element here, so that the result does not depend on where

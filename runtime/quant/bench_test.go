@@ -131,6 +131,9 @@ func BenchmarkMatMul(b *testing.B) {
 		{Q8_0, 1536, 576, []int{1, 8}},
 		{Q4_0, 1536, 576, []int{1, 4, 8}},
 		{Q8_0, 49152, 576, []int{8}},
+		{Q4_K, 2048, 2048, []int{1, 2, 8, 64}}, // tinyllama-1b's attention projections
+		{Q4_K, 2048, 5632, []int{64}},          // and its FFN down projection
+		{Q6_K, 2048, 2048, []int{64}},
 	}
 	for _, c := range cases {
 		rs, _ := c.t.RowSize(c.cols)
@@ -145,11 +148,14 @@ func BenchmarkMatMul(b *testing.B) {
 			}
 			out := make([]float32, T*c.rows)
 			perRow := func(b *testing.B) {
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(T)/1e3, "µs/row")
+				ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+				b.ReportMetric(ns/float64(T)/1e3, "µs/row")
+				b.ReportMetric(float64(c.rows*c.cols*T)/ns, "GMAC/s")
 			}
+			var s Scratch
 			b.Run(fmt.Sprintf("%s/%dx%d/T=%d/MatMul", c.t, c.rows, c.cols, T), func(b *testing.B) {
 				for b.Loop() {
-					MatMul(c.t, w, c.rows, &ab, out, c.rows)
+					MatMulScratch(&s, c.t, w, c.rows, &ab, out, c.rows)
 				}
 				perRow(b)
 			})

@@ -606,11 +606,18 @@ GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
 	VSUBSD X3, X0, X0
 
 // func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
+//
+// The arithmetic of llama.cpp's x86 Q4_K kernel (ggml_gemv_q4_K_8x8_q8_K,
+// which runs once llama.cpp has repacked Q4_K weights, as it does on every
+// AVX2 machine) and of dotQ4_KQ8_KGeneric: per super-block the exact
+// integers isum = Σ_j sc_j·Σ q4·q8 and imin = Σ_j m_j·(bsum_2j + bsum_2j+1),
+// then two float32 FMA chains, acc += float(isum)·(d·d8) and
+// accm += float(imin)·(dmin·d8); the result is acc - accm.
 TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
-	VXORPS Y0, Y0, Y0
+	VXORPS X0, X0, X0
 	VXORPS X7, X7, X7
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
@@ -631,29 +638,39 @@ q4kloop:
 	VMOVQ R10, X10
 	VPMOVZXBW X10, X10
 
-	// Mins: Σ m_j * (bsum_2j + bsum_2j+1) in 4 int32 lanes.
+	// imin = Σ m_j * (bsum_2j + bsum_2j+1), exact, in lane 0 of X10.
 	VMOVDQU 260(DI), Y11
 	VEXTRACTI128 $1, Y11, X12
 	VPHADDW X12, X11, X11
 	VPMADDWD X11, X10, X10
+	VPSHUFD $0x4E, X10, X11
+	VPADDD X11, X10, X10
+	VPSHUFD $0xB1, X10, X11
+	VPADDD X11, X10, X10
 	VCVTDQ2PS X10, X10
 
-	// X1 = [d*d8, dmin*d8, ...]
+	// X1 = [d*d8, dmin*d8, ...]; accm += imin * (dmin*d8).
 	VCVTPH2PS 0(SI), X1
 	VBROADCASTSS 0(DI), X2
 	VMULPS X2, X1, X1
 	VMOVSHDUP X1, X3
-	VBROADCASTSS X3, X3
-	VFMADD231PS X10, X3, X7
-	VBROADCASTSS X1, Y1
+	VFMADD231SS X10, X3, X7
 
 	VPXOR Y6, Y6, Y6
 	Q4K_CHUNK(16, 4, 36, 0, 32)
 	Q4K_CHUNK(48, 68, 100, 64, 96)
 	Q4K_CHUNK(80, 132, 164, 128, 160)
 	Q4K_CHUNK(112, 196, 228, 192, 224)
-	VCVTDQ2PS Y6, Y6
-	VFMADD231PS Y6, Y1, Y0
+
+	// isum = the sum of Y6's eight int32 lanes (exact); acc += isum * (d*d8).
+	VEXTRACTI128 $1, Y6, X4
+	VPADDD X4, X6, X6
+	VPSHUFD $0x4E, X6, X4
+	VPADDD X4, X6, X6
+	VPSHUFD $0xB1, X6, X4
+	VPADDD X4, X6, X6
+	VCVTDQ2PS X6, X6
+	VFMADD231SS X6, X1, X0
 
 	ADDQ $144, SI
 	ADDQ $292, DI
@@ -661,11 +678,6 @@ q4kloop:
 	JMP  q4kloop
 
 q4kdone:
-	HSUM0
-	VPERMILPS $0x4E, X7, X1
-	VADDPS X1, X7, X7
-	VPERMILPS $0xB1, X7, X1
-	VADDSS X1, X7, X7
 	VSUBSS X7, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)

@@ -33,6 +33,10 @@ import (
 
 var b bytes.Buffer
 
+// q4kTileG is the most activation rows a Q4_K tile kernel takes (four ZMM
+// registers each; matmul_q4k.go's q4kTileG is the same number).
+const q4kTileG = 6
+
 func p(format string, a ...any) { fmt.Fprintf(&b, "\t"+format+"\n", a...) }
 func label(l string)            { fmt.Fprintf(&b, "%s:\n", l) }
 
@@ -327,120 +331,285 @@ func kScalesMins() {
 	p("VINSERTI32X4 $1, X15, Y15, Y28")
 }
 
-// q4_KZ generates the VNNI-set Q4_K x Q8_K kernel for an even G on 512-bit
-// registers: rows t and t+1 share one ZMM (lanes 0-7 row t, 8-15 row t+1),
-// each half holding exactly the lanes of dotQ4_KQ8_KAVX2 (dot_amd64.s), so
-// every result keeps Dot's bits. Per super-block the weight's scales and
-// mins are unpacked once (into the frame), each 64-element chunk's nibbles
-// once (both halves), and the rows' int32 lane sums Σ sc_j·Σ q4·q8 formed
-// by VPMADDUBSW and VPMADDWD as in the one-row kernel; then per pair one
-// VCVTDQ2PS and one FMA with [d·d8_t x8 | d·d8_t+1 x8]. The mins' term,
-// Σ m_j·(bsum pairs), takes the pairs the packing stored and one VPMADDWD,
-// four float lanes per row (Y8+q, a row per 128-bit half), reduced and
-// subtracted at the end as the one-row kernel does.
-//
-// Packed group super-block (P = G/2 pairs; packQ8_K in matmul.go): [8]float32
-// d8 at 0 (lane t for row t); at 32+96q, pair q's 2 x [8]int16 bsum pairs
-// (bsum_2k + bsum_2k+1), then its 2 x [16]int16 bsums (for q6_KZ); at
-// 32+96P, for each 32-element chunk k (elements 32k..32k+31), per pair the
-// two rows' 32 quants. Registers: Z0-Z3 float sums, Z4-Z7 int sums,
-// Y8-Y11 mins' terms, Z12/Z13 low/high nibbles, Z14 bytes 0x0F, Z15 and
-// Z29-Z31 scratch, Z16-Z19 pair lane indices, Y20-Y23 the same for four
-// lanes a row, Z24/Z25 a chunk's two scales, Y26 d·d8_t, Y27 dmin·d8_t,
-// Y28 the 8 mins as int16 in both halves. Frame: row results' mins terms
-// at 0-31, scale bytes 32-39, min bytes 40-47, scales as int16 48-63.
-func q4_KZ(G int) {
-	name := fmt.Sprintf("mmQ4_KQ8_Kx%dZ", G)
-	prologue(name, "")
-	P := G / 2
+// q4_KRepack generates q4kRepack16(tile, w *byte, rs, nb int): the tile
+// of repackQ4_KTile (matmul_q4k.go) for 16 full rows, in AVX-512. Per
+// super-block, the 128 quant bytes of the 16 rows are two 16x16 matrices of
+// dwords (rows x 4-byte groups); transposing each (unpack dwords, unpack
+// qwords, then two rounds of 128-bit lane shuffles) gives one register per
+// 4-byte group holding it for all 16 rows, and the nibble split of each is
+// two tile vectors: group d of chunk c (c = 0..3, d = 0..7) is sub-block 2c
+// (low nibbles) and 2c+1 (high nibbles). The 16-byte headers (d, dmin, the
+// 12 scale bytes) come in by four VPGATHERDD of one dword each, and the
+// scales and mins are unpacked for 16 rows at once as scaleMinK4 does for
+// one.
+func q4_KRepack() {
+	const name = "q4kRepack16"
+	fmt.Fprintf(&b, "\n// func %s(tile, w *byte, rs, nb int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), DI")
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ rs+16(FP), R8")
+	p("MOVQ nb+24(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	// Z30 = the gather offsets r*rs (r = 0..15), Z31 = bytes 0x0F.
+	p("VMOVD R8, X30")
+	p("VPBROADCASTD X30, Z30")
+	p("VPMULLD q4kLanes<>(SB), Z30, Z30")
 	p("MOVL $0x0F0F0F0F, AX")
-	p("VPBROADCASTD AX, Z14")
-	for q := 0; q < P; q++ {
-		p("VMOVDQU32 pairidx4<>+%d(SB), Y%d", 32*q, 20+q)
+	p("VPBROADCASTD AX, Z31")
+	label(name + "_sb")
+	// Headers: Z16 = d|dmin, Z17 = a (bytes 4-7), Z18 = b, Z19 = c.
+	// Every gather has a non-zero displacement: Go 1.26's assembler encodes
+	// 0(SI)(Z30*1) wrongly (the gather reads zeros), so BX = SI - 4.
+	p("LEAQ -4(SI), BX")
+	for i := 0; i < 4; i++ {
+		p("KXNORW K1, K1, K1")
+		p("VPGATHERDD %d(BX)(Z30*1), K1, Z%d", 4+4*i, 16+i)
 	}
-	accs := make([]int, P)
-	for q := range accs {
-		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
-		accs[q] = q
-	}
-	mins := make([]int, P)
-	for q := range mins {
-		mins[q] = 8 + q
-	}
-	rowStart(name, accs, mins...)
-	label(name + "_blk")
-	kScalesMins()
-	// d·d8_t and dmin·d8_t, one float32 product per lane as the one-row
-	// kernel's VMULPS.
-	p("VCVTPH2PS 0(SI), X15")
-	p("VBROADCASTSS X15, Y29")
-	p("VMULPS 0(DI), Y29, Y26")
-	p("VMOVSHDUP X15, X15")
-	p("VBROADCASTSS X15, Y29")
-	p("VMULPS 0(DI), Y29, Y27")
-	for q := 0; q < P; q++ {
-		p("VPXORD Z%d, Z%d, Z%d", 4+q, 4+q, 4+q)
-	}
-	quants := 32 + 96*P
-	for c := 0; c < 4; c++ {
-		p("VBROADCASTI64X4 %d(SI), Z12", 16+32*c)
-		p("VPSRLW $4, Z12, Z13")
-		p("VPANDD Z14, Z12, Z12")
-		p("VPANDD Z14, Z13, Z13")
-		p("VPBROADCASTW %d(SP), Z24", 48+4*c)
-		p("VPBROADCASTW %d(SP), Z25", 50+4*c)
-		for q := 0; q < P; q++ {
-			lo := quants + ((2*c)*P+q)*64
-			hi := quants + ((2*c+1)*P+q)*64
-			p("VPMADDUBSW %d(DI), Z12, Z15", lo)
-			p("VPMADDWD Z24, Z15, Z15")
-			p("VPADDD Z15, Z%d, Z%d", 4+q, 4+q)
-			p("VPMADDUBSW %d(DI), Z13, Z15", hi)
-			p("VPMADDWD Z25, Z15, Z15")
-			p("VPADDD Z15, Z%d, Z%d", 4+q, 4+q)
+	p("VPMOVDW Z16, Y20")
+	p("VCVTPH2PS Y20, Z20")
+	p("VMOVUPS Z20, 4864(DI)")
+	p("VPSRLD $16, Z16, Z20")
+	p("VPMOVDW Z20, Y20")
+	p("VCVTPH2PS Y20, Z20")
+	p("VMOVUPS Z20, 4928(DI)")
+	// Z21 = (a>>6 & 3)<<4 and Z22 = (b>>6 & 3)<<4 bytewise: the top bits of
+	// scales and mins 4-7.
+	p("MOVL $0x03030303, AX")
+	p("VPBROADCASTD AX, Z23")
+	p("VPSRLD $6, Z17, Z21")
+	p("VPANDD Z23, Z21, Z21")
+	p("VPSLLD $4, Z21, Z21")
+	p("VPSRLD $6, Z18, Z22")
+	p("VPANDD Z23, Z22, Z22")
+	p("VPSLLD $4, Z22, Z22")
+	p("MOVL $0x3F3F3F3F, AX")
+	p("VPBROADCASTD AX, Z23")
+	p("VPANDD Z23, Z17, Z17") // scales 0-3
+	p("VPANDD Z23, Z18, Z18") // mins 0-3
+	p("VPANDD Z31, Z19, Z24")
+	p("VPORD Z21, Z24, Z24") // scales 4-7
+	p("VPSRLD $4, Z19, Z25")
+	p("VPANDD Z31, Z25, Z25")
+	p("VPORD Z22, Z25, Z25") // mins 4-7
+	// Byte j of Z17 / Z24 is sc_j / sc_4+j; of Z18 / Z25 m_j / m_4+j.
+	p("MOVL $0xFF, AX")
+	p("VPBROADCASTD AX, Z23")
+	for j := 0; j < 8; j++ {
+		src := 17
+		if j >= 4 {
+			src = 24
 		}
+		if j%4 == 0 {
+			p("VPANDD Z23, Z%d, Z26", src)
+		} else {
+			p("VPSRLD $%d, Z%d, Z26", 8*(j%4), src)
+			p("VPANDD Z23, Z26, Z26")
+		}
+		p("VMOVDQU32 Z26, %d(DI)", 4096+64*j)
 	}
-	for q := 0; q < P; q++ {
-		p("VCVTDQ2PS Z%d, Z15", 4+q)
-		p("VPERMPS Z26, Z%d, Z29", 16+q)
-		p("VFMADD231PS Z29, Z15, Z%d", q)
-		p("VPMADDWD %d(DI), Y28, Y30", 32+96*q)
-		p("VCVTDQ2PS Y30, Y30")
-		p("VPERMPS Y27, Y%d, Y31", 20+q)
-		p("VFMADD231PS Y31, Y30, Y%d", 8+q)
+	for i := 0; i < 4; i++ {
+		src := 18
+		if i >= 2 {
+			src = 25
+		}
+		sh := 16 * (i % 2) // m_2i at byte 2(i%2), m_2i+1 at byte 2(i%2)+1
+		if sh == 0 {
+			p("VPANDD Z23, Z%d, Z26", src)
+		} else {
+			p("VPSRLD $%d, Z%d, Z26", sh, src)
+			p("VPANDD Z23, Z26, Z26")
+		}
+		p("VPSRLD $%d, Z%d, Z27", sh+8, src)
+		p("VPANDD Z23, Z27, Z27")
+		p("VPSLLD $16, Z27, Z27")
+		p("VPORD Z27, Z26, Z26")
+		p("VMOVDQU32 Z26, %d(DI)", 4608+64*i)
+	}
+	// Quants: two 16x16 dword transposes (chunks 0-1, then 2-3).
+	for h := 0; h < 2; h++ {
+		p("MOVQ SI, BX")
+		for r := 0; r < 16; r++ {
+			p("VMOVDQU32 %d(BX), Z%d", 16+64*h, r)
+			if r < 15 {
+				p("ADDQ R8, BX")
+			}
+		}
+		// Rows 4i..4i+3: dwords, then qwords interleaved (Z16-Z19
+		// scratch); after this Z(4i+m)'s 128-bit lane L holds column 4L+m
+		// of rows 4i..4i+3.
+		for i := 0; i < 4; i++ {
+			r := 4 * i
+			p("VPUNPCKLDQ Z%d, Z%d, Z16", r+1, r)
+			p("VPUNPCKHDQ Z%d, Z%d, Z17", r+1, r)
+			p("VPUNPCKLDQ Z%d, Z%d, Z18", r+3, r+2)
+			p("VPUNPCKHDQ Z%d, Z%d, Z19", r+3, r+2)
+			p("VPUNPCKLQDQ Z18, Z16, Z%d", r)
+			p("VPUNPCKHQDQ Z18, Z16, Z%d", r+1)
+			p("VPUNPCKLQDQ Z19, Z17, Z%d", r+2)
+			p("VPUNPCKHQDQ Z19, Z17, Z%d", r+3)
+		}
+		// Then per m the four columns 4L+m from the 128-bit lanes of
+		// Z(m), Z(4+m), Z(8+m), Z(12+m).
+		for m := 0; m < 4; m++ {
+			p("VSHUFI32X4 $0x44, Z%d, Z%d, Z16", 4+m, m)    // lanes 0,1 of rows 0-3, 4-7
+			p("VSHUFI32X4 $0xEE, Z%d, Z%d, Z17", 4+m, m)    // lanes 2,3
+			p("VSHUFI32X4 $0x44, Z%d, Z%d, Z18", 12+m, 8+m) // rows 8-11, 12-15
+			p("VSHUFI32X4 $0xEE, Z%d, Z%d, Z19", 12+m, 8+m)
+			for L := 0; L < 4; L++ {
+				src, src2, imm := 16, 18, "0x88"
+				if L >= 2 {
+					src, src2 = 17, 19
+				}
+				if L%2 == 1 {
+					imm = "0xDD"
+				}
+				col := 4*L + m // dword column of this half: chunk 2h+col/8, group col%8
+				c, d := 2*h+col/8, col%8
+				p("VSHUFI32X4 $%s, Z%d, Z%d, Z20", imm, src2, src)
+				p("VPANDD Z31, Z20, Z21")
+				p("VMOVDQU32 Z21, %d(DI)", 64*(8*(2*c)+d))
+				p("VPSRLD $4, Z20, Z20")
+				p("VPANDD Z31, Z20, Z20")
+				p("VMOVDQU32 Z20, %d(DI)", 64*(8*(2*c+1)+d))
+			}
+		}
 	}
 	p("ADDQ $144, SI")
-	p("ADDQ $%d, DI", 32+608*P)
+	p("ADDQ $4992, DI")
 	p("DECQ CX")
-	p("JNZ %s_blk", name)
-	// The mins' term of each row, reduced as the one-row kernel reduces
-	// X7, into the frame for rowEnd to subtract.
-	for q := 0; q < P; q++ {
+	p("JNZ %s_sb", name)
+	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
+	for r := 0; r < 16; r++ {
+		fmt.Fprintf(&b, "DATA q4kLanes<>+%d(SB)/4, $%d\n", 4*r, r)
+	}
+	fmt.Fprintf(&b, "GLOBL q4kLanes<>(SB), RODATA|NOPTR, $64\n")
+}
+
+// Q4_K tile kernels (q4_KT): lanes are weight rows, not activation rows.
+//
+// Q4_K's arithmetic is an exact integer per super-block (dotQ4_KQ8_KGeneric),
+// so a kernel may form it any way it likes. These take a tile of 16 weight
+// rows that repackQ4_KTile (matmul_q4k.go) has rearranged so that one ZMM
+// holds the same four elements of one sub-block for all 16 rows, and a group
+// of G activation rows. For each sub-block j, VPDPBUSD with the activation's
+// four bytes broadcast from memory accumulates, in a 16-lane register per
+// activation row, Σ q4·q8 over the sub-block's 32 elements for 16 rows at
+// once; the sub-block scale is applied once per 16 elements by VPDPWSSD
+// (the partial sum, |s| <= 16·15·128 < 2^15, read as an int16 pair with
+// (sc_j, 0)). Per super-block that is 64 VPDPBUSD and 16 VPDPWSSD per
+// activation row for 4096 products, against two multiply instructions per 64
+// products for the kernels that keep the one-row lane layout; VPDPBUSD on
+// 512-bit registers issues on two ports on this generation of Xeon, the
+// VPMADDUBSW/VPMADDWD pair on one.
+//
+// Then, per activation row, float(isum) and float(imin) (the mins term,
+// four VPDPWSSD of the (m_2i, m_2i+1) pairs against the activation's
+// (bs_2i, bs_2i+1) bsum pairs) enter the two FMA chains of the one-row
+// kernel, with the same d·d8 and dmin·d8 products: every result keeps Dot's
+// bits.
+//
+// Tile super-block (4992 bytes; q4kTileSB in matmul_q4k.go): at 64(8j+k)
+// the u8 quants of elements 32j+4k..32j+4k+3 of the 16 rows (lane r for
+// row r); at 4096+64j the scales sc_j as int32 lanes; at 4608+64i the mins
+// pairs m_2i | m_2i+1<<16; at 4864 the 16 rows' d, at 4928 their dmin
+// (float32). Packed activation super-block (packQ4_KT): a 288-byte record
+// per activation row: the 256 int8 quants, at 256 four int16 pairs of bsum
+// pair sums (bs_2i, bs_2i+1) with bs_j = bsum_2j + bsum_2j+1, at 272 d8.
+//
+// Registers: Z0-Z5 acc, Z6-Z11 accm (float32 chains), Z12-Z17 isum,
+// Z18-Z23 sub-block sums then imin, Z24/Z25 tile quants, Z26 d, Z27 dmin,
+// Z28/Z29 scale products. The results of activation row t go to
+// out[t*ldo + r] for the lanes r set in mask.
+func q4_KT(G int) {
+	name := fmt.Sprintf("mmQ4_KQ8_KT%d", G)
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	const rec = 288
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
+		p("VPXORD Z%d, Z%d, Z%d", 6+t, 6+t, 6+t)
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_store", name)
+	label(name + "_sb")
+	p("VMOVUPS 4864(SI), Z26")
+	p("VMOVUPS 4928(SI), Z27")
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", 12+t, 12+t, 12+t)
+	}
+	for j := 0; j < 8; j++ {
 		for h := 0; h < 2; h++ {
-			if h == 0 {
-				p("VMOVAPS X%d, X12", 8+q)
-			} else {
-				p("VEXTRACTF128 $1, Y%d, X12", 8+q)
+			for t := 0; t < G; t++ {
+				p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
 			}
-			p("VPERMILPS $0x4E, X12, X13")
-			p("VADDPS X13, X12, X12")
-			p("VPERMILPS $0xB1, X12, X13")
-			p("VADDSS X13, X12, X12")
-			p("VMOVSS X12, %d(SP)", 8*q+4*h)
+			for k := 4 * h; k < 4*h+4; k++ {
+				w := 24 + k%2
+				p("VMOVDQU32 %d(SI), Z%d", 64*(8*j+k), w)
+				for t := 0; t < G; t++ {
+					p("VPDPBUSD.BCST %d(DI), Z%d, Z%d", t*rec+32*j+4*k, w, 18+t)
+				}
+			}
+			for t := 0; t < G; t++ {
+				p("VPDPWSSD %d(SI), Z%d, Z%d", 4096+64*j, 18+t, 12+t)
+			}
 		}
 	}
-	rowEnd(name, pairRows(P), "VSUBSS")
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
+	}
+	for i := 0; i < 4; i++ {
+		w := 24 + i%2
+		p("VMOVDQU32 %d(SI), Z%d", 4608+64*i, w)
+		for t := 0; t < G; t++ {
+			p("VPDPWSSD.BCST %d(DI), Z%d, Z%d", t*rec+256+4*i, w, 18+t)
+		}
+	}
+	for t := 0; t < G; t++ {
+		p("VCVTDQ2PS Z%d, Z%d", 12+t, 12+t)
+		p("VMULPS.BCST %d(DI), Z26, Z28", t*rec+272)
+		p("VFMADD231PS Z28, Z%d, Z%d", 12+t, t)
+		p("VCVTDQ2PS Z%d, Z%d", 18+t, 18+t)
+		p("VMULPS.BCST %d(DI), Z27, Z29", t*rec+272)
+		p("VFMADD231PS Z29, Z%d, Z%d", 18+t, 6+t)
+	}
+	p("ADDQ $4992, SI")
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_sb", name)
+	label(name + "_store")
+	p("MOVQ out+24(FP), DX")
+	p("MOVQ ldo+32(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ mask+40(FP), AX")
+	p("KMOVW AX, K1")
+	for t := 0; t < G; t++ {
+		p("VSUBPS Z%d, Z%d, Z%d", 6+t, t, t)
+		p("VMOVUPS Z%d, K1, (DX)", t)
+		if t+1 < G {
+			p("ADDQ R12, DX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
 }
 
 // q6_KZ generates the VNNI-set Q6_K x Q8_K kernel for an even G on 512-bit
-// registers, as q4_KZ: each 256-bit half of a ZMM holds exactly the lanes
-// of dotQ6_KQ8_KAVX2 for one row of a pair, so every result keeps Dot's
+// registers, rows t and t+1 sharing one ZMM (lanes 0-7 row t, 8-15 row
+// t+1): each 256-bit half holds exactly the lanes of dotQ6_KQ8_KAVX2 for
+// one row of the pair, so every result keeps Dot's
 // bits. Per super-block: the int sums start at -32·Σ s_g·bsum_g (the
 // quants' offset, from the row's 16 bsums), the 6-bit quants of each
 // 32-element group are formed once (both halves) and multiplied with the
 // pair's activations by VPMADDUBSW and VPMADDWD with the group's scale
 // pair; then per pair one VCVTDQ2PS and one FMA with [d·d8_t x8 |
-// d·d8_t+1 x8]. Packed layout: q4_KZ's. Registers: Z0-Z3 float sums, Z4-Z7
+// d·d8_t+1 x8]. Packed layout: packQ8_K's (matmul.go). Registers: Z0-Z3 float sums, Z4-Z7
 // int sums, Z9 the 16 scales as int16 (both halves), Z11/Z12 scales 0-7 /
 // 8-15 in every 128-bit lane, Z13 bytes 0x30, Z14 bytes 0x0F, Z16-Z19 pair
 // lane indices, Z20/Z21 low bits, Z22 high bits, Z23-Z25 scratch, Z26
@@ -534,10 +703,11 @@ func q6_KZ(G int) {
 // kernel's arithmetic: per super-block the exact integers sumi and summ,
 // then float64 sum += float32(d8·d)·float32(sumi), sum -= float32(d8·dmin)
 // ·float32(summ). Here the integer lane sums of a pair of rows (Z0-Z3,
-// [row 2q | row 2q+1]) are formed as in q4_KZ, with the fifth bits or-ed
-// into the nibbles; each half is added up (exact, in any order), and the
+// [row 2q | row 2q+1]) are formed by VPMADDUBSW and VPMADDWD (each
+// 64-element chunk's nibbles unpacked once for both halves, the chunk's two
+// scales broadcast), with the fifth bits or-ed into the nibbles; each half is added up (exact, in any order), and the
 // float part runs per row in Y4+t, whose four float64 lanes all hold row
-// t's sum. Packed layout: q4_KZ's (packQ8_K). Registers: Z0-Z3 int sums,
+// t's sum. Packed layout: packQ8_K's (matmul.go). Registers: Z0-Z3 int sums,
 // Y4-Y11 float64 sums, Z12/Z13 low/high quants, Z14 bytes 0x0F, Z15 and
 // Z29-Z31 scratch, Z16-Z19 pair lane indices (x8), Y20-Y23 (x4), Z24 the
 // qh bytes, Z25 bytes 0x01, Z26/Z27 a chunk's two scales, Y28 the mins as
@@ -799,7 +969,7 @@ func q6kShufZTable() {
 	fmt.Fprintf(&b, "GLOBL q6kShufZ<>(SB), RODATA|NOPTR, $256\n")
 }
 
-// pairIndex4Table is the DATA of q4_KZ's four-lane pair indices: for pair
+// pairIndex4Table is the DATA of q5_KZ's four-lane pair indices: for pair
 // q, 4 x 2q then 4 x (2q+1), as int32.
 func pairIndex4Table(pairs int) {
 	for q := 0; q < pairs; q++ {
@@ -959,10 +1129,13 @@ func main() {
 	pairIndex4Table(4)
 	q6kShufZTable()
 	q5Tables()
+	for G := 1; G <= q4kTileG; G++ {
+		q4_KT(G)
+	}
+	q4_KRepack()
 	for G := 2; G <= 8; G += 2 {
 		q4_1Z(G)
 		q8_0Z(G)
-		q4_KZ(G)
 		q5_KZ(G)
 		q6_KZ(G)
 		q5Z(G, false)

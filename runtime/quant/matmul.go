@@ -68,7 +68,7 @@ func packedStride(t Type, G int) int {
 		return 32 + 64*G
 	case Q4_0:
 		return 32 + 64*G
-	case Q4_K, Q5_K, Q6_K:
+	case Q5_K, Q6_K:
 		return 32 + 304*G
 	case Q5_0:
 		return 32 + 64*G
@@ -87,7 +87,7 @@ func maxGroup(t Type) int {
 		return 8
 	case Q4_0:
 		return 4
-	case Q4_K, Q5_K, Q6_K, Q5_0, Q5_1:
+	case Q5_K, Q6_K, Q5_0, Q5_1:
 		if kQuantGroups() {
 			return 8
 		}
@@ -99,7 +99,7 @@ func maxGroup(t Type) int {
 // 512-bit register), so its groups have even sizes.
 func pairsOnly(t Type) bool {
 	switch t {
-	case Q4_K, Q5_K, Q6_K, Q5_0, Q5_1:
+	case Q5_K, Q6_K, Q5_0, Q5_1:
 		return true
 	}
 	return false
@@ -241,11 +241,15 @@ func groups(t Type, T, nb int, f func(first, G, off int)) int {
 // pack regroups the rows into b.packed (see packedStride) when the weight
 // type has multi-row kernels and there are at least two rows.
 func (b *Batch) pack() {
+	if b.t == Q4_K && q4kTilePath(b.n) && b.cols > 0 {
+		b.packQ4_KT()
+		return
+	}
 	if maxGroup(b.t) == 0 || b.n < 2 || b.cols == 0 {
 		return
 	}
 	switch b.t {
-	case Q4_K, Q5_K, Q6_K:
+	case Q5_K, Q6_K:
 		b.packQ8_K()
 		return
 	case Q5_0, Q5_1:
@@ -297,14 +301,14 @@ func (b *Batch) pack() {
 	b.vnniOK = !minus128
 }
 
-// packQ8_K regroups Q8_K rows for the K-quant kernels (q4_KZ, q5_KZ, q6_KZ in
+// packQ8_K regroups Q8_K rows for the Q5_K and Q6_K kernels (q5_KZ, q6_KZ in
 // gen_matmul.go), pairs of rows side by side. Per super-block of a group of
 // G (even) rows, P = G/2 pairs:
 //
 //	[8]float32        d8     the rows' scales, lane t for row t
 //	P x {
 //	  2 x [8]i16      bp     each row's bsum pairs bsum_2k + bsum_2k+1
-//	                         (what dotQ4_KQ8_KAVX2's VPHADDW forms)
+//	                         (Q5_K's mins term)
 //	  2 x [16]i16     bsums  each row's bsums (for Q6_K's -32 offset)
 //	}
 //	8 x P x 64B       q      for each 32-element chunk k (elements
@@ -403,6 +407,14 @@ func (b *Batch) packQ8For5() {
 // sub-slices w[lo*rs:] and out[lo:]). It panics when b was filled for
 // another weight type, ldo < rows, or w or out are too short.
 func MatMul(t Type, w []byte, rows int, b *Batch, out []float32, ldo int) {
+	MatMulScratch(nil, t, w, rows, b, out, ldo)
+}
+
+// MatMulScratch is MatMul with working memory s (nil: MatMul allocates
+// what it needs). Hot paths give each goroutine a Scratch of its own, so
+// that MatMul allocates nothing (the Q4_K tile path needs a repacked copy
+// of 16 weight rows, about 20 bytes per weight column).
+func MatMulScratch(s *Scratch, t Type, w []byte, rows int, b *Batch, out []float32, ldo int) {
 	if b.t != t || (b.n > 0 && !CanDot(t)) {
 		panic(fmt.Sprintf("quant: MatMul %s: batch quantized for %s weights", t, b.t))
 	}
@@ -413,6 +425,13 @@ func MatMul(t Type, w []byte, rows int, b *Batch, out []float32, ldo int) {
 			t, rows, cols, T, rows*rs, max(0, (T-1)*ldo+rows), ldo, len(w), len(out)))
 	}
 	if rows == 0 || T == 0 {
+		return
+	}
+	if t == Q4_K && b.isPacked {
+		if s == nil {
+			s = new(Scratch)
+		}
+		matMulQ4_KTile(s, w[:rows*rs], rs, rows, b, out, ldo)
 		return
 	}
 	i := 0

@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"math/bits"
 	"os"
 	"unsafe"
 )
@@ -123,18 +124,6 @@ var mmKernelsVNNI = [3][9]mmKernel{
 }
 
 //go:noescape
-func mmQ4_KQ8_Kx2Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
-
-//go:noescape
-func mmQ4_KQ8_Kx4Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
-
-//go:noescape
-func mmQ4_KQ8_Kx6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
-
-//go:noescape
-func mmQ4_KQ8_Kx8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
-
-//go:noescape
 func mmQ6_KQ8_Kx2Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
 //go:noescape
@@ -182,12 +171,63 @@ func mmQ5_1Q8_1x6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int
 //go:noescape
 func mmQ5_1Q8_1x8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
+//go:noescape
+func mmQ4_KQ8_KT1(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT2(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT3(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT4(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT5(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT6(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+// q4kTiles[G]: the Q4_K tile kernels for G activation rows (q4_KT in
+// gen_matmul.go).
+var q4kTiles = [q4kTileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask int){
+	1: mmQ4_KQ8_KT1, 2: mmQ4_KQ8_KT2, 3: mmQ4_KQ8_KT3, 4: mmQ4_KQ8_KT4, 5: mmQ4_KQ8_KT5, 6: mmQ4_KQ8_KT6,
+}
+
+//go:noescape
+func q4kRepack16(tile, w *byte, rs, nb int)
+
+// repackQ4_KTile16 writes a tile of 16 rows with the assembly of
+// q4_KRepack (gen_matmul.go) where the tile kernels run, and reports
+// whether it did.
+func repackQ4_KTile16(tile, w []byte, rs, nb int) bool {
+	if !useVNNI || nb == 0 {
+		return false
+	}
+	_, _ = tile[nb*q4kTileSB-1], w[15*rs+nb*q4_KBytes-1]
+	q4kRepack16(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+	return true
+}
+
+// q4kTileKernels reports whether the Q4_K tile kernels run here (they
+// need AVX512_VNNI, as the other 512-bit kernels).
+func q4kTileKernels() bool { return useVNNI }
+
+// runQ4_KTile runs the tile kernel for G activation rows: out[t*ldo + r]
+// for t < G and the rows r set in mask.
+func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
+	_, _ = tile[nb*q4kTileSB-1], a[G*nb*q4kRec-1]
+	_ = out[(G-1)*ldo+bits.Len(uint(mask))-1]
+	q4kTiles[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(out), ldo, mask)
+}
+
 // mmKernelsK[type][G] (index 0: Q4_K, 1: Q6_K, 2: Q5_K, 3: Q5_0, 4: Q5_1):
-// the kernels on 512-bit registers only, for an even G (q4_KZ, q6_KZ,
+// the kernels on 512-bit registers only, for an even G (q6_KZ,
 // q5_KZ, q5Z in gen_matmul.go). There are none for AVX2 alone: they need
 // more registers per activation row than 16 YMM leave room for.
 var mmKernelsK = [5][9]mmKernel{
-	{2: mmQ4_KQ8_Kx2Z, 4: mmQ4_KQ8_Kx4Z, 6: mmQ4_KQ8_Kx6Z, 8: mmQ4_KQ8_Kx8Z},
+	{}, // Q4_K: the tile kernels (matmul_q4k.go)
 	{2: mmQ6_KQ8_Kx2Z, 4: mmQ6_KQ8_Kx4Z, 6: mmQ6_KQ8_Kx6Z, 8: mmQ6_KQ8_Kx8Z},
 	{2: mmQ5_KQ8_Kx2Z, 4: mmQ5_KQ8_Kx4Z, 6: mmQ5_KQ8_Kx6Z, 8: mmQ5_KQ8_Kx8Z},
 	{2: mmQ5_0Q8_0x2Z, 4: mmQ5_0Q8_0x4Z, 6: mmQ5_0Q8_0x6Z, 8: mmQ5_0Q8_0x8Z},
@@ -239,10 +279,6 @@ func mmGroupAsm(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float
 		k = ks[1][G]
 	case Q4_0:
 		k = mmKernels[2][G]
-	case Q4_K:
-		if useVNNI {
-			k = mmKernelsK[0][G]
-		}
 	case Q6_K:
 		if useVNNI {
 			k = mmKernelsK[1][G]

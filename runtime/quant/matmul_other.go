@@ -14,3 +14,12 @@ func MatMulImplementation() string { return "generic" }
 
 // kQuantGroups: no K-quant multi-row kernels on this architecture.
 func kQuantGroups() bool { return false }
+
+// q4kTileKernels: no Q4_K tile kernels on this architecture.
+func q4kTileKernels() bool { return false }
+
+func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
+	panic("quant: no Q4_K tile kernels on this architecture")
+}
+
+func repackQ4_KTile16(tile, w []byte, rs, nb int) bool { return false }

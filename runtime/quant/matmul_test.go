@@ -26,6 +26,12 @@ func mmRows(rng *rand.Rand, tb testing.TB, t Type, rows, cols int) []byte {
 // to be bit-identical to Dot on the same rows.
 func checkMatMul(t *testing.T, typ Type, w []byte, rows, cols int, b *Batch, name string) {
 	t.Helper()
+	checkMatMulScratch(t, nil, typ, w, rows, cols, b, name)
+}
+
+// checkMatMulScratch is checkMatMul through MatMulScratch with s.
+func checkMatMulScratch(t *testing.T, s *Scratch, typ Type, w []byte, rows, cols int, b *Batch, name string) {
+	t.Helper()
 	T := b.Len()
 	ldo := rows + 3
 	const sentinel = float32(-12345.5)
@@ -33,7 +39,7 @@ func checkMatMul(t *testing.T, typ Type, w []byte, rows, cols int, b *Batch, nam
 	for i := range out {
 		out[i] = sentinel
 	}
-	MatMul(typ, w, rows, b, out, ldo)
+	MatMulScratch(s, typ, w, rows, b, out, ldo)
 	rs, _ := typ.RowSize(cols)
 	for i := 0; i < T; i++ {
 		for r := 0; r < ldo; r++ {
@@ -65,7 +71,8 @@ func TestMatMulMatchesDot(t *testing.T) { matMulModes(t, testMatMulMatchesDot) }
 
 func testMatMulMatchesDot(t *testing.T) {
 	rng := rand.New(rand.NewPCG(50, 51))
-	var b Batch // reused across cases, as the CPU backend does
+	var b Batch   // reused across cases, as the CPU backend does
+	var s Scratch // likewise
 	for _, typ := range mmTypes {
 		cs := []int{32, 96, 576}
 		switch {
@@ -74,8 +81,13 @@ func testMatMulMatchesDot(t *testing.T) {
 		case typ == Q8_0:
 			cs = append(cs, 3072) // groups of 6 (groupSize)
 		}
+		rowCounts := []int{1, 3, 7, 13}
+		if typ == Q4_K {
+			cs = append(cs, 256)                  // a shorter row after longer ones: Scratch reuse
+			rowCounts = append(rowCounts, 16, 35) // whole tiles of 16 rows, and a partial one
+		}
 		for _, cols := range cs {
-			for _, rows := range []int{1, 3, 7, 13} {
+			for _, rows := range rowCounts {
 				w := mmRows(rng, t, typ, rows, cols)
 				for _, T := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 17, 21} {
 					if (cols == 576 || cols == 3072) && rows == 13 && T > 9 {
@@ -88,7 +100,7 @@ func testMatMulMatchesDot(t *testing.T) {
 					if err := b.Quantize(typ, x, T, cols); err != nil {
 						t.Fatal(err)
 					}
-					checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s %dx%d T=%d", typ, rows, cols, T))
+					checkMatMulScratch(t, &s, typ, w, rows, cols, &b, fmt.Sprintf("%s %dx%d T=%d", typ, rows, cols, T))
 				}
 			}
 		}

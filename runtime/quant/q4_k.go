@@ -51,12 +51,18 @@ func dequantQ4_K(src []byte, dst []float32) {
 	}
 }
 
-// dotQ4_KQ8_KGeneric: per super-block the integer sums Σ_j sc[j]·Σ q4·q8 and
-// Σ_j m[j]·bsum(j), scaled by d·d8 and dmin·d8.
+// dotQ4_KQ8_KGeneric is the arithmetic of llama.cpp's x86 Q4_K kernel
+// (ggml_gemv_q4_K_8x8_q8_K: llama.cpp repacks Q4_K weights on every AVX2
+// machine and multiplies them with it, token by token): per super-block the
+// exact integers isum = Σ_j sc[j]·Σ q4·q8 and imin = Σ_j m[j]·bsum(j), then
+// two float32 FMA chains acc += float(isum)·(d·d8), accm += float(imin)·(dmin·d8),
+// and the result acc - accm. An exact integer per super-block lets every
+// kernel (dotQ4_KQ8_KAVX2, the multi-row ones) form it its own way and still
+// agree bit for bit.
 func dotQ4_KQ8_KGeneric(w, a []byte, n int) float32 {
 	nb := n / QK_K
 	w, a = w[:nb*q4_KBytes], a[:nb*q8_KBytes]
-	var sum float64
+	var acc, accm float32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q4_KBytes : (i+1)*q4_KBytes]
 		ba := a[i*q8_KBytes : (i+1)*q8_KBytes]
@@ -80,8 +86,8 @@ func dotQ4_KQ8_KGeneric(w, a []byte, n int) float32 {
 				int32(m2)*(q8KBsum(ba, 4*c+2)+q8KBsum(ba, 4*c+3))
 		}
 		yd := q8Kd(ba)
-		sum += float64(float32(yd*half(bw, 0)) * float32(sumi))
-		sum -= float64(float32(yd*half(bw, 2)) * float32(summ))
+		acc = FMA32(float32(sumi), float32(half(bw, 0)*yd), acc)
+		accm = FMA32(float32(summ), float32(half(bw, 2)*yd), accm)
 	}
-	return float32(sum)
+	return acc - accm
 }

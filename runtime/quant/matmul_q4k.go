@@ -1,0 +1,162 @@
+package quant
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// The Q4_K tile path of MatMul (where the AVX-512 VNNI kernels run).
+//
+// Q4_K·Q8_K is an exact integer per super-block (see dotQ4_KQ8_KGeneric),
+// so MatMul may form it in whatever lane layout is fastest and still give
+// Dot's bits. It takes the weights 16 rows at a time: repackQ4_KTile
+// rewrites the tile's super-blocks so that one 512-bit register holds the
+// same four elements of a sub-block for all 16 rows (and the rows' scales,
+// mins and d, dmin as vectors), then the tile kernels (q4_KT in
+// gen_matmul.go) multiply the tile with every activation row, up to
+// q4kTileG rows per call. The rewrite (q4_KRepack, in assembly) is paid
+// once for all activation rows; already for two rows the tile path beats
+// two MatVec passes (one thread, 2048x2048: 21 against 12 GMAC/s; 64 rows:
+// 110-150 against 13).
+const (
+	q4kTileRows = 16   // weight rows per tile: one per 32-bit lane of a ZMM
+	q4kTileSB   = 4992 // bytes of one repacked super-block of a tile
+	q4kRec      = 288  // bytes of one packed activation super-block
+	q4kTileG    = 6    // activation rows per kernel call (as in gen_matmul.go)
+	q4kTileMin  = 2    // fewest activation rows for which the tile path pays (BenchmarkMatMul)
+)
+
+// Tile super-block layout (offsets in bytes):
+//
+//	0     [8][8][16]u32  quants: at 64(8j+k), lane r = the four u8 quants
+//	                     (0..15) of elements 32j+4k..32j+4k+3 of row r
+//	4096  [8][16]i32     sc_j of each row
+//	4608  [4][16]u32     min pairs m_2i | m_2i+1<<16 of each row
+//	4864  [16]f32        d of each row
+//	4928  [16]f32        dmin of each row
+//
+// Rows past the end of the weights (a last tile of fewer than 16) are zero;
+// the kernels' store mask leaves their outputs alone.
+
+// Scratch is working memory for MatMulScratch: the repacked weight tile of
+// the Q4_K path. The zero Scratch is ready to use; it grows to the largest
+// row length seen and is then reused, so MatMulScratch with the same
+// Scratch allocates nothing. A Scratch belongs to one goroutine at a time.
+type Scratch struct {
+	tile []byte
+}
+
+// q4kTilePath reports whether MatMul takes the tile path for Q4_K weights
+// and T activation rows.
+func q4kTilePath(T int) bool { return q4kTileKernels() && T >= q4kTileMin }
+
+// packQ4_KT lays out the Q8_K rows for the tile kernels: for each group of
+// up to q4kTileG rows (full groups, then the rest), super-block after
+// super-block, one q4kRec-byte record per row:
+//
+//	0    [256]i8   the quants
+//	256  [4]u32    bsum pair sums bs_2i | bs_2i+1<<16 (int16 each), with
+//	               bs_j = bsum_2j + bsum_2j+1: the bsums of sub-block j
+//	272  f32       d8
+//	276  (zero padding to 288)
+func (b *Batch) packQ4_KT() {
+	nb := b.cols / QK_K
+	b.packed = grow(b.packed, b.n*nb*q4kRec)
+	for first := 0; first < b.n; first += q4kTileG {
+		G := min(q4kTileG, b.n-first)
+		base := first * nb * q4kRec
+		for t := 0; t < G; t++ {
+			row := b.Row(first + t)
+			for i := 0; i < nb; i++ {
+				src := row[i*q8_KBytes : (i+1)*q8_KBytes]
+				dst := b.packed[base+(i*G+t)*q4kRec : base+(i*G+t+1)*q4kRec]
+				copy(dst[:QK_K], src[q8_KQs:q8_KQs+QK_K])
+				for k := 0; k < 4; k++ {
+					bs0 := q8KBsum(src, 4*k) + q8KBsum(src, 4*k+1)
+					bs1 := q8KBsum(src, 4*k+2) + q8KBsum(src, 4*k+3)
+					binary.LittleEndian.PutUint32(dst[QK_K+4*k:], uint32(uint16(int16(bs0)))|uint32(uint16(int16(bs1)))<<16)
+				}
+				copy(dst[QK_K+16:QK_K+20], src[q8_KDOffset:q8_KDOffset+4])
+				clear(dst[QK_K+20:])
+			}
+		}
+	}
+	b.isPacked = true
+	b.vnniOK = true
+}
+
+// repackQ4_KTile writes the n (<= 16) Q4_K rows of w (rs bytes apart, nb
+// super-blocks each) into tile in the tile layout above.
+func repackQ4_KTile(tile, w []byte, rs, n, nb int) {
+	if n == q4kTileRows && repackQ4_KTile16(tile, w, rs, nb) {
+		return
+	}
+	repackQ4_KTileGeneric(tile, w, rs, n, nb)
+}
+
+// repackQ4_KTileGeneric is repackQ4_KTile in Go, for any n <= 16.
+func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
+	tile = tile[:nb*q4kTileSB]
+	if n < q4kTileRows {
+		clear(tile)
+	}
+	_ = w[(n-1)*rs+nb*q4_KBytes-1]
+	le := binary.LittleEndian
+	// Super-block outer: its 4992 tile bytes stay in L1 while the 16 rows
+	// write their lanes.
+	for i := 0; i < nb; i++ {
+		dst := (*[q4kTileSB]byte)(tile[i*q4kTileSB:])
+		for r := 0; r < n; r++ {
+			lane := 4 * (r & (q4kTileRows - 1))
+			blk := (*[q4_KBytes]byte)(w[r*rs+i*q4_KBytes:])
+			// Scales and mins as scaleMinK4 unpacks them: a = bytes 4-7,
+			// b = 8-11, c = 12-15; sc_0..3 = a&63, sc_4..7 = c&15 | (a>>6)<<4,
+			// m_0..3 = b&63, m_4..7 = c>>4 | (b>>6)<<4 (bytewise).
+			sa, sb, sc := le.Uint32(blk[4:]), le.Uint32(blk[8:]), le.Uint32(blk[12:])
+			scLo, scHi := sa&0x3f3f3f3f, sc&0x0f0f0f0f|(sa>>6&0x03030303)<<4
+			mLo, mHi := sb&0x3f3f3f3f, sc>>4&0x0f0f0f0f|(sb>>6&0x03030303)<<4
+			for j := 0; j < 4; j++ {
+				le.PutUint32(dst[4096+64*j+lane:], scLo>>(8*j)&0xff)
+				le.PutUint32(dst[4096+64*(j+4)+lane:], scHi>>(8*j)&0xff)
+			}
+			le.PutUint32(dst[4608+lane:], mLo&0xff|(mLo>>8&0xff)<<16)
+			le.PutUint32(dst[4608+64+lane:], mLo>>16&0xff|(mLo>>24)<<16)
+			le.PutUint32(dst[4608+128+lane:], mHi&0xff|(mHi>>8&0xff)<<16)
+			le.PutUint32(dst[4608+192+lane:], mHi>>16&0xff|(mHi>>24)<<16)
+			le.PutUint32(dst[4864+lane:], math.Float32bits(half(blk[:], 0)))
+			le.PutUint32(dst[4928+lane:], math.Float32bits(half(blk[:], 2)))
+			// Chunk c's 32 bytes hold sub-block 2c in their low nibbles and
+			// 2c+1 in their high ones, element l of each at byte l.
+			for c := 0; c < 4; c++ {
+				for k := 0; k < 8; k += 2 {
+					v := le.Uint64(blk[q4_KQs+32*c+4*k:])
+					lo, hi := v&0x0f0f0f0f0f0f0f0f, v>>4&0x0f0f0f0f0f0f0f0f
+					le.PutUint32(dst[64*(16*c+k)+lane:], uint32(lo))
+					le.PutUint32(dst[64*(16*c+k+1)+lane:], uint32(lo>>32))
+					le.PutUint32(dst[64*(16*c+8+k)+lane:], uint32(hi))
+					le.PutUint32(dst[64*(16*c+8+k+1)+lane:], uint32(hi>>32))
+				}
+			}
+		}
+	}
+}
+
+// matMulQ4_KTile is MatMul's tile path: out[i*ldo + r] for all rows r of w
+// and activation rows i of b (packed by packQ4_KT).
+func matMulQ4_KTile(s *Scratch, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
+	nb := b.cols / QK_K
+	if cap(s.tile) < nb*q4kTileSB {
+		s.tile = make([]byte, nb*q4kTileSB)
+	}
+	tile := s.tile[:nb*q4kTileSB]
+	for r0 := 0; r0 < rows; r0 += q4kTileRows {
+		n := min(q4kTileRows, rows-r0)
+		repackQ4_KTile(tile, w[r0*rs:], rs, n, nb)
+		mask := 1<<n - 1
+		for first := 0; first < b.n; first += q4kTileG {
+			G := min(q4kTileG, b.n-first)
+			a := b.packed[first*nb*q4kRec : (first+G)*nb*q4kRec]
+			runQ4_KTile(G, tile, a, nb, out[first*ldo+r0:], ldo, mask)
+		}
+	}
+}

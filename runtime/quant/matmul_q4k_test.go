@@ -1,0 +1,34 @@
+package quant
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestRepackQ4_KTile: the assembly repack of a 16-row tile (where the
+// tile kernels run) writes exactly the bytes of the Go one, for random
+// blocks (all scale and min bit patterns, f16 d and dmin) over several
+// super-blocks and row strides.
+func TestRepackQ4_KTile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(60, 61))
+	for _, c := range []struct{ cols, pad int }{{256, 0}, {768, 0}, {2048, 0}, {512, 144 * 3}} {
+		nb := c.cols / QK_K
+		rs := nb*q4_KBytes + c.pad // a row stride longer than a row, as in a sub-slice of a wider matrix
+		w := make([]byte, 16*rs)
+		for r := 0; r < 16; r++ {
+			copy(w[r*rs:], randomBlocks(rng, t, Q4_K, c.cols))
+		}
+		asm := make([]byte, nb*q4kTileSB)
+		if !repackQ4_KTile16(asm, w, rs, nb) {
+			t.Skip("no Q4_K tile kernels on this machine")
+		}
+		want := make([]byte, nb*q4kTileSB)
+		repackQ4_KTileGeneric(want, w, rs, 16, nb)
+		for i := range want {
+			if asm[i] != want[i] {
+				t.Fatalf("cols %d: tile byte %d (super-block %d, offset %d): assembly %#02x, Go %#02x",
+					c.cols, i, i/q4kTileSB, i%q4kTileSB, asm[i], want[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""A tiny Llama GGUF with Q4_K and Q6_K weights, and llama.cpp's logits and
+greedy continuations on it, for gpurun's K-quant tests.
+
+Why: on an AVX2 machine llama.cpp repacks Q4_K weights (ggml's CPU_REPACK
+buffer, "REPACK = 1" in its system info) and multiplies them with
+ggml_gemv_q4_K_8x8_q8_K (one token) or ggml_gemm_q4_K_8x8_q8_K (groups of
+four prompt tokens), not with ggml_vec_dot_q4_K_q8_K. gpurun's Q4_K dot
+product follows the gemv's arithmetic, so decoding one token at a time
+must give llama.cpp's logits bit for bit.
+
+The model: Llama architecture, dim 256, 4 heads of 64, 2 KV heads, 2
+layers, feed-forward 512, 256 positions, and gpt2_tiny.py's tokenizer (GPT-2
+byte-level BPE cut to 1024 tokens). Weights are random floats
+(numpy default_rng(20261129)) quantized by ggml itself (ggml_quantize_chunk
+from llama-cpp-python's libggml-base): every matrix and the token
+embedding Q4_K, the classifier Q6_K (as in llama.cpp's Q4_K_M files),
+norms F32.
+
+Writes runtime/engine/testdata/llama-tiny-q4k.gguf and
+runtime/engine/testdata/llama_tiny_q4k_llamacpp.json:
+  decode:  a fixed token sequence fed one token per llama_eval call (so
+           every matrix product is the gemv) and, after each token, the
+           full logits (float32, little-endian, base64);
+  greedy:  for each prompt (evaluated as one batch: the gemm for groups of
+           four tokens) the prompt tokens, the greedy continuation and the
+           top-2 logit gap at each step.
+Settings as gpt2_tiny.py: KV cache f32, flash attention off, 2 threads.
+
+Usage:
+  python3 -m venv /tmp/venv && /tmp/venv/bin/pip install llama-cpp-python==0.3.36 gguf==0.19.0 numpy
+  (built for AVX2 + FMA + F16C without native tuning:
+   CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON")
+  /tmp/venv/bin/python scripts/goldens/llama_tiny_q4k.py [VOCAB.gguf] [OUTDIR]
+"""
+import base64
+import ctypes
+import json
+import os
+import platform
+import sys
+
+import gguf
+import llama_cpp
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gpt2_tiny  # noqa: E402  (its tokenizer)
+
+VOCAB = sys.argv[1] if len(sys.argv) > 1 else "../shared/fixtures/llama-vocab/ggml-vocab-gpt-2.gguf"
+OUTDIR = sys.argv[2] if len(sys.argv) > 2 else "runtime/engine/testdata"
+MODEL = os.path.join(OUTDIR, "llama-tiny-q4k.gguf")
+OUT = os.path.join(OUTDIR, "llama_tiny_q4k_llamacpp.json")
+
+N_VOCAB, DIM, HEADS, KV_HEADS, LAYERS, FFN, CTX = 1024, 256, 4, 2, 2, 512, 256
+EPS = 1e-5
+N = 32
+SEED = 20261129
+DECODE_TEXT = "Once upon a time there was a little girl who lived in a house by the sea."
+
+PROMPTS = [
+    {"name": "hello", "text": "Hello, my dog is cute"},
+    {"name": "story", "text": "Once upon a time there was a little girl who lived in a house."},
+    {"name": "code", "text": "def add(a, b):\n    return a + b\n"},
+]
+
+Q4_K = gguf.GGMLQuantizationType.Q4_K
+Q6_K = gguf.GGMLQuantizationType.Q6_K
+F32 = gguf.GGMLQuantizationType.F32
+
+LIBDIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
+ggml_base = ctypes.CDLL(os.path.join(LIBDIR, "libggml-base.so"))
+ggml_base.ggml_quantize_chunk.restype = ctypes.c_size_t
+ggml_base.ggml_quantize_chunk.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                          ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
+ggml_base.ggml_row_size.restype = ctypes.c_size_t
+ggml_base.ggml_row_size.argtypes = [ctypes.c_int, ctypes.c_int64]
+
+
+def ggml_quantize(data, qtype):
+    """data (rows, cols) float32 -> (rows, row_bytes) uint8, by ggml."""
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    rows, cols = data.shape
+    rb = ggml_base.ggml_row_size(int(qtype), cols)
+    out = np.zeros((rows, rb), np.uint8)
+    n = ggml_base.ggml_quantize_chunk(int(qtype), data.ctypes.data, out.ctypes.data, 0, rows, cols, None)
+    assert n == out.size, (n, out.size)
+    return out
+
+
+def write_model():
+    rng = np.random.default_rng(SEED)
+
+    def normal(shape, std):
+        return (rng.standard_normal(shape) * std).astype(np.float32)
+
+    w = gguf.GGUFWriter(MODEL, "llama")
+    w.add_name("llama-tiny-q4k (random weights, GPT-2 vocabulary cut to 1024 tokens)")
+    w.add_context_length(CTX)
+    w.add_embedding_length(DIM)
+    w.add_feed_forward_length(FFN)
+    w.add_block_count(LAYERS)
+    w.add_head_count(HEADS)
+    w.add_head_count_kv(KV_HEADS)
+    w.add_rope_dimension_count(DIM // HEADS)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(EPS)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    toks, types, merges = gpt2_tiny.vocab()
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("gpt-2")
+    w.add_token_list(toks)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+    w.add_bos_token_id(N_VOCAB - 1)
+    w.add_eos_token_id(N_VOCAB - 1)
+    w.add_add_bos_token(False)
+
+    def tensor(name, data, qtype=F32):
+        # data is (rows, cols) in numpy order = ggml dims [cols, rows]
+        if qtype == F32:
+            w.add_tensor(name, data)
+        else:
+            w.add_tensor(name, ggml_quantize(data, qtype), raw_dtype=qtype)
+
+    hd = DIM // HEADS
+    tensor("token_embd.weight", normal((N_VOCAB, DIM), 0.5), Q4_K)
+    for l in range(LAYERS):
+        p = f"blk.{l}."
+        tensor(p + "attn_norm.weight", 1 + normal((DIM,), 0.1))
+        tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), Q4_K)
+        tensor(p + "attn_k.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), Q4_K)
+        tensor(p + "attn_v.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), Q4_K)
+        tensor(p + "attn_output.weight", normal((DIM, HEADS * hd), DIM ** -0.5), Q4_K)
+        tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
+        tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), Q4_K)
+        tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), Q4_K)
+        tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), Q4_K)
+    tensor("output_norm.weight", 1 + normal((DIM,), 0.1))
+    tensor("output.weight", normal((N_VOCAB, DIM), 0.5), Q6_K)
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def logits_now(llm, n_vocab):
+    ptr = llama_cpp.llama_get_logits_ith(llm.ctx, -1)
+    return np.ctypeslib.as_array(ptr, shape=(n_vocab,)).copy()
+
+
+def main():
+    write_model()
+    llm = llama_cpp.Llama(model_path=MODEL, n_ctx=CTX, n_batch=256, n_ubatch=256, n_threads=2,
+                          n_threads_batch=2, type_k=0, type_v=0, flash_attn=False,
+                          logits_all=False, verbose=False)
+    vocab_ = llama_cpp.llama_model_get_vocab(llm.model)
+    n_vocab = llm.n_vocab()
+
+    # One token per eval: every product is a gemv.
+    dec = llm.tokenize(DECODE_TEXT.encode(), add_bos=False, special=False)
+    llm.reset()
+    steps = []
+    for tok in dec:
+        llm.eval([tok])
+        steps.append(base64.b64encode(logits_now(llm, n_vocab).astype("<f4").tobytes()).decode())
+    print(f"decode: {len(dec)} tokens one at a time", file=sys.stderr)
+
+    cases = []
+    for p in PROMPTS:
+        toks = llm.tokenize(p["text"].encode(), add_bos=False, special=False)
+        llm.reset()
+        llm.eval(toks)
+        out, gaps = [], []
+        for _ in range(N):
+            logits = logits_now(llm, n_vocab)
+            top2 = np.sort(logits)[-2:]
+            tok = int(np.argmax(logits))  # first maximum
+            out.append(tok)
+            gaps.append(float(top2[1] - top2[0]))
+            if llama_cpp.llama_vocab_is_eog(vocab_, tok):
+                break
+            llm.eval([tok])
+        cases.append({"name": p["name"], "prompt": p["text"], "prompt_tokens": toks, "tokens": out,
+                      "top2_gap": [round(g, 5) for g in gaps]})
+        print(f"{p['name']}: {len(toks)} prompt tokens, {len(out)} generated, min gap {min(gaps):.4f}",
+              file=sys.stderr)
+
+    doc = {
+        "generator": "scripts/goldens/llama_tiny_q4k.py",
+        "llama_cpp_python": llama_cpp.__version__,
+        "llama_cpp_system_info": llama_cpp.llama_print_system_info().decode(),
+        "python": platform.python_version(),
+        "model": os.path.basename(MODEL),
+        "settings": {"kv_cache": "f32", "flash_attn": False, "n_batch": 256, "threads": 2, "max_tokens": N,
+                     "add_bos": False,
+                     "sampling": "greedy argmax over llama_get_logits_ith(-1), stop at llama_vocab_is_eog"},
+        "decode": {"text": DECODE_TEXT, "tokens": dec, "logits_f32_b64": steps},
+        "greedy": cases,
+    }
+    with open(OUT, "w") as f:
+        json.dump(doc, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
