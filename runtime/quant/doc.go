@@ -56,10 +56,13 @@
 // once (batched decoding, prefill): a Batch holds the activation rows,
 // quantized once and regrouped so that the multi-row kernels unpack each
 // weight block (nibbles, f16 scales) once for up to 8 rows (Q4_1, Q8_0;
-// 4 for Q4_0) instead of once per row. Each result is bit-identical to Dot
-// on the same pair of rows — the same integer lane sums, one FMA per block
-// into an accumulator of its own, the same scale rounding and horizontal
-// sum — whatever the batch size, so batching never changes a token.
+// 4 for Q4_0) instead of once per row. Q4_K (with AVX-512 VNNI) goes
+// further: 16 weight rows are repacked once into a tile whose registers
+// hold one sub-block position for all 16 rows, and every activation row
+// runs against it (matmul_q4k.go). Each result is bit-identical to Dot
+// on the same pair of rows — the same integer sums, the same FMAs in the
+// same order, the same scale rounding and horizontal sum — whatever the
+// batch size, so batching never changes a token.
 //
 // # Exact float32 arithmetic
 //
@@ -68,7 +71,14 @@
 // tokens), so the kernels that mirror ggml's x86 build — the Q8_0/Q8_1
 // activation quantizers, Q4_1·Q8_1 and Q8_0·Q8_0 — perform the same float32
 // operations in the same order: eight float32 lanes, one fused multiply-add
-// per block, hsum_float_8's reduction order. FMA32 is the exact float32
+// per block, hsum_float_8's reduction order. Q4_K·Q8_K follows the kernel
+// llama.cpp runs for Q4_K on AVX2 machines, where it repacks Q4_K weights
+// (ggml_gemv_q4_K_8x8_q8_K): an exact integer per super-block and two
+// float32 FMA chains; decoding a Q4_K model gives llama.cpp's logits bit
+// for bit (runtime/engine's TestQ4_KDecodeMatchesLlamaCpp). llama.cpp's
+// prompt path for Q4_K (ggml_gemm_q4_K_8x8_q8_K) rounds per 64 elements
+// instead, which gpurun does not copy: its prompt logits may differ from
+// llama.cpp's in the last bits. FMA32 is the exact float32
 // fused multiply-add the portable code uses for that (Go has none built
 // in). Tests check them against vectors from llama.cpp's own kernels
 // (testdata/ggml_x86_q8.bin, from scripts/goldens/ggml_cpu_vectors.py).
@@ -81,10 +91,10 @@
 // AVX2 assembly (dot_amd64.s), plus the Q8_0/Q8_1 activation quantizers.
 // MatVec runs Q4_1 and Q8_0 two rows at a time (each row's arithmetic
 // unchanged: the second row's independent FMA chain hides the latency of
-// the single accumulator ggml parity requires). For Q4_1, Q8_0, Q5_0,
+// the single accumulator ggml parity requires). For Q4_1, Q8_0, Q4_K, Q5_0,
 // Q5_1, Q2_K, Q3_K and Q5_K the assembly and Go results are identical bit
 // for bit (the last five keep the Go kernels' arithmetic: an exact integer
-// per block, float32 products summed in float64); for Q4_0, Q4_K, Q6_K and
+// per block, float32 products summed in float64); for Q4_0, Q6_K and
 // the float types the assembly uses the same integer sums and only the
 // float32 summation order differs (those Go kernels sum block results in
 // float64, the assembly in eight float32 lanes). Tests run every
@@ -96,7 +106,8 @@
 // an AVX2 set and, for Q4_1 and Q8_0, a set that forms the integer lane
 // sums with VPDPBUSD (AVX512_VNNI on YMM registers) where the CPU has it,
 // plus, on 512-bit registers only (two activation rows per register),
-// kernels for Q5_0, Q5_1, Q4_K, Q5_K and Q6_K; all give Dot's bits
+// kernels for Q5_0, Q5_1, Q5_K and Q6_K, and Q4_K's tile kernels (16 weight
+// rows per register); all give Dot's bits
 // (MatMulImplementation names the set in use, GPURUN_QUANT_NOVNNI=1 turns
 // the 512-bit and VNNI kernels off).
 package quant

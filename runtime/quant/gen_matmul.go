@@ -19,7 +19,9 @@
 // in dot_amd64.s, and, for Q4_1 and Q8_0, VNNI, where one VPDPBUSD forms
 // them (see suffix and q8_0 for why the sums are the same integers). The
 // VNNI kernels for an even G use 512-bit registers, two activation rows per
-// register (q4_1Z, q8_0Z).
+// register (q4_1Z, q8_0Z). Q4_K's tile kernels (q4_KT) and their repack
+// (q4_KRepack) work the other way round: the lanes of a register are 16
+// weight rows, and each activation byte group is broadcast from memory.
 //
 // The kernels are generated because G varies (2..8 accumulators, all in
 // registers) and Go assembly has no loops or conditionals in macros.
