@@ -109,29 +109,37 @@ q80done:
 // ---------------------------------------------------------------- Q4_0 x Q8_0
 // Weight blocks of 18 bytes: f16 d, 16 bytes of nibbles (value q-8).
 
-// Σ (q-8)*y is formed as maddubs(q, y) - maddubs(8, y) in int16 lanes: each
-// pair is at most 2*8*128 in magnitude after the subtraction and 2*15*128
-// before it, so nothing saturates.
-#define Q4_0_BLOCK(woff, aoff, acc) \
+// The arithmetic of llama.cpp's x86 Q4_0 kernel (ggml_gemv_q4_0_8x8_q8_0,
+// which it runs once it has repacked Q4_0 weights, as it does on every AVX2
+// machine) and of dotQ4_0Q8_0Generic: per block the exact integer
+// Σ (q-8)*y, then X0 = fma(float(Σ), d*dy, X0), one chain. Σ (q-8)*y is
+// formed as maddubs(q, y) - maddubs(8, y) in int16 lanes: each pair is at
+// most 2*8*128 in magnitude after the subtraction and 2*15*128 before it,
+// so nothing saturates; the eight int32 lanes are then added up exactly.
+#define Q4_0_BLOCK(woff, aoff) \
 	VCVTPH2PS woff(SI), X1 \
 	VCVTPH2PS aoff(DI), X2 \
 	VMULSS  X2, X1, X1 \
-	VBROADCASTSS X1, Y1 \
 	NIBBLES(woff+2, Y2) \
 	VPMADDUBSW aoff+2(DI), Y2, Y4 \
 	VPMADDUBSW aoff+2(DI), Y13, Y5 \
 	VPSUBW  Y5, Y4, Y4 \
 	VPMADDWD Y15, Y4, Y4 \
-	VCVTDQ2PS Y4, Y4 \
-	VFMADD231PS Y4, Y1, acc
+	VEXTRACTI128 $1, Y4, X5 \
+	VPADDD X5, X4, X4 \
+	VPSHUFD $0x4E, X4, X5 \
+	VPADDD X5, X4, X4 \
+	VPSHUFD $0xB1, X4, X5 \
+	VPADDD X5, X4, X4 \
+	VCVTDQ2PS X4, X4 \
+	VFMADD231SS X4, X1, X0
 
 // func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y8, Y8, Y8
+	VXORPS X0, X0, X0
 	ONES16
 	MASK0F
 	MOVL $0x08080808, AX
@@ -141,8 +149,8 @@ TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	JLT  q40tail
 
 q40loop:
-	Q4_0_BLOCK(0, 0, Y0)
-	Q4_0_BLOCK(18, 34, Y8)
+	Q4_0_BLOCK(0, 0)
+	Q4_0_BLOCK(18, 34)
 	ADDQ $36, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
@@ -152,11 +160,9 @@ q40loop:
 q40tail:
 	TESTQ CX, CX
 	JZ    q40done
-	Q4_0_BLOCK(0, 0, Y0)
+	Q4_0_BLOCK(0, 0)
 
 q40done:
-	VADDPS Y8, Y0, Y0
-	HSUM0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -1020,60 +1020,60 @@ func pairIndexTable(pairs int) {
 	fmt.Fprintf(&b, "GLOBL pairidx<>(SB), RODATA|NOPTR, $%d\n", 64*pairs)
 }
 
-// q4_0 generates the Q4_0 x Q8_0 kernel for G <= 4 activation rows. The
-// one-row kernel alternates two accumulators (even blocks, odd blocks; a
-// last odd-numbered block goes to the even one) and adds them before the
-// hsum, so here each activation row has two: Y(t) and Y(4+t). Packed group
-// block: [8]float32 d at 0, G x 32 int8 at 32, then G x 16 int16 at
-// 32+32G: maddubs(0x08 bytes, a_t), the -8 offset's int16 pair sums,
-// which the one-row kernel computes per block with a second VPMADDUBSW.
+// q4_0 generates the Q4_0 x Q8_0 kernel for G <= 4 activation rows. Per
+// block and activation row t the exact integer Σ (q-8)*a_t is formed as in
+// the one-row kernel (eight int32 lanes, Y4+t), the G rows' lanes are
+// added up together (three VPHADDD and one VPADDD give X4 lane t = row t's
+// sum), and one FMA with the scale products d·da_t (lane t) updates X0,
+// whose lane t is row t's FMA chain. Packed group block: [8]float32 d at
+// 0, G x 32 int8 at 32, then G x 16 int16 at 32+32G: maddubs(0x08 bytes,
+// a_t), the -8 offset's int16 pair sums, which the one-row kernel computes
+// per block with a second VPMADDUBSW.
 func q4_0(G int) {
 	name := fmt.Sprintf("mmQ4_0Q8_0x%dAVX2", G)
 	prologue(name, "")
 	nibbleConsts()
-	var accs, odd []int
-	for t := 0; t < G; t++ {
-		accs = append(accs, t)
-		odd = append(odd, 4+t)
+	for t := G; t < 4; t++ {
+		p("VPXOR Y%d, Y%d, Y%d", 4+t, 4+t, 4+t) // rows past G add nothing
 	}
-	rowStart(name, accs, odd...)
+	rowStart(name, []int{0})
 	stride := 32 + 64*G
-	block := func(woff, aoff, slot int, acc []int) {
-		p("VCVTPH2PS %d(SI), X13", woff)
-		p("VBROADCASTSS X13, Y11")
-		p("VMULPS %d(DI), Y11, Y11", aoff)
-		p("VMOVUPS Y11, %d(SP)", slot)
-		p("VBROADCASTI128 %d(SI), Y8", woff+2)
-		p("VPSRLVQ Y12, Y8, Y8")
-		p("VPAND Y14, Y8, Y8")
-		for t := 0; t < G; t++ {
-			p("VPMADDUBSW %d(DI), Y8, Y9", aoff+32+32*t)
-			p("VPSUBW %d(DI), Y9, Y9", aoff+32+32*G+32*t)
-			p("VPMADDWD Y15, Y9, Y9")
-			p("VCVTDQ2PS Y9, Y9")
-			p("VBROADCASTSS %d(SP), Y13", slot+4*t)
-			p("VFMADD231PS Y9, Y13, Y%d", acc[t])
+	label(name + "_blk")
+	p("VCVTPH2PS 0(SI), X13")
+	p("VBROADCASTSS X13, X13")
+	p("VMULPS 0(DI), X13, X11")
+	p("VBROADCASTI128 2(SI), Y8")
+	p("VPSRLVQ Y12, Y8, Y8")
+	p("VPAND Y14, Y8, Y8")
+	for t := 0; t < G; t++ {
+		p("VPMADDUBSW %d(DI), Y8, Y%d", 32+32*t, 4+t)
+		p("VPSUBW %d(DI), Y%d, Y%d", 32+32*G+32*t, 4+t, 4+t)
+		p("VPMADDWD Y15, Y%d, Y%d", 4+t, 4+t)
+	}
+	p("VPHADDD Y5, Y4, Y4")
+	p("VPHADDD Y7, Y6, Y6")
+	p("VPHADDD Y6, Y4, Y4")
+	p("VEXTRACTI128 $1, Y4, X9")
+	p("VPADDD X9, X4, X4")
+	p("VCVTDQ2PS X4, X4")
+	p("VFMADD231PS X11, X4, X0")
+	p("ADDQ $18, SI")
+	p("ADDQ $%d, DI", stride)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	p("MOVQ R11, DX")
+	for t := 0; t < G; t++ {
+		p("VEXTRACTPS $%d, X0, (DX)", t)
+		if t+1 < G {
+			p("ADDQ R12, DX")
 		}
 	}
-	p("CMPQ CX, $2")
-	p("JLT %s_tail", name)
-	label(name + "_blk")
-	block(0, 0, 0, accs)
-	block(18, stride, 32, odd)
-	p("ADDQ $36, SI")
-	p("ADDQ $%d, DI", 2*stride)
-	p("SUBQ $2, CX")
-	p("CMPQ CX, $2")
-	p("JGE %s_blk", name)
-	label(name + "_tail")
-	p("TESTQ CX, CX")
-	p("JZ %s_sum", name)
-	block(0, 0, 0, accs)
-	label(name + "_sum")
-	for t := 0; t < G; t++ {
-		p("VADDPS Y%d, Y%d, Y%d", odd[t], accs[t], accs[t])
-	}
-	rowEnd(name, accs, "")
+	p("ADDQ $4, R11")
+	p("ADDQ R9, R8")
+	p("DECQ R10")
+	p("JNZ %s_row", name)
+	p("VZEROUPPER")
+	p("RET")
 }
 
 // fmaScaled: Y(t) = fma(d_t, Y9, Y(t)), d_t the float32 at 4t(SP)

@@ -62,9 +62,9 @@ func matMulModes(t *testing.T, f func(t *testing.T)) {
 
 // TestDotQ5AsmEqualsGeneric: the AVX2 Q5_0, Q5_1, Q5_K (and Q2_K, Q3_K) kernels follow
 // the portable ones' arithmetic (exact integers per block, float32 products
-// summed in float64), and the Q4_K kernels llama.cpp's x86 one (exact
-// integers per super-block, two float32 FMA chains), so the two agree bit
-// for bit, not just within TestDotImplementationsAgree's rounding bound.
+// summed in float64), and the Q4_K and Q4_0 kernels llama.cpp's x86 ones
+// for repacked weights (exact integers per (super-)block, float32 FMA
+// chains), so the two agree bit for bit, not just within TestDotImplementationsAgree's rounding bound.
 func TestDotQ5AsmEqualsGeneric(t *testing.T) {
 	if !haveAVX2 {
 		t.Skip("no AVX2")
@@ -75,7 +75,7 @@ func TestDotQ5AsmEqualsGeneric(t *testing.T) {
 		asm, gen func(w, a []byte, n int) float32
 	}{{Q5_0, dotQ5_0, dotQ5_0Q8_0Generic}, {Q5_1, dotQ5_1, dotQ5_1Q8_1Generic}, {Q5_K, dotQ5_K, dotQ5_KQ8_KGeneric},
 		{Q2_K, dotQ2_K, dotQ2_KQ8_KGeneric}, {Q3_K, dotQ3_K, dotQ3_KQ8_KGeneric},
-		{Q4_K, dotQ4_K, dotQ4_KQ8_KGeneric}} {
+		{Q4_K, dotQ4_K, dotQ4_KQ8_KGeneric}, {Q4_0, dotQ4_0, dotQ4_0Q8_0Generic}} {
 		for _, n := range []int{256, 512, 2048, 5632} {
 			for trial := 0; trial < 20; trial++ {
 				w := randomBlocks(rng, t, c.t, n)

@@ -545,14 +545,14 @@ func mmQ8_0Generic(w []byte, rs, rows int, a []byte, G, nb int, out []float32, l
 }
 
 // mmQ4_0Generic mirrors dotQ4_0Q8_0Generic: per block the exact integer
-// Σ (q4-8)*q8 times the float32 scale product, summed in float64.
+// Σ (q4-8)*q8, then one FMA with the float32 scale product per row.
 func mmQ4_0Generic(w []byte, rs, rows int, a []byte, G, nb int, out []float32, ldo int) {
 	stride := packedStride(Q4_0, G)
-	var sum [4]float64
+	var acc [4]float32
 	var q [32]int32
 	for r := 0; r < rows; r++ {
 		wr := w[r*rs : (r+1)*rs]
-		sum = [4]float64{}
+		acc = [4]float32{}
 		for i := 0; i < nb; i++ {
 			bw := wr[i*q4_0Bytes : (i+1)*q4_0Bytes]
 			blk := a[i*stride : (i+1)*stride]
@@ -566,11 +566,11 @@ func mmQ4_0Generic(w []byte, rs, rows int, a []byte, G, nb int, out []float32, l
 				for e, v := range q {
 					sumi += v * int32(int8(qa[e]))
 				}
-				sum[k] += float64(float32(sumi) * float32(dw*packedScale(blk, k)))
+				acc[k] = FMA32(float32(sumi), float32(dw*packedScale(blk, k)), acc[k])
 			}
 		}
 		for k := 0; k < G; k++ {
-			out[k*ldo+r] = float32(sum[k])
+			out[k*ldo+r] = acc[k]
 		}
 	}
 }

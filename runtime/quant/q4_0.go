@@ -52,11 +52,14 @@ func quantizeQ4_0(x []float32, dst []byte) {
 	}
 }
 
-// dotQ4_0Q8_0Generic: per block sumi = Σ (q4-8)*q8, then sumi * (d4*d8).
+// dotQ4_0Q8_0Generic is the arithmetic of llama.cpp's x86 Q4_0 kernel
+// (ggml_gemv_q4_0_8x8_q8_0: llama.cpp repacks Q4_0 weights on every AVX2
+// machine): per block the exact integer sumi = Σ (q4-8)*q8, then one
+// float32 FMA chain acc = fma(float(sumi), d4*d8, acc).
 func dotQ4_0Q8_0Generic(w, a []byte, n int) float32 {
 	nb := n / q4_0Block
 	w, a = w[:nb*q4_0Bytes], a[:nb*q8_0Bytes]
-	var sum float64
+	var acc float32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q4_0Bytes : (i+1)*q4_0Bytes]
 		ba := a[i*q8_0Bytes : (i+1)*q8_0Bytes]
@@ -67,7 +70,7 @@ func dotQ4_0Q8_0Generic(w, a []byte, n int) float32 {
 			sumi += (int32(q&0xf) - 8) * int32(int8(qa[j]))
 			sumi += (int32(q>>4) - 8) * int32(int8(qa[j+16]))
 		}
-		sum += float64(float32(sumi) * float32(half(bw, 0)*half(ba, 0)))
+		acc = FMA32(float32(sumi), float32(half(bw, 0)*half(ba, 0)), acc)
 	}
-	return float32(sum)
+	return acc
 }

@@ -1,37 +1,39 @@
 #!/usr/bin/env python3
-"""A tiny Llama GGUF with Q4_K and Q6_K weights, and llama.cpp's logits and
-greedy continuations on it, for gpurun's K-quant tests.
+"""Tiny Llama GGUFs with the weight types llama.cpp repacks on x86 (Q4_K,
+Q4_0), and llama.cpp's logits and greedy continuations on them, for
+gpurun's tests.
 
-Why: on an AVX2 machine llama.cpp repacks Q4_K weights (ggml's CPU_REPACK
-buffer, "REPACK = 1" in its system info) and multiplies them with
-ggml_gemv_q4_K_8x8_q8_K (one token) or ggml_gemm_q4_K_8x8_q8_K (groups of
-four prompt tokens), not with ggml_vec_dot_q4_K_q8_K. gpurun's Q4_K dot
-product follows the gemv's arithmetic, so decoding one token at a time
-must give llama.cpp's logits bit for bit.
+Why: on an AVX2 machine llama.cpp repacks Q4_K and Q4_0 weights (ggml's
+CPU_REPACK buffer, "REPACK = 1" in its system info) and multiplies them with
+ggml_gemv_q4_K_8x8_q8_K / ggml_gemv_q4_0_8x8_q8_0 (one token) or the gemm
+kernels (groups of four prompt tokens), not with ggml_vec_dot_*. gpurun's
+Q4_K and Q4_0 dot products follow the gemv's arithmetic, so decoding one
+token at a time must give llama.cpp's logits bit for bit.
 
 The model: Llama architecture, dim 256, 4 heads of 64, 2 KV heads, 2
 layers, feed-forward 512, 256 positions, and gpt2_tiny.py's tokenizer (GPT-2
 byte-level BPE cut to 1024 tokens). Weights are random floats
 (numpy default_rng(20261129)) quantized by ggml itself (ggml_quantize_chunk
-from llama-cpp-python's libggml-base): every matrix and the token
-embedding Q4_K, the classifier Q6_K (as in llama.cpp's Q4_K_M files),
-norms F32.
+from llama-cpp-python's libggml-base), norms F32. Two files:
+  q4k:   every matrix and the token embedding Q4_K, the classifier Q6_K
+         (as in llama.cpp's Q4_K_M files);
+  q4_0:  every matrix and the token embedding Q4_0, the classifier Q8_0.
 
-Writes runtime/engine/testdata/llama-tiny-q4k.gguf and
-runtime/engine/testdata/llama_tiny_q4k_llamacpp.json:
+Writes runtime/engine/testdata/llama-tiny-NAME.gguf and
+runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
   decode:  a fixed token sequence fed one token per llama_eval call (so
            every matrix product is the gemv) and, after each token, the
            full logits (float32, little-endian, base64);
   greedy:  for each prompt (evaluated as one batch: the gemm for groups of
-           four tokens) the prompt tokens, the greedy continuation and the
-           top-2 logit gap at each step.
+           four tokens) the prompt tokens, the logits after the prompt, the
+           greedy continuation and the top-2 logit gap at each step.
 Settings as gpt2_tiny.py: KV cache f32, flash attention off, 2 threads.
 
 Usage:
   python3 -m venv /tmp/venv && /tmp/venv/bin/pip install llama-cpp-python==0.3.36 gguf==0.19.0 numpy
   (built for AVX2 + FMA + F16C without native tuning:
    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON")
-  /tmp/venv/bin/python scripts/goldens/llama_tiny_q4k.py [VOCAB.gguf] [OUTDIR]
+  /tmp/venv/bin/python scripts/goldens/llama_tiny_repacked.py [VOCAB.gguf] [OUTDIR]
 """
 import base64
 import ctypes
@@ -49,8 +51,6 @@ import gpt2_tiny  # noqa: E402  (its tokenizer)
 
 VOCAB = sys.argv[1] if len(sys.argv) > 1 else "../shared/fixtures/llama-vocab/ggml-vocab-gpt-2.gguf"
 OUTDIR = sys.argv[2] if len(sys.argv) > 2 else "runtime/engine/testdata"
-MODEL = os.path.join(OUTDIR, "llama-tiny-q4k.gguf")
-OUT = os.path.join(OUTDIR, "llama_tiny_q4k_llamacpp.json")
 
 N_VOCAB, DIM, HEADS, KV_HEADS, LAYERS, FFN, CTX = 1024, 256, 4, 2, 2, 512, 256
 EPS = 1e-5
@@ -66,7 +66,15 @@ PROMPTS = [
 
 Q4_K = gguf.GGMLQuantizationType.Q4_K
 Q6_K = gguf.GGMLQuantizationType.Q6_K
+Q4_0 = gguf.GGMLQuantizationType.Q4_0
+Q8_0 = gguf.GGMLQuantizationType.Q8_0
 F32 = gguf.GGMLQuantizationType.F32
+
+# name: (matrix and embedding type, classifier type, file type)
+MODELS = {
+    "q4k": (Q4_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q4_K_M),
+    "q4_0": (Q4_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q4_0),
+}
 
 LIBDIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
 ggml_base = ctypes.CDLL(os.path.join(LIBDIR, "libggml-base.so"))
@@ -88,14 +96,14 @@ def ggml_quantize(data, qtype):
     return out
 
 
-def write_model():
+def write_model(path, mt, ot, ftype):
     rng = np.random.default_rng(SEED)
 
     def normal(shape, std):
         return (rng.standard_normal(shape) * std).astype(np.float32)
 
-    w = gguf.GGUFWriter(MODEL, "llama")
-    w.add_name("llama-tiny-q4k (random weights, GPT-2 vocabulary cut to 1024 tokens)")
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_name(f"{os.path.basename(path)} (random weights, GPT-2 vocabulary cut to 1024 tokens)")
     w.add_context_length(CTX)
     w.add_embedding_length(DIM)
     w.add_feed_forward_length(FFN)
@@ -105,7 +113,7 @@ def write_model():
     w.add_rope_dimension_count(DIM // HEADS)
     w.add_rope_freq_base(10000.0)
     w.add_layer_norm_rms_eps(EPS)
-    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    w.add_file_type(ftype)
     toks, types, merges = gpt2_tiny.vocab()
     w.add_tokenizer_model("gpt2")
     w.add_tokenizer_pre("gpt-2")
@@ -124,20 +132,20 @@ def write_model():
             w.add_tensor(name, ggml_quantize(data, qtype), raw_dtype=qtype)
 
     hd = DIM // HEADS
-    tensor("token_embd.weight", normal((N_VOCAB, DIM), 0.5), Q4_K)
+    tensor("token_embd.weight", normal((N_VOCAB, DIM), 0.5), mt)
     for l in range(LAYERS):
         p = f"blk.{l}."
         tensor(p + "attn_norm.weight", 1 + normal((DIM,), 0.1))
-        tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), Q4_K)
-        tensor(p + "attn_k.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), Q4_K)
-        tensor(p + "attn_v.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), Q4_K)
-        tensor(p + "attn_output.weight", normal((DIM, HEADS * hd), DIM ** -0.5), Q4_K)
+        tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), mt)
+        tensor(p + "attn_k.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
+        tensor(p + "attn_v.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
+        tensor(p + "attn_output.weight", normal((DIM, HEADS * hd), DIM ** -0.5), mt)
         tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
-        tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), Q4_K)
-        tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), Q4_K)
-        tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), Q4_K)
+        tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
+        tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)
+        tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), mt)
     tensor("output_norm.weight", 1 + normal((DIM,), 0.1))
-    tensor("output.weight", normal((N_VOCAB, DIM), 0.5), Q6_K)
+    tensor("output.weight", normal((N_VOCAB, DIM), 0.5), ot)
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -150,13 +158,18 @@ def logits_now(llm, n_vocab):
     return np.ctypeslib.as_array(ptr, shape=(n_vocab,)).copy()
 
 
-def main():
-    write_model()
-    llm = llama_cpp.Llama(model_path=MODEL, n_ctx=CTX, n_batch=256, n_ubatch=256, n_threads=2,
+def run(name, mt, ot, ftype):
+    model = os.path.join(OUTDIR, f"llama-tiny-{name}.gguf")
+    out_path = os.path.join(OUTDIR, f"llama_tiny_{name}_llamacpp.json")
+    write_model(model, mt, ot, ftype)
+    llm = llama_cpp.Llama(model_path=model, n_ctx=CTX, n_batch=256, n_ubatch=256, n_threads=2,
                           n_threads_batch=2, type_k=0, type_v=0, flash_attn=False,
                           logits_all=False, verbose=False)
     vocab_ = llama_cpp.llama_model_get_vocab(llm.model)
     n_vocab = llm.n_vocab()
+
+    def b64(logits):
+        return base64.b64encode(logits.astype("<f4").tobytes()).decode()
 
     # One token per eval: every product is a gemv.
     dec = llm.tokenize(DECODE_TEXT.encode(), add_bos=False, special=False)
@@ -164,17 +177,19 @@ def main():
     steps = []
     for tok in dec:
         llm.eval([tok])
-        steps.append(base64.b64encode(logits_now(llm, n_vocab).astype("<f4").tobytes()).decode())
-    print(f"decode: {len(dec)} tokens one at a time", file=sys.stderr)
+        steps.append(b64(logits_now(llm, n_vocab)))
+    print(f"{name} decode: {len(dec)} tokens one at a time", file=sys.stderr)
 
     cases = []
     for p in PROMPTS:
         toks = llm.tokenize(p["text"].encode(), add_bos=False, special=False)
         llm.reset()
         llm.eval(toks)
-        out, gaps = [], []
+        out, gaps, first = [], [], None
         for _ in range(N):
             logits = logits_now(llm, n_vocab)
+            if first is None:
+                first = b64(logits)
             top2 = np.sort(logits)[-2:]
             tok = int(np.argmax(logits))  # first maximum
             out.append(tok)
@@ -182,26 +197,32 @@ def main():
             if llama_cpp.llama_vocab_is_eog(vocab_, tok):
                 break
             llm.eval([tok])
-        cases.append({"name": p["name"], "prompt": p["text"], "prompt_tokens": toks, "tokens": out,
+        cases.append({"name": p["name"], "prompt": p["text"], "prompt_tokens": toks,
+                      "prompt_logits_f32_b64": first, "tokens": out,
                       "top2_gap": [round(g, 5) for g in gaps]})
-        print(f"{p['name']}: {len(toks)} prompt tokens, {len(out)} generated, min gap {min(gaps):.4f}",
+        print(f"{name} {p['name']}: {len(toks)} prompt tokens, {len(out)} generated, min gap {min(gaps):.4f}",
               file=sys.stderr)
 
     doc = {
-        "generator": "scripts/goldens/llama_tiny_q4k.py",
+        "generator": "scripts/goldens/llama_tiny_repacked.py",
         "llama_cpp_python": llama_cpp.__version__,
         "llama_cpp_system_info": llama_cpp.llama_print_system_info().decode(),
         "python": platform.python_version(),
-        "model": os.path.basename(MODEL),
+        "model": os.path.basename(model),
         "settings": {"kv_cache": "f32", "flash_attn": False, "n_batch": 256, "threads": 2, "max_tokens": N,
                      "add_bos": False,
                      "sampling": "greedy argmax over llama_get_logits_ith(-1), stop at llama_vocab_is_eog"},
         "decode": {"text": DECODE_TEXT, "tokens": dec, "logits_f32_b64": steps},
         "greedy": cases,
     }
-    with open(OUT, "w") as f:
+    with open(out_path, "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
+
+
+def main():
+    for name, (mt, ot, ftype) in MODELS.items():
+        run(name, mt, ot, ftype)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,167 @@
+package engine_test
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+
+	"gpurun/runtime/engine"
+	"gpurun/runtime/model"
+)
+
+// repackedGoldens is what scripts/goldens/llama_tiny_repacked.py recorded
+// from llama.cpp on testdata/llama-tiny-NAME.gguf (which it also wrote).
+type repackedGoldens struct {
+	LlamaCPP string `json:"llama_cpp_python"`
+	Decode   struct {
+		Tokens []int32  `json:"tokens"`
+		Logits []string `json:"logits_f32_b64"`
+	} `json:"decode"`
+	Greedy []struct {
+		Name         string    `json:"name"`
+		Prompt       string    `json:"prompt"`
+		PromptTokens []int32   `json:"prompt_tokens"`
+		PromptLogits string    `json:"prompt_logits_f32_b64"`
+		Tokens       []int32   `json:"tokens"`
+		Gap          []float64 `json:"top2_gap"`
+	} `json:"greedy"`
+}
+
+// repackedModels: the tiny models of llama_tiny_repacked.py, named by the
+// weight type llama.cpp repacks in them, and whether llama.cpp's prompt
+// path (the gemm kernels, four prompt rows at a time) rounds as its
+// one-token path does, so that gpurun's logits after a whole prompt are
+// llama.cpp's too.
+var repackedModels = []struct {
+	name        string
+	promptExact bool
+}{
+	// ggml_gemm_q4_K_8x8_q8_K rounds per 64 elements, the gemv per 256.
+	{"q4k", false},
+	// ggml_gemm_q4_0_8x8_q8_0 rounds per 32-element block, as the gemv.
+	{"q4_0", true},
+}
+
+func loadRepacked(t *testing.T, name string) (*engine.Engine, repackedGoldens) {
+	t.Helper()
+	path := fmt.Sprintf("testdata/llama_tiny_%s_llamacpp.json", name)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g repackedGoldens
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Decode.Tokens) == 0 || len(g.Decode.Tokens) != len(g.Decode.Logits) || len(g.Greedy) == 0 {
+		t.Fatalf("%s: no decode steps or greedy cases", path)
+	}
+	e, err := engine.Load(engine.Options{ModelPath: fmt.Sprintf("testdata/llama-tiny-%s.gguf", name), Device: "cpu", Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, g
+}
+
+// compareLogits returns how many of got differ from the float32 logits in
+// b64 (little-endian, base64) and by how much at most.
+func compareLogits(t *testing.T, got []float32, b64 string) (differ int, maxDiff float64) {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(raw) != 4*len(got) {
+		t.Fatalf("golden logits: %d bytes for %d logits (%v)", len(raw), len(got), err)
+	}
+	for i := range got {
+		want := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		if math.Float32bits(got[i]) != math.Float32bits(want) {
+			differ++
+			maxDiff = max(maxDiff, math.Abs(float64(got[i]-want)))
+		}
+	}
+	return differ, maxDiff
+}
+
+// TestRepackedDecodeMatchesLlamaCpp: Llamas with the weight types llama.cpp
+// repacks on x86 — Q4_K matrices and embedding with a Q6_K classifier (a
+// Q4_K_M file in miniature), and Q4_0 with a Q8_0 classifier — fed one
+// token at a time, give llama.cpp's logits bit for bit after every token.
+// One token at a time is where llama.cpp runs ggml_gemv_q4_K_8x8_q8_K and
+// ggml_gemv_q4_0_8x8_q8_0, whose arithmetic gpurun's Q4_K and Q4_0 dot
+// products follow.
+func TestRepackedDecodeMatchesLlamaCpp(t *testing.T) {
+	for _, m := range repackedModels {
+		t.Run(m.name, func(t *testing.T) {
+			e, g := loadRepacked(t, m.name)
+			cache, err := e.Model.NewCache(e.Ctx, e.KVType)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, e.Model.Config().Vocab)
+			for step, tok := range g.Decode.Tokens {
+				logits, err := e.Model.Forward([]model.Segment{{Cache: cache, Tokens: []int32{tok}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := e.Backend.Read(got, logits); err != nil {
+					t.Fatal(err)
+				}
+				if differ, maxDiff := compareLogits(t, got, g.Decode.Logits[step]); differ > 0 {
+					t.Fatalf("step %d (token %d): %d of %d logits differ from llama.cpp's, by up to %.3g", step, tok, differ, len(got), maxDiff)
+				}
+			}
+		})
+	}
+}
+
+// TestRepackedGreedyMatchesLlamaCpp: on the same models, prompts tokenize
+// as llama.cpp's, the greedy continuations equal llama.cpp's, and, where
+// llama.cpp's prompt path rounds as its one-token path (Q4_0), so do the
+// logits after the whole prompt. For Q4_K llama.cpp runs a prompt through
+// ggml_gemm_q4_K_8x8_q8_K, which rounds per 64 elements rather than per
+// 256, so those logits may differ in the last bits; the tokens must not.
+func TestRepackedGreedyMatchesLlamaCpp(t *testing.T) {
+	for _, m := range repackedModels {
+		e, g := loadRepacked(t, m.name)
+		for _, c := range g.Greedy {
+			t.Run(m.name+"/"+c.Name, func(t *testing.T) {
+				tokens := e.PromptTokens(c.Prompt, true)
+				if fmt.Sprint(tokens) != fmt.Sprint(c.PromptTokens) {
+					t.Fatalf("prompt tokens\n got %v\nwant %v (llama.cpp)", tokens, c.PromptTokens)
+				}
+				cache, err := e.Model.NewCache(e.Ctx, e.KVType)
+				if err != nil {
+					t.Fatal(err)
+				}
+				logits, err := e.Model.Forward([]model.Segment{{Cache: cache, Tokens: tokens}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := make([]float32, e.Model.Config().Vocab)
+				if err := e.Backend.Read(got, logits); err != nil {
+					t.Fatal(err)
+				}
+				differ, maxDiff := compareLogits(t, got, c.PromptLogits)
+				switch {
+				case differ > 0 && m.promptExact:
+					t.Errorf("%d of %d logits after the prompt differ from llama.cpp's, by up to %.3g", differ, len(got), maxDiff)
+				case differ > 0:
+					t.Logf("%d of %d logits after the prompt differ from llama.cpp's (its prompt path rounds differently), by up to %.3g", differ, len(got), maxDiff)
+				}
+				s, err := e.NewSession()
+				if err != nil {
+					t.Fatal(err)
+				}
+				res := greedy(t, s, tokens, len(c.Tokens))
+				if d := firstDiff(res.Tokens, c.Tokens); d >= 0 {
+					t.Fatalf("greedy tokens part from llama.cpp at step %d (llama.cpp top-2 gap there %.4f)\n got %v\nwant %v",
+						d, c.Gap[min(d, len(c.Gap)-1)], res.Tokens, c.Tokens)
+				}
+			})
+		}
+	}
+}
