@@ -35,9 +35,13 @@ import (
 
 var b bytes.Buffer
 
-// q4kTileG is the most activation rows a Q4_K tile kernel takes (four ZMM
-// registers each; matmul_q4k.go's q4kTileG is the same number).
-const q4kTileG = 6
+// q4kTileG and q40TileG are the most activation rows a Q4_K or Q4_0 tile
+// kernel takes (four or two ZMM registers each; the same numbers as in
+// matmul_q4k.go and matmul_q40.go).
+const (
+	q4kTileG = 6
+	q40TileG = 8
+)
 
 func p(format string, a ...any) { fmt.Fprintf(&b, "\t"+format+"\n", a...) }
 func label(l string)            { fmt.Fprintf(&b, "%s:\n", l) }
@@ -331,6 +335,115 @@ func kScalesMins() {
 	p("VMOVDQU X15, 48(SP)")
 	p("VPMOVZXBW 40(SP), X15")
 	p("VINSERTI32X4 $1, X15, Y15, Y28")
+}
+
+// q4_0T generates the Q4_0 tile kernel for G <= q40TileG activation rows,
+// q4_KT's design for 32-element blocks: a tile of 16 weight rows
+// (repackQ4_0Tile, matmul_q40.go) holds per block at 64k (k = 0..7) the
+// u8 quants (0..15) of elements 4k..4k+3 for the 16 rows, lane r for row
+// r, and at 512 the rows' d (float32). A packed activation block (packQ4_0T)
+// is a 48-byte record per activation row: the 32 int8 quants, at 32 the
+// int32 -8·Σq (the -8 offset of Q4_0's quants, where the lane sums start),
+// at 36 d (float32). Per block and activation row: eight VPDPBUSD with the
+// activation's four bytes broadcast give the exact Σ (q-8)·a for 16 rows,
+// then one FMA with d·da per row: dotQ4_0Q8_0Generic's arithmetic, so every
+// result keeps Dot's bits.
+//
+// Registers: Z0-Z7 the float32 chains, Z8-Z15 block sums, Z16/Z17 tile
+// quants, Z18 d, Z19 scale products.
+func q4_0T(G int) {
+	name := fmt.Sprintf("mmQ4_0Q8_0T%d", G)
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	const rec = 48
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_store", name)
+	label(name + "_blk")
+	for t := 0; t < G; t++ {
+		p("VPBROADCASTD %d(DI), Z%d", t*rec+32, 8+t)
+	}
+	for k := 0; k < 8; k++ {
+		w := 16 + k%2
+		p("VMOVDQU32 %d(SI), Z%d", 64*k, w)
+		for t := 0; t < G; t++ {
+			p("VPDPBUSD.BCST %d(DI), Z%d, Z%d", t*rec+4*k, w, 8+t)
+		}
+	}
+	p("VMOVUPS 512(SI), Z18")
+	for t := 0; t < G; t++ {
+		p("VCVTDQ2PS Z%d, Z%d", 8+t, 8+t)
+		p("VMULPS.BCST %d(DI), Z18, Z19", t*rec+36)
+		p("VFMADD231PS Z19, Z%d, Z%d", 8+t, t)
+	}
+	p("ADDQ $576, SI")
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	label(name + "_store")
+	p("MOVQ out+24(FP), DX")
+	p("MOVQ ldo+32(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ mask+40(FP), AX")
+	p("KMOVW AX, K1")
+	for t := 0; t < G; t++ {
+		p("VMOVUPS Z%d, K1, (DX)", t)
+		if t+1 < G {
+			p("ADDQ R12, DX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// q4_0Repack generates q40Repack16(tile, w *byte, rs, nb int): the tile of
+// repackQ4_0Tile for 16 full rows. Per block, five VPGATHERDD (the d word
+// and the four dwords of quants of each row, rs apart; the blocks' 18
+// bytes leave them unaligned) and a nibble split.
+func q4_0Repack() {
+	const name = "q40Repack16"
+	fmt.Fprintf(&b, "\n// func %s(tile, w *byte, rs, nb int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), DI")
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ rs+16(FP), R8")
+	p("MOVQ nb+24(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	p("VMOVD R8, X30")
+	p("VPBROADCASTD X30, Z30")
+	p("VPMULLD q4kLanes<>(SB), Z30, Z30")
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VPBROADCASTD AX, Z31")
+	label(name + "_blk")
+	// Non-zero displacements only (see q4_KRepack): BX = SI - 4.
+	p("LEAQ -4(SI), BX")
+	for i := 0; i < 5; i++ {
+		p("KXNORW K1, K1, K1")
+		p("VPGATHERDD %d(BX)(Z30*1), K1, Z%d", 4+4*i-2*min(i, 1), 16+i) // d at 0, quants at 2+4k
+	}
+	p("VPMOVDW Z16, Y16")
+	p("VCVTPH2PS Y16, Z16")
+	p("VMOVUPS Z16, 512(DI)")
+	for k := 0; k < 4; k++ {
+		p("VPANDD Z31, Z%d, Z21", 17+k)
+		p("VMOVDQU32 Z21, %d(DI)", 64*k)
+		p("VPSRLD $4, Z%d, Z21", 17+k)
+		p("VPANDD Z31, Z21, Z21")
+		p("VMOVDQU32 Z21, %d(DI)", 64*(k+4))
+	}
+	p("ADDQ $18, SI")
+	p("ADDQ $576, DI")
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
 }
 
 // q4_KRepack generates q4kRepack16(tile, w *byte, rs, nb int): the tile
@@ -1135,6 +1248,10 @@ func main() {
 		q4_KT(G)
 	}
 	q4_KRepack()
+	for G := 1; G <= q40TileG; G++ {
+		q4_0T(G)
+	}
+	q4_0Repack()
 	for G := 2; G <= 8; G += 2 {
 		q4_1Z(G)
 		q8_0Z(G)

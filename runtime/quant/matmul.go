@@ -35,6 +35,7 @@ type Batch struct {
 	rows     []byte    // n rows of rowBytes
 	packed   []byte    // groups (see pack), when the type has kernels and n >= 2
 	isPacked bool
+	isTiled  bool // packed for the tile kernels (Q4_K, Q4_0: packQ4_KT, packQ4_0T)
 	// vnniOK: the VNNI kernels give Dot's bits on these rows. Always for
 	// Q4_1; for Q8_0 unless an activation quant is -128, which ggml's sign
 	// trick (and so Dot) wraps around and VPDPBUSD does not. ggml's and
@@ -187,7 +188,7 @@ func (b *Batch) reset(t Type, T, cols int) error {
 	}
 	b.t, b.vt, b.n, b.cols, b.rowBytes = t, vt, T, cols, rb
 	b.rows = grow(b.rows, T*rb)
-	b.isPacked, b.vnniOK = false, false
+	b.isPacked, b.isTiled, b.vnniOK = false, false, false
 	return nil
 }
 
@@ -245,6 +246,16 @@ func (b *Batch) pack() {
 		b.packQ4_KT()
 		return
 	}
+	if b.t == Q4_0 && q40TilePath(b.n) && b.cols > 0 {
+		b.packQ4_0T()
+		return
+	}
+	b.packGroups()
+}
+
+// packGroups regroups the rows for the multi-row kernels (not the tile
+// ones) when the weight type has them and there are at least two rows.
+func (b *Batch) packGroups() {
 	if maxGroup(b.t) == 0 || b.n < 2 || b.cols == 0 {
 		return
 	}
@@ -410,6 +421,23 @@ func MatMul(t Type, w []byte, rows int, b *Batch, out []float32, ldo int) {
 	MatMulScratch(nil, t, w, rows, b, out, ldo)
 }
 
+// Scratch is working memory for MatMulScratch: the repacked weight tile of
+// the Q4_K and Q4_0 paths. The zero Scratch is ready to use; it grows to
+// the largest row length seen and is then reused, so MatMulScratch with the
+// same Scratch allocates nothing. A Scratch belongs to one goroutine at a
+// time.
+type Scratch struct {
+	tile []byte
+}
+
+// grow returns the first n bytes of the scratch tile, growing it if needed.
+func (s *Scratch) grow(n int) []byte {
+	if cap(s.tile) < n {
+		s.tile = make([]byte, n)
+	}
+	return s.tile[:n]
+}
+
 // MatMulScratch is MatMul with working memory s (nil: MatMul allocates
 // what it needs). Hot paths give each goroutine a Scratch of its own, so
 // that MatMul allocates nothing (the Q4_K tile path needs a repacked copy
@@ -427,11 +455,15 @@ func MatMulScratch(s *Scratch, t Type, w []byte, rows int, b *Batch, out []float
 	if rows == 0 || T == 0 {
 		return
 	}
-	if t == Q4_K && b.isPacked {
+	if b.isTiled {
 		if s == nil {
 			s = new(Scratch)
 		}
-		matMulQ4_KTile(s, w[:rows*rs], rs, rows, b, out, ldo)
+		if t == Q4_K {
+			matMulQ4_KTile(s, w[:rows*rs], rs, rows, b, out, ldo)
+		} else {
+			matMulQ4_0Tile(s, w[:rows*rs], rs, rows, b, out, ldo)
+		}
 		return
 	}
 	i := 0

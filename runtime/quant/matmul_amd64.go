@@ -210,6 +210,60 @@ func repackQ4_KTile16(tile, w []byte, rs, nb int) bool {
 	return true
 }
 
+//go:noescape
+func mmQ4_0Q8_0T1(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_0Q8_0T2(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_0Q8_0T3(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_0Q8_0T4(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_0Q8_0T5(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_0Q8_0T6(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_0Q8_0T7(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_0Q8_0T8(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+// q40Tiles[G]: the Q4_0 tile kernels for G activation rows (q4_0T in
+// gen_matmul.go).
+var q40Tiles = [q40TileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask int){
+	1: mmQ4_0Q8_0T1, 2: mmQ4_0Q8_0T2, 3: mmQ4_0Q8_0T3, 4: mmQ4_0Q8_0T4,
+	5: mmQ4_0Q8_0T5, 6: mmQ4_0Q8_0T6, 7: mmQ4_0Q8_0T7, 8: mmQ4_0Q8_0T8,
+}
+
+// runQ4_0Tile runs the Q4_0 tile kernel for G activation rows: out[t*ldo + r]
+// for t < G and the rows r set in mask.
+func runQ4_0Tile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
+	_, _ = tile[nb*q40TileBlock-1], a[G*nb*q40Rec-1]
+	_ = out[(G-1)*ldo+bits.Len(uint(mask))-1]
+	q40Tiles[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(out), ldo, mask)
+}
+
+//go:noescape
+func q40Repack16(tile, w *byte, rs, nb int)
+
+// repackQ4_0Tile16 writes a Q4_0 tile of 16 rows with the assembly of
+// q4_0Repack (gen_matmul.go) where the tile kernels run, and reports
+// whether it did.
+func repackQ4_0Tile16(tile, w []byte, rs, nb int) bool {
+	if !useVNNI || nb == 0 {
+		return false
+	}
+	_, _ = tile[nb*q40TileBlock-1], w[15*rs+nb*q4_0Bytes-1]
+	q40Repack16(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+	return true
+}
+
 // q4kTileKernels reports whether the Q4_K tile kernels run here (they
 // need AVX512_VNNI, as the other 512-bit kernels).
 func q4kTileKernels() bool { return useVNNI }

@@ -23,3 +23,9 @@ func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
 }
 
 func repackQ4_KTile16(tile, w []byte, rs, nb int) bool { return false }
+
+func runQ4_0Tile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
+	panic("quant: no Q4_0 tile kernels on this architecture")
+}
+
+func repackQ4_0Tile16(tile, w []byte, rs, nb int) bool { return false }

@@ -38,14 +38,6 @@ const (
 // Rows past the end of the weights (a last tile of fewer than 16) are zero;
 // the kernels' store mask leaves their outputs alone.
 
-// Scratch is working memory for MatMulScratch: the repacked weight tile of
-// the Q4_K path. The zero Scratch is ready to use; it grows to the largest
-// row length seen and is then reused, so MatMulScratch with the same
-// Scratch allocates nothing. A Scratch belongs to one goroutine at a time.
-type Scratch struct {
-	tile []byte
-}
-
 // q4kTilePath reports whether MatMul takes the tile path for Q4_K weights
 // and T activation rows.
 func q4kTilePath(T int) bool { return q4kTileKernels() && T >= q4kTileMin }
@@ -81,7 +73,7 @@ func (b *Batch) packQ4_KT() {
 			}
 		}
 	}
-	b.isPacked = true
+	b.isPacked, b.isTiled = true, true
 	b.vnniOK = true
 }
 
@@ -145,10 +137,7 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 // and activation rows i of b (packed by packQ4_KT).
 func matMulQ4_KTile(s *Scratch, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
 	nb := b.cols / QK_K
-	if cap(s.tile) < nb*q4kTileSB {
-		s.tile = make([]byte, nb*q4kTileSB)
-	}
-	tile := s.tile[:nb*q4kTileSB]
+	tile := s.grow(nb * q4kTileSB)
 	for r0 := 0; r0 < rows; r0 += q4kTileRows {
 		n := min(q4kTileRows, rows-r0)
 		repackQ4_KTile(tile, w[r0*rs:], rs, n, nb)

@@ -82,7 +82,7 @@ func testMatMulMatchesDot(t *testing.T) {
 			cs = append(cs, 3072) // groups of 6 (groupSize)
 		}
 		rowCounts := []int{1, 3, 7, 13}
-		if typ == Q4_K {
+		if typ == Q4_K || typ == Q4_0 {
 			cs = append(cs, 256)                  // a shorter row after longer ones: Scratch reuse
 			rowCounts = append(rowCounts, 16, 35) // whole tiles of 16 rows, and a partial one
 		}
@@ -187,6 +187,7 @@ func TestMatMulKernelsAgree(t *testing.T) {
 				if err := b.Quantize(typ, x, G, cols); err != nil {
 					t.Fatal(err)
 				}
+				b.packGroups() // the group layout, even where MatMul would take the Q4_0 tile path
 				gen := make([]float32, G*rows)
 				switch typ {
 				case Q4_1:
@@ -205,9 +206,7 @@ func TestMatMulKernelsAgree(t *testing.T) {
 					}
 				}
 				// The assembly sets (AVX2, VNNI where the CPU has it) agree
-				// with each other, and for Q4_1 and Q8_0 with the portable
-				// kernels (Q4_0's portable and assembly one-row kernels sum
-				// in different orders, so its multi-row ones do too).
+				// with each other and with the portable kernels.
 				var asm [][]float32
 				for _, vnni := range []bool{false, true} {
 					out := make([]float32, G*rows)
@@ -217,12 +216,8 @@ func TestMatMulKernelsAgree(t *testing.T) {
 				}
 				for k, out := range asm {
 					for i := range out {
-						ref, refName := gen[i], "portable"
-						if typ == Q4_0 {
-							ref, refName = asm[0][i], "AVX2"
-						}
-						if math.Float32bits(out[i]) != math.Float32bits(ref) {
-							t.Fatalf("%s cols=%d G=%d out %d: assembly set %d %.9g, %s %.9g", typ, cols, G, i, k, out[i], refName, ref)
+						if math.Float32bits(out[i]) != math.Float32bits(gen[i]) {
+							t.Fatalf("%s cols=%d G=%d out %d: assembly set %d %.9g, portable %.9g", typ, cols, G, i, k, out[i], gen[i])
 						}
 					}
 				}
@@ -296,20 +291,26 @@ func testMatMulNoOverread(t *testing.T) {
 
 func TestMatMulNoAlloc(t *testing.T) {
 	rng := rand.New(rand.NewPCG(60, 61))
-	const rows, cols, T = 16, 576, 9
-	for _, typ := range []Type{Q4_1, Q8_0, Q4_0, F32} {
+	const rows, T = 16, 9
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_0, Q4_K, F32} {
+		cols := 576
+		if typ == Q4_K {
+			cols = 512
+		}
 		w := mmRows(rng, t, typ, rows, cols)
 		x := randomFloats(rng, T*cols)
 		out := make([]float32, T*rows)
 		var b Batch
+		var s Scratch // the tile paths' working memory, reused as the CPU backend does
 		if err := b.Quantize(typ, x, T, cols); err != nil {
 			t.Fatal(err)
 		}
+		MatMulScratch(&s, typ, w, rows, &b, out, rows)
 		allocs := testing.AllocsPerRun(20, func() {
 			if err := b.Quantize(typ, x, T, cols); err != nil {
 				t.Fatal(err)
 			}
-			MatMul(typ, w, rows, &b, out, rows)
+			MatMulScratch(&s, typ, w, rows, &b, out, rows)
 		})
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per Quantize+MatMul", typ, allocs)

@@ -32,3 +32,29 @@ func TestRepackQ4_KTile(t *testing.T) {
 		}
 	}
 }
+
+// TestRepackQ4_0Tile: the same for Q4_0's tiles (gathers at unaligned
+// offsets: 18-byte blocks).
+func TestRepackQ4_0Tile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(62, 63))
+	for _, c := range []struct{ cols, pad int }{{32, 0}, {576, 0}, {1536, 0}, {96, 18*5 + 1}} {
+		nb := c.cols / 32
+		rs := nb*q4_0Bytes + c.pad
+		w := make([]byte, 16*rs)
+		for r := 0; r < 16; r++ {
+			copy(w[r*rs:], randomBlocks(rng, t, Q4_0, c.cols))
+		}
+		asm := make([]byte, nb*q40TileBlock)
+		if !repackQ4_0Tile16(asm, w, rs, nb) {
+			t.Skip("no Q4_0 tile kernels on this machine")
+		}
+		want := make([]byte, nb*q40TileBlock)
+		repackQ4_0TileGeneric(want, w, rs, 16, nb)
+		for i := range want {
+			if asm[i] != want[i] {
+				t.Fatalf("cols %d: tile byte %d (block %d, offset %d): assembly %#02x, Go %#02x",
+					c.cols, i, i/q40TileBlock, i%q40TileBlock, asm[i], want[i])
+			}
+		}
+	}
+}
