@@ -134,6 +134,36 @@ q80done:
 	VCVTDQ2PS X4, X4 \
 	VFMADD231SS X4, X1, X0
 
+// Q4_0_PAIR handles two consecutive blocks (at woff and woff+18 of SI,
+// aoff and aoff+34 of DI): both blocks' int32 lanes are added up together
+// (one VPHADDD on the pair, one across halves, one more leaves block 1's sum
+// in lane 0 and block 2's in lane 1), then two FMAs in block order.
+#define Q4_0_PAIR(woff, aoff) \
+	VCVTPH2PS woff(SI), X1 \
+	VCVTPH2PS aoff(DI), X2 \
+	VMULSS  X2, X1, X1 \
+	VCVTPH2PS woff+18(SI), X3 \
+	VCVTPH2PS aoff+34(DI), X6 \
+	VMULSS  X6, X3, X3 \
+	NIBBLES(woff+2, Y2) \
+	VPMADDUBSW aoff+2(DI), Y2, Y4 \
+	VPMADDUBSW aoff+2(DI), Y13, Y5 \
+	VPSUBW  Y5, Y4, Y4 \
+	VPMADDWD Y15, Y4, Y4 \
+	NIBBLES(woff+20, Y2) \
+	VPMADDUBSW aoff+36(DI), Y2, Y7 \
+	VPMADDUBSW aoff+36(DI), Y13, Y5 \
+	VPSUBW  Y5, Y7, Y7 \
+	VPMADDWD Y15, Y7, Y7 \
+	VPHADDD Y7, Y4, Y4 \
+	VEXTRACTI128 $1, Y4, X5 \
+	VPADDD X5, X4, X4 \
+	VPHADDD X4, X4, X4 \
+	VCVTDQ2PS X4, X4 \
+	VFMADD231SS X4, X1, X0 \
+	VMOVSHDUP X4, X4 \
+	VFMADD231SS X4, X3, X0
+
 // func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
@@ -149,8 +179,7 @@ TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	JLT  q40tail
 
 q40loop:
-	Q4_0_BLOCK(0, 0)
-	Q4_0_BLOCK(18, 34)
+	Q4_0_PAIR(0, 0)
 	ADDQ $36, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
