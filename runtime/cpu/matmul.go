@@ -12,9 +12,11 @@ import (
 // type's dot partner (quant.VecDotType) with ggml's x86 activation
 // quantizer (what llama.cpp's CPU backend runs) into a quant.Batch; worker
 // goroutines then take ranges of weight rows and run quant.MatMul on each
-// range, which for Q4_1, Q8_0, Q4_0 (and the K-quants, Q5_0 and Q5_1 with AVX-512) unpacks every weight block once for
-// up to 8 activation rows (Q4_K: repacks 16 weight rows once for all of them) (batched decoding of several sequences, prefill)
-// instead of once per row. Every output element is computed exactly as the
+// range, which for Q4_1, Q8_0, Q4_0 (and Q5_0, Q5_1, Q5_K, Q6_K with
+// AVX-512) unpacks every weight block once for up to 8 activation rows
+// (batched decoding of several sequences, prefill) instead of once per
+// row; for Q4_K and Q4_0 with AVX-512 VNNI it repacks 16 weight rows at a
+// time, once for all activation rows. Every output element is computed exactly as the
 // one-row Dot computes it, whatever T is and however the rows are split.
 func (b *Backend) MatMul(dst, x backend.Buffer, w backend.Weight, T int) {
 	if b.err != nil || b.fail(backend.CheckMatMul(dst, x, w, T)) {
@@ -55,8 +57,8 @@ func wrapOp(op string, w *Weight, err error) error {
 
 // matmulGrain picks a row range: small enough to balance the workers, large
 // enough that claiming a range costs nothing next to computing it. It is a
-// multiple of 16, the rows of quant's Q4_K tiles (a range of 8 would leave
-// half of every tile's lanes idle).
+// multiple of 16, the rows of quant's Q4_K and Q4_0 tiles (a range of 8
+// would leave half of every tile's lanes idle).
 func matmulGrain(rows, threads int) int {
 	g := rows / (8 * threads)
 	return max(16, min(g, 256)) &^ 15
