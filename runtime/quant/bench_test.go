@@ -134,6 +134,8 @@ func BenchmarkMatMul(b *testing.B) {
 		{Q4_K, 2048, 2048, []int{1, 2, 8, 64}}, // tinyllama-1b's attention projections
 		{Q4_K, 2048, 5632, []int{64}},          // and its FFN down projection
 		{Q6_K, 2048, 2048, []int{64}},
+		{Q5_K, 2048, 2048, []int{64}},
+		{Q5_0, 1536, 576, []int{64}},
 	}
 	for _, c := range cases {
 		rs, _ := c.t.RowSize(c.cols)

@@ -301,6 +301,19 @@ func q4_1Z(G int) {
 	rowEnd(name, rows, "VADDSS")
 }
 
+// vnniScaled adds to Z(acc) the four-byte lane sums of u8 Z(q) times the s8
+// at mem, each times its lane's scale, Z(sc) holding (sc, 0) int16 pairs:
+// VPDPBUSD into a zeroed Z(tmp), then VPDPWSSD. The int32 lanes are those
+// of VPMADDUBSW, VPMADDWD with (sc, sc) pairs and VPADDD, exactly, as long
+// as a lane sum fits int16 (it is read as the pair (sum, sign)): true for
+// quants up to 63 against int8 activations, 4·63·128 < 2^15. Both issue on
+// two ports on this Xeon, the VPMADDUBSW/VPMADDWD pair on one.
+func vnniScaled(mem string, q, sc, tmp, acc int) {
+	p("VPXORD Z%d, Z%d, Z%d", tmp, tmp, tmp)
+	p("VPDPBUSD %s, Z%d, Z%d", mem, q, tmp)
+	p("VPDPWSSD Z%d, Z%d, Z%d", sc, tmp, acc)
+}
+
 // kScalesMins unpacks a Q4_K or Q5_K super-block's 12-byte scales field
 // (scaleMinK4: a = bytes 4-7, b = 8-11, c = 12-15; scales = a&0x3f.. |
 // (c&0x0f.. | (a>>6&3..)<<4) << 32, mins = b&0x3f.. | ((c>>4)&0x0f.. |
@@ -722,13 +735,13 @@ func q4_KT(G int) {
 // bits. Per super-block: the int sums start at -32·Σ s_g·bsum_g (the
 // quants' offset, from the row's 16 bsums), the 6-bit quants of each
 // 32-element group are formed once (both halves) and multiplied with the
-// pair's activations by VPMADDUBSW and VPMADDWD with the group's scale
-// pair; then per pair one VCVTDQ2PS and one FMA with [d·d8_t x8 |
+// pair's activations by VPDPBUSD and VPDPWSSD with the group's scale
+// (vnniScaled: the lanes of VPMADDUBSW and VPMADDWD, exactly); then per pair one VCVTDQ2PS and one FMA with [d·d8_t x8 |
 // d·d8_t+1 x8]. Packed layout: packQ8_K's (matmul.go). Registers: Z0-Z3 float sums, Z4-Z7
 // int sums, Z9 the 16 scales as int16 (both halves), Z11/Z12 scales 0-7 /
 // 8-15 in every 128-bit lane, Z13 bytes 0x30, Z14 bytes 0x0F, Z16-Z19 pair
 // lane indices, Z20/Z21 low bits, Z22 high bits, Z23-Z25 scratch, Z26
-// d·d8_t, Z27 scratch, Z28 zero.
+// d·d8_t, Z27 scratch, Z28 zero, Z29 dwords 0x0000FFFF (the scales' mask).
 func q6_KZ(G int) {
 	name := fmt.Sprintf("mmQ6_KQ8_Kx%dZ", G)
 	prologue(name, "")
@@ -738,6 +751,8 @@ func q6_KZ(G int) {
 	p("MOVL $0x30303030, AX")
 	p("VPBROADCASTD AX, Z13")
 	p("VPXORD Z28, Z28, Z28")
+	p("MOVL $0x0000FFFF, AX")
+	p("VPBROADCASTD AX, Z29")
 	accs := make([]int, P)
 	for q := range accs {
 		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
@@ -789,10 +804,11 @@ func q6_KZ(G int) {
 			p("VPORD Z24, Z23, Z23")
 			p("VMOVDQU64 q6kShufZ<>+%d(SB), Z24", 64*k)
 			p("VPSHUFB Z24, Z%d, Z24", sc)
+			// Both int16 of a dword hold the same 16-element group's scale;
+			// (sc, 0) per dword lets VPDPWSSD scale a VPDPBUSD lane sum.
+			p("VPANDD Z29, Z24, Z24")
 			for q := 0; q < P; q++ {
-				p("VPMADDUBSW %d(DI), Z23, Z25", quants+(g*P+q)*64)
-				p("VPMADDWD Z24, Z25, Z25")
-				p("VPADDD Z25, Z%d, Z%d", 4+q, 4+q)
+				vnniScaled(fmt.Sprintf("%d(DI)", quants+(g*P+q)*64), 23, 24, 25, 4+q)
 			}
 		}
 	}
@@ -818,13 +834,13 @@ func q6_KZ(G int) {
 // kernel's arithmetic: per super-block the exact integers sumi and summ,
 // then float64 sum += float32(d8·d)·float32(sumi), sum -= float32(d8·dmin)
 // ·float32(summ). Here the integer lane sums of a pair of rows (Z0-Z3,
-// [row 2q | row 2q+1]) are formed by VPMADDUBSW and VPMADDWD (each
-// 64-element chunk's nibbles unpacked once for both halves, the chunk's two
-// scales broadcast), with the fifth bits or-ed into the nibbles; each half is added up (exact, in any order), and the
+// [row 2q | row 2q+1]) are formed by VPDPBUSD and VPDPWSSD (vnniScaled;
+// each 64-element chunk's nibbles unpacked once for both halves, the
+// chunk's two scales broadcast), with the fifth bits or-ed into the nibbles; each half is added up (exact, in any order), and the
 // float part runs per row in Y4+t, whose four float64 lanes all hold row
 // t's sum. Packed layout: packQ8_K's (matmul.go). Registers: Z0-Z3 int sums,
 // Y4-Y11 float64 sums, Z12/Z13 low/high quants, Z14 bytes 0x0F, Z15 and
-// Z29-Z31 scratch, Z16-Z19 pair lane indices (x8), Y20-Y23 (x4), Z24 the
+// Z29-Z30 scratch, Z31 dwords 0x0000FFFF (the scales' mask), Z16-Z19 pair lane indices (x8), Y20-Y23 (x4), Z24 the
 // qh bytes, Z25 bytes 0x01, Z26/Z27 a chunk's two scales, Y28 the mins as
 // int16 in both halves. Frame: scale bytes 32-39, min bytes 40-47, scales
 // as int16 48-63, d·d8_t at 64-95, dmin·d8_t at 96-127.
@@ -844,6 +860,8 @@ func q5_KZ(G int) {
 	for t := range sums {
 		sums[t] = 4 + t
 	}
+	p("MOVL $0x0000FFFF, AX")
+	p("VPBROADCASTD AX, Z31")
 	rowStart(name, nil, sums...)
 	label(name + "_blk")
 	kScalesMins()
@@ -871,17 +889,16 @@ func q5_KZ(G int) {
 			p("VPSLLW $4, Z15, Z15")
 			p("VPORD Z15, Z%d, Z%d", reg, reg)
 		}
+		// The chunk's two scales as (sc, 0) int16 pairs (see vnniScaled).
 		p("VPBROADCASTW %d(SP), Z26", 48+4*c)
 		p("VPBROADCASTW %d(SP), Z27", 50+4*c)
+		p("VPANDD Z31, Z26, Z26")
+		p("VPANDD Z31, Z27, Z27")
 		for q := 0; q < P; q++ {
 			lo := quants + ((2*c)*P+q)*64
 			hi := quants + ((2*c+1)*P+q)*64
-			p("VPMADDUBSW %d(DI), Z12, Z15", lo)
-			p("VPMADDWD Z26, Z15, Z15")
-			p("VPADDD Z15, Z%d, Z%d", q, q)
-			p("VPMADDUBSW %d(DI), Z13, Z15", hi)
-			p("VPMADDWD Z27, Z15, Z15")
-			p("VPADDD Z15, Z%d, Z%d", q, q)
+			vnniScaled(fmt.Sprintf("%d(DI)", lo), 12, 26, 15, q)
+			vnniScaled(fmt.Sprintf("%d(DI)", hi), 13, 27, 15, q)
 		}
 	}
 	for q := 0; q < P; q++ {
@@ -922,7 +939,7 @@ func q5_KZ(G int) {
 // arithmetic: per block the exact sumi (Σ (q5-16)·a for Q5_0, Σ q5·a for
 // Q5_1), then float64 sum += float32(sumi)·float32(d_w·d_a), and for Q5_1
 // sum += float32(m_w·s_a). Here the block's 32 quants are formed once
-// (both halves of Z12), each pair's lane sums by VPMADDUBSW and VPMADDWD,
+// (both halves of Z12), each pair's four-byte lane sums by VPDPBUSD,
 // each half added up (exact; for Q5_0 less the pair's packed 16·Σa), and
 // the float part runs per row in Y4+t (four float64 lanes holding row t's
 // sum). Packed group block (packQ8For5 in matmul.go, P = G/2 pairs):
@@ -930,7 +947,7 @@ func q5_KZ(G int) {
 // then per pair, for Q5_0 16 int32 (16·Σa of row 2q x8, of row 2q+1 x8),
 // and the two rows' 32 int8. Registers: Y4-Y11 float64 sums, Z12 the
 // quants, Z13/Z15/Z29-Z31 scratch, Z14 bytes 0x0F, Z16-Z19 pair lane
-// indices, Z20 int16 ones, Z21 all ones, Z22 bytes 0x10, Z23 qword shifts
+// indices, Z21 all ones, Z22 bytes 0x10, Z23 qword shifts
 // {0, 0, 4, 4} per half, Y24 d_w·d_a_t, Y26 m_w·s_a_t (Q5_1).
 func q5Z(G int, q51 bool) {
 	name := fmt.Sprintf("mmQ5_0Q8_0x%dZ", G)
@@ -945,8 +962,6 @@ func q5Z(G int, q51 bool) {
 	P := G / 2
 	p("MOVL $0x0F0F0F0F, AX")
 	p("VPBROADCASTD AX, Z14")
-	p("MOVL $0x00010001, AX")
-	p("VPBROADCASTD AX, Z20")
 	p("VPTERNLOGD $0xff, Z21, Z21, Z21")
 	p("MOVL $0x10101010, AX")
 	p("VPBROADCASTD AX, Z22")
@@ -993,8 +1008,10 @@ func q5Z(G int, q51 bool) {
 		if !q51 {
 			quants += 64
 		}
-		p("VPMADDUBSW %d(DI), Z12, Z15", quants)
-		p("VPMADDWD Z20, Z15, Z15")
+		// The four-byte lane sums: what VPMADDUBSW and VPMADDWD with
+		// int16 ones form, in one instruction.
+		p("VPXORD Z15, Z15, Z15")
+		p("VPDPBUSD %d(DI), Z12, Z15", quants)
 		p("VSHUFI64X2 $0xB1, Z15, Z15, Z29")
 		p("VPADDD Z29, Z15, Z15")
 		p("VPSHUFD $0x4E, Z15, Z29")
