@@ -59,7 +59,7 @@
 // 4 for Q4_0) instead of once per row. Q4_K (with AVX-512 VNNI) goes
 // further: 16 weight rows are repacked once into a tile whose registers
 // hold one sub-block position for all 16 rows, and every activation row
-// runs against it (matmul_q4k.go). Each result is bit-identical to Dot
+// runs against it (matmul_q4k.go; Q4_0 likewise, matmul_q40.go). Each result is bit-identical to Dot
 // on the same pair of rows — the same integer sums, the same FMAs in the
 // same order, the same scale rounding and horizontal sum — whatever the
 // batch size, so batching never changes a token.
@@ -69,16 +69,18 @@
 // gpurun must reproduce llama.cpp's results bit for bit (a one-ulp
 // difference upstream eventually flips a Q8 rounding and then whole
 // tokens), so the kernels that mirror ggml's x86 build — the Q8_0/Q8_1
-// activation quantizers, Q4_1·Q8_1 and Q8_0·Q8_0 — perform the same float32
-// operations in the same order: eight float32 lanes, one fused multiply-add
-// per block, hsum_float_8's reduction order. Q4_K·Q8_K follows the kernel
-// llama.cpp runs for Q4_K on AVX2 machines, where it repacks Q4_K weights
-// (ggml_gemv_q4_K_8x8_q8_K): an exact integer per super-block and two
-// float32 FMA chains; decoding a Q4_K model gives llama.cpp's logits bit
-// for bit (runtime/engine's TestQ4_KDecodeMatchesLlamaCpp). llama.cpp's
-// prompt path for Q4_K (ggml_gemm_q4_K_8x8_q8_K) rounds per 64 elements
-// instead, which gpurun does not copy: its prompt logits may differ from
-// llama.cpp's in the last bits. FMA32 is the exact float32
+// activation quantizers, Q4_1·Q8_1, Q8_0·Q8_0 and Q5_0·Q8_0 — perform the
+// same float32 operations in the same order: eight float32 lanes, one fused
+// multiply-add per block, hsum_float_8's reduction order. Q4_K·Q8_K and
+// Q4_0·Q8_0 follow the kernels llama.cpp runs for them on AVX2 machines,
+// where it repacks those weights (ggml_gemv_q4_K_8x8_q8_K,
+// ggml_gemv_q4_0_8x8_q8_0): an exact integer per (super-)block and float32
+// FMA chains. Decoding such models gives llama.cpp's logits bit for bit
+// (runtime/engine's TestQuantModelsDecodeMatchLlamaCpp), and so does a
+// whole prompt for Q4_0 and Q5_0. llama.cpp's prompt path for Q4_K
+// (ggml_gemm_q4_K_8x8_q8_K) rounds per 64 elements instead, which gpurun
+// does not copy: its Q4_K prompt logits may differ from llama.cpp's in the
+// last bits. FMA32 is the exact float32
 // fused multiply-add the portable code uses for that (Go has none built
 // in). Tests check them against vectors from llama.cpp's own kernels
 // (testdata/ggml_x86_q8.bin, from scripts/goldens/ggml_cpu_vectors.py).
@@ -91,10 +93,10 @@
 // AVX2 assembly (dot_amd64.s), plus the Q8_0/Q8_1 activation quantizers.
 // MatVec runs Q4_1 and Q8_0 two rows at a time (each row's arithmetic
 // unchanged: the second row's independent FMA chain hides the latency of
-// the single accumulator ggml parity requires). For Q4_1, Q8_0, Q4_K, Q5_0,
-// Q5_1, Q2_K, Q3_K and Q5_K the assembly and Go results are identical bit
-// for bit (the last five keep the Go kernels' arithmetic: an exact integer
-// per block, float32 products summed in float64); for Q4_0, Q6_K and
+// the single accumulator ggml parity requires). For Q4_1, Q8_0, Q4_K, Q4_0,
+// Q5_0, Q5_1, Q2_K, Q3_K and Q5_K the assembly and Go results are identical
+// bit for bit (the last four keep the Go kernels' arithmetic: an exact
+// integer per block, float32 products summed in float64); for Q6_K and
 // the float types the assembly uses the same integer sums and only the
 // float32 summation order differs (those Go kernels sum block results in
 // float64, the assembly in eight float32 lanes). Tests run every

@@ -623,8 +623,7 @@ GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
 	VPADDD X8, X6, X6 \
 	VMOVD X6, R8
 
-// FSUM_F64 is the portable kernels' float step (Q5_0, Q5_1, Q2_K, Q3_K,
-// Q5_K): X0 (float64) += float32(X1[0])·float32(R8); clobbers X3.
+// FSUM_F64 is the portable kernels' float step (Q5_1, Q2_K, Q3_K, Q5_K): X0 (float64) += float32(X1[0])·float32(R8); clobbers X3.
 // FSUM_F64_MINS then subtracts float32(X1[1])·float32(R9); clobbers X1 too.
 #define FSUM_F64 \
 	VCVTSI2SSL R8, X3, X3 \
@@ -937,9 +936,11 @@ q3kdone:
 	RET
 
 // ---------------------------------------------------------------- Q5_0, Q5_1
-// The arithmetic is the portable kernels' exactly (dotQ5_0Q8_0Generic,
-// dotQ5_1Q8_1Generic): per block the exact integer sumi, then in float64
-// sum += float32(sumi)·float32(d_w·d_a) (Q5_1 also + float32(m_w·s_a)).
+// Q5_0 follows ggml_vec_dot_q5_0_q8_0 (eight float32 lanes, one FMA per
+// block), as dotQ5_0Q8_0Generic does. Q5_1 keeps the portable kernel's
+// arithmetic exactly (dotQ5_1Q8_1Generic): per block the exact integer
+// sumi, then in float64 sum += float32(sumi)·float32(d_w·d_a) +
+// float32(m_w·s_a).
 // The 32 fifth bits become bytes 0x10 as ggml's bytes_from_bits_32 does:
 // the four qh bytes spread eight to a byte lane (q5Spread), every bit but
 // the lane's own set (q5Bits), compared with all ones.
@@ -979,6 +980,9 @@ GLOBL q5Bits<>(SB), RODATA|NOPTR, $32
 	VPBROADCASTD X10, Y10
 
 // func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32
+//
+// ggml_vec_dot_q5_0_q8_0's arithmetic (dotQ5_0Q8_0Generic): per block
+// Y0 += (d_w·d_a) * float(Σ (q-16)·a in eight int32 lanes), hsum_float_8.
 TEXT ·dotQ5_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
@@ -992,20 +996,20 @@ q50loop:
 	Q5_QUANTS(2, 6)
 	VMOVDQU 2(DI), Y3
 	VPMADDUBSW Y3, Y4, Y6          // Σ q·a in int16 pairs (|.| <= 2·31·128)
-	VPMADDWD Y15, Y6, Y6
 	VPMADDUBSW Y3, Y13, Y7         // Σ 16·a
-	VPMADDWD Y15, Y7, Y7
-	VPSUBD Y7, Y6, Y6
-	SUM8
+	VPSUBW Y7, Y6, Y6              // Σ (q-16)·a, |.| <= 2·16·128
+	VPMADDWD Y15, Y6, Y6
+	VCVTDQ2PS Y6, Y6
 	VCVTPH2PS 0(SI), X1
 	VCVTPH2PS 0(DI), X2
 	VMULSS X2, X1, X1              // d_w·d_a
-	FSUM_F64
+	VBROADCASTSS X1, Y1
+	VFMADD231PS Y6, Y1, Y0
 	ADDQ $22, SI
 	ADDQ $34, DI
 	DECQ CX
 	JNZ  q50loop
-	VCVTSD2SS X0, X0, X0
+	HSUM0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

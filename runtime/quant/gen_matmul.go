@@ -933,31 +933,85 @@ func q5_KZ(G int) {
 	rowEndF64(name, G)
 }
 
-// q5Z generates the VNNI-set Q5_0 x Q8_0 kernel (q51 false) or Q5_1 x
-// Q8_1 kernel (q51 true) for an even G on 512-bit registers. Their one-row
-// twins (dotQ5_0Q8_0AVX2, dotQ5_1Q8_1AVX2) keep the portable kernels'
-// arithmetic: per block the exact sumi (Σ (q5-16)·a for Q5_0, Σ q5·a for
-// Q5_1), then float64 sum += float32(sumi)·float32(d_w·d_a), and for Q5_1
-// sum += float32(m_w·s_a). Here the block's 32 quants are formed once
-// (both halves of Z12), each pair's four-byte lane sums by VPDPBUSD,
-// each half added up (exact; for Q5_0 less the pair's packed 16·Σa), and
-// the float part runs per row in Y4+t (four float64 lanes holding row t's
-// sum). Packed group block (packQ8For5 in matmul.go, P = G/2 pairs):
-// [8]float32 d_a at 0 (lane t for row t), for Q5_1 [8]float32 s_a at 32;
-// then per pair, for Q5_0 16 int32 (16·Σa of row 2q x8, of row 2q+1 x8),
-// and the two rows' 32 int8. Registers: Y4-Y11 float64 sums, Z12 the
-// quants, Z13/Z15/Z29-Z31 scratch, Z14 bytes 0x0F, Z16-Z19 pair lane
-// indices, Z21 all ones, Z22 bytes 0x10, Z23 qword shifts
-// {0, 0, 4, 4} per half, Y24 d_w·d_a_t, Y26 m_w·s_a_t (Q5_1).
-func q5Z(G int, q51 bool) {
+// q5_0Z generates the VNNI-set Q5_0 x Q8_0 kernel for an even G on 512-bit
+// registers, as q8_0Z: activation rows 2q and 2q+1 share one ZMM (lanes 0-7
+// row 2q, 8-15 row 2q+1), each half holding exactly the lanes of
+// dotQ5_0Q8_0AVX2 (ggml_vec_dot_q5_0_q8_0's): the pair's lane sums start at
+// the packed -16·Σ of each lane's four activations (Q5_0's offset), one
+// VPDPBUSD adds Σ q5·a with the block's 32 unsigned quants in both halves,
+// then one VCVTDQ2PS, one VPERMPS (the rows' d_w·d_a into the halves) and
+// one FMA. Packed group block (packQ8For5 in matmul.go, P = G/2 pairs):
+// [8]float32 d_a at 0, then per pair 16 int32 (the lane starts of row 2q,
+// then of row 2q+1) and the two rows' 32 int8. Registers: Z0-Z3 pair sums,
+// Z12 the quants, Z13/Z15/Z29 scratch, Z14 bytes 0x0F, Z16-Z19 pair lane
+// indices, Z21 all ones, Z22 bytes 0x10, Z23 qword shifts {0, 0, 4, 4} per
+// half, Y24 d_w·d_a_t.
+func q5_0Z(G int) {
 	name := fmt.Sprintf("mmQ5_0Q8_0x%dZ", G)
-	qh, qs, wb := 2, 6, 22 // weight block: qh and qs offsets, size
-	head, pairB := 32, 128 // packed block: scales, bytes per pair
-	if q51 {
-		name = fmt.Sprintf("mmQ5_1Q8_1x%dZ", G)
-		qh, qs, wb = 4, 8, 24
-		head, pairB = 64, 64
+	prologue(name, "")
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VPBROADCASTD AX, Z14")
+	p("VPTERNLOGD $0xff, Z21, Z21, Z21")
+	p("MOVL $0x10101010, AX")
+	p("VPBROADCASTD AX, Z22")
+	p("MOVQ $4, AX")
+	p("VMOVQ AX, X13")
+	p("VPBROADCASTQ X13, Y13")
+	p("VPERM2I128 $0x08, Y13, Y13, Y13")
+	p("VINSERTI64X4 $1, Y13, Z13, Z23")
+	pairs := pairStart(name, G)
+	label(name + "_blk")
+	q5QuantsZ(2, 6)
+	p("VPBROADCASTW 0(SI), X13")
+	p("VCVTPH2PS X13, X13")
+	p("VBROADCASTSS X13, Y13")
+	p("VMULPS 0(DI), Y13, Y24")
+	for q := 0; q < pairs; q++ {
+		at := 32 + 128*q
+		p("VMOVDQU64 %d(DI), Z15", at)
+		p("VPDPBUSD %d(DI), Z12, Z15", at+64)
+		p("VCVTDQ2PS Z15, Z15")
+		p("VPERMPS Z24, Z%d, Z29", 16+q)
+		p("VFMADD231PS Z29, Z15, Z%d", q)
 	}
+	p("ADDQ $22, SI")
+	p("ADDQ $%d, DI", 32+128*pairs)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	rowEnd(name, pairRows(pairs), "")
+}
+
+// q5QuantsZ sets Z12 to a Q5 block's 32 unsigned quants in both 256-bit
+// halves (as Q5_QUANTS in dot_amd64.s), the block's qh at qh(SI) and
+// nibbles at qs(SI). Needs Z14, Z21, Z22, Z23 (see q5_0Z); clobbers Z13, K1.
+func q5QuantsZ(qh, qs int) {
+	p("VBROADCASTI32X4 %d(SI), Z12", qs)
+	p("VPSRLVQ Z23, Z12, Z12")
+	p("VPANDD Z14, Z12, Z12")
+	p("VPBROADCASTD %d(SI), Z13", qh)
+	p("VPSHUFB q5SpreadZ<>(SB), Z13, Z13")
+	p("VPORD q5BitsZ<>(SB), Z13, Z13")
+	p("VPCMPEQB Z21, Z13, K1")
+	p("VPMOVM2B K1, Z13")
+	p("VPANDD Z22, Z13, Z13")
+	p("VPORD Z13, Z12, Z12")
+}
+
+// q5_1Z generates the VNNI-set Q5_1 x Q8_1 kernel for an even G on 512-bit
+// registers. Its one-row twin (dotQ5_1Q8_1AVX2) keeps the portable
+// kernel's arithmetic: per block the exact sumi = Σ q5·a, then float64
+// sum += float32(sumi)·float32(d_w·d_a) + float32(m_w·s_a). Here the
+// block's 32 quants are formed once (both halves of Z12), each pair's
+// four-byte lane sums by VPDPBUSD, each half added up (exact), and the
+// float part runs per row in Y4+t (four float64 lanes holding row t's
+// sum). Packed group block (packQ8For5 in matmul.go, P = G/2 pairs):
+// [8]float32 d_a at 0 (lane t for row t), [8]float32 s_a at 32, then per
+// pair the two rows' 32 int8. Registers: Y4-Y11 float64 sums, Z12 the
+// quants, Z13/Z15/Z29-Z31 scratch, Z14 bytes 0x0F, Z16-Z19 pair lane
+// indices, Z21 all ones, Z22 bytes 0x10, Z23 qword shifts {0, 0, 4, 4} per
+// half, Y24 d_w·d_a_t, Y26 m_w·s_a_t.
+func q5_1Z(G int) {
+	name := fmt.Sprintf("mmQ5_1Q8_1x%dZ", G)
 	prologue(name, "")
 	P := G / 2
 	p("MOVL $0x0F0F0F0F, AX")
@@ -979,60 +1033,38 @@ func q5Z(G int, q51 bool) {
 	}
 	rowStart(name, nil, sums...)
 	label(name + "_blk")
-	// The 32 quants, as Q5_QUANTS in dot_amd64.s, in both halves.
-	p("VBROADCASTI32X4 %d(SI), Z12", qs)
-	p("VPSRLVQ Z23, Z12, Z12")
-	p("VPANDD Z14, Z12, Z12")
-	p("VPBROADCASTD %d(SI), Z13", qh)
-	p("VPSHUFB q5SpreadZ<>(SB), Z13, Z13")
-	p("VPORD q5BitsZ<>(SB), Z13, Z13")
-	p("VPCMPEQB Z21, Z13, K1")
-	p("VPMOVM2B K1, Z13")
-	p("VPANDD Z22, Z13, Z13")
-	p("VPORD Z13, Z12, Z12")
-	// d_w·d_a_t (and m_w·s_a_t), one float32 product per lane as the
-	// one-row kernel's.
+	q5QuantsZ(4, 8)
+	// d_w·d_a_t and m_w·s_a_t, one float32 product per lane as the one-row
+	// kernel's.
 	p("VPBROADCASTW 0(SI), X13")
 	p("VCVTPH2PS X13, X13")
 	p("VBROADCASTSS X13, Y13")
 	p("VMULPS 0(DI), Y13, Y24")
-	if q51 {
-		p("VPBROADCASTW 2(SI), X13")
-		p("VCVTPH2PS X13, X13")
-		p("VBROADCASTSS X13, Y13")
-		p("VMULPS 32(DI), Y13, Y26")
-	}
+	p("VPBROADCASTW 2(SI), X13")
+	p("VCVTPH2PS X13, X13")
+	p("VBROADCASTSS X13, Y13")
+	p("VMULPS 32(DI), Y13, Y26")
 	for q := 0; q < P; q++ {
-		at := head + pairB*q
-		quants := at
-		if !q51 {
-			quants += 64
-		}
-		// The four-byte lane sums: what VPMADDUBSW and VPMADDWD with
-		// int16 ones form, in one instruction.
+		// The four-byte lane sums (what VPMADDUBSW and VPMADDWD with
+		// int16 ones form), then each half's eight lanes added up.
 		p("VPXORD Z15, Z15, Z15")
-		p("VPDPBUSD %d(DI), Z12, Z15", quants)
+		p("VPDPBUSD %d(DI), Z12, Z15", 64+64*q)
 		p("VSHUFI64X2 $0xB1, Z15, Z15, Z29")
 		p("VPADDD Z29, Z15, Z15")
 		p("VPSHUFD $0x4E, Z15, Z29")
 		p("VPADDD Z29, Z15, Z15")
 		p("VPSHUFD $0xB1, Z15, Z29")
 		p("VPADDD Z29, Z15, Z15")
-		if !q51 {
-			p("VPSUBD %d(DI), Z15, Z15", at)
-		}
 		p("VCVTDQ2PS Z15, Z15")
 		p("VPERMPS Z24, Z%d, Z29", 16+q)
 		p("VMULPS Z29, Z15, Z15")
 		pairF64("VADDPD", 15, 2, q)
-		if q51 {
-			// + float32(m_w·s_a) per row: lanes 2q and 2q+1 of Y26.
-			p("VPERMPS Z26, Z%d, Z29", 16+q)
-			pairF64("VADDPD", 29, 2, q)
-		}
+		// + float32(m_w·s_a) per row: lanes 2q and 2q+1 of Y26.
+		p("VPERMPS Z26, Z%d, Z29", 16+q)
+		pairF64("VADDPD", 29, 2, q)
 	}
-	p("ADDQ $%d, SI", wb)
-	p("ADDQ $%d, DI", head+pairB*P)
+	p("ADDQ $24, SI")
+	p("ADDQ $%d, DI", 64+64*P)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
 	rowEndF64(name, G)
@@ -1056,7 +1088,7 @@ func pairF64(op string, src, hi, q int) {
 }
 
 // rowEndF64 ends a weight row of the kernels that sum rows in float64
-// (q5_KZ, q5Z): row t's sum, Y4+t's lane 0, rounded to float32 at
+// (q5_KZ, q5_1Z): row t's sum, Y4+t's lane 0, rounded to float32 at
 // out[row + t*ldo], then the next weight row.
 func rowEndF64(name string, G int) {
 	p("MOVQ R11, DX")
@@ -1075,7 +1107,7 @@ func rowEndF64(name string, G int) {
 	p("RET")
 }
 
-// q5Tables is the DATA of q5Z's fifth-bit spreading (as q5Spread and
+// q5Tables is the DATA of q5QuantsZ's fifth-bit spreading (as q5Spread and
 // q5Bits in dot_amd64.s, repeated for both 256-bit halves).
 func q5Tables() {
 	for i := 0; i < 64; i++ {
@@ -1274,8 +1306,8 @@ func main() {
 		q8_0Z(G)
 		q5_KZ(G)
 		q6_KZ(G)
-		q5Z(G, false)
-		q5Z(G, true)
+		q5_0Z(G)
+		q5_1Z(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)

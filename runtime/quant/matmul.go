@@ -356,14 +356,15 @@ func (b *Batch) packQ8_K() {
 }
 
 // packQ8For5 regroups Q8_0 rows for the Q5_0 kernels and Q8_1 rows for the
-// Q5_1 kernels (q5Z in gen_matmul.go), pairs of rows side by side. Per
-// block of a group of G (even) rows, P = G/2 pairs:
+// Q5_1 kernels (q5_0Z, q5_1Z in gen_matmul.go), pairs of rows side by side.
+// Per block of a group of G (even) rows, P = G/2 pairs:
 //
 //	[8]float32       d     the rows' scales, lane t for row t
 //	[8]float32       s     (Q8_1 only) the rows' s = d·Σq fields
 //	P x {
-//	  2 x [8]int32   c     (Q8_0 only) 16·Σa of each row (Q5_0's -16
-//	                       offset), eight times each
+//	  2 x [8]int32   c     (Q8_0 only) -16·Σ of each four-element lane
+//	                       of each row (Q5_0's -16 offset, where the
+//	                       kernel's lane sums start)
 //	  2 x [32]int8   q     the two rows' quants
 //	}
 func (b *Batch) packQ8For5() {
@@ -389,12 +390,12 @@ func (b *Batch) packQ8For5() {
 				if q51 {
 					binary.LittleEndian.PutUint32(dst[32+4*t:], math.Float32bits(half(src, 2)))
 				} else {
-					var sum int32
-					for _, v := range qs {
-						sum += int32(int8(v))
-					}
 					for l := 0; l < 8; l++ {
-						binary.LittleEndian.PutUint32(pair[32*h+4*l:], uint32(16*sum))
+						var sum int32
+						for _, v := range qs[4*l : 4*l+4] {
+							sum += int32(int8(v))
+						}
+						binary.LittleEndian.PutUint32(pair[32*h+4*l:], uint32(-16*sum))
 					}
 				}
 				copy(pair[qoff+32*h:qoff+32*h+32], qs)

@@ -278,7 +278,7 @@ func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
 
 // mmKernelsK[type][G] (index 0: Q4_K, 1: Q6_K, 2: Q5_K, 3: Q5_0, 4: Q5_1):
 // the kernels on 512-bit registers only, for an even G (q6_KZ,
-// q5_KZ, q5Z in gen_matmul.go). There are none for AVX2 alone: they need
+// q5_KZ, q5_0Z, q5_1Z in gen_matmul.go). There are none for AVX2 alone: they need
 // more registers per activation row than 16 YMM leave room for.
 var mmKernelsK = [5][9]mmKernel{
 	{}, // Q4_K: the tile kernels (matmul_q4k.go)

@@ -64,25 +64,33 @@ func quantizeQ5_0(x []float32, dst []byte) {
 	}
 }
 
-// dotQ5_0Q8_0Generic: per block sumi = Σ (q5-16)*q8, then sumi * (d5*d8).
+// dotQ5_0Q8_0Generic mirrors ggml_vec_dot_q5_0_q8_0 (AVX2), which llama.cpp
+// runs for Q5_0 on x86 (it does not repack Q5_0) and whose arithmetic its
+// prompt path (llamafile's tinyBLAS) shares: per block, eight lanes of four
+// elements each, lane l += fma(d5*d8, float(Σ (q5-16)*q8 over elements
+// 4l..4l+3)), then hsum_float_8's reduction.
 func dotQ5_0Q8_0Generic(w, a []byte, n int) float32 {
 	nb := n / q5_0Block
 	w, a = w[:nb*q5_0Bytes], a[:nb*q8_0Bytes]
-	var sum float64
+	var acc [8]float32
+	var q [32]int32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q5_0Bytes : (i+1)*q5_0Bytes]
 		ba := a[i*q8_0Bytes : (i+1)*q8_0Bytes]
 		qh := binary.LittleEndian.Uint32(bw[2:])
-		qw := (*[16]byte)(bw[6:22])
-		qa := (*[32]byte)(ba[2:34])
-		var sumi int32
-		for j, q := range qw {
-			h0 := int32(qh>>j) & 1 << 4
-			h1 := int32(qh>>(j+16)) & 1 << 4
-			sumi += ((int32(q&0xf) | h0) - 16) * int32(int8(qa[j]))
-			sumi += ((int32(q>>4) | h1) - 16) * int32(int8(qa[j+16]))
+		for j, v := range (*[16]byte)(bw[6:22]) {
+			q[j] = (int32(v&0xf) | int32(qh>>j)&1<<4) - 16
+			q[j+16] = (int32(v>>4) | int32(qh>>(j+16))&1<<4) - 16
 		}
-		sum += float64(float32(sumi) * float32(half(bw, 0)*half(ba, 0)))
+		qa := (*[32]byte)(ba[2:34])
+		d := half(bw, 0) * half(ba, 0)
+		for l := range acc {
+			var sumi int32
+			for j := 4 * l; j < 4*l+4; j++ {
+				sumi += q[j] * int32(int8(qa[j]))
+			}
+			acc[l] = FMA32(d, float32(sumi), acc[l])
+		}
 	}
-	return float32(sum)
+	return hsum8(&acc)
 }

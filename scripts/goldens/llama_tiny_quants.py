@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Tiny Llama GGUFs with the weight types llama.cpp repacks on x86 (Q4_K,
-Q4_0), and llama.cpp's logits and greedy continuations on them, for
-gpurun's tests.
+"""Tiny Llama GGUFs in the weight types of common quantized files (Q4_K with
+a Q6_K classifier as in Q4_K_M; Q4_0; Q5_0, which Q4_K_M files use for rows
+that are not a multiple of 256), and llama.cpp's logits and greedy
+continuations on them, for gpurun's tests.
 
 Why: on an AVX2 machine llama.cpp repacks Q4_K and Q4_0 weights (ggml's
 CPU_REPACK buffer, "REPACK = 1" in its system info) and multiplies them with
 ggml_gemv_q4_K_8x8_q8_K / ggml_gemv_q4_0_8x8_q8_0 (one token) or the gemm
-kernels (groups of four prompt tokens), not with ggml_vec_dot_*. gpurun's
-Q4_K and Q4_0 dot products follow the gemv's arithmetic, so decoding one
-token at a time must give llama.cpp's logits bit for bit.
+kernels (groups of four prompt tokens), not with ggml_vec_dot_*; Q5_0 and
+Q8_0 run ggml_vec_dot_* (and llamafile's tinyBLAS, same arithmetic, for
+prompts). gpurun's dot products follow those, so decoding one token at a
+time must give llama.cpp's logits bit for bit.
 
 The model: Llama architecture, dim 256, 4 heads of 64, 2 KV heads, 2
 layers, feed-forward 512, 256 positions, and gpt2_tiny.py's tokenizer (GPT-2
@@ -17,7 +19,8 @@ byte-level BPE cut to 1024 tokens). Weights are random floats
 from llama-cpp-python's libggml-base), norms F32. Two files:
   q4k:   every matrix and the token embedding Q4_K, the classifier Q6_K
          (as in llama.cpp's Q4_K_M files);
-  q4_0:  every matrix and the token embedding Q4_0, the classifier Q8_0.
+  q4_0:  every matrix and the token embedding Q4_0, the classifier Q8_0;
+  q5_0:  every matrix and the token embedding Q5_0, the classifier Q8_0.
 
 Writes runtime/engine/testdata/llama-tiny-NAME.gguf and
 runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
@@ -33,7 +36,7 @@ Usage:
   python3 -m venv /tmp/venv && /tmp/venv/bin/pip install llama-cpp-python==0.3.36 gguf==0.19.0 numpy
   (built for AVX2 + FMA + F16C without native tuning:
    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON")
-  /tmp/venv/bin/python scripts/goldens/llama_tiny_repacked.py [VOCAB.gguf] [OUTDIR]
+  /tmp/venv/bin/python scripts/goldens/llama_tiny_quants.py [VOCAB.gguf] [OUTDIR]
 """
 import base64
 import ctypes
@@ -67,6 +70,7 @@ PROMPTS = [
 Q4_K = gguf.GGMLQuantizationType.Q4_K
 Q6_K = gguf.GGMLQuantizationType.Q6_K
 Q4_0 = gguf.GGMLQuantizationType.Q4_0
+Q5_0 = gguf.GGMLQuantizationType.Q5_0
 Q8_0 = gguf.GGMLQuantizationType.Q8_0
 F32 = gguf.GGMLQuantizationType.F32
 
@@ -74,6 +78,7 @@ F32 = gguf.GGMLQuantizationType.F32
 MODELS = {
     "q4k": (Q4_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q4_K_M),
     "q4_0": (Q4_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q4_0),
+    "q5_0": (Q5_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q5_0),
 }
 
 LIBDIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
@@ -204,7 +209,7 @@ def run(name, mt, ot, ftype):
               file=sys.stderr)
 
     doc = {
-        "generator": "scripts/goldens/llama_tiny_repacked.py",
+        "generator": "scripts/goldens/llama_tiny_quants.py",
         "llama_cpp_python": llama_cpp.__version__,
         "llama_cpp_system_info": llama_cpp.llama_print_system_info().decode(),
         "python": platform.python_version(),

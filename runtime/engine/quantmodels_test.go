@@ -13,9 +13,9 @@ import (
 	"gpurun/runtime/model"
 )
 
-// repackedGoldens is what scripts/goldens/llama_tiny_repacked.py recorded
-// from llama.cpp on testdata/llama-tiny-NAME.gguf (which it also wrote).
-type repackedGoldens struct {
+// quantGoldens is what scripts/goldens/llama_tiny_quants.py recorded from
+// llama.cpp on testdata/llama-tiny-NAME.gguf (which it also wrote).
+type quantGoldens struct {
 	LlamaCPP string `json:"llama_cpp_python"`
 	Decode   struct {
 		Tokens []int32  `json:"tokens"`
@@ -31,12 +31,12 @@ type repackedGoldens struct {
 	} `json:"greedy"`
 }
 
-// repackedModels: the tiny models of llama_tiny_repacked.py, named by the
-// weight type llama.cpp repacks in them, and whether llama.cpp's prompt
-// path (the gemm kernels, four prompt rows at a time) rounds as its
+// quantModels: the tiny models of llama_tiny_quants.py, named by their
+// matrices' type, and whether llama.cpp's prompt path (the repacked gemm
+// kernels, four prompt rows at a time, or tinyBLAS) rounds as its
 // one-token path does, so that gpurun's logits after a whole prompt are
 // llama.cpp's too.
-var repackedModels = []struct {
+var quantModels = []struct {
 	name        string
 	promptExact bool
 }{
@@ -44,16 +44,18 @@ var repackedModels = []struct {
 	{"q4k", false},
 	// ggml_gemm_q4_0_8x8_q8_0 rounds per 32-element block, as the gemv.
 	{"q4_0", true},
+	// tinyBLAS's Q5_0 kernel keeps ggml_vec_dot_q5_0_q8_0's eight lanes.
+	{"q5_0", true},
 }
 
-func loadRepacked(t *testing.T, name string) (*engine.Engine, repackedGoldens) {
+func loadQuantModel(t *testing.T, name string) (*engine.Engine, quantGoldens) {
 	t.Helper()
 	path := fmt.Sprintf("testdata/llama_tiny_%s_llamacpp.json", name)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g repackedGoldens
+	var g quantGoldens
 	if err := json.Unmarshal(raw, &g); err != nil {
 		t.Fatal(err)
 	}
@@ -86,17 +88,17 @@ func compareLogits(t *testing.T, got []float32, b64 string) (differ int, maxDiff
 	return differ, maxDiff
 }
 
-// TestRepackedDecodeMatchesLlamaCpp: Llamas with the weight types llama.cpp
-// repacks on x86 — Q4_K matrices and embedding with a Q6_K classifier (a
-// Q4_K_M file in miniature), and Q4_0 with a Q8_0 classifier — fed one
-// token at a time, give llama.cpp's logits bit for bit after every token.
-// One token at a time is where llama.cpp runs ggml_gemv_q4_K_8x8_q8_K and
-// ggml_gemv_q4_0_8x8_q8_0, whose arithmetic gpurun's Q4_K and Q4_0 dot
-// products follow.
-func TestRepackedDecodeMatchesLlamaCpp(t *testing.T) {
-	for _, m := range repackedModels {
+// TestQuantModelsDecodeMatchLlamaCpp: Llamas in the common quantized
+// types — Q4_K matrices and embedding with a Q6_K classifier (a Q4_K_M
+// file in miniature), Q4_0 and Q5_0 with a Q8_0 classifier — fed one token
+// at a time, give llama.cpp's logits bit for bit after every token. One
+// token at a time is where llama.cpp runs ggml_gemv_q4_K_8x8_q8_K and
+// ggml_gemv_q4_0_8x8_q8_0 on the weights it repacks, and ggml_vec_dot_* on
+// the rest, whose arithmetic gpurun's dot products follow.
+func TestQuantModelsDecodeMatchLlamaCpp(t *testing.T) {
+	for _, m := range quantModels {
 		t.Run(m.name, func(t *testing.T) {
-			e, g := loadRepacked(t, m.name)
+			e, g := loadQuantModel(t, m.name)
 			cache, err := e.Model.NewCache(e.Ctx, e.KVType)
 			if err != nil {
 				t.Fatal(err)
@@ -118,15 +120,15 @@ func TestRepackedDecodeMatchesLlamaCpp(t *testing.T) {
 	}
 }
 
-// TestRepackedGreedyMatchesLlamaCpp: on the same models, prompts tokenize
+// TestQuantModelsGreedyMatchLlamaCpp: on the same models, prompts tokenize
 // as llama.cpp's, the greedy continuations equal llama.cpp's, and, where
-// llama.cpp's prompt path rounds as its one-token path (Q4_0), so do the
-// logits after the whole prompt. For Q4_K llama.cpp runs a prompt through
+// llama.cpp's prompt path rounds as its one-token path (Q4_0, Q5_0), so do
+// the logits after the whole prompt. For Q4_K llama.cpp runs a prompt through
 // ggml_gemm_q4_K_8x8_q8_K, which rounds per 64 elements rather than per
 // 256, so those logits may differ in the last bits; the tokens must not.
-func TestRepackedGreedyMatchesLlamaCpp(t *testing.T) {
-	for _, m := range repackedModels {
-		e, g := loadRepacked(t, m.name)
+func TestQuantModelsGreedyMatchLlamaCpp(t *testing.T) {
+	for _, m := range quantModels {
+		e, g := loadQuantModel(t, m.name)
 		for _, c := range g.Greedy {
 			t.Run(m.name+"/"+c.Name, func(t *testing.T) {
 				tokens := e.PromptTokens(c.Prompt, true)
