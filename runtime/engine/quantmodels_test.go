@@ -22,31 +22,27 @@ type quantGoldens struct {
 		Logits []string `json:"logits_f32_b64"`
 	} `json:"decode"`
 	Greedy []struct {
-		Name         string    `json:"name"`
-		Prompt       string    `json:"prompt"`
-		PromptTokens []int32   `json:"prompt_tokens"`
-		PromptLogits string    `json:"prompt_logits_f32_b64"`
-		Tokens       []int32   `json:"tokens"`
-		Gap          []float64 `json:"top2_gap"`
+		Name         string  `json:"name"`
+		Prompt       string  `json:"prompt"`
+		PromptTokens []int32 `json:"prompt_tokens"`
+		PromptLogits string  `json:"prompt_logits_f32_b64"`
+		// PromptSelfExact: llama.cpp's logits after the batched prompt
+		// equal its logits after the prompt fed one token at a time.
+		PromptSelfExact bool      `json:"prompt_batch_equals_one_by_one"`
+		Tokens          []int32   `json:"tokens"`
+		Gap             []float64 `json:"top2_gap"`
 	} `json:"greedy"`
 }
 
 // quantModels: the tiny models of llama_tiny_quants.py, named by their
-// matrices' type, and whether llama.cpp's prompt path (the repacked gemm
-// kernels, four prompt rows at a time, or tinyBLAS) rounds as its
-// one-token path does, so that gpurun's logits after a whole prompt are
-// llama.cpp's too.
+// matrices' type, and whether llama.cpp multiplies a prompt's rows with the
+// arithmetic of its one-token kernels. For Q4_K it does not: it runs
+// ggml_gemm_q4_K_8x8_q8_K, which rounds per 64 elements where the gemv
+// (and gpurun) round per 256.
 var quantModels = []struct {
-	name        string
-	promptExact bool
-}{
-	// ggml_gemm_q4_K_8x8_q8_K rounds per 64 elements, the gemv per 256.
-	{"q4k", false},
-	// ggml_gemm_q4_0_8x8_q8_0 rounds per 32-element block, as the gemv.
-	{"q4_0", true},
-	// tinyBLAS's Q5_0 kernel keeps ggml_vec_dot_q5_0_q8_0's eight lanes.
-	{"q5_0", true},
-}
+	name             string
+	promptSameKernel bool
+}{{"q4k", false}, {"q4_0", true}, {"q5_0", true}, {"q5k", true}}
 
 func loadQuantModel(t *testing.T, name string) (*engine.Engine, quantGoldens) {
 	t.Helper()
@@ -89,9 +85,9 @@ func compareLogits(t *testing.T, got []float32, b64 string) (differ int, maxDiff
 }
 
 // TestQuantModelsDecodeMatchLlamaCpp: Llamas in the common quantized
-// types — Q4_K matrices and embedding with a Q6_K classifier (a Q4_K_M
-// file in miniature), Q4_0 and Q5_0 with a Q8_0 classifier — fed one token
-// at a time, give llama.cpp's logits bit for bit after every token. One
+// types — Q4_K or Q5_K matrices and embedding with a Q6_K classifier (Q4_K_M
+// and Q5_K_M files in miniature), Q4_0 and Q5_0 with a Q8_0 classifier —
+// fed one token at a time, give llama.cpp's logits bit for bit after every token. One
 // token at a time is where llama.cpp runs ggml_gemv_q4_K_8x8_q8_K and
 // ggml_gemv_q4_0_8x8_q8_0 on the weights it repacks, and ggml_vec_dot_* on
 // the rest, whose arithmetic gpurun's dot products follow.
@@ -121,11 +117,15 @@ func TestQuantModelsDecodeMatchLlamaCpp(t *testing.T) {
 }
 
 // TestQuantModelsGreedyMatchLlamaCpp: on the same models, prompts tokenize
-// as llama.cpp's, the greedy continuations equal llama.cpp's, and, where
-// llama.cpp's prompt path rounds as its one-token path (Q4_0, Q5_0), so do
-// the logits after the whole prompt. For Q4_K llama.cpp runs a prompt through
-// ggml_gemm_q4_K_8x8_q8_K, which rounds per 64 elements rather than per
-// 256, so those logits may differ in the last bits; the tokens must not.
+// as llama.cpp's and the greedy continuations equal llama.cpp's. gpurun's
+// logits after a whole prompt equal its token-by-token ones (batching never
+// changes a bit), so they must equal llama.cpp's batched ones where
+// llama.cpp's prompt kernels round as its one-token kernels (all but Q4_K)
+// and, as the goldens record, its batched logits equal its token-by-token
+// ones. The latter fails for the Q5_K model's 26-token prompt: llama.cpp's
+// own batched and token-by-token logits differ by a few ulp there (817 of
+// 1024), from an op of its batched path not identified yet. Elsewhere the
+// differences are reported, not required.
 func TestQuantModelsGreedyMatchLlamaCpp(t *testing.T) {
 	for _, m := range quantModels {
 		e, g := loadQuantModel(t, m.name)
@@ -149,10 +149,10 @@ func TestQuantModelsGreedyMatchLlamaCpp(t *testing.T) {
 				}
 				differ, maxDiff := compareLogits(t, got, c.PromptLogits)
 				switch {
-				case differ > 0 && m.promptExact:
+				case differ > 0 && m.promptSameKernel && c.PromptSelfExact:
 					t.Errorf("%d of %d logits after the prompt differ from llama.cpp's, by up to %.3g", differ, len(got), maxDiff)
 				case differ > 0:
-					t.Logf("%d of %d logits after the prompt differ from llama.cpp's (its prompt path rounds differently), by up to %.3g", differ, len(got), maxDiff)
+					t.Logf("%d of %d logits after the prompt differ from llama.cpp's batched ones, by up to %.3g (its prompt path rounds differently here)", differ, len(got), maxDiff)
 				}
 				s, err := e.NewSession()
 				if err != nil {

@@ -1078,11 +1078,16 @@ q51loop:
 	VPADDD  Y3, Y6, Y6
 
 // func dotQ5_KQ8_KAVX2(w, a *byte, nb int) float32
+//
+// ggml_vec_dot_q5_K_q8_K's arithmetic (dotQ5_KQ8_KGeneric): per super-block
+// Y0 += (d8·d) * float(the eight int32 lanes), X7 = fma(-(d8·dmin),
+// float(summ), X7); the result is hsum_float_8(Y0) + X7.
 TEXT ·dotQ5_KQ8_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
-	VXORPD X0, X0, X0            // the float64 sum
+	VXORPS Y0, Y0, Y0
+	VXORPS X7, X7, X7
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
@@ -1103,7 +1108,7 @@ q5kloop:
 	VMOVQ R10, X10
 	VPMOVZXBW X10, X10
 
-	// summ: Σ m_j * (bsum_2j + bsum_2j+1), exact, into R9.
+	// summ: Σ m_j * (bsum_2j + bsum_2j+1), exact, in lane 0 of X10.
 	VMOVDQU 260(DI), Y11
 	VEXTRACTI128 $1, Y11, X8
 	VPHADDW X8, X11, X11
@@ -1112,7 +1117,14 @@ q5kloop:
 	VPADDD X8, X10, X10
 	VPSHUFD $0xB1, X10, X8
 	VPADDD X8, X10, X10
-	VMOVD X10, R9
+	VCVTDQ2PS X10, X10
+
+	// X1 = [d8*d, d8*dmin]; X7 -= (d8*dmin) * summ, one rounding.
+	VCVTPH2PS 0(SI), X1
+	VBROADCASTSS 0(DI), X2
+	VMULPS X2, X1, X1
+	VMOVSHDUP X1, X3
+	VFNMADD231SS X10, X3, X7
 
 	VMOVDQU 16(SI), Y12
 	VPXOR Y6, Y6, Y6
@@ -1121,14 +1133,9 @@ q5kloop:
 	Q5K_CHUNK(112, 4, 132, 164, 128, 160)
 	Q5K_CHUNK(144, 6, 196, 228, 192, 224)
 
-	// sumi: the eight lanes added up (exact), into R8.
-	SUM8
-
-	// sum += float32(d8*d) * float32(sumi); sum -= float32(d8*dmin) * float32(summ).
-	VCVTPH2PS 0(SI), X1
-	VBROADCASTSS 0(DI), X2
-	VMULPS X2, X1, X1           // [d8*d, d8*dmin]
-	FSUM_F64_MINS
+	VCVTDQ2PS Y6, Y6
+	VBROADCASTSS X1, Y1
+	VFMADD231PS Y6, Y1, Y0
 
 	ADDQ $176, SI
 	ADDQ $292, DI
@@ -1136,7 +1143,8 @@ q5kloop:
 	JMP  q5kloop
 
 q5kdone:
-	VCVTSD2SS X0, X0, X0
+	HSUM0
+	VADDSS X7, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -830,20 +830,24 @@ func q6_KZ(G int) {
 }
 
 // q5_KZ generates the VNNI-set Q5_K x Q8_K kernel for an even G on 512-bit
-// registers. Its one-row twin (dotQ5_KQ8_KAVX2) keeps the portable
-// kernel's arithmetic: per super-block the exact integers sumi and summ,
-// then float64 sum += float32(d8·d)·float32(sumi), sum -= float32(d8·dmin)
-// ·float32(summ). Here the integer lane sums of a pair of rows (Z0-Z3,
-// [row 2q | row 2q+1]) are formed by VPDPBUSD and VPDPWSSD (vnniScaled;
-// each 64-element chunk's nibbles unpacked once for both halves, the
-// chunk's two scales broadcast), with the fifth bits or-ed into the nibbles; each half is added up (exact, in any order), and the
-// float part runs per row in Y4+t, whose four float64 lanes all hold row
-// t's sum. Packed layout: packQ8_K's (matmul.go). Registers: Z0-Z3 int sums,
-// Y4-Y11 float64 sums, Z12/Z13 low/high quants, Z14 bytes 0x0F, Z15 and
-// Z29-Z30 scratch, Z31 dwords 0x0000FFFF (the scales' mask), Z16-Z19 pair lane indices (x8), Y20-Y23 (x4), Z24 the
-// qh bytes, Z25 bytes 0x01, Z26/Z27 a chunk's two scales, Y28 the mins as
-// int16 in both halves. Frame: scale bytes 32-39, min bytes 40-47, scales
-// as int16 48-63, d·d8_t at 64-95, dmin·d8_t at 96-127.
+// registers. Rows 2q and 2q+1 share one ZMM (lanes 0-7 row 2q, 8-15 row
+// 2q+1), each half holding exactly the eight int32 lanes of
+// dotQ5_KQ8_KAVX2 (ggml_vec_dot_q5_K_q8_K's), formed by VPDPBUSD and
+// VPDPWSSD (vnniScaled; each 64-element chunk's nibbles, with the fifth
+// bits or-ed in, unpacked once for both halves, the chunk's two scales
+// broadcast); then per pair one VCVTDQ2PS and one FMA with [d8_2q·d x8 |
+// d8_2q+1·d x8] into Z4+q. The mins' exact sum per row, from the pair's
+// bsum pairs (one VPMADDWD, four lanes a row, added up within each 128-bit
+// half), enters that row's summs chain (Y8+q, each half's four lanes
+// holding one row's) with one VFNMADD; rowEnd adds it to the row's
+// hsum_float_8. Packed layout: packQ8_K's (matmul.go). Registers: Z0-Z3
+// int lane sums, Z4-Z7 float32 lane sums, Y8-Y11 summs, Z12/Z13 low/high
+// quants, Z14 bytes 0x0F, Z15, Z29, Z30 scratch, Z16-Z19 pair lane indices
+// (x8), Y20-Y23 (x4), Z24 the qh bytes, Z25 bytes 0x01, Z26/Z27 a chunk's
+// two scales, Y28 the mins as int16 in both halves, Z31 dwords 0x0000FFFF
+// (the scales' mask). Frame: the rows' summs at 0-31 (for rowEnd), scale
+// bytes 32-39, min bytes 40-47, scales as int16 48-63, d8_t·d at 64-95,
+// d8_t·dmin at 96-127.
 func q5_KZ(G int) {
 	name := fmt.Sprintf("mmQ5_KQ8_Kx%dZ", G)
 	header(name, "", 128)
@@ -856,13 +860,13 @@ func q5_KZ(G int) {
 		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
 		p("VMOVDQU32 pairidx4<>+%d(SB), Y%d", 32*q, 20+q)
 	}
-	sums := make([]int, G)
-	for t := range sums {
-		sums[t] = 4 + t
-	}
 	p("MOVL $0x0000FFFF, AX")
 	p("VPBROADCASTD AX, Z31")
-	rowStart(name, nil, sums...)
+	var zero []int
+	for q := 0; q < P; q++ {
+		zero = append(zero, 4+q, 8+q)
+	}
+	rowStart(name, nil, zero...)
 	label(name + "_blk")
 	kScalesMins()
 	p("VCVTPH2PS 0(SI), X15")
@@ -902,19 +906,11 @@ func q5_KZ(G int) {
 		}
 	}
 	for q := 0; q < P; q++ {
-		// sumi of rows 2q and 2q+1 in every lane of their halves.
-		p("VSHUFI64X2 $0xB1, Z%d, Z%d, Z15", q, q)
-		p("VPADDD Z15, Z%d, Z%d", q, q)
-		p("VPSHUFD $0x4E, Z%d, Z15", q)
-		p("VPADDD Z15, Z%d, Z%d", q, q)
-		p("VPSHUFD $0xB1, Z%d, Z15", q)
-		p("VPADDD Z15, Z%d, Z%d", q, q)
 		p("VCVTDQ2PS Z%d, Z29", q)
 		p("VMOVUPS 64(SP), Y30")
 		p("VPERMPS Z30, Z%d, Z30", 16+q)
-		p("VMULPS Z30, Z29, Z29")
-		pairF64("VADDPD", 29, 2, q)
-		// summ likewise, from the pair's bsum pairs.
+		p("VFMADD231PS Z30, Z29, Z%d", 4+q)
+		// summ of rows 2q and 2q+1 in every lane of their 128-bit halves.
 		p("VPMADDWD %d(DI), Y28, Y29", 32+96*q)
 		p("VPSHUFD $0x4E, Y29, Y30")
 		p("VPADDD Y30, Y29, Y29")
@@ -923,14 +919,21 @@ func q5_KZ(G int) {
 		p("VCVTDQ2PS Y29, Y29")
 		p("VMOVUPS 96(SP), Y30")
 		p("VPERMPS Y30, Y%d, Y30", 20+q)
-		p("VMULPS Y30, Y29, Y29")
-		pairF64("VSUBPD", 29, 1, q)
+		p("VFNMADD231PS Y30, Y29, Y%d", 8+q)
 	}
 	p("ADDQ $176, SI")
 	p("ADDQ $%d, DI", 32+608*P)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
-	rowEndF64(name, G)
+	// The rows' summs into the frame, the float lane sums to Z0-Z3 for
+	// pairRows, then rowEnd's hsum_float_8 + summs.
+	for q := 0; q < P; q++ {
+		p("VMOVSS X%d, %d(SP)", 8+q, 8*q)
+		p("VEXTRACTF128 $1, Y%d, X15", 8+q)
+		p("VMOVSS X15, %d(SP)", 8*q+4)
+		p("VMOVAPS Z%d, Z%d", 4+q, q)
+	}
+	rowEnd(name, pairRows(P), "VADDSS")
 }
 
 // q5_0Z generates the VNNI-set Q5_0 x Q8_0 kernel for an even G on 512-bit
@@ -1088,7 +1091,7 @@ func pairF64(op string, src, hi, q int) {
 }
 
 // rowEndF64 ends a weight row of the kernels that sum rows in float64
-// (q5_KZ, q5_1Z): row t's sum, Y4+t's lane 0, rounded to float32 at
+// (q5_1Z): row t's sum, Y4+t's lane 0, rounded to float32 at
 // out[row + t*ldo], then the next weight row.
 func rowEndF64(name string, G int) {
 	p("MOVQ R11, DX")

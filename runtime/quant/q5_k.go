@@ -41,11 +41,18 @@ func dequantQ5_K(src []byte, dst []float32) {
 	}
 }
 
-// dotQ5_KQ8_KGeneric: as Q4_K with the 5th bit added to each quant.
+// dotQ5_KQ8_KGeneric mirrors ggml_vec_dot_q5_K_q8_K (AVX2), which llama.cpp
+// runs for Q5_K on x86 (it does not repack Q5_K there): per super-block
+// eight int32 lanes, lane l = Σ_j sc_j·Σ q5·q8 over elements 4l..4l+3 of
+// each 32-element sub-block j, then acc[l] = fma(d8·d, float(lane),
+// acc[l]); the mins' exact integer Σ_j m_j·(bsum_2j + bsum_2j+1) enters
+// summs = fma(-(d8·dmin), float(·), summs); the result is
+// hsum_float_8(acc) + summs.
 func dotQ5_KQ8_KGeneric(w, a []byte, n int) float32 {
 	nb := n / QK_K
 	w, a = w[:nb*q5_KBytes], a[:nb*q8_KBytes]
-	var sum float64
+	var acc [8]float32
+	var summs float32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q5_KBytes : (i+1)*q5_KBytes]
 		ba := a[i*q8_KBytes : (i+1)*q8_KBytes]
@@ -53,26 +60,32 @@ func dotQ5_KQ8_KGeneric(w, a []byte, n int) float32 {
 		qh := (*[32]byte)(bw[q5_KQh:])
 		qs := (*[128]byte)(bw[q5_KQs:])
 		qa := (*[QK_K]byte)(ba[q8_KQs:])
-		var sumi, summ int32
+		var lanes [8]int32
+		var summ int32
 		for c := 0; c < 4; c++ {
 			q := (*[32]byte)(qs[32*c:])
 			y1 := (*[32]byte)(qa[64*c:])
 			y2 := (*[32]byte)(qa[64*c+32:])
-			var p1, p2 int32
-			for l, v := range q {
-				h := qh[l] >> (2 * c)
-				p1 += int32(v&0xf|(h&1)<<4) * int32(int8(y1[l]))
-				p2 += int32(v>>4|(h>>1&1)<<4) * int32(int8(y2[l]))
-			}
 			s1, m1 := scaleMinK4(2*c, scales)
 			s2, m2 := scaleMinK4(2*c+1, scales)
-			sumi += int32(s1)*p1 + int32(s2)*p2
+			for l := 0; l < 8; l++ {
+				var p1, p2 int32
+				for e := 4 * l; e < 4*l+4; e++ {
+					h := qh[e] >> (2 * c)
+					p1 += int32(q[e]&0xf|(h&1)<<4) * int32(int8(y1[e]))
+					p2 += int32(q[e]>>4|(h>>1&1)<<4) * int32(int8(y2[e]))
+				}
+				lanes[l] += int32(s1)*p1 + int32(s2)*p2
+			}
 			summ += int32(m1)*(q8KBsum(ba, 4*c)+q8KBsum(ba, 4*c+1)) +
 				int32(m2)*(q8KBsum(ba, 4*c+2)+q8KBsum(ba, 4*c+3))
 		}
 		yd := q8Kd(ba)
-		sum += float64(float32(yd*half(bw, 0)) * float32(sumi))
-		sum -= float64(float32(yd*half(bw, 2)) * float32(summ))
+		d, dmin := yd*half(bw, 0), -(yd * half(bw, 2))
+		summs = FMA32(dmin, float32(summ), summs)
+		for l, v := range lanes {
+			acc[l] = FMA32(d, float32(v), acc[l])
+		}
 	}
-	return float32(sum)
+	return hsum8(&acc) + summs
 }

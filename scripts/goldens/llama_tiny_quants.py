@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
-"""Tiny Llama GGUFs in the weight types of common quantized files (Q4_K with
-a Q6_K classifier as in Q4_K_M; Q4_0; Q5_0, which Q4_K_M files use for rows
-that are not a multiple of 256), and llama.cpp's logits and greedy
+"""Tiny Llama GGUFs in the weight types of common quantized files (Q4_K and
+Q5_K with a Q6_K classifier as in Q4_K_M and Q5_K_M; Q4_0; Q5_0, which
+Q4_K_M files use for rows that are not a multiple of 256), and llama.cpp's logits and greedy
 continuations on them, for gpurun's tests.
 
 Why: on an AVX2 machine llama.cpp repacks Q4_K and Q4_0 weights (ggml's
 CPU_REPACK buffer, "REPACK = 1" in its system info) and multiplies them with
 ggml_gemv_q4_K_8x8_q8_K / ggml_gemv_q4_0_8x8_q8_0 (one token) or the gemm
-kernels (groups of four prompt tokens), not with ggml_vec_dot_*; Q5_0 and
-Q8_0 run ggml_vec_dot_* (and llamafile's tinyBLAS, same arithmetic, for
-prompts). gpurun's dot products follow those, so decoding one token at a
+kernels (groups of four prompt tokens), not with ggml_vec_dot_*; Q5_0,
+Q5_K, Q6_K and Q8_0 run ggml_vec_dot_* (Q5_0 and Q8_0 prompts llamafile's
+tinyBLAS, with the same arithmetic). gpurun's dot products follow those, so decoding one token at a
 time must give llama.cpp's logits bit for bit.
 
 The model: Llama architecture, dim 256, 4 heads of 64, 2 KV heads, 2
@@ -20,7 +20,9 @@ from llama-cpp-python's libggml-base), norms F32. Two files:
   q4k:   every matrix and the token embedding Q4_K, the classifier Q6_K
          (as in llama.cpp's Q4_K_M files);
   q4_0:  every matrix and the token embedding Q4_0, the classifier Q8_0;
-  q5_0:  every matrix and the token embedding Q5_0, the classifier Q8_0.
+  q5_0:  every matrix and the token embedding Q5_0, the classifier Q8_0;
+  q5k:   every matrix and the token embedding Q5_K, the classifier Q6_K
+         (as in Q5_K_M files).
 
 Writes runtime/engine/testdata/llama-tiny-NAME.gguf and
 runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
@@ -28,8 +30,10 @@ runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
            every matrix product is the gemv) and, after each token, the
            full logits (float32, little-endian, base64);
   greedy:  for each prompt (evaluated as one batch: the gemm for groups of
-           four tokens) the prompt tokens, the logits after the prompt, the
-           greedy continuation and the top-2 logit gap at each step.
+           four tokens) the prompt tokens, the logits after the prompt,
+           whether llama.cpp gives the same logits when fed the prompt one
+           token at a time, the greedy continuation and the top-2 logit gap
+           at each step.
 Settings as gpt2_tiny.py: KV cache f32, flash attention off, 2 threads.
 
 Usage:
@@ -71,6 +75,7 @@ Q4_K = gguf.GGMLQuantizationType.Q4_K
 Q6_K = gguf.GGMLQuantizationType.Q6_K
 Q4_0 = gguf.GGMLQuantizationType.Q4_0
 Q5_0 = gguf.GGMLQuantizationType.Q5_0
+Q5_K = gguf.GGMLQuantizationType.Q5_K
 Q8_0 = gguf.GGMLQuantizationType.Q8_0
 F32 = gguf.GGMLQuantizationType.F32
 
@@ -79,6 +84,7 @@ MODELS = {
     "q4k": (Q4_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q4_K_M),
     "q4_0": (Q4_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q4_0),
     "q5_0": (Q5_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q5_0),
+    "q5k": (Q5_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q5_K_M),
 }
 
 LIBDIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
@@ -188,6 +194,12 @@ def run(name, mt, ot, ftype):
     cases = []
     for p in PROMPTS:
         toks = llm.tokenize(p["text"].encode(), add_bos=False, special=False)
+        # llama.cpp's own logits after the prompt fed one token at a time,
+        # to record whether its batched prompt path gives the same bits.
+        llm.reset()
+        for tok in toks:
+            llm.eval([tok])
+        sequential = b64(logits_now(llm, n_vocab))
         llm.reset()
         llm.eval(toks)
         out, gaps, first = [], [], None
@@ -203,7 +215,8 @@ def run(name, mt, ot, ftype):
                 break
             llm.eval([tok])
         cases.append({"name": p["name"], "prompt": p["text"], "prompt_tokens": toks,
-                      "prompt_logits_f32_b64": first, "tokens": out,
+                      "prompt_logits_f32_b64": first,
+                      "prompt_batch_equals_one_by_one": first == sequential, "tokens": out,
                       "top2_gap": [round(g, 5) for g in gaps]})
         print(f"{name} {p['name']}: {len(toks)} prompt tokens, {len(out)} generated, min gap {min(gaps):.4f}",
               file=sys.stderr)
