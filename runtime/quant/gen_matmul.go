@@ -952,16 +952,7 @@ func q5_KZ(G int) {
 func q5_0Z(G int) {
 	name := fmt.Sprintf("mmQ5_0Q8_0x%dZ", G)
 	prologue(name, "")
-	p("MOVL $0x0F0F0F0F, AX")
-	p("VPBROADCASTD AX, Z14")
-	p("VPTERNLOGD $0xff, Z21, Z21, Z21")
-	p("MOVL $0x10101010, AX")
-	p("VPBROADCASTD AX, Z22")
-	p("MOVQ $4, AX")
-	p("VMOVQ AX, X13")
-	p("VPBROADCASTQ X13, Y13")
-	p("VPERM2I128 $0x08, Y13, Y13, Y13")
-	p("VINSERTI64X4 $1, Y13, Z13, Z23")
+	q5Consts()
 	pairs := pairStart(name, G)
 	label(name + "_blk")
 	q5QuantsZ(2, 6)
@@ -982,6 +973,21 @@ func q5_0Z(G int) {
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
 	rowEnd(name, pairRows(pairs), "")
+}
+
+// q5Consts sets the constants q5QuantsZ needs: Z14 bytes 0x0F, Z21 all
+// ones, Z22 bytes 0x10, Z23 qword shifts {0, 0, 4, 4} in each 256-bit half.
+func q5Consts() {
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VPBROADCASTD AX, Z14")
+	p("VPTERNLOGD $0xff, Z21, Z21, Z21")
+	p("MOVL $0x10101010, AX")
+	p("VPBROADCASTD AX, Z22")
+	p("MOVQ $4, AX")
+	p("VMOVQ AX, X13")
+	p("VPBROADCASTQ X13, Y13")
+	p("VPERM2I128 $0x08, Y13, Y13, Y13")
+	p("VINSERTI64X4 $1, Y13, Z13, Z23")
 }
 
 // q5QuantsZ sets Z12 to a Q5 block's 32 unsigned quants in both 256-bit
@@ -1017,16 +1023,7 @@ func q5_1Z(G int) {
 	name := fmt.Sprintf("mmQ5_1Q8_1x%dZ", G)
 	prologue(name, "")
 	P := G / 2
-	p("MOVL $0x0F0F0F0F, AX")
-	p("VPBROADCASTD AX, Z14")
-	p("VPTERNLOGD $0xff, Z21, Z21, Z21")
-	p("MOVL $0x10101010, AX")
-	p("VPBROADCASTD AX, Z22")
-	p("MOVQ $4, AX")
-	p("VMOVQ AX, X13")
-	p("VPBROADCASTQ X13, Y13")
-	p("VPERM2I128 $0x08, Y13, Y13, Y13")
-	p("VINSERTI64X4 $1, Y13, Z13, Z23")
+	q5Consts()
 	for q := 0; q < P; q++ {
 		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
 	}

@@ -460,11 +460,11 @@ func MatMulScratch(s *Scratch, t Type, w []byte, rows int, b *Batch, out []float
 		if s == nil {
 			s = new(Scratch)
 		}
+		f := &q40TileFormat
 		if t == Q4_K {
-			matMulQ4_KTile(s, w[:rows*rs], rs, rows, b, out, ldo)
-		} else {
-			matMulQ4_0Tile(s, w[:rows*rs], rs, rows, b, out, ldo)
+			f = &q4kTileFormat
 		}
+		matMulTiles(f, s, w[:rows*rs], rs, rows, b, out, ldo)
 		return
 	}
 	i := 0

@@ -13,7 +13,6 @@ import (
 // tile kernels (q4_0T in gen_matmul.go) run every activation row against
 // it, up to q40TileG rows per call.
 const (
-	q40TileRows  = 16  // weight rows per tile
 	q40TileBlock = 576 // bytes of one repacked block of a tile
 	q40Rec       = 48  // bytes of one packed activation block
 	q40TileG     = 8   // activation rows per kernel call (as in gen_matmul.go)
@@ -69,7 +68,7 @@ func (b *Batch) packQ4_0T() {
 // repackQ4_0Tile writes the n (<= 16) Q4_0 rows of w (rs bytes apart, nb
 // blocks each) into tile in the tile layout above.
 func repackQ4_0Tile(tile, w []byte, rs, n, nb int) {
-	if n == q40TileRows && repackQ4_0Tile16(tile, w, rs, nb) {
+	if n == tileRows && repackQ4_0Tile16(tile, w, rs, nb) {
 		return
 	}
 	repackQ4_0TileGeneric(tile, w, rs, n, nb)
@@ -78,14 +77,14 @@ func repackQ4_0Tile(tile, w []byte, rs, n, nb int) {
 // repackQ4_0TileGeneric is repackQ4_0Tile in Go, for any n <= 16.
 func repackQ4_0TileGeneric(tile, w []byte, rs, n, nb int) {
 	tile = tile[:nb*q40TileBlock]
-	if n < q40TileRows {
+	if n < tileRows {
 		clear(tile)
 	}
 	le := binary.LittleEndian
 	for i := 0; i < nb; i++ {
 		dst := (*[q40TileBlock]byte)(tile[i*q40TileBlock:])
 		for r := 0; r < n; r++ {
-			lane := 4 * (r & (q40TileRows - 1))
+			lane := 4 * (r & (tileRows - 1))
 			blk := (*[q4_0Bytes]byte)(w[r*rs+i*q4_0Bytes:])
 			le.PutUint32(dst[512+lane:], math.Float32bits(half(blk[:], 0)))
 			// Byte l holds element l in its low nibble and 16+l in its high one.
@@ -94,23 +93,6 @@ func repackQ4_0TileGeneric(tile, w []byte, rs, n, nb int) {
 				le.PutUint32(dst[64*k+lane:], v&0x0f0f0f0f)
 				le.PutUint32(dst[64*(k+4)+lane:], v>>4&0x0f0f0f0f)
 			}
-		}
-	}
-}
-
-// matMulQ4_0Tile is MatMul's Q4_0 tile path: out[i*ldo + r] for all rows r
-// of w and activation rows i of b (packed by packQ4_0T).
-func matMulQ4_0Tile(s *Scratch, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
-	nb := b.cols / 32
-	tile := s.grow(nb * q40TileBlock)
-	for r0 := 0; r0 < rows; r0 += q40TileRows {
-		n := min(q40TileRows, rows-r0)
-		repackQ4_0Tile(tile, w[r0*rs:], rs, n, nb)
-		mask := 1<<n - 1
-		for first := 0; first < b.n; first += q40TileG {
-			G := min(q40TileG, b.n-first)
-			a := b.packed[first*nb*q40Rec : (first+G)*nb*q40Rec]
-			runQ4_0Tile(G, tile, a, nb, out[first*ldo+r0:], ldo, mask)
 		}
 	}
 }

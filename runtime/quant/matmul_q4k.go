@@ -19,11 +19,11 @@ import (
 // two MatVec passes (one thread, 2048x2048: 21 against 12 GMAC/s; 64 rows:
 // 110-150 against 13).
 const (
-	q4kTileRows = 16   // weight rows per tile: one per 32-bit lane of a ZMM
-	q4kTileSB   = 4992 // bytes of one repacked super-block of a tile
-	q4kRec      = 288  // bytes of one packed activation super-block
-	q4kTileG    = 6    // activation rows per kernel call (as in gen_matmul.go)
-	q4kTileMin  = 2    // fewest activation rows for which the tile path pays (BenchmarkMatMul)
+	tileRows   = 16   // weight rows per tile (Q4_K and Q4_0): one per 32-bit lane of a ZMM
+	q4kTileSB  = 4992 // bytes of one repacked super-block of a tile
+	q4kRec     = 288  // bytes of one packed activation super-block
+	q4kTileG   = 6    // activation rows per kernel call (as in gen_matmul.go)
+	q4kTileMin = 2    // fewest activation rows for which the tile path pays (BenchmarkMatMul)
 )
 
 // Tile super-block layout (offsets in bytes):
@@ -80,7 +80,7 @@ func (b *Batch) packQ4_KT() {
 // repackQ4_KTile writes the n (<= 16) Q4_K rows of w (rs bytes apart, nb
 // super-blocks each) into tile in the tile layout above.
 func repackQ4_KTile(tile, w []byte, rs, n, nb int) {
-	if n == q4kTileRows && repackQ4_KTile16(tile, w, rs, nb) {
+	if n == tileRows && repackQ4_KTile16(tile, w, rs, nb) {
 		return
 	}
 	repackQ4_KTileGeneric(tile, w, rs, n, nb)
@@ -89,7 +89,7 @@ func repackQ4_KTile(tile, w []byte, rs, n, nb int) {
 // repackQ4_KTileGeneric is repackQ4_KTile in Go, for any n <= 16.
 func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 	tile = tile[:nb*q4kTileSB]
-	if n < q4kTileRows {
+	if n < tileRows {
 		clear(tile)
 	}
 	_ = w[(n-1)*rs+nb*q4_KBytes-1]
@@ -99,7 +99,7 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 	for i := 0; i < nb; i++ {
 		dst := (*[q4kTileSB]byte)(tile[i*q4kTileSB:])
 		for r := 0; r < n; r++ {
-			lane := 4 * (r & (q4kTileRows - 1))
+			lane := 4 * (r & (tileRows - 1))
 			blk := (*[q4_KBytes]byte)(w[r*rs+i*q4_KBytes:])
 			// Scales and mins as scaleMinK4 unpacks them: a = bytes 4-7,
 			// b = 8-11, c = 12-15; sc_0..3 = a&63, sc_4..7 = c&15 | (a>>6)<<4,
@@ -133,19 +133,36 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 	}
 }
 
-// matMulQ4_KTile is MatMul's tile path: out[i*ldo + r] for all rows r of w
-// and activation rows i of b (packed by packQ4_KT).
-func matMulQ4_KTile(s *Scratch, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
-	nb := b.cols / QK_K
-	tile := s.grow(nb * q4kTileSB)
-	for r0 := 0; r0 < rows; r0 += q4kTileRows {
-		n := min(q4kTileRows, rows-r0)
-		repackQ4_KTile(tile, w[r0*rs:], rs, n, nb)
+// tileFormat describes one type's tile path for matMulTiles.
+type tileFormat struct {
+	blockElems int // elements per (super-)block: 256 or 32
+	tileBlock  int // bytes of one repacked block of a tile
+	rec        int // bytes of one packed activation block
+	maxG       int // activation rows per kernel call
+	repack     func(tile, w []byte, rs, n, nb int)
+	run        func(G int, tile, a []byte, nb int, out []float32, ldo, mask int)
+}
+
+var (
+	q4kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, repackQ4_KTile, runQ4_KTile}
+	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, repackQ4_0Tile, runQ4_0Tile}
+)
+
+// matMulTiles is MatMul's tile path (Q4_K, Q4_0): out[i*ldo + r] for all
+// rows r of w and activation rows i of b (packed by packQ4_KT or packQ4_0T),
+// 16 weight rows repacked at a time, then every group of activation rows
+// run against them.
+func matMulTiles(f *tileFormat, s *Scratch, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
+	nb := b.cols / f.blockElems
+	tile := s.grow(nb * f.tileBlock)
+	for r0 := 0; r0 < rows; r0 += tileRows {
+		n := min(tileRows, rows-r0)
+		f.repack(tile, w[r0*rs:], rs, n, nb)
 		mask := 1<<n - 1
-		for first := 0; first < b.n; first += q4kTileG {
-			G := min(q4kTileG, b.n-first)
-			a := b.packed[first*nb*q4kRec : (first+G)*nb*q4kRec]
-			runQ4_KTile(G, tile, a, nb, out[first*ldo+r0:], ldo, mask)
+		for first := 0; first < b.n; first += f.maxG {
+			G := min(f.maxG, b.n-first)
+			a := b.packed[first*nb*f.rec : (first+G)*nb*f.rec]
+			f.run(G, tile, a, nb, out[first*ldo+r0:], ldo, mask)
 		}
 	}
 }
