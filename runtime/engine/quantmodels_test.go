@@ -45,7 +45,7 @@ type quantGoldens struct {
 var quantModels = []struct {
 	name             string
 	promptSameKernel bool
-}{{"q4k", false}, {"q4_0", true}, {"q5_0", true}, {"q5k", false}}
+}{{"q4k", false}, {"q4_0", true}, {"q5_0", true}, {"q5k", false}, {"q5_1", true}}
 
 func loadQuantModel(t *testing.T, name string) (*engine.Engine, quantGoldens) {
 	t.Helper()
@@ -89,7 +89,8 @@ func compareLogits(t *testing.T, got []float32, b64 string) (differ int, maxDiff
 
 // TestQuantModelsDecodeMatchLlamaCpp: Llamas in the common quantized
 // types — Q4_K or Q5_K matrices and embedding with a Q6_K classifier (Q4_K_M
-// and Q5_K_M files in miniature), Q4_0 and Q5_0 with a Q8_0 classifier —
+// and Q5_K_M files in miniature), Q4_0, Q5_0 and Q5_1 with a Q8_0
+// classifier —
 // fed one token at a time, give llama.cpp's logits bit for bit after every token. One
 // token at a time is where llama.cpp runs ggml_gemv_q4_K_8x8_q8_K and
 // ggml_gemv_q4_0_8x8_q8_0 on the weights it repacks, and ggml_vec_dot_* on
@@ -123,8 +124,8 @@ func TestQuantModelsDecodeMatchLlamaCpp(t *testing.T) {
 // as llama.cpp's and the greedy continuations equal llama.cpp's. gpurun's
 // logits after a whole prompt equal its token-by-token ones (batching never
 // changes a bit), so they must equal llama.cpp's batched ones where
-// llama.cpp's prompt kernels round as its one-token kernels (Q4_0, Q5_0;
-// see quantModels) and, as the goldens record, its batched logits equal
+// llama.cpp's prompt kernels round as its one-token kernels (Q4_0, Q5_0,
+// Q5_1; see quantModels) and, as the goldens record, its batched logits equal
 // its token-by-token ones. Elsewhere the differences are reported, not
 // required (llama.cpp's own batched logits differ from its token-by-token
 // ones there for two of the three Q4_K prompts and one Q5_K prompt).

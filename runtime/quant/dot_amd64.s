@@ -936,11 +936,9 @@ q3kdone:
 	RET
 
 // ---------------------------------------------------------------- Q5_0, Q5_1
-// Q5_0 follows ggml_vec_dot_q5_0_q8_0 (eight float32 lanes, one FMA per
-// block), as dotQ5_0Q8_0Generic does. Q5_1 keeps the portable kernel's
-// arithmetic exactly (dotQ5_1Q8_1Generic): per block the exact integer
-// sumi, then in float64 sum += float32(sumi)·float32(d_w·d_a) +
-// float32(m_w·s_a).
+// Both follow llama.cpp's AVX2 vec_dot kernels (eight float32 lanes, one
+// FMA per block; Q5_1's min terms in a scalar FMA chain), as
+// dotQ5_0Q8_0Generic and dotQ5_1Q8_1Generic do.
 // The 32 fifth bits become bytes 0x10 as ggml's bytes_from_bits_32 does:
 // the four qh bytes spread eight to a byte lane (q5Spread), every bit but
 // the lane's own set (q5Bits), compared with all ones.
@@ -1015,30 +1013,35 @@ q50loop:
 	RET
 
 // func dotQ5_1Q8_1AVX2(w, a *byte, nb int) float32
+//
+// ggml_vec_dot_q5_1_q8_1's arithmetic (dotQ5_1Q8_1Generic), as
+// dotQ4_1Q8_1AVX2: per block Y0 += (d_w·d_a) * float(eight int32 lanes of
+// Σ q·a), summs = fma(m_w, s_a) in lane 1 of X7; hsum_float_8(Y0) + summs.
 TEXT ·dotQ5_1Q8_1AVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
 	Q5_SETUP
+	VXORPS X7, X7, X7
 
 q51loop:
 	Q5_QUANTS(4, 8)
-	VMOVDQU 4(DI), Y3
-	VPMADDUBSW Y3, Y4, Y6
+	VPMADDUBSW 4(DI), Y4, Y6       // Σ q·a in int16 pairs (|.| <= 2·31·128)
 	VPMADDWD Y15, Y6, Y6
-	SUM8
+	VCVTDQ2PS Y6, Y6
 	VCVTPH2PS 0(SI), X1            // [d_w, m_w]
 	VCVTPH2PS 0(DI), X2            // [d_a, s_a]
-	VMULPS X2, X1, X1              // [d_w·d_a, m_w·s_a]
-	FSUM_F64
-	VMOVSHDUP X1, X1
-	VCVTSS2SD X1, X1, X1
-	VADDSD X1, X0, X0
+	VFMADD231PS X2, X1, X7         // lane 1: summs = fma(m_w, s_a, summs)
+	VMULSS X2, X1, X1              // d_w·d_a
+	VBROADCASTSS X1, Y1
+	VFMADD231PS Y6, Y1, Y0
 	ADDQ $24, SI
 	ADDQ $36, DI
 	DECQ CX
 	JNZ  q51loop
-	VCVTSD2SS X0, X0, X0
+	HSUM0
+	VMOVSHDUP X7, X7
+	VADDSS X7, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -1007,104 +1007,43 @@ func q5QuantsZ(qh, qs int) {
 }
 
 // q5_1Z generates the VNNI-set Q5_1 x Q8_1 kernel for an even G on 512-bit
-// registers. Its one-row twin (dotQ5_1Q8_1AVX2) keeps the portable
-// kernel's arithmetic: per block the exact sumi = Σ q5·a, then float64
-// sum += float32(sumi)·float32(d_w·d_a) + float32(m_w·s_a). Here the
-// block's 32 quants are formed once (both halves of Z12), each pair's
-// four-byte lane sums by VPDPBUSD, each half added up (exact), and the
-// float part runs per row in Y4+t (four float64 lanes holding row t's
-// sum). Packed group block (packQ8For5 in matmul.go, P = G/2 pairs):
-// [8]float32 d_a at 0 (lane t for row t), [8]float32 s_a at 32, then per
-// pair the two rows' 32 int8. Registers: Y4-Y11 float64 sums, Z12 the
-// quants, Z13/Z15/Z29-Z31 scratch, Z14 bytes 0x0F, Z16-Z19 pair lane
-// indices, Z21 all ones, Z22 bytes 0x10, Z23 qword shifts {0, 0, 4, 4} per
-// half, Y24 d_w·d_a_t, Y26 m_w·s_a_t.
+// registers, as q4_1Z: rows 2q and 2q+1 share one ZMM, each half holding
+// exactly the lanes of dotQ5_1Q8_1AVX2 (ggml_vec_dot_q5_1_q8_1's), the
+// block's 32 unsigned quants in both halves (q5QuantsZ), one VPDPBUSD, one
+// VCVTDQ2PS, one VPERMPS (the rows' d_w·d_a into the halves) and one FMA
+// per pair; the min terms stay in Y10 (a lane per row: fma(m_w, s_a_t)),
+// added after each row's hsum. Packed group block (packQ8For5 in
+// matmul.go, P = G/2 pairs): [8]float32 d_a at 0, [8]float32 s_a at 32,
+// then per pair the two rows' 32 int8. Registers: Z0-Z3 pair sums, Z9
+// scratch, Y10 min terms, Y11 d_w·d_a_t, Z12 the quants, Z13 scratch, Z14,
+// Z21-Z23 q5Consts, Z16-Z19 pair lane indices.
 func q5_1Z(G int) {
 	name := fmt.Sprintf("mmQ5_1Q8_1x%dZ", G)
 	prologue(name, "")
-	P := G / 2
 	q5Consts()
-	for q := 0; q < P; q++ {
-		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
-	}
-	sums := make([]int, G)
-	for t := range sums {
-		sums[t] = 4 + t
-	}
-	rowStart(name, nil, sums...)
+	pairs := pairStart(name, G, 10)
 	label(name + "_blk")
 	q5QuantsZ(4, 8)
-	// d_w·d_a_t and m_w·s_a_t, one float32 product per lane as the one-row
-	// kernel's.
-	p("VPBROADCASTW 0(SI), X13")
-	p("VCVTPH2PS X13, X13")
+	p("VCVTPH2PS 0(SI), X13")
+	p("VBROADCASTSS X13, Y11")
+	p("VMULPS 0(DI), Y11, Y11")
+	p("VMOVSHDUP X13, X13")
 	p("VBROADCASTSS X13, Y13")
-	p("VMULPS 0(DI), Y13, Y24")
-	p("VPBROADCASTW 2(SI), X13")
-	p("VCVTPH2PS X13, X13")
-	p("VBROADCASTSS X13, Y13")
-	p("VMULPS 32(DI), Y13, Y26")
-	for q := 0; q < P; q++ {
-		// The four-byte lane sums (what VPMADDUBSW and VPMADDWD with
-		// int16 ones form), then each half's eight lanes added up.
-		p("VPXORD Z15, Z15, Z15")
-		p("VPDPBUSD %d(DI), Z12, Z15", 64+64*q)
-		p("VSHUFI64X2 $0xB1, Z15, Z15, Z29")
-		p("VPADDD Z29, Z15, Z15")
-		p("VPSHUFD $0x4E, Z15, Z29")
-		p("VPADDD Z29, Z15, Z15")
-		p("VPSHUFD $0xB1, Z15, Z29")
-		p("VPADDD Z29, Z15, Z15")
-		p("VCVTDQ2PS Z15, Z15")
-		p("VPERMPS Z24, Z%d, Z29", 16+q)
-		p("VMULPS Z29, Z15, Z15")
-		pairF64("VADDPD", 15, 2, q)
-		// + float32(m_w·s_a) per row: lanes 2q and 2q+1 of Y26.
-		p("VPERMPS Z26, Z%d, Z29", 16+q)
-		pairF64("VADDPD", 29, 2, q)
+	p("VFMADD231PS 32(DI), Y13, Y10")
+	for q := 0; q < pairs; q++ {
+		p("VPXORD Z9, Z9, Z9")
+		p("VPDPBUSD %d(DI), Z12, Z9", 64+64*q)
+		p("VCVTDQ2PS Z9, Z9")
+		p("VPERMPS Z11, Z%d, Z13", 16+q)
+		p("VFMADD231PS Z13, Z9, Z%d", q)
 	}
 	p("ADDQ $24, SI")
-	p("ADDQ $%d, DI", 64+64*P)
+	p("ADDQ $%d, DI", 64+64*pairs)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
-	rowEndF64(name, G)
-}
-
-// pairF64 adds (op VADDPD) or subtracts (VSUBPD) the float32 products of
-// pair q, in register src (row 2q in its first four lanes, row 2q+1 in the
-// four starting at 128-bit lane hi: 2 in a ZMM of two 8-lane halves, 1 in
-// a YMM of two 4-lane halves), widened to float64, to the rows' sums Y4+2q
-// and Y5+2q. Clobbers src and Y30.
-func pairF64(op string, src, hi, q int) {
-	reg := "Z"
-	if hi == 1 {
-		reg = "Y"
-	}
-	p("VCVTPS2PD X%d, Y30", src)
-	p("%s Y30, Y%d, Y%d", op, 4+2*q, 4+2*q)
-	p("VEXTRACTF32X4 $%d, %s%d, X%d", hi, reg, src, src)
-	p("VCVTPS2PD X%d, Y30", src)
-	p("%s Y30, Y%d, Y%d", op, 5+2*q, 5+2*q)
-}
-
-// rowEndF64 ends a weight row of the kernels that sum rows in float64
-// (q5_1Z): row t's sum, Y4+t's lane 0, rounded to float32 at
-// out[row + t*ldo], then the next weight row.
-func rowEndF64(name string, G int) {
-	p("MOVQ R11, DX")
-	for t := 0; t < G; t++ {
-		p("VCVTSD2SS X%d, X%d, X15", 4+t, 4+t)
-		p("VMOVSS X15, (DX)")
-		if t+1 < G {
-			p("ADDQ R12, DX")
-		}
-	}
-	p("ADDQ $4, R11")
-	p("ADDQ R9, R8")
-	p("DECQ R10")
-	p("JNZ %s_row", name)
-	p("VZEROUPPER")
-	p("RET")
+	rows := pairRows(pairs)
+	p("VMOVUPS Y10, 0(SP)")
+	rowEnd(name, rows, "VADDSS")
 }
 
 // q5Tables is the DATA of q5QuantsZ's fifth-bit spreading (as q5Spread and

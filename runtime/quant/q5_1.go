@@ -72,26 +72,36 @@ func quantizeQ5_1(x []float32, dst []byte) {
 	}
 }
 
-// dotQ5_1Q8_1Generic: per block sumi = Σ q5*q8, then d5*d8*sumi + m5*s8.
+// dotQ5_1Q8_1Generic mirrors ggml_vec_dot_q5_1_q8_1 (AVX2), which llama.cpp
+// runs for Q5_1 on x86 (it does not repack Q5_1), as dotQ4_1Q8_1Generic
+// mirrors the Q4_1 kernel: per block, eight lanes of four elements each,
+// lane l += fma(float(Σ q5·q8 over elements 4l..4l+3), d5·d8), and
+// summs = fma(m5, s8, summs) (GCC contracts ggml's summs += m*s); the result
+// is hsum_float_8 of the lanes plus summs.
 func dotQ5_1Q8_1Generic(w, a []byte, n int) float32 {
 	nb := n / q5_1Block
 	w, a = w[:nb*q5_1Bytes], a[:nb*q8_1Bytes]
-	var sum float64
+	var acc [8]float32
+	var summs float32
+	var q [32]int32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q5_1Bytes : (i+1)*q5_1Bytes]
 		ba := a[i*q8_1Bytes : (i+1)*q8_1Bytes]
 		qh := binary.LittleEndian.Uint32(bw[4:])
-		qw := (*[16]byte)(bw[8:24])
-		qa := (*[32]byte)(ba[4:36])
-		var sumi int32
-		for j, q := range qw {
-			h0 := int32(qh>>j) & 1 << 4
-			h1 := int32(qh>>(j+16)) & 1 << 4
-			sumi += (int32(q&0xf) | h0) * int32(int8(qa[j]))
-			sumi += (int32(q>>4) | h1) * int32(int8(qa[j+16]))
+		for j, v := range (*[16]byte)(bw[8:24]) {
+			q[j] = int32(v&0xf) | int32(qh>>j)&1<<4
+			q[j+16] = int32(v>>4) | int32(qh>>(j+16))&1<<4
 		}
-		sum += float64(float32(sumi) * float32(half(bw, 0)*half(ba, 0)))
-		sum += float64(float32(half(bw, 2) * half(ba, 2)))
+		qa := (*[32]byte)(ba[4:36])
+		summs = FMA32(half(bw, 2), half(ba, 2), summs)
+		d := half(bw, 0) * half(ba, 0)
+		for l := range acc {
+			var sumi int32
+			for j := 4 * l; j < 4*l+4; j++ {
+				sumi += q[j] * int32(int8(qa[j]))
+			}
+			acc[l] = FMA32(d, float32(sumi), acc[l])
+		}
 	}
-	return float32(sum)
+	return hsum8(&acc) + summs
 }

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Tiny Llama GGUFs in the weight types of common quantized files (Q4_K and
 Q5_K with a Q6_K classifier as in Q4_K_M and Q5_K_M; Q4_0; Q5_0, which
-Q4_K_M files use for rows that are not a multiple of 256), and llama.cpp's logits and greedy
+Q4_K_M files use for rows that are not a multiple of 256; Q5_1, which Q5_K_M
+files use for those rows), and llama.cpp's logits and greedy
 continuations on them, for gpurun's tests.
 
 Why: on an AVX2 machine llama.cpp repacks Q4_K and Q4_0 weights (ggml's
 CPU_REPACK buffer, "REPACK = 1" in its system info) and multiplies them with
 ggml_gemv_q4_K_8x8_q8_K / ggml_gemv_q4_0_8x8_q8_0 (one token) or the gemm
 kernels (groups of four prompt tokens), not with ggml_vec_dot_*; Q5_0,
-Q5_K, Q6_K and Q8_0 run ggml_vec_dot_* (Q5_0 and Q8_0 prompts llamafile's
-tinyBLAS, with the same arithmetic). gpurun's dot products follow those, so decoding one token at a
+Q5_1, Q5_K, Q6_K and Q8_0 run ggml_vec_dot_* for one token (prompts: Q5_0
+and Q8_0 llamafile's tinyBLAS, with the same arithmetic; Q5_K and Q6_K,
+from 8 rows on, ggml-cpu's tiled K-quant matmul, with its own). gpurun's dot products follow those, so decoding one token at a
 time must give llama.cpp's logits bit for bit.
 
 The model: Llama architecture, dim 256, 4 heads of 64, 2 KV heads, 2
@@ -22,7 +24,8 @@ from llama-cpp-python's libggml-base), norms F32. Two files:
   q4_0:  every matrix and the token embedding Q4_0, the classifier Q8_0;
   q5_0:  every matrix and the token embedding Q5_0, the classifier Q8_0;
   q5k:   every matrix and the token embedding Q5_K, the classifier Q6_K
-         (as in Q5_K_M files).
+         (as in Q5_K_M files);
+  q5_1:  every matrix and the token embedding Q5_1, the classifier Q8_0.
 
 Writes runtime/engine/testdata/llama-tiny-NAME.gguf and
 runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
@@ -75,6 +78,7 @@ Q4_K = gguf.GGMLQuantizationType.Q4_K
 Q6_K = gguf.GGMLQuantizationType.Q6_K
 Q4_0 = gguf.GGMLQuantizationType.Q4_0
 Q5_0 = gguf.GGMLQuantizationType.Q5_0
+Q5_1 = gguf.GGMLQuantizationType.Q5_1
 Q5_K = gguf.GGMLQuantizationType.Q5_K
 Q8_0 = gguf.GGMLQuantizationType.Q8_0
 F32 = gguf.GGMLQuantizationType.F32
@@ -85,6 +89,7 @@ MODELS = {
     "q4_0": (Q4_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q4_0),
     "q5_0": (Q5_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q5_0),
     "q5k": (Q5_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q5_K_M),
+    "q5_1": (Q5_1, Q8_0, gguf.LlamaFileType.MOSTLY_Q5_1),
 }
 
 LIBDIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
