@@ -721,9 +721,10 @@ q4kdone:
 // Super-blocks of 84 bytes: scales[16] (sub-block scale in the low
 // nibble, min in the high), qs[64] (2-bit quants: element 128h+32s+l is
 // bits 2s..2s+1 of byte 32h+l), f16 d at 80, dmin at 82. The arithmetic is
-// dotQ2_KQ8_KGeneric's exactly: per super-block the exact integers isum =
-// Σ_g sc_g·Σ q·y and summ = Σ_g m_g·bsum_g, then in float64 sum +=
-// float32(d8·d)·float32(isum), sum -= float32(d8·dmin)·float32(summ).
+// ggml_vec_dot_q2_K_q8_K's (and dotQ2_KQ8_KGeneric's): per super-block
+// eight lanes, Y0 = fma(-(d8·dmin), float(m_2l·bsum_2l + m_2l+1·bsum_2l+1),
+// Y0), then Y0 = fma(d8·d, float(lane l of Σ_g sc_g·Σ q·y), Y0); the
+// result is hsum_float_8(Y0).
 // Y14 holds bytes 0x0F, Y13 bytes 0x03; Y11 / Y12 the scales of
 // sub-blocks 0-7 / 8-15 as int16 in both 128-bit lanes, from which
 // q6kShuf's patterns pick sub-block 2s into the low lane and 2s+1 into
@@ -745,7 +746,7 @@ TEXT ·dotQ2_KQ8_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
-	VXORPD X0, X0, X0
+	VXORPS Y0, Y0, Y0
 	MOVL $0x0F0F0F0F, AX
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
@@ -757,19 +758,23 @@ q2kloop:
 	TESTQ CX, CX
 	JZ    q2kdone
 
-	// summ: the mins (high nibbles) against the 16 bsums, exact, into R9.
+	// X1 = [d8*d, d8*dmin].
+	VMOVD 80(SI), X1            // d, dmin: the block's last 4 bytes (no read past it)
+	VCVTPH2PS X1, X1
+	VBROADCASTSS 0(DI), X2
+	VMULPS X2, X1, X1
+
+	// The mins (high nibbles) against the 16 bsums, eight int32 lanes;
+	// Y0 = fma(-(d8*dmin), lanes, Y0).
 	VMOVDQU 0(SI), X7
 	VPSRLW $4, X7, X8
 	VPAND X14, X8, X8
 	VPMOVZXBW X8, Y8
 	VPMADDWD 260(DI), Y8, Y8
-	VEXTRACTI128 $1, Y8, X9
-	VPADDD X9, X8, X8
-	VPSHUFD $0x4E, X8, X9
-	VPADDD X9, X8, X8
-	VPSHUFD $0xB1, X8, X9
-	VPADDD X9, X8, X8
-	VMOVD X8, R9
+	VCVTDQ2PS Y8, Y8
+	VMOVSHDUP X1, X3
+	VBROADCASTSS X3, Y3
+	VFNMADD231PS Y8, Y3, Y0
 
 	// The scales (low nibbles) as int16: 0-7 in both lanes of Y11, 8-15 of Y12.
 	VPAND X14, X7, X7
@@ -789,14 +794,10 @@ q2kloop:
 	Q2K_GROUP(4, 196, 64, Y12)
 	Q2K_GROUP(6, 228, 96, Y12)
 
-	// isum: the eight lanes added up (exact), into R8.
-	SUM8
-
-	VMOVD 80(SI), X1            // d, dmin: the block's last 4 bytes (no read past it)
-	VCVTPH2PS X1, X1
-	VBROADCASTSS 0(DI), X2
-	VMULPS X2, X1, X1           // [d8*d, d8*dmin]
-	FSUM_F64_MINS
+	// Y0 = fma(d8*d, lanes, Y0).
+	VCVTDQ2PS Y6, Y6
+	VBROADCASTSS X1, Y1
+	VFMADD231PS Y6, Y1, Y0
 
 	ADDQ $84, SI
 	ADDQ $292, DI
@@ -804,7 +805,7 @@ q2kloop:
 	JMP  q2kloop
 
 q2kdone:
-	VCVTSD2SS X0, X0, X0
+	HSUM0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -40,38 +40,46 @@ func dequantQ2_K(src []byte, dst []float32) {
 	}
 }
 
-// dotQ2_KQ8_KGeneric: Σ_j (scales[j]&15)·Σ q2·q8 scaled by d·d8, minus
-// Σ_j (scales[j]>>4)·bsum(j) scaled by dmin·d8.
+// dotQ2_KQ8_KGeneric mirrors ggml_vec_dot_q2_K_q8_K (AVX2), which llama.cpp
+// runs for one token of Q2_K on x86: per super-block eight lanes, first
+// acc[l] = fma(-(d8·dmin), float(m_2l·bsum_2l + m_2l+1·bsum_2l+1), acc[l]),
+// then acc[l] = fma(d8·d, float(lane l of Σ_g sc_g·Σ q2·q8), acc[l]), where
+// lane l holds elements 4l..4l+3 (mod 32) of every 32-element group; the
+// result is hsum_float_8(acc).
 func dotQ2_KQ8_KGeneric(w, a []byte, n int) float32 {
 	nb := n / QK_K
 	w, a = w[:nb*q2_KBytes], a[:nb*q8_KBytes]
-	var sum float64
+	var acc [8]float32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q2_KBytes : (i+1)*q2_KBytes]
 		ba := a[i*q8_KBytes : (i+1)*q8_KBytes]
 		sc := (*[16]byte)(bw[0:16])
 		qa := (*[QK_K]byte)(ba[q8_KQs:])
-		var isum, summ int32
-		for g := 0; g < 16; g++ {
-			summ += int32(sc[g]>>4) * q8KBsum(ba, g)
+		var mins, lanes [8]int32
+		for l := range mins {
+			mins[l] = int32(sc[2*l]>>4)*q8KBsum(ba, 2*l) + int32(sc[2*l+1]>>4)*q8KBsum(ba, 2*l+1)
 		}
 		for h := 0; h < 2; h++ {
 			q := (*[32]byte)(bw[q2_KQs+32*h:])
 			for s := 0; s < 4; s++ {
 				shift := 2 * s
 				y := (*[32]byte)(qa[128*h+32*s:])
-				var p0, p1 int32
-				for l := 0; l < 16; l++ {
-					p0 += int32(q[l]>>shift&3) * int32(int8(y[l]))
-					p1 += int32(q[l+16]>>shift&3) * int32(int8(y[l+16]))
+				g := 8*h + 2*s // the scales of elements 0-15 and 16-31 of the group
+				for l := 0; l < 8; l++ {
+					var p int32
+					for e := 4 * l; e < 4*l+4; e++ {
+						p += int32(q[e]>>shift&3) * int32(int8(y[e]))
+					}
+					lanes[l] += int32(sc[g+l/4]&0xf) * p
 				}
-				g := 8*h + 2*s
-				isum += int32(sc[g]&0xf)*p0 + int32(sc[g+1]&0xf)*p1
 			}
 		}
 		yd := q8Kd(ba)
-		sum += float64(float32(yd*half(bw, q2_KD)) * float32(isum))
-		sum -= float64(float32(yd*half(bw, q2_KDmin)) * float32(summ))
+		d, dmin := yd*half(bw, q2_KD), -(yd * half(bw, q2_KDmin))
+		for l := range acc {
+			acc[l] = FMA32(dmin, float32(mins[l]), acc[l])
+			acc[l] = FMA32(d, float32(lanes[l]), acc[l])
+		}
 	}
-	return float32(sum)
+	return hsum8(&acc)
 }
