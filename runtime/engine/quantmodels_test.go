@@ -38,14 +38,14 @@ type quantGoldens struct {
 // matrices' type, and whether llama.cpp multiplies a prompt's rows with the
 // arithmetic of its one-token kernels. For Q4_K it does not: it runs
 // ggml_gemm_q4_K_8x8_q8_K, which rounds per 64 elements where the gemv
-// (and gpurun) round per 256. Nor for Q5_K and Q2_K: from 8 rows on, ggml-cpu's
+// (and gpurun) round per 256. Nor for Q5_K, Q2_K and Q3_K: from 8 rows on, ggml-cpu's
 // tiled K-quant matmul (ggml-cpu/tiled) takes over from
 // ggml_vec_dot_*, with an exact integer per super-block and its
 // own float epilogue (d·s1 - dmin·s2, then an FMA with d8).
 var quantModels = []struct {
 	name             string
 	promptSameKernel bool
-}{{"q4k", false}, {"q4_0", true}, {"q5_0", true}, {"q5k", false}, {"q5_1", true}, {"q2k", false}}
+}{{"q4k", false}, {"q4_0", true}, {"q5_0", true}, {"q5k", false}, {"q5_1", true}, {"q2k", false}, {"q3k", false}}
 
 func loadQuantModel(t *testing.T, name string) (*engine.Engine, quantGoldens) {
 	t.Helper()

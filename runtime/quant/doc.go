@@ -69,18 +69,21 @@
 // gpurun must reproduce llama.cpp's results bit for bit (a one-ulp
 // difference upstream eventually flips a Q8 rounding and then whole
 // tokens), so the kernels that mirror ggml's x86 build — the Q8_0/Q8_1
-// activation quantizers, Q4_1·Q8_1, Q8_0·Q8_0 and Q5_0·Q8_0 — perform the
-// same float32 operations in the same order: eight float32 lanes, one fused
-// multiply-add per block, hsum_float_8's reduction order. Q4_K·Q8_K and
+// activation quantizers and the vec_dot kernels of Q4_1, Q8_0, Q5_0, Q5_1,
+// Q2_K, Q3_K, Q5_K and Q6_K — perform the same float32 operations in the
+// same order: eight float32 lanes, one fused multiply-add per block,
+// hsum_float_8's reduction order. Q4_K·Q8_K and
 // Q4_0·Q8_0 follow the kernels llama.cpp runs for them on AVX2 machines,
 // where it repacks those weights (ggml_gemv_q4_K_8x8_q8_K,
 // ggml_gemv_q4_0_8x8_q8_0): an exact integer per (super-)block and float32
 // FMA chains. Decoding such models gives llama.cpp's logits bit for bit
 // (runtime/engine's TestQuantModelsDecodeMatchLlamaCpp), and so does a
-// whole prompt for Q4_0 and Q5_0. llama.cpp's prompt path for Q4_K
-// (ggml_gemm_q4_K_8x8_q8_K) rounds per 64 elements instead, which gpurun
-// does not copy: its Q4_K prompt logits may differ from llama.cpp's in the
-// last bits. FMA32 is the exact float32
+// whole prompt for Q4_0, Q5_0 and Q5_1. llama.cpp's prompt paths for Q4_K
+// (ggml_gemm_q4_K_8x8_q8_K, rounding per 64 elements) and, from 8 rows on,
+// for the other K-quants (ggml-cpu's tiled K-quant matmul) round
+// differently, which gpurun does not copy (every MatMul result equals Dot's,
+// whatever the batch): those prompt logits may differ from llama.cpp's in
+// the last bits. FMA32 is the exact float32
 // fused multiply-add the portable code uses for that (Go has none built
 // in). Tests check them against vectors from llama.cpp's own kernels
 // (testdata/ggml_x86_q8.bin, from scripts/goldens/ggml_cpu_vectors.py).
@@ -95,11 +98,10 @@
 // unchanged: the second row's independent FMA chain hides the latency of
 // the single accumulator ggml parity requires). For Q4_1, Q8_0, Q4_K, Q4_0,
 // Q5_0, Q5_1, Q2_K, Q3_K and Q5_K the assembly and Go results are identical
-// bit for bit (the last four keep the Go kernels' arithmetic: an exact
-// integer per block, float32 products summed in float64); for Q6_K and
-// the float types the assembly uses the same integer sums and only the
-// float32 summation order differs (those Go kernels sum block results in
-// float64, the assembly in eight float32 lanes). Tests run every
+// bit for bit; for Q6_K and the float types the assembly uses the same
+// integer sums and only the float32 summation order differs (those Go
+// kernels sum block results in float64, the assembly in eight float32
+// lanes). Tests run every
 // implementation on the same inputs and require exact agreement on
 // integer-valued inputs. Implementation reports which set is in use;
 // GPURUN_QUANT_NOASM=1 forces the portable kernels.

@@ -97,20 +97,20 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 	return true
 }
 
-// dotQ2_KQ8_KAVX2 is dotQ2_KQ8_KGeneric with the integer sums in AVX2, bit
+// dotQ2_KQ8_KAVX2 is dotQ2_KQ8_KGeneric (ggml_vec_dot_q2_K_q8_K) in AVX2, bit
 // for bit.
 //
 //go:noescape
 func dotQ2_KQ8_KAVX2(w, a *byte, nb int) float32
 
-// dotQ3_KQ8_KAVX2 is dotQ3_KQ8_KGeneric with the integer sums in AVX2, bit
+// dotQ3_KQ8_KAVX2 is dotQ3_KQ8_KGeneric (ggml_vec_dot_q3_K_q8_K) in AVX2, bit
 // for bit.
 //
 //go:noescape
 func dotQ3_KQ8_KAVX2(w, a *byte, nb int) float32
 
 // dotQ5_0Q8_0AVX2 and dotQ5_1Q8_1AVX2 are the portable Q5_0 and Q5_1
-// kernels with the integer sums in AVX2, bit for bit.
+// kernels (llama.cpp's vec_dot arithmetic) in AVX2, bit for bit.
 //
 //go:noescape
 func dotQ5_0Q8_0AVX2(w, a *byte, nb int) float32

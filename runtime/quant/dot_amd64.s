@@ -613,32 +613,6 @@ GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
 	SHLQ $32, R8 \
 	ORQ  R8, R10
 
-// SUM8 adds the eight int32 lanes of Y6 into R8 (exact). Clobbers X8.
-#define SUM8 \
-	VEXTRACTI128 $1, Y6, X8 \
-	VPADDD X8, X6, X6 \
-	VPSHUFD $0x4E, X6, X8 \
-	VPADDD X8, X6, X6 \
-	VPSHUFD $0xB1, X6, X8 \
-	VPADDD X8, X6, X6 \
-	VMOVD X6, R8
-
-// FSUM_F64 is the portable kernels' float step (Q5_1, Q2_K, Q3_K, Q5_K): X0 (float64) += float32(X1[0])·float32(R8); clobbers X3.
-// FSUM_F64_MINS then subtracts float32(X1[1])·float32(R9); clobbers X1 too.
-#define FSUM_F64 \
-	VCVTSI2SSL R8, X3, X3 \
-	VMULSS X3, X1, X3 \
-	VCVTSS2SD X3, X3, X3 \
-	VADDSD X3, X0, X0
-
-#define FSUM_F64_MINS \
-	FSUM_F64 \
-	VMOVSHDUP X1, X1 \
-	VCVTSI2SSL R9, X3, X3 \
-	VMULSS X3, X1, X3 \
-	VCVTSS2SD X3, X3, X3 \
-	VSUBSD X3, X0, X0
-
 // func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
 //
 // The arithmetic of llama.cpp's x86 Q4_K kernel (ggml_gemv_q4_K_8x8_q8_K,
@@ -814,24 +788,27 @@ q2kdone:
 // Super-blocks of 110 bytes: hmask[32] (element 128h+32s+l's high bit is
 // bit 4h+s of byte l), qs[64] (its low 2 bits, bits 2s..2s+1 of byte
 // 32h+l), scales[12] (16 6-bit scales biased by 32, see scaleK3), f16 d at
-// 108. A quant is q' - 4 with q' = low bits | high bit << 2 in [0, 7], so
-// Σ q·y = Σ q'·y - 4·bsum per sub-block of 16: the int sums start at
-// -4·Σ_j sc_j·bsum_j (as Q6_K's start at -32·...). The arithmetic is
-// dotQ3_KQ8_KGeneric's exactly: the exact integer isum per super-block,
-// then in float64 sum += float32(d·d8)·float32(isum). Y14 holds bytes
-// 0x03, Y13 bytes 0x01, Y7 the hmask bytes.
+// 108. A quant is q - 4 with q = low bits | high bit << 2 in [0, 7]. The
+// arithmetic is ggml_vec_dot_q3_K_q8_K's (and dotQ3_KQ8_KGeneric's): the
+// int16 pair sums maddubs(low, y) - maddubs(4·(1-high), y), times the
+// sub-block scales, in eight int32 lanes per super-block, then
+// Y0 = fma(d·d8, float(lanes), Y0); hsum_float_8. Y14 holds bytes 0x03,
+// Y13 bytes 0x01, Y7 the hmask bytes.
 
-// Q3K_GROUP: group s of half h: the low bits (bits 2s.. of Y2) or-ed with
-// the high bit (bit hb of Y7, moved to bit 2), against the int8s at yoff(DI),
-// weighted by the scale pair picked by q6kShuf+moff from sc, into Y6.
+// Q3K_GROUP: group s of half h: the low bits (bits 2s.. of Y2) against
+// the int8s at yoff(DI), less 4 where the high bit (bit hb of Y7) is
+// clear, weighted by the scale pair picked by q6kShuf+moff from sc, into
+// Y6.
 #define Q3K_GROUP(shift, hb, yoff, moff, sc) \
 	VPSRLW $shift, Y2, Y4 \
 	VPAND  Y14, Y4, Y4 \
 	VPSRLW $hb, Y7, Y5 \
 	VPAND  Y13, Y5, Y5 \
+	VPXOR  Y13, Y5, Y5 \
 	VPSLLW $2, Y5, Y5 \
-	VPOR   Y5, Y4, Y4 \
 	VPMADDUBSW yoff(DI), Y4, Y4 \
+	VPMADDUBSW yoff(DI), Y5, Y5 \
+	VPSUBW Y5, Y4, Y4 \
 	VPSHUFB q6kShuf<>+moff(SB), sc, Y5 \
 	VPMADDWD Y5, Y4, Y4 \
 	VPADDD Y4, Y6, Y6
@@ -841,7 +818,7 @@ TEXT ·dotQ3_KQ8_KAVX2(SB), NOSPLIT, $0-28
 	MOVQ w+0(FP), SI
 	MOVQ a+8(FP), DI
 	MOVQ nb+16(FP), CX
-	VXORPD X0, X0, X0
+	VXORPS Y0, Y0, Y0
 	MOVL $0x03030303, AX
 	VMOVD AX, X14
 	VPBROADCASTD X14, Y14
@@ -898,11 +875,7 @@ q3kloop:
 	VPERMQ $0x44, Y9, Y11
 	VPERMQ $0xEE, Y9, Y12
 
-	// The int sums start at -4 * Σ sc_j * bsum_j.
-	VPMADDWD 260(DI), Y9, Y10
-	VPSLLD $2, Y10, Y10
 	VPXOR Y6, Y6, Y6
-	VPSUBD Y10, Y6, Y6
 
 	VMOVDQU 0(SI), Y7
 	VMOVDQU 32(SI), Y2
@@ -916,14 +889,13 @@ q3kloop:
 	Q3K_GROUP(4, 6, 196, 64, Y12)
 	Q3K_GROUP(6, 7, 228, 96, Y12)
 
-	// isum: the eight lanes added up (exact), into R8.
-	SUM8
-
 	MOVWLZX 108(SI), AX
 	VMOVD AX, X1
 	VCVTPH2PS X1, X1
 	VMULSS 0(DI), X1, X1         // d*d8
-	FSUM_F64
+	VBROADCASTSS X1, Y1
+	VCVTDQ2PS Y6, Y6
+	VFMADD231PS Y6, Y1, Y0
 
 	ADDQ $110, SI
 	ADDQ $292, DI
@@ -931,7 +903,7 @@ q3kloop:
 	JMP  q3kloop
 
 q3kdone:
-	VCVTSD2SS X0, X0, X0
+	HSUM0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -59,31 +59,38 @@ func dequantQ3_K(src []byte, dst []float32) {
 	}
 }
 
-// dotQ3_KQ8_KGeneric: Σ_j scale[j]·Σ q3·q8 over the 16 sub-blocks, scaled by
-// d·d8.
+// dotQ3_KQ8_KGeneric mirrors ggml_vec_dot_q3_K_q8_K (AVX2), which llama.cpp
+// runs for one token of Q3_K on x86: per super-block eight int32 lanes,
+// lane l = Σ_g sc·Σ (q3-4)·q8 over elements 4l..4l+3 (mod 32) of every
+// 32-element group g (the -4 offset inside each product, as ggml forms
+// it), then acc[l] = fma(d·d8, float(lane), acc[l]); hsum_float_8.
 func dotQ3_KQ8_KGeneric(w, a []byte, n int) float32 {
 	nb := n / QK_K
 	w, a = w[:nb*q3_KBytes], a[:nb*q8_KBytes]
-	var sum float64
+	var acc [8]float32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q3_KBytes : (i+1)*q3_KBytes]
 		ba := a[i*q8_KBytes : (i+1)*q8_KBytes]
 		sc := (*[12]byte)(bw[q3_KScales:])
 		qa := (*[QK_K]byte)(ba[q8_KQs:])
-		var isum int32
+		var lanes [8]int32
 		for h := 0; h < 2; h++ {
 			for s := 0; s < 4; s++ {
 				y := (*[32]byte)(qa[128*h+32*s:])
-				var p0, p1 int32
-				for l := 0; l < 16; l++ {
-					p0 += q3Kquant(bw, h, s, l) * int32(int8(y[l]))
-					p1 += q3Kquant(bw, h, s, l+16) * int32(int8(y[l+16]))
+				j := 8*h + 2*s // the scales of elements 0-15 and 16-31 of the group
+				for l := 0; l < 8; l++ {
+					var p int32
+					for e := 4 * l; e < 4*l+4; e++ {
+						p += q3Kquant(bw, h, s, e) * int32(int8(y[e]))
+					}
+					lanes[l] += scaleK3(j+l/4, sc) * p
 				}
-				j := 8*h + 2*s
-				isum += scaleK3(j, sc)*p0 + scaleK3(j+1, sc)*p1
 			}
 		}
-		sum += float64(float32(half(bw, q3_KD)*q8Kd(ba)) * float32(isum))
+		d := q8Kd(ba) * half(bw, q3_KD)
+		for l, v := range lanes {
+			acc[l] = FMA32(d, float32(v), acc[l])
+		}
 	}
-	return float32(sum)
+	return hsum8(&acc)
 }

@@ -26,7 +26,8 @@ from llama-cpp-python's libggml-base), norms F32. Two files:
   q5k:   every matrix and the token embedding Q5_K, the classifier Q6_K
          (as in Q5_K_M files);
   q5_1:  every matrix and the token embedding Q5_1, the classifier Q8_0;
-  q2k:   every matrix and the token embedding Q2_K, the classifier Q6_K.
+  q2k:   every matrix and the token embedding Q2_K, the classifier Q6_K;
+  q3k:   every matrix and the token embedding Q3_K, the classifier Q6_K.
 
 Writes runtime/engine/testdata/llama-tiny-NAME.gguf and
 runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
@@ -82,6 +83,7 @@ Q5_0 = gguf.GGMLQuantizationType.Q5_0
 Q5_1 = gguf.GGMLQuantizationType.Q5_1
 Q5_K = gguf.GGMLQuantizationType.Q5_K
 Q2_K = gguf.GGMLQuantizationType.Q2_K
+Q3_K = gguf.GGMLQuantizationType.Q3_K
 Q8_0 = gguf.GGMLQuantizationType.Q8_0
 F32 = gguf.GGMLQuantizationType.F32
 
@@ -93,6 +95,7 @@ MODELS = {
     "q5k": (Q5_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q5_K_M),
     "q5_1": (Q5_1, Q8_0, gguf.LlamaFileType.MOSTLY_Q5_1),
     "q2k": (Q2_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q2_K),
+    "q3k": (Q3_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q3_K_M),
 }
 
 LIBDIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
