@@ -44,6 +44,8 @@ check-generated: ## gofmt is clean and generated files match their generators
 test: vet check-generated ## vet + every test (CPU path, fixtures, model goldens, emulated kernels)
 	$(GO) test -timeout 30m ./...
 	$(GO) test -race -short -timeout 20m $(RACE_PKGS)
+	# the portable (non-assembly) quant kernels against llama.cpp's logits too
+	GPURUN_QUANT_NOASM=1 $(GO) test -count=1 -run 'TestQuantModelsDecodeMatchLlamaCpp' ./runtime/engine
 
 test-short: ## the quick tests only
 	$(GO) test -short ./...

@@ -94,7 +94,9 @@ func compareLogits(t *testing.T, got []float32, b64 string) (differ int, maxDiff
 // fed one token at a time, give llama.cpp's logits bit for bit after every token. One
 // token at a time is where llama.cpp runs ggml_gemv_q4_K_8x8_q8_K and
 // ggml_gemv_q4_0_8x8_q8_0 on the weights it repacks, and ggml_vec_dot_* on
-// the rest, whose arithmetic gpurun's dot products follow.
+// the rest, whose arithmetic gpurun's dot products follow — the assembly
+// and the portable Go kernels alike (make test runs this test again with
+// GPURUN_QUANT_NOASM=1).
 func TestQuantModelsDecodeMatchLlamaCpp(t *testing.T) {
 	for _, m := range quantModels {
 		t.Run(m.name, func(t *testing.T) {

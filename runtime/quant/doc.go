@@ -96,12 +96,10 @@
 // AVX2 assembly (dot_amd64.s), plus the Q8_0/Q8_1 activation quantizers.
 // MatVec runs Q4_1 and Q8_0 two rows at a time (each row's arithmetic
 // unchanged: the second row's independent FMA chain hides the latency of
-// the single accumulator ggml parity requires). For Q4_1, Q8_0, Q4_K, Q4_0,
-// Q5_0, Q5_1, Q2_K, Q3_K and Q5_K the assembly and Go results are identical
-// bit for bit; for Q6_K and the float types the assembly uses the same
-// integer sums and only the float32 summation order differs (those Go
-// kernels sum block results in float64, the assembly in eight float32
-// lanes). Tests run every
+// the single accumulator ggml parity requires). For every block format
+// the assembly and Go results are identical bit for bit (decoding the
+// goldens' models with GPURUN_QUANT_NOASM=1 gives llama.cpp's logits too);
+// for the float types the assembly and Go kernels sum in different orders. Tests run every
 // implementation on the same inputs and require exact agreement on
 // integer-valued inputs. Implementation reports which set is in use;
 // GPURUN_QUANT_NOASM=1 forces the portable kernels.

@@ -44,40 +44,55 @@ func dequantQ6_K(src []byte, dst []float32) {
 	}
 }
 
-// dotQ6_KQ8_KGeneric: per super-block Σ_j scales[j]·Σ (q6-32)·q8 over the 16
-// sub-blocks of 16, scaled by d·d8.
+// dotQ6_KQ8_KGeneric mirrors ggml_vec_dot_q6_K_q8_K (AVX2), which llama.cpp
+// runs for one token of Q6_K on x86, lane for lane as dotQ6_KQ8_KAVX2:
+// per super-block eight int32 lanes, lane l starting at
+// -32·(sc_2l·bsum_2l + sc_2l+1·bsum_2l+1) and adding, for each 32-element
+// group G, sc_(2G + l/4)·Σ q6·q8 over its elements 4l..4l+3 (q6 unsigned,
+// 0..63); then acc[l] = fma(d·d8, float(lane), acc[l]); hsum_float_8.
 func dotQ6_KQ8_KGeneric(w, a []byte, n int) float32 {
 	nb := n / QK_K
 	w, a = w[:nb*q6_KBytes], a[:nb*q8_KBytes]
-	var sum float64
+	var acc [8]float32
 	for i := 0; i < nb; i++ {
 		bw := w[i*q6_KBytes : (i+1)*q6_KBytes]
 		ba := a[i*q8_KBytes : (i+1)*q8_KBytes]
 		sc := (*[16]byte)(bw[q6_KScales:])
 		qa := (*[QK_K]byte)(ba[q8_KQs:])
-		var isum int32
+		var lanes [8]int32
+		for l := range lanes {
+			lanes[l] = -32 * (int32(int8(sc[2*l]))*q8KBsum(ba, 2*l) + int32(int8(sc[2*l+1]))*q8KBsum(ba, 2*l+1))
+		}
 		for h := 0; h < 2; h++ {
 			ql := (*[64]byte)(bw[64*h:])
 			qh := (*[32]byte)(bw[q6_KQh+32*h:])
-			y := (*[128]byte)(qa[128*h:])
-			for g := 0; g < 2; g++ {
-				var s1, s2, s3, s4 int32
-				for l := 16 * g; l < 16*g+16; l++ {
-					q1 := int32(ql[l]&0xf|(qh[l]&3)<<4) - 32
-					q2 := int32(ql[l+32]&0xf|(qh[l]>>2&3)<<4) - 32
-					q3 := int32(ql[l]>>4|(qh[l]>>4&3)<<4) - 32
-					q4 := int32(ql[l+32]>>4|(qh[l]>>6)<<4) - 32
-					s1 += q1 * int32(int8(y[l]))
-					s2 += q2 * int32(int8(y[l+32]))
-					s3 += q3 * int32(int8(y[l+64]))
-					s4 += q4 * int32(int8(y[l+96]))
+			for k := 0; k < 4; k++ {
+				G := 4*h + k
+				y := (*[32]byte)(qa[32*G:])
+				for l := 0; l < 8; l++ {
+					var p int32
+					for b := 4 * l; b < 4*l+4; b++ {
+						var q int32
+						switch k {
+						case 0:
+							q = int32(ql[b]&0xf | (qh[b]&3)<<4)
+						case 1:
+							q = int32(ql[b+32]&0xf | (qh[b]>>2&3)<<4)
+						case 2:
+							q = int32(ql[b]>>4 | (qh[b]>>4&3)<<4)
+						case 3:
+							q = int32(ql[b+32]>>4 | (qh[b]>>6)<<4)
+						}
+						p += q * int32(int8(y[b]))
+					}
+					lanes[l] += int32(int8(sc[2*G+l/4])) * p
 				}
-				s := 8*h + g
-				isum += int32(int8(sc[s]))*s1 + int32(int8(sc[s+2]))*s2 +
-					int32(int8(sc[s+4]))*s3 + int32(int8(sc[s+6]))*s4
 			}
 		}
-		sum += float64(float32(half(bw, q6_KD)*q8Kd(ba)) * float32(isum))
+		d := half(bw, q6_KD) * q8Kd(ba)
+		for l, v := range lanes {
+			acc[l] = FMA32(d, float32(v), acc[l])
+		}
 	}
-	return float32(sum)
+	return hsum8(&acc)
 }
