@@ -936,6 +936,113 @@ func q5_KZ(G int) {
 	rowEnd(name, pairRows(P), "VADDSS")
 }
 
+// q3_KZ generates the VNNI-set Q3_K x Q8_K kernel for an even G on 512-bit
+// registers, as q6_KZ: rows 2q and 2q+1 share one ZMM (lanes 0-7 row 2q,
+// 8-15 row 2q+1), each half holding exactly the eight int32 lanes of
+// dotQ3_KQ8_KAVX2 (ggml_vec_dot_q3_K_q8_K's): per 32-element group, the low
+// bits and 4·(1 - high bit) formed once for both halves, then per pair
+// VPDPBUSD of each against the activations, their difference (Σ (q-4)·a in
+// each lane, |.| <= 2048) scaled by VPDPWSSD with the group's (sc, 0) scale
+// pairs; per super-block one VCVTDQ2PS and one FMA with [d·d8_2q x8 |
+// d·d8_2q+1 x8]. Packed layout: packQ8_K's (matmul.go). Registers: Z0-Z3
+// float sums, Z4-Z7 int sums, Z9 the 16 scales as int16, Z11/Z12 scales
+// 0-7 / 8-15 in every 128-bit lane, Z13 bytes 0x01, Z14 bytes 0x03, Z16-Z19
+// pair lane indices, Z20 the half's low bits, Z22 hmask, Z23-Z27 scratch,
+// Z28 int16 32 (the scales' bias), Z29 dwords 0x0000FFFF. Frame: the 16
+// scale bytes at 0.
+func q3_KZ(G int) {
+	name := fmt.Sprintf("mmQ3_KQ8_Kx%dZ", G)
+	prologue(name, "")
+	P := G / 2
+	p("MOVL $0x03030303, AX")
+	p("VPBROADCASTD AX, Z14")
+	p("MOVL $0x01010101, AX")
+	p("VPBROADCASTD AX, Z13")
+	p("MOVL $0x00200020, AX")
+	p("VPBROADCASTD AX, Z28")
+	p("MOVL $0x0000FFFF, AX")
+	p("VPBROADCASTD AX, Z29")
+	accs := make([]int, P)
+	for q := range accs {
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+		accs[q] = q
+	}
+	rowStart(name, accs)
+	label(name + "_blk")
+	// The 16 6-bit scales (scaleK3), as the one-row kernel unpacks them:
+	// a, b, c = bytes 96-99, 100-103, 104-107.
+	p("MOVL 104(SI), DX")
+	for i, c := range []struct {
+		src   int // 96: a, 100: b
+		shift int // nibble of a/b
+		cbits int // shift of c's 2-bit fields
+	}{{96, 0, 0}, {100, 0, 2}, {96, 4, 4}, {100, 4, 6}} {
+		p("MOVL %d(SI), AX", c.src)
+		if c.shift > 0 {
+			p("SHRL $%d, AX", c.shift)
+		}
+		p("ANDL $0x0f0f0f0f, AX")
+		p("MOVL DX, BX")
+		if c.cbits > 0 {
+			p("SHRL $%d, BX", c.cbits)
+		}
+		p("ANDL $0x03030303, BX")
+		p("SHLL $4, BX")
+		p("ORL BX, AX")
+		p("MOVL AX, %d(SP)", 4*i)
+	}
+	p("VPMOVZXBW 0(SP), Y9")
+	p("VPSUBW Y28, Y9, Y9")
+	p("VPERMQ $0x44, Y9, Y11")
+	p("VINSERTI64X4 $1, Y11, Z11, Z11")
+	p("VPERMQ $0xEE, Y9, Y12")
+	p("VINSERTI64X4 $1, Y12, Z12, Z12")
+	for q := 0; q < P; q++ {
+		p("VPXORD Z%d, Z%d, Z%d", 4+q, 4+q, 4+q)
+	}
+	quants := 32 + 96*P
+	p("VBROADCASTI64X4 0(SI), Z22")
+	for half := 0; half < 2; half++ {
+		p("VBROADCASTI64X4 %d(SI), Z20", 32+32*half)
+		for k := 0; k < 4; k++ {
+			g := 4*half + k
+			p("VPSRLW $%d, Z20, Z23", 2*k)
+			p("VPANDD Z14, Z23, Z23")
+			p("VPSRLW $%d, Z22, Z24", g)
+			p("VPANDD Z13, Z24, Z24")
+			p("VPXORD Z13, Z24, Z24")
+			p("VPSLLW $2, Z24, Z24")
+			p("VMOVDQU64 q6kShufZ<>+%d(SB), Z25", 64*k)
+			p("VPSHUFB Z25, Z%d, Z25", 11+half)
+			p("VPANDD Z29, Z25, Z25")
+			for q := 0; q < P; q++ {
+				y := quants + (g*P+q)*64
+				p("VPXORD Z26, Z26, Z26")
+				p("VPDPBUSD %d(DI), Z23, Z26", y)
+				p("VPXORD Z27, Z27, Z27")
+				p("VPDPBUSD %d(DI), Z24, Z27", y)
+				p("VPSUBD Z27, Z26, Z26")
+				p("VPDPWSSD Z25, Z26, Z%d", 4+q)
+			}
+		}
+	}
+	// d·d8_t per lane, one float32 product as the one-row kernel's VMULSS.
+	p("VPBROADCASTW 108(SI), X23")
+	p("VCVTPH2PS X23, X23")
+	p("VBROADCASTSS X23, Y23")
+	p("VMULPS 0(DI), Y23, Y26")
+	for q := 0; q < P; q++ {
+		p("VCVTDQ2PS Z%d, Z25", 4+q)
+		p("VPERMPS Z26, Z%d, Z27", 16+q)
+		p("VFMADD231PS Z27, Z25, Z%d", q)
+	}
+	p("ADDQ $110, SI")
+	p("ADDQ $%d, DI", 32+608*P)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	rowEnd(name, pairRows(P), "")
+}
+
 // q5_0Z generates the VNNI-set Q5_0 x Q8_0 kernel for an even G on 512-bit
 // registers, as q8_0Z: activation rows 2q and 2q+1 share one ZMM (lanes 0-7
 // row 2q, 8-15 row 2q+1), each half holding exactly the lanes of
@@ -1247,6 +1354,7 @@ func main() {
 		q6_KZ(G)
 		q5_0Z(G)
 		q5_1Z(G)
+		q3_KZ(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
