@@ -138,6 +138,7 @@ func BenchmarkMatMul(b *testing.B) {
 		{Q5_0, 1536, 576, []int{64}},
 		{Q5_1, 1536, 576, []int{64}},
 		{Q3_K, 2048, 2048, []int{64}},
+		{Q2_K, 2048, 2048, []int{64}},
 	}
 	for _, c := range cases {
 		rs, _ := c.t.RowSize(c.cols)

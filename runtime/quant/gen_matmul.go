@@ -1043,6 +1043,92 @@ func q3_KZ(G int) {
 	rowEnd(name, pairRows(P), "")
 }
 
+// q2_KZ generates the VNNI-set Q2_K x Q8_K kernel for an even G on 512-bit
+// registers, as q3_KZ: each half of a pair's ZMM holds exactly the eight
+// lanes of dotQ2_KQ8_KAVX2 (ggml_vec_dot_q2_K_q8_K's). Per super-block the
+// mins' lanes (one VPMADDWD of the pair's bsums, packed side by side, with
+// the 16 mins) enter first, fma(-(d8·dmin), ·, acc), then the products'
+// lanes (per 32-element group the 2-bit quants formed once, vnniScaled per
+// pair), fma(d8·d, ·, acc). Packed layout: packQ8_K's (matmul.go).
+// Registers: Z0-Z3 float sums, Z4-Z7 int sums, Z9/Z10 the 16 scales / mins
+// as int16 (both halves), Z11/Z12 scales 0-7 / 8-15 in every 128-bit lane,
+// Z14 bytes 0x03, Z15 bytes 0x0F, Z16-Z19 pair lane indices, Z20 the half's
+// quant bytes, Y26/Y27 d8_t·d / d8_t·dmin, Z23-Z25 and Z28 scratch, Z29
+// dwords 0x0000FFFF.
+func q2_KZ(G int) {
+	name := fmt.Sprintf("mmQ2_KQ8_Kx%dZ", G)
+	prologue(name, "")
+	P := G / 2
+	p("MOVL $0x03030303, AX")
+	p("VPBROADCASTD AX, Z14")
+	p("MOVL $0x0F0F0F0F, AX")
+	p("VPBROADCASTD AX, Z15")
+	p("MOVL $0x0000FFFF, AX")
+	p("VPBROADCASTD AX, Z29")
+	accs := make([]int, P)
+	for q := range accs {
+		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
+		accs[q] = q
+	}
+	rowStart(name, accs)
+	label(name + "_blk")
+	// Scales (low nibbles) and mins (high nibbles) of the 16 sub-blocks.
+	p("VMOVDQU32 0(SI), X23")
+	p("VPANDD X15, X23, X24")
+	p("VPMOVZXBW X24, Y9")
+	p("VPSRLW $4, X23, X24")
+	p("VPANDD X15, X24, X24")
+	p("VPMOVZXBW X24, Y10")
+	p("VINSERTI64X4 $1, Y10, Z10, Z10")
+	p("VPERMQ $0x44, Y9, Y11")
+	p("VINSERTI64X4 $1, Y11, Z11, Z11")
+	p("VPERMQ $0xEE, Y9, Y12")
+	p("VINSERTI64X4 $1, Y12, Z12, Z12")
+	// d8_t·d (Y26) and d8_t·dmin (Y27), one float32 product per lane as
+	// the one-row kernel's VMULPS.
+	p("VPBROADCASTW 80(SI), X23")
+	p("VCVTPH2PS X23, X23")
+	p("VBROADCASTSS X23, Y23")
+	p("VMULPS 0(DI), Y23, Y26")
+	p("VPBROADCASTW 82(SI), X23")
+	p("VCVTPH2PS X23, X23")
+	p("VBROADCASTSS X23, Y23")
+	p("VMULPS 0(DI), Y23, Y27")
+	for q := 0; q < P; q++ {
+		// The mins' lanes of rows 2q and 2q+1, first into the float sums.
+		p("VPMADDWD %d(DI), Z10, Z23", 64+96*q)
+		p("VCVTDQ2PS Z23, Z23")
+		p("VPERMPS Z27, Z%d, Z24", 16+q)
+		p("VFNMADD231PS Z24, Z23, Z%d", q)
+		p("VPXORD Z%d, Z%d, Z%d", 4+q, 4+q, 4+q)
+	}
+	quants := 32 + 96*P
+	for half := 0; half < 2; half++ {
+		p("VBROADCASTI64X4 %d(SI), Z20", 16+32*half)
+		for k := 0; k < 4; k++ {
+			g := 4*half + k
+			p("VPSRLW $%d, Z20, Z23", 2*k)
+			p("VPANDD Z14, Z23, Z23")
+			p("VMOVDQU64 q6kShufZ<>+%d(SB), Z25", 64*k)
+			p("VPSHUFB Z25, Z%d, Z25", 11+half)
+			p("VPANDD Z29, Z25, Z25")
+			for q := 0; q < P; q++ {
+				vnniScaled(fmt.Sprintf("%d(DI)", quants+(g*P+q)*64), 23, 25, 28, 4+q)
+			}
+		}
+	}
+	for q := 0; q < P; q++ {
+		p("VCVTDQ2PS Z%d, Z25", 4+q)
+		p("VPERMPS Z26, Z%d, Z24", 16+q)
+		p("VFMADD231PS Z24, Z25, Z%d", q)
+	}
+	p("ADDQ $84, SI")
+	p("ADDQ $%d, DI", 32+608*P)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	rowEnd(name, pairRows(P), "")
+}
+
 // q5_0Z generates the VNNI-set Q5_0 x Q8_0 kernel for an even G on 512-bit
 // registers, as q8_0Z: activation rows 2q and 2q+1 share one ZMM (lanes 0-7
 // row 2q, 8-15 row 2q+1), each half holding exactly the lanes of
@@ -1355,6 +1441,7 @@ func main() {
 		q5_0Z(G)
 		q5_1Z(G)
 		q3_KZ(G)
+		q2_KZ(G)
 	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)

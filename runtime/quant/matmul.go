@@ -69,7 +69,7 @@ func packedStride(t Type, G int) int {
 		return 32 + 64*G
 	case Q4_0:
 		return 32 + 64*G
-	case Q3_K, Q5_K, Q6_K:
+	case Q2_K, Q3_K, Q5_K, Q6_K:
 		return 32 + 304*G
 	case Q5_0:
 		return 32 + 64*G
@@ -88,7 +88,7 @@ func maxGroup(t Type) int {
 		return 8
 	case Q4_0:
 		return 4
-	case Q3_K, Q5_K, Q6_K, Q5_0, Q5_1:
+	case Q2_K, Q3_K, Q5_K, Q6_K, Q5_0, Q5_1:
 		if kQuantGroups() {
 			return 8
 		}
@@ -100,7 +100,7 @@ func maxGroup(t Type) int {
 // 512-bit register), so its groups have even sizes.
 func pairsOnly(t Type) bool {
 	switch t {
-	case Q3_K, Q5_K, Q6_K, Q5_0, Q5_1:
+	case Q2_K, Q3_K, Q5_K, Q6_K, Q5_0, Q5_1:
 		return true
 	}
 	return false
@@ -260,7 +260,7 @@ func (b *Batch) packGroups() {
 		return
 	}
 	switch b.t {
-	case Q3_K, Q5_K, Q6_K:
+	case Q2_K, Q3_K, Q5_K, Q6_K:
 		b.packQ8_K()
 		return
 	case Q5_0, Q5_1:

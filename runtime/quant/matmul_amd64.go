@@ -201,6 +201,18 @@ func mmQ3_KQ8_Kx6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int
 //go:noescape
 func mmQ3_KQ8_Kx8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
+//go:noescape
+func mmQ2_KQ8_Kx2Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
+//go:noescape
+func mmQ2_KQ8_Kx4Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
+//go:noescape
+func mmQ2_KQ8_Kx6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
+//go:noescape
+func mmQ2_KQ8_Kx8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
 // q4kTiles[G]: the Q4_K tile kernels for G activation rows (q4_KT in
 // gen_matmul.go).
 var q4kTiles = [q4kTileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask int){
@@ -288,17 +300,18 @@ func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
 	q4kTiles[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(out), ldo, mask)
 }
 
-// mmKernelsK[type][G] (index 0: Q4_K, 1: Q6_K, 2: Q5_K, 3: Q5_0, 4: Q5_1, 5: Q3_K):
+// mmKernelsK[type][G] (index 0: Q4_K, 1: Q6_K, 2: Q5_K, 3: Q5_0, 4: Q5_1, 5: Q3_K, 6: Q2_K):
 // the kernels on 512-bit registers only, for an even G (q6_KZ,
-// q5_KZ, q5_0Z, q5_1Z, q3_KZ in gen_matmul.go). There are none for AVX2 alone: they need
+// q5_KZ, q5_0Z, q5_1Z, q3_KZ, q2_KZ in gen_matmul.go). There are none for AVX2 alone: they need
 // more registers per activation row than 16 YMM leave room for.
-var mmKernelsK = [6][9]mmKernel{
+var mmKernelsK = [7][9]mmKernel{
 	{}, // Q4_K: the tile kernels (matmul_q4k.go)
 	{2: mmQ6_KQ8_Kx2Z, 4: mmQ6_KQ8_Kx4Z, 6: mmQ6_KQ8_Kx6Z, 8: mmQ6_KQ8_Kx8Z},
 	{2: mmQ5_KQ8_Kx2Z, 4: mmQ5_KQ8_Kx4Z, 6: mmQ5_KQ8_Kx6Z, 8: mmQ5_KQ8_Kx8Z},
 	{2: mmQ5_0Q8_0x2Z, 4: mmQ5_0Q8_0x4Z, 6: mmQ5_0Q8_0x6Z, 8: mmQ5_0Q8_0x8Z},
 	{2: mmQ5_1Q8_1x2Z, 4: mmQ5_1Q8_1x4Z, 6: mmQ5_1Q8_1x6Z, 8: mmQ5_1Q8_1x8Z},
 	{2: mmQ3_KQ8_Kx2Z, 4: mmQ3_KQ8_Kx4Z, 6: mmQ3_KQ8_Kx6Z, 8: mmQ3_KQ8_Kx8Z},
+	{2: mmQ2_KQ8_Kx2Z, 4: mmQ2_KQ8_Kx4Z, 6: mmQ2_KQ8_Kx6Z, 8: mmQ2_KQ8_Kx8Z},
 }
 
 // kQuantGroups reports whether MatMul groups activation rows for Q4_K, Q5_K,
@@ -365,6 +378,10 @@ func mmGroupAsm(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float
 	case Q3_K:
 		if useVNNI {
 			k = mmKernelsK[5][G]
+		}
+	case Q2_K:
+		if useVNNI {
+			k = mmKernelsK[6][G]
 		}
 	}
 	if k == nil {

@@ -10,7 +10,7 @@ import (
 
 // mmTypes: the weight types with multi-row kernels, plus two without (which
 // MatMul runs through MatVec) to cover that path.
-var mmTypes = []Type{Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q3_K, Q4_K, Q5_K, Q6_K, F32}
+var mmTypes = []Type{Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F32}
 
 // mmRows builds rows random weight rows of cols elements of type t.
 func mmRows(rng *rand.Rand, tb testing.TB, t Type, rows, cols int) []byte {
