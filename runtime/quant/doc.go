@@ -108,8 +108,8 @@
 // an AVX2 set and, for Q4_1 and Q8_0, a set that forms the integer lane
 // sums with VPDPBUSD (AVX512_VNNI on YMM registers) where the CPU has it,
 // plus, on 512-bit registers only (two activation rows per register),
-// kernels for Q5_0, Q5_1, Q5_K and Q6_K, and Q4_K's tile kernels (16 weight
-// rows per register); all give Dot's bits
+// kernels for Q5_0, Q5_1, Q2_K, Q3_K, Q5_K and Q6_K, and the tile kernels of
+// Q4_K and Q4_0 (16 weight rows per register); all give Dot's bits
 // (MatMulImplementation names the set in use, GPURUN_QUANT_NOVNNI=1 turns
 // the 512-bit and VNNI kernels off).
 package quant

@@ -312,7 +312,8 @@ func (b *Batch) packGroups() {
 	b.vnniOK = !minus128
 }
 
-// packQ8_K regroups Q8_K rows for the Q5_K and Q6_K kernels (q5_KZ, q6_KZ in
+// packQ8_K regroups Q8_K rows for the Q2_K, Q3_K, Q5_K and Q6_K kernels
+// (q2_KZ, q3_KZ, q5_KZ, q6_KZ in
 // gen_matmul.go), pairs of rows side by side. Per super-block of a group of
 // G (even) rows, P = G/2 pairs:
 //
@@ -409,10 +410,11 @@ func (b *Batch) packQ8For5() {
 // MatMul computes out[i*ldo + r] = Dot(t, row r of w, b.Row(i), cols) for
 // every weight row r < rows and activation row i < b.Len(), bit for bit,
 // where w holds rows consecutive rows of type t and b was filled for t and
-// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q5_0, Q5_1, Q4_K,
-// Q5_K and Q6_K where the AVX-512 kernels run) it runs the multi-row kernels (each weight block
-// unpacked once for up to 8 activation rows); other types run MatVec once
-// per activation row.
+// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q5_0, Q5_1 and the
+// K-quants where the AVX-512 kernels run) it runs the multi-row kernels
+// (each weight block unpacked once for up to 8 activation rows; Q4_K and
+// Q4_0 tiles of 16 weight rows for all of them); other types run MatVec
+// once per activation row.
 //
 // Like MatVec, MatMul only reads w and b and writes out's elements i*ldo+r,
 // so goroutines may call it concurrently on disjoint row ranges (pass the

@@ -314,9 +314,10 @@ var mmKernelsK = [7][9]mmKernel{
 	{2: mmQ2_KQ8_Kx2Z, 4: mmQ2_KQ8_Kx4Z, 6: mmQ2_KQ8_Kx6Z, 8: mmQ2_KQ8_Kx8Z},
 }
 
-// kQuantGroups reports whether MatMul groups activation rows for Q4_K, Q5_K,
-// Q6_K, Q5_0 and Q5_1 weights: only where their kernels run (useVNNI), since they have no
-// portable multi-row twin; elsewhere MatMul runs MatVec once per row.
+// kQuantGroups reports whether MatMul groups activation rows for Q2_K,
+// Q3_K, Q5_K, Q6_K, Q5_0 and Q5_1 weights: only where their kernels run
+// (useVNNI), since they have no portable multi-row twin; elsewhere MatMul
+// runs MatVec once per row.
 func kQuantGroups() bool { return useVNNI }
 
 // useVNNI selects the VNNI kernels: the CPU has AVX512_VNNI and AVX512VL
@@ -327,7 +328,7 @@ func kQuantGroups() bool { return useVNNI }
 var useVNNI = haveAVX2 && detectVNNI() && os.Getenv("GPURUN_QUANT_NOVNNI") == ""
 
 // MatMulImplementation names the kernels MatMul runs for Q4_1, Q8_0, Q4_0,
-// Q5_0, Q5_1, Q4_K, Q5_K and Q6_K weights: "avx512vnni" (AVX2 kernels with VPDPBUSD for Q4_1
+// Q5_0, Q5_1 and the K-quants: "avx512vnni" (AVX2 kernels with VPDPBUSD for Q4_1
 // and Q8_0, on 512-bit registers for pairs of activation rows, and the
 // K-quant kernels, which need those registers), "avx2" or "generic".
 func MatMulImplementation() string {
