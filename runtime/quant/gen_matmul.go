@@ -753,12 +753,7 @@ func q6_KZ(G int) {
 	p("VPXORD Z28, Z28, Z28")
 	p("MOVL $0x0000FFFF, AX")
 	p("VPBROADCASTD AX, Z29")
-	accs := make([]int, P)
-	for q := range accs {
-		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
-		accs[q] = q
-	}
-	rowStart(name, accs)
+	pairStart(name, G)
 	label(name + "_blk")
 	p("VPMOVSXBW 192(SI), Y9")
 	p("VPERMQ $0x44, Y9, Y11")
@@ -812,8 +807,16 @@ func q6_KZ(G int) {
 			}
 		}
 	}
-	// d·d8_t per lane, one float32 product as the one-row kernel's VMULSS.
-	p("VPBROADCASTW 208(SI), X23")
+	kPairsEnd(name, P, 208, 210)
+}
+
+// kPairsEnd ends a super-block of q6_KZ and q3_KZ, whose int lane sums of
+// pair q are in Z4+q: d·d8_t per lane (d the f16 at dOff(SI); one float32
+// product as the one-row kernels' VMULSS), then per pair one VCVTDQ2PS,
+// one VPERMPS of the products into the halves and one FMA into Zq; the
+// next super-block (sbBytes on), and after the last the row's results.
+func kPairsEnd(name string, P, dOff, sbBytes int) {
+	p("VPBROADCASTW %d(SI), X23", dOff)
 	p("VCVTPH2PS X23, X23")
 	p("VBROADCASTSS X23, Y23")
 	p("VMULPS 0(DI), Y23, Y26")
@@ -822,7 +825,7 @@ func q6_KZ(G int) {
 		p("VPERMPS Z26, Z%d, Z27", 16+q)
 		p("VFMADD231PS Z27, Z25, Z%d", q)
 	}
-	p("ADDQ $210, SI")
+	p("ADDQ $%d, SI", sbBytes)
 	p("ADDQ $%d, DI", 32+608*P)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
@@ -962,12 +965,7 @@ func q3_KZ(G int) {
 	p("VPBROADCASTD AX, Z28")
 	p("MOVL $0x0000FFFF, AX")
 	p("VPBROADCASTD AX, Z29")
-	accs := make([]int, P)
-	for q := range accs {
-		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
-		accs[q] = q
-	}
-	rowStart(name, accs)
+	pairStart(name, G)
 	label(name + "_blk")
 	// The 16 6-bit scales (scaleK3), as the one-row kernel unpacks them:
 	// a, b, c = bytes 96-99, 100-103, 104-107.
@@ -1026,21 +1024,7 @@ func q3_KZ(G int) {
 			}
 		}
 	}
-	// d·d8_t per lane, one float32 product as the one-row kernel's VMULSS.
-	p("VPBROADCASTW 108(SI), X23")
-	p("VCVTPH2PS X23, X23")
-	p("VBROADCASTSS X23, Y23")
-	p("VMULPS 0(DI), Y23, Y26")
-	for q := 0; q < P; q++ {
-		p("VCVTDQ2PS Z%d, Z25", 4+q)
-		p("VPERMPS Z26, Z%d, Z27", 16+q)
-		p("VFMADD231PS Z27, Z25, Z%d", q)
-	}
-	p("ADDQ $110, SI")
-	p("ADDQ $%d, DI", 32+608*P)
-	p("DECQ CX")
-	p("JNZ %s_blk", name)
-	rowEnd(name, pairRows(P), "")
+	kPairsEnd(name, P, 108, 110)
 }
 
 // q2_KZ generates the VNNI-set Q2_K x Q8_K kernel for an even G on 512-bit
@@ -1065,12 +1049,7 @@ func q2_KZ(G int) {
 	p("VPBROADCASTD AX, Z15")
 	p("MOVL $0x0000FFFF, AX")
 	p("VPBROADCASTD AX, Z29")
-	accs := make([]int, P)
-	for q := range accs {
-		p("VMOVDQU32 pairidx<>+%d(SB), Z%d", 64*q, 16+q)
-		accs[q] = q
-	}
-	rowStart(name, accs)
+	pairStart(name, G)
 	label(name + "_blk")
 	// Scales (low nibbles) and mins (high nibbles) of the 16 sub-blocks.
 	p("VMOVDQU32 0(SI), X23")
