@@ -265,12 +265,9 @@ var q40Tiles = [q40TileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask
 	5: mmQ4_0Q8_0T5, 6: mmQ4_0Q8_0T6, 7: mmQ4_0Q8_0T7, 8: mmQ4_0Q8_0T8,
 }
 
-// runQ4_0Tile runs the Q4_0 tile kernel for G activation rows: out[t*ldo + r]
-// for t < G and the rows r set in mask.
+// runQ4_0Tile runs the Q4_0 tile kernel for G activation rows (runTile).
 func runQ4_0Tile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
-	_, _ = tile[nb*q40TileBlock-1], a[G*nb*q40Rec-1]
-	_ = out[(G-1)*ldo+bits.Len(uint(mask))-1]
-	q40Tiles[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(out), ldo, mask)
+	runTile(q40Tiles[G], G, q40TileBlock, q40Rec, tile, a, nb, out, ldo, mask)
 }
 
 //go:noescape
@@ -288,16 +285,24 @@ func repackQ4_0Tile16(tile, w []byte, rs, nb int) bool {
 	return true
 }
 
-// q4kTileKernels reports whether the Q4_K tile kernels run here (they
-// need AVX512_VNNI, as the other 512-bit kernels).
-func q4kTileKernels() bool { return useVNNI }
+// tileKernels reports whether the Q4_K and Q4_0 tile kernels run here
+// (they need AVX512_VNNI, as the other 512-bit kernels).
+func tileKernels() bool { return useVNNI }
 
-// runQ4_KTile runs the tile kernel for G activation rows: out[t*ldo + r]
-// for t < G and the rows r set in mask.
+// runQ4_KTile runs the Q4_K tile kernel for G activation rows (runTile).
 func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
-	_, _ = tile[nb*q4kTileSB-1], a[G*nb*q4kRec-1]
+	runTile(q4kTiles[G], G, q4kTileSB, q4kRec, tile, a, nb, out, ldo, mask)
+}
+
+// runTile runs tile kernel k for G activation rows: out[t*ldo + r] for
+// t < G and the rows r set in mask, after checking the lengths it reads
+// and writes (tileBlock and rec bytes per block of the tile and of each
+// packed activation row).
+func runTile(k func(tile, a *byte, nb int, out *float32, ldo, mask int), G, tileBlock, rec int,
+	tile, a []byte, nb int, out []float32, ldo, mask int) {
+	_, _ = tile[nb*tileBlock-1], a[G*nb*rec-1]
 	_ = out[(G-1)*ldo+bits.Len(uint(mask))-1]
-	q4kTiles[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(out), ldo, mask)
+	k(unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(out), ldo, mask)
 }
 
 // mmKernelsK[type][G] (index 0: Q4_K, 1: Q6_K, 2: Q5_K, 3: Q5_0, 4: Q5_1, 5: Q3_K, 6: Q2_K):

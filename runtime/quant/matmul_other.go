@@ -15,8 +15,8 @@ func MatMulImplementation() string { return "generic" }
 // kQuantGroups: no K-quant multi-row kernels on this architecture.
 func kQuantGroups() bool { return false }
 
-// q4kTileKernels: no Q4_K tile kernels on this architecture.
-func q4kTileKernels() bool { return false }
+// tileKernels: no Q4_K or Q4_0 tile kernels on this architecture.
+func tileKernels() bool { return false }
 
 func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
 	panic("quant: no Q4_K tile kernels on this architecture")

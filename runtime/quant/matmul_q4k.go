@@ -40,7 +40,7 @@ const (
 
 // q4kTilePath reports whether MatMul takes the tile path for Q4_K weights
 // and T activation rows.
-func q4kTilePath(T int) bool { return q4kTileKernels() && T >= q4kTileMin }
+func q4kTilePath(T int) bool { return tileKernels() && T >= q4kTileMin }
 
 // packQ4_KT lays out the Q8_K rows for the tile kernels: for each group of
 // up to q4kTileG rows (full groups, then the rest), super-block after
