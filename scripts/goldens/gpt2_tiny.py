@@ -67,6 +67,19 @@ def vocab():
     return toks, types, merges[:keep - 256]
 
 
+def add_tokenizer(w):
+    """The cut-down GPT-2 tokenizer (vocab()) into GGUF writer w, <|endoftext|> as BOS and EOS."""
+    toks, types, merges = vocab()
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("gpt-2")
+    w.add_token_list(toks)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+    w.add_bos_token_id(N_VOCAB - 1)
+    w.add_eos_token_id(N_VOCAB - 1)
+    w.add_add_bos_token(False)
+
+
 def write_model():
     rng = np.random.default_rng(SEED)
 
@@ -82,15 +95,7 @@ def write_model():
     w.add_head_count(HEADS)
     w.add_layer_norm_eps(EPS)
     w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
-    toks, types, merges = vocab()
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("gpt-2")
-    w.add_token_list(toks)
-    w.add_token_types(types)
-    w.add_token_merges(merges)
-    w.add_bos_token_id(N_VOCAB - 1)
-    w.add_eos_token_id(N_VOCAB - 1)
-    w.add_add_bos_token(False)
+    add_tokenizer(w)
 
     def tensor(name, data, qtype=F32):
         # data is (rows, cols) in numpy order = ggml dims [cols, rows]

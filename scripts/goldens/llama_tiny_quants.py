@@ -136,15 +136,8 @@ def write_model(path, mt, ot, ftype):
     w.add_rope_freq_base(10000.0)
     w.add_layer_norm_rms_eps(EPS)
     w.add_file_type(ftype)
-    toks, types, merges = gpt2_tiny.vocab()
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("gpt-2")
-    w.add_token_list(toks)
-    w.add_token_types(types)
-    w.add_token_merges(merges)
-    w.add_bos_token_id(N_VOCAB - 1)
-    w.add_eos_token_id(N_VOCAB - 1)
-    w.add_add_bos_token(False)
+    assert N_VOCAB == gpt2_tiny.N_VOCAB
+    gpt2_tiny.add_tokenizer(w)
 
     def tensor(name, data, qtype=F32):
         # data is (rows, cols) in numpy order = ggml dims [cols, rows]
