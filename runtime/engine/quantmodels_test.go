@@ -35,17 +35,19 @@ type quantGoldens struct {
 }
 
 // quantModels: the tiny models of llama_tiny_quants.py, named by their
-// matrices' type, and whether llama.cpp multiplies a prompt's rows with the
-// arithmetic of its one-token kernels. For Q4_K it does not: it runs
-// ggml_gemm_q4_K_8x8_q8_K, which rounds per 64 elements where the gemv
-// (and gpurun) round per 256. Nor for Q5_K, Q2_K and Q3_K: from 8 rows on, ggml-cpu's
-// tiled K-quant matmul (ggml-cpu/tiled) takes over from
-// ggml_vec_dot_*, with an exact integer per super-block and its
-// own float epilogue (d·s1 - dmin·s2, then an FMA with d8).
+// matrices' type, and whether gpurun's logits after a prompt must equal
+// llama.cpp's batched ones bit for bit. They must for every type whose
+// prompt arithmetic gpurun follows: Q4_0, Q5_0 and Q5_1 (llama.cpp's prompt
+// kernels round as its one-token ones), and Q5_K, Q2_K and Q3_K, which
+// llama.cpp multiplies from 8 rows on with ggml-cpu's tiled K-quant matmul
+// (an exact integer per super-block, then d·s1 - dmin·s2 and an FMA with
+// d8) and gpurun with the same batch arithmetic (quant.MatMul). Not for
+// Q4_K: llama.cpp runs ggml_gemm_q4_K_8x8_q8_K, which rounds per 64
+// elements where gpurun rounds per 256.
 var quantModels = []struct {
-	name             string
-	promptSameKernel bool
-}{{"q4k", false}, {"q4_0", true}, {"q5_0", true}, {"q5k", false}, {"q5_1", true}, {"q2k", false}, {"q3k", false}}
+	name        string
+	promptExact bool
+}{{"q4k", false}, {"q4_0", true}, {"q5_0", true}, {"q5k", true}, {"q5_1", true}, {"q2k", true}, {"q3k", true}}
 
 func loadQuantModel(t *testing.T, name string) (*engine.Engine, quantGoldens) {
 	t.Helper()
@@ -123,14 +125,13 @@ func TestQuantModelsDecodeMatchLlamaCpp(t *testing.T) {
 }
 
 // TestQuantModelsGreedyMatchLlamaCpp: on the same models, prompts tokenize
-// as llama.cpp's and the greedy continuations equal llama.cpp's. gpurun's
-// logits after a whole prompt equal its token-by-token ones (batching never
-// changes a bit), so they must equal llama.cpp's batched ones where
-// llama.cpp's prompt kernels round as its one-token kernels (Q4_0, Q5_0,
-// Q5_1; see quantModels) and, as the goldens record, its batched logits equal
-// its token-by-token ones. Elsewhere the differences are reported, not
-// required (llama.cpp's own batched logits differ from its token-by-token
-// ones there for two of the three Q4_K prompts and one Q5_K prompt).
+// as llama.cpp's, the logits after each whole prompt (one batch) equal
+// llama.cpp's batched ones bit for bit where quantModels says so (else the
+// differences are reported), and the greedy continuations equal llama.cpp's.
+// Like llama.cpp, gpurun multiplies Q2_K..Q6_K prompts of 8 rows or more
+// with their batch arithmetic and runs the last layer's feed-forward on the
+// last row alone, so its batched logits differ from its token-by-token ones
+// exactly where llama.cpp's do.
 func TestQuantModelsGreedyMatchLlamaCpp(t *testing.T) {
 	for _, m := range quantModels {
 		e, g := loadQuantModel(t, m.name)
@@ -154,10 +155,10 @@ func TestQuantModelsGreedyMatchLlamaCpp(t *testing.T) {
 				}
 				differ, maxDiff := compareLogits(t, got, c.PromptLogits)
 				switch {
-				case differ > 0 && m.promptSameKernel && c.PromptSelfExact:
+				case differ > 0 && m.promptExact:
 					t.Errorf("%d of %d logits after the prompt differ from llama.cpp's, by up to %.3g", differ, len(got), maxDiff)
 				case differ > 0:
-					t.Logf("%d of %d logits after the prompt differ from llama.cpp's batched ones, by up to %.3g (its prompt path rounds differently here)", differ, len(got), maxDiff)
+					t.Logf("%s: %d of %d logits after the prompt differ from llama.cpp's batched ones, by up to %.3g", c.Name, differ, len(got), maxDiff)
 				}
 				s, err := e.NewSession()
 				if err != nil {

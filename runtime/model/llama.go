@@ -200,6 +200,20 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 
 		// Feed-forward: ffn = silu(gate·norm(x)) * (up·norm(x)); x += ffn·Downᵀ.
 		ffnNorm := backend.Norm{W: L.FFNNorm, Eps: c.NormEps}
+		if l == len(m.Layers)-1 && R > len(segs) {
+			// The last layer's feed-forward runs only on the rows whose
+			// logits are wanted, each segment's last, as llama.cpp's does
+			// (inp_out_ids): less work, and the same batch sizes, hence the
+			// same arithmetic (quant.MatMul's batch arithmetic).
+			row := 0
+			for _, sg := range segs {
+				row += len(sg.Tokens)
+				xr := s.x.Slice((row-1)*c.Dim, c.Dim)
+				backend.NormMatMulSwiGLU(b, s.ffn, xr, ffnNorm, L.Gate, L.Up, 1, s.h, s.g, s.u) // (1, ffn)
+				backend.MatMulAdd(b, xr, s.ffn, L.Down, 1, s.o)                                 // x row += ffn·Downᵀ
+			}
+			continue
+		}
 		backend.NormMatMulSwiGLU(b, s.ffn, s.x, ffnNorm, L.Gate, L.Up, R, s.h, s.g, s.u) // (R, ffn)
 		backend.MatMulAdd(b, s.x, s.ffn, L.Down, R, s.o)                                 // x (R, dim) += ffn·Downᵀ
 	}

@@ -39,8 +39,10 @@ var b bytes.Buffer
 // kernel takes (four or two ZMM registers each; the same numbers as in
 // matmul_q4k.go and matmul_q40.go).
 const (
-	q4kTileG = 6
-	q40TileG = 8
+	q4kTileG  = 6
+	q40TileG  = 8
+	k16TileG  = 12
+	k16TileGY = 4
 )
 
 func p(format string, a ...any) { fmt.Fprintf(&b, "\t"+format+"\n", a...) }
@@ -724,6 +726,166 @@ func q4_KT(G int) {
 			p("ADDQ R12, DX")
 		}
 	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// The batch kernels of Q6_K, Q3_K, Q5_K and Q2_K (kBatchZ, kBatchY): the
+// arithmetic of llama.cpp's tiled K-quant matmul (matmul_k16.go) on int16
+// tiles, lanes being weight rows as in q4_KT. At 64k the tile holds, for
+// 16 rows, the pair (w_2k, w_2k+1) of scaled weights sc·q (offset applied;
+// repackK16Tile), and each packed activation row the pair (q8_2k, q8_2k+1)
+// widened to int16 at 4k (packK16T), so one VPDPWSSD (VNNI) adds the two
+// products for 16 rows, or two VPMADDWD and VPADDD (AVX2) for 8 rows each.
+// After a super-block's 128 pairs the integer s1 of each (row, activation
+// row) is exact; s2, the mins' sum Σ m·bsum, takes mp more pairs: the
+// tile's min pairs at 8192 against the activation's bsum pairs at moff
+// (Q5_K: 4 pairs of 32-element sums at 544, Q2_K: 8 pairs of 16-element
+// sums at 512). Then, as llama.cpp: res = d·float(s1); res -= dmin·float(s2)
+// in one fused rounding; acc = fma(res, d8, acc). The results go to res
+// (16 float32 per activation row, rows 0-15 of the tile).
+
+// kBatchName names a batch kernel: mp = 0 (Q6_K, Q3_K), 4 (Q5_K), 8 (Q2_K).
+func kBatchName(mp, G int, set string) string { return fmt.Sprintf("mmKBatchM%d%s%d", mp, set, G) }
+
+// kBatchZ generates the VNNI batch kernel for G <= k16TileG activation
+// rows. Registers: Z0-Z11 s1, Z12-Z23 acc, Z24/Z25 tile pairs, Z26 d,
+// Z27 dmin, Z28 res, Z29 s2, Z30 min pairs. The pair loop runs over 8
+// chunks of 16 pairs (BX into the tile, R10 into the activations).
+func kBatchZ(G, mp int) {
+	const rec, sb = 576, 8832
+	moff := map[int]int{4: 544, 8: 512}[mp]
+	name := kBatchName(mp, G, "Z")
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", 12+t, 12+t, 12+t)
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_store", name)
+	label(name + "_sb")
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
+	}
+	p("MOVQ SI, BX")
+	p("MOVQ DI, R10")
+	p("MOVQ $8, DX")
+	label(name + "_chunk")
+	for k := 0; k < 16; k++ {
+		w := 24 + k%2
+		p("VMOVDQU32 %d(BX), Z%d", 64*k, w)
+		for t := 0; t < G; t++ {
+			p("VPDPWSSD.BCST %d(R10), Z%d, Z%d", t*rec+4*k, w, t)
+		}
+	}
+	p("ADDQ $1024, BX")
+	p("ADDQ $64, R10")
+	p("DECQ DX")
+	p("JNZ %s_chunk", name)
+	p("VMOVUPS 8704(SI), Z26")
+	if mp > 0 {
+		p("VMOVUPS 8768(SI), Z27")
+	}
+	for t := 0; t < G; t++ {
+		p("VCVTDQ2PS Z%d, Z28", t)
+		p("VMULPS Z26, Z28, Z28")
+		if mp > 0 {
+			p("VPXORD Z29, Z29, Z29")
+			for j := 0; j < mp; j++ {
+				p("VMOVDQU32 %d(SI), Z30", 8192+64*j)
+				p("VPDPWSSD.BCST %d(DI), Z30, Z29", t*rec+moff+4*j)
+			}
+			p("VCVTDQ2PS Z29, Z29")
+			p("VFNMADD231PS Z29, Z27, Z28")
+		}
+		p("VFMADD231PS.BCST %d(DI), Z28, Z%d", t*rec+560, 12+t)
+	}
+	p("ADDQ $%d, SI", sb)
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_sb", name)
+	label(name + "_store")
+	p("MOVQ res+24(FP), BX")
+	for t := 0; t < G; t++ {
+		p("VMOVUPS Z%d, %d(BX)", 12+t, 64*t)
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// kBatchY generates the AVX2 batch kernel for G <= k16TileGY activation
+// rows: the tile's 16 rows as two halves of 8 (Y registers), acc kept in
+// res. Registers: Y0-Y7 s1 (rows 0-7, 8-15 of each activation row), Y8/Y9
+// tile pairs, Y10 the activation pair, Y11-Y14 scratch.
+func kBatchY(G, mp int) {
+	const rec, sb = 576, 8832
+	moff := map[int]int{4: 544, 8: 512}[mp]
+	name := kBatchName(mp, G, "Y")
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	p("MOVQ res+24(FP), R11")
+	p("VXORPS Y11, Y11, Y11")
+	for t := 0; t < G; t++ {
+		p("VMOVUPS Y11, %d(R11)", 64*t)
+		p("VMOVUPS Y11, %d(R11)", 64*t+32)
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	label(name + "_sb")
+	for r := 0; r < 2*G; r++ {
+		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	p("MOVQ SI, BX")
+	p("MOVQ DI, R10")
+	p("MOVQ $16, DX")
+	label(name + "_chunk")
+	for k := 0; k < 8; k++ {
+		p("VMOVDQU %d(BX), Y8", 64*k)
+		p("VMOVDQU %d(BX), Y9", 64*k+32)
+		for t := 0; t < G; t++ {
+			p("VPBROADCASTD %d(R10), Y10", t*rec+4*k)
+			p("VPMADDWD Y10, Y8, Y11")
+			p("VPADDD Y11, Y%d, Y%d", 2*t, 2*t)
+			p("VPMADDWD Y10, Y9, Y12")
+			p("VPADDD Y12, Y%d, Y%d", 2*t+1, 2*t+1)
+		}
+	}
+	p("ADDQ $512, BX")
+	p("ADDQ $32, R10")
+	p("DECQ DX")
+	p("JNZ %s_chunk", name)
+	for t := 0; t < G; t++ {
+		for h := 0; h < 2; h++ {
+			p("VCVTDQ2PS Y%d, Y11", 2*t+h)
+			p("VMULPS %d(SI), Y11, Y11", 8704+32*h)
+			if mp > 0 {
+				p("VPXOR Y12, Y12, Y12")
+				for j := 0; j < mp; j++ {
+					p("VPBROADCASTD %d(DI), Y13", t*rec+moff+4*j)
+					p("VPMADDWD %d(SI), Y13, Y13", 8192+64*j+32*h)
+					p("VPADDD Y13, Y12, Y12")
+				}
+				p("VCVTDQ2PS Y12, Y12")
+				p("VMOVUPS %d(SI), Y13", 8768+32*h)
+				p("VFNMADD231PS Y12, Y13, Y11")
+			}
+			p("VBROADCASTSS %d(DI), Y13", t*rec+560)
+			p("VMOVUPS %d(R11), Y14", 64*t+32*h)
+			p("VFMADD231PS Y13, Y11, Y14")
+			p("VMOVUPS Y14, %d(R11)", 64*t+32*h)
+		}
+	}
+	p("ADDQ $%d, SI", sb)
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_sb", name)
+	label(name + "_done")
 	p("VZEROUPPER")
 	p("RET")
 }
@@ -1412,6 +1574,14 @@ func main() {
 		q4_0T(G)
 	}
 	q4_0Repack()
+	for _, mp := range []int{0, 4, 8} {
+		for G := 1; G <= k16TileG; G++ {
+			kBatchZ(G, mp)
+		}
+		for G := 1; G <= k16TileGY; G++ {
+			kBatchY(G, mp)
+		}
+	}
 	for G := 2; G <= 8; G += 2 {
 		q4_1Z(G)
 		q8_0Z(G)

@@ -242,12 +242,15 @@ func groups(t Type, T, nb int, f func(first, G, off int)) int {
 // pack regroups the rows into b.packed (see packedStride) when the weight
 // type has multi-row kernels and there are at least two rows.
 func (b *Batch) pack() {
-	if b.t == Q4_K && q4kTilePath(b.n) && b.cols > 0 {
-		b.packQ4_KT()
-		return
-	}
-	if b.t == Q4_0 && q40TilePath(b.n) && b.cols > 0 {
-		b.packQ4_0T()
+	if f := tileFormatFor(b.t, b.n); f != nil && b.cols > 0 {
+		switch f {
+		case &q4kTileFormat:
+			b.packQ4_KT()
+		case &q40TileFormat:
+			b.packQ4_0T()
+		default:
+			b.packK16T(f.maxG)
+		}
 		return
 	}
 	b.packGroups()
@@ -431,6 +434,7 @@ func MatMul(t Type, w []byte, rows int, b *Batch, out []float32, ldo int) {
 // time.
 type Scratch struct {
 	tile []byte
+	acc  []float32
 }
 
 // grow returns the first n bytes of the scratch tile, growing it if needed.
@@ -439,6 +443,14 @@ func (s *Scratch) grow(n int) []byte {
 		s.tile = make([]byte, n)
 	}
 	return s.tile[:n]
+}
+
+// growAcc returns the first n float32 of the scratch results.
+func (s *Scratch) growAcc(n int) []float32 {
+	if cap(s.acc) < n {
+		s.acc = make([]float32, n)
+	}
+	return s.acc[:n]
 }
 
 // MatMulScratch is MatMul with working memory s (nil: MatMul allocates
@@ -462,11 +474,7 @@ func MatMulScratch(s *Scratch, t Type, w []byte, rows int, b *Batch, out []float
 		if s == nil {
 			s = new(Scratch)
 		}
-		f := &q40TileFormat
-		if t == Q4_K {
-			f = &q4kTileFormat
-		}
-		matMulTiles(f, s, w[:rows*rs], rs, rows, b, out, ldo)
+		matMulTiles(tileFormatFor(t, T), s, w[:rows*rs], rs, rows, b, out, ldo)
 		return
 	}
 	i := 0

@@ -266,7 +266,7 @@ var q40Tiles = [q40TileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask
 }
 
 // runQ4_0Tile runs the Q4_0 tile kernel for G activation rows (runTile).
-func runQ4_0Tile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
+func runQ4_0Tile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
 	runTile(q40Tiles[G], G, q40TileBlock, q40Rec, tile, a, nb, out, ldo, mask)
 }
 
@@ -290,7 +290,7 @@ func repackQ4_0Tile16(tile, w []byte, rs, nb int) bool {
 func tileKernels() bool { return useVNNI }
 
 // runQ4_KTile runs the Q4_K tile kernel for G activation rows (runTile).
-func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
+func runQ4_KTile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
 	runTile(q4kTiles[G], G, q4kTileSB, q4kRec, tile, a, nb, out, ldo, mask)
 }
 
@@ -395,5 +395,191 @@ func mmGroupAsm(t Type, w []byte, rs, rows int, a []byte, G, nb int, out []float
 	}
 	_, _ = w[rows*rs-1], a[nb*packedStride(t, G)-1]
 	k(unsafe.SliceData(w), rs, rows, unsafe.SliceData(a), nb, unsafe.SliceData(out), ldo)
+	return true
+}
+
+//go:noescape
+func mmKBatchM0Z1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z3(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z4(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z5(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z6(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z7(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z8(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z9(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z10(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z11(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Z12(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Y1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Y2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Y3(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM0Y4(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z3(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z4(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z5(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z6(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z7(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z8(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z9(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z10(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z11(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Z12(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Y1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Y2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Y3(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM4Y4(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z3(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z4(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z5(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z6(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z7(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z8(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z9(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z10(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z11(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Z12(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Y1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Y2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Y3(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchM8Y4(tile, a *byte, nb int, res *float32)
+
+// kBatchZ[m][G] and kBatchY[m][G]: the VNNI and AVX2 batch kernels for G
+// activation rows (kBatchZ, kBatchY in gen_matmul.go); m = 0 for Q6_K and
+// Q3_K, 1 for Q5_K (four min pairs), 2 for Q2_K (eight).
+var (
+	kBatchZ = [3][k16TileG + 1]func(tile, a *byte, nb int, res *float32){
+		{1: mmKBatchM0Z1, 2: mmKBatchM0Z2, 3: mmKBatchM0Z3, 4: mmKBatchM0Z4, 5: mmKBatchM0Z5, 6: mmKBatchM0Z6, 7: mmKBatchM0Z7, 8: mmKBatchM0Z8, 9: mmKBatchM0Z9, 10: mmKBatchM0Z10, 11: mmKBatchM0Z11, 12: mmKBatchM0Z12},
+		{1: mmKBatchM4Z1, 2: mmKBatchM4Z2, 3: mmKBatchM4Z3, 4: mmKBatchM4Z4, 5: mmKBatchM4Z5, 6: mmKBatchM4Z6, 7: mmKBatchM4Z7, 8: mmKBatchM4Z8, 9: mmKBatchM4Z9, 10: mmKBatchM4Z10, 11: mmKBatchM4Z11, 12: mmKBatchM4Z12},
+		{1: mmKBatchM8Z1, 2: mmKBatchM8Z2, 3: mmKBatchM8Z3, 4: mmKBatchM8Z4, 5: mmKBatchM8Z5, 6: mmKBatchM8Z6, 7: mmKBatchM8Z7, 8: mmKBatchM8Z8, 9: mmKBatchM8Z9, 10: mmKBatchM8Z10, 11: mmKBatchM8Z11, 12: mmKBatchM8Z12},
+	}
+	kBatchY = [3][k16TileGY + 1]func(tile, a *byte, nb int, res *float32){
+		{1: mmKBatchM0Y1, 2: mmKBatchM0Y2, 3: mmKBatchM0Y3, 4: mmKBatchM0Y4},
+		{1: mmKBatchM4Y1, 2: mmKBatchM4Y2, 3: mmKBatchM4Y3, 4: mmKBatchM4Y4},
+		{1: mmKBatchM8Y1, 2: mmKBatchM8Y2, 3: mmKBatchM8Y3, 4: mmKBatchM8Y4},
+	}
+)
+
+// useK16VNNI and useK16AVX2 report which batch kernels run here.
+func useK16VNNI() bool { return useVNNI }
+func useK16AVX2() bool { return haveAVX2 }
+
+// runK16TileAsm runs the batch kernel of set (0 VNNI, 1 AVX2) for type t
+// and G activation rows into res (16 per row) and reports whether it did.
+func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bool {
+	m := 0
+	switch t {
+	case Q5_K:
+		m = 1
+	case Q2_K:
+		m = 2
+	}
+	_ = res[16*G-1]
+	switch {
+	case set == 0 && useVNNI:
+		kBatchZ[m][G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
+	case set == 1 && haveAVX2:
+		kBatchY[m][G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
+	default:
+		return false
+	}
 	return true
 }

@@ -18,14 +18,19 @@ func kQuantGroups() bool { return false }
 // tileKernels: no Q4_K or Q4_0 tile kernels on this architecture.
 func tileKernels() bool { return false }
 
-func runQ4_KTile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
+func runQ4_KTile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
 	panic("quant: no Q4_K tile kernels on this architecture")
 }
 
 func repackQ4_KTile16(tile, w []byte, rs, nb int) bool { return false }
 
-func runQ4_0Tile(G int, tile, a []byte, nb int, out []float32, ldo, mask int) {
+func runQ4_0Tile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
 	panic("quant: no Q4_0 tile kernels on this architecture")
 }
 
 func repackQ4_0Tile16(tile, w []byte, rs, nb int) bool { return false }
+
+func useK16VNNI() bool { return false }
+func useK16AVX2() bool { return false }
+
+func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bool { return false }

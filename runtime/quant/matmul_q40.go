@@ -27,10 +27,6 @@ const (
 //
 // Rows past the end of the weights (a last tile of fewer than 16) are zero.
 
-// q40TilePath reports whether MatMul takes the tile path for Q4_0 weights
-// and T activation rows.
-func q40TilePath(T int) bool { return tileKernels() && T >= q40TileMin }
-
 // packQ4_0T lays out the Q8_0 rows for the Q4_0 tile kernels: for each
 // group of up to q40TileG rows (full groups, then the rest), block after
 // block, one q40Rec-byte record per row:

@@ -38,10 +38,6 @@ const (
 // Rows past the end of the weights (a last tile of fewer than 16) are zero;
 // the kernels' store mask leaves their outputs alone.
 
-// q4kTilePath reports whether MatMul takes the tile path for Q4_K weights
-// and T activation rows.
-func q4kTilePath(T int) bool { return tileKernels() && T >= q4kTileMin }
-
 // packQ4_KT lays out the Q8_K rows for the tile kernels: for each group of
 // up to q4kTileG rows (full groups, then the rest), super-block after
 // super-block, one q4kRec-byte record per row:
@@ -139,22 +135,40 @@ type tileFormat struct {
 	tileBlock  int // bytes of one repacked block of a tile
 	rec        int // bytes of one packed activation block
 	maxG       int // activation rows per kernel call
+	accFloats  int // results per activation row a kernel writes to scratch (the batch kernels; 0: into out)
 	repack     func(tile, w []byte, rs, n, nb int)
-	run        func(G int, tile, a []byte, nb int, out []float32, ldo, mask int)
+	run        func(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int)
 }
 
 var (
-	q4kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, repackQ4_KTile, runQ4_KTile}
-	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, repackQ4_0Tile, runQ4_0Tile}
+	q4kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, 0, repackQ4_KTile, runQ4_KTile}
+	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile}
 )
 
-// matMulTiles is MatMul's tile path (Q4_K, Q4_0): out[i*ldo + r] for all
-// rows r of w and activation rows i of b (packed by packQ4_KT or packQ4_0T),
+// tileFormatFor returns the tile path MatMul takes for weights of type t
+// and T activation rows, or nil where it takes none.
+func tileFormatFor(t Type, T int) *tileFormat {
+	switch {
+	case kBatchType(t) && T >= kBatchMin:
+		return k16Format(t) // on every machine: the batch arithmetic
+	case !tileKernels():
+		return nil
+	case t == Q4_K && T >= q4kTileMin:
+		return &q4kTileFormat
+	case t == Q4_0 && T >= q40TileMin:
+		return &q40TileFormat
+	}
+	return nil
+}
+
+// matMulTiles is MatMul's tile path: out[i*ldo + r] for all rows r of w
+// and activation rows i of b (packed by packQ4_KT, packQ4_0T or packK16T),
 // 16 weight rows repacked at a time, then every group of activation rows
 // run against them.
 func matMulTiles(f *tileFormat, s *Scratch, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
 	nb := b.cols / f.blockElems
 	tile := s.grow(nb * f.tileBlock)
+	acc := s.growAcc(f.maxG * f.accFloats)
 	for r0 := 0; r0 < rows; r0 += tileRows {
 		n := min(tileRows, rows-r0)
 		f.repack(tile, w[r0*rs:], rs, n, nb)
@@ -162,7 +176,7 @@ func matMulTiles(f *tileFormat, s *Scratch, w []byte, rs, rows int, b *Batch, ou
 		for first := 0; first < b.n; first += f.maxG {
 			G := min(f.maxG, b.n-first)
 			a := b.packed[first*nb*f.rec : (first+G)*nb*f.rec]
-			f.run(G, tile, a, nb, out[first*ldo+r0:], ldo, mask)
+			f.run(G, tile, a, nb, acc, out[first*ldo+r0:], ldo, mask)
 		}
 	}
 }

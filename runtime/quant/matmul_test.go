@@ -23,7 +23,9 @@ func mmRows(rng *rand.Rand, tb testing.TB, t Type, rows, cols int) []byte {
 
 // checkMatMul runs MatMul with an output stride larger than rows (the gaps
 // and the tail hold sentinels that must survive) and requires every result
-// to be bit-identical to Dot on the same rows.
+// to be bit-identical to Dot on the same rows, or, for batches that take
+// the batch arithmetic of their type (kBatchType, T >= kBatchMin), to
+// dotTiledRef.
 func checkMatMul(t *testing.T, typ Type, w []byte, rows, cols int, b *Batch, name string) {
 	t.Helper()
 	checkMatMulScratch(t, nil, typ, w, rows, cols, b, name)
@@ -50,10 +52,13 @@ func checkMatMulScratch(t *testing.T, s *Scratch, typ Type, w []byte, rows, cols
 				}
 				continue
 			}
-			want := Dot(typ, w[r*rs:(r+1)*rs], b.Row(i), cols)
+			want, ref := Dot(typ, w[r*rs:(r+1)*rs], b.Row(i), cols), "Dot"
+			if kBatchType(typ) && T >= kBatchMin {
+				want, ref = dotTiledRef(typ, w[r*rs:(r+1)*rs], b.Row(i), cols), "batch arithmetic"
+			}
 			if math.Float32bits(got) != math.Float32bits(want) {
-				t.Fatalf("%s: weight row %d, activation row %d: MatMul %.9g (%#x), Dot %.9g (%#x)",
-					name, r, i, got, math.Float32bits(got), want, math.Float32bits(want))
+				t.Fatalf("%s: weight row %d, activation row %d: MatMul %.9g (%#x), %s %.9g (%#x)",
+					name, r, i, got, math.Float32bits(got), ref, want, math.Float32bits(want))
 			}
 		}
 	}
@@ -82,7 +87,8 @@ func testMatMulMatchesDot(t *testing.T) {
 			cs = append(cs, 3072) // groups of 6 (groupSize)
 		}
 		rowCounts := []int{1, 3, 7, 13}
-		if typ == Q4_K || typ == Q4_0 {
+		switch typ {
+		case Q4_K, Q4_0, Q6_K, Q5_K, Q3_K, Q2_K: // the tile paths
 			cs = append(cs, 256)                  // a shorter row after longer ones: Scratch reuse
 			rowCounts = append(rowCounts, 16, 35) // whole tiles of 16 rows, and a partial one
 		}
@@ -158,6 +164,49 @@ func testMatMulEdgeValues(t *testing.T) {
 				}
 				var b Batch
 				if err := b.SetRows(typ, as, T, cols); err != nil {
+					t.Fatal(err)
+				}
+				checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s fill %#02x T=%d", typ, fill, T))
+			}
+		}
+	}
+}
+
+// TestMatMulEdgeValuesK: the K-quants' tile paths at the ends of their
+// integer ranges. Half the weight rows have every byte but d and dmin set to
+// one fill pattern (all quants and scales at 0, at their largest, or
+// 0x80/0x81/0x7f: Q6_K scales of -128, -127, 127 with the largest quants),
+// the activations are all ±1 (quants of ±127), over 17 rows (a
+// whole tile and one row of the next) and two super-blocks.
+func TestMatMulEdgeValuesK(t *testing.T) { matMulModes(t, testMatMulEdgeValuesK) }
+
+func testMatMulEdgeValuesK(t *testing.T) {
+	const cols, rows = 512, 17
+	for _, typ := range []Type{Q6_K, Q5_K, Q3_K, Q2_K, Q4_K} {
+		for _, fill := range []byte{0x00, 0xff, 0x80, 0x81, 0x7f} {
+			rng := rand.New(rand.NewPCG(56, uint64(fill)))
+			rs, _ := typ.RowSize(cols)
+			df, mf := scaleFields(typ)
+			w := mmRows(rng, t, typ, rows, cols)
+			for r := 0; r < rows; r += 2 {
+				for off := r * rs; off < (r+1)*rs; off += typ.TypeSize() {
+					for k := 0; k < typ.TypeSize(); k++ {
+						if k != df && k != df+1 && (mf < 0 || (k != mf && k != mf+1)) {
+							w[off+k] = fill
+						}
+					}
+				}
+			}
+			for _, T := range []int{2, 3, 7, 8, 13} {
+				x := make([]float32, T*cols)
+				for i := range x {
+					x[i] = float32(1 - 2*(i%2))
+					if i/cols%2 == 1 {
+						x[i] = -x[i] // rows led by -1 too
+					}
+				}
+				var b Batch
+				if err := b.Quantize(typ, x, T, cols); err != nil {
 					t.Fatal(err)
 				}
 				checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s fill %#02x T=%d", typ, fill, T))
