@@ -730,6 +730,166 @@ func q4_KT(G int) {
 	p("RET")
 }
 
+// k16Unpack generates the unpacker of one super-block of 16 rows of type t
+// for the batch kernels' repack (repackK16Tile16): the 256 quants of each
+// row as int8, offset applied, row after row (k16Block.quants in Go), from
+// the rows' super-blocks rs bytes apart. Y15 = bytes 0x0F, Y14 = the
+// high-bit mask, Y13 = the offset.
+func k16Unpack(t string) {
+	name := "k16Unpack" + t
+	fmt.Fprintf(&b, "\n// func %s(q, w *byte, rs int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-24\n", name)
+	p("MOVQ q+0(FP), DI")
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ rs+16(FP), R8")
+	p("MOVQ $16, CX")
+	bcast := func(v uint32, y int) {
+		p("MOVL $0x%08X, AX", v)
+		p("VMOVD AX, X%d", y)
+		p("VPBROADCASTD X%d, Y%d", y, y)
+	}
+	bcast(0x0F0F0F0F, 15)
+	// bits: VPSRLW by shift, mask to the field, move to bit pos, or into Y3.
+	field := func(src, shift int, mask, pos int) {
+		if shift > 0 {
+			p("VPSRLW $%d, Y%d, Y4", shift, src)
+			p("VPAND Y14, Y4, Y4")
+		} else {
+			p("VPAND Y14, Y%d, Y4", src)
+		}
+		if pos > 0 {
+			p("VPSLLW $%d, Y4, Y4", pos)
+		}
+		p("VPOR Y4, Y3, Y3")
+	}
+	lowNibble := func(src int) { p("VPAND Y15, Y%d, Y3", src) }
+	highNibble := func(src int) {
+		p("VPSRLW $4, Y%d, Y3", src)
+		p("VPAND Y15, Y3, Y3")
+	}
+	switch t {
+	case "Q6_K":
+		bcast(0x03030303, 14)
+		bcast(0x20202020, 13)
+	case "Q5_K":
+		bcast(0x01010101, 14)
+	case "Q3_K":
+		bcast(0x01010101, 14)
+		bcast(0x04040404, 13)
+		bcast(0x03030303, 12)
+	case "Q2_K":
+		bcast(0x03030303, 14)
+	}
+	label(name + "_row")
+	switch t {
+	case "Q6_K":
+		for h := 0; h < 2; h++ {
+			p("VMOVDQU %d(SI), Y0", 64*h)
+			p("VMOVDQU %d(SI), Y1", 64*h+32)
+			p("VMOVDQU %d(SI), Y2", 128+32*h)
+			for k := 0; k < 4; k++ {
+				src := k % 2 // ql bytes 0-31 (k = 0, 2) or 32-63 (k = 1, 3)
+				if k < 2 {
+					lowNibble(src)
+				} else {
+					highNibble(src)
+				}
+				field(2, 2*k, 3, 4)
+				p("VPSUBB Y13, Y3, Y3")
+				p("VMOVDQU Y3, %d(DI)", 128*h+32*k)
+			}
+		}
+	case "Q5_K":
+		p("VMOVDQU 16(SI), Y2")
+		for c := 0; c < 4; c++ {
+			p("VMOVDQU %d(SI), Y0", 48+32*c)
+			lowNibble(0)
+			field(2, 2*c, 1, 4)
+			p("VMOVDQU Y3, %d(DI)", 64*c)
+			highNibble(0)
+			field(2, 2*c+1, 1, 4)
+			p("VMOVDQU Y3, %d(DI)", 64*c+32)
+		}
+	case "Q2_K":
+		for h := 0; h < 2; h++ {
+			p("VMOVDQU %d(SI), Y0", 16+32*h)
+			for k := 0; k < 4; k++ {
+				if k > 0 {
+					p("VPSRLW $%d, Y0, Y3", 2*k)
+					p("VPAND Y14, Y3, Y3")
+				} else {
+					p("VPAND Y14, Y0, Y3")
+				}
+				p("VMOVDQU Y3, %d(DI)", 128*h+32*k)
+			}
+		}
+	case "Q3_K":
+		// q = (qs >> 2s) & 3, plus 4 where the hmask bit 4h+s is set, minus 4.
+		p("VMOVDQU 0(SI), Y2")
+		for h := 0; h < 2; h++ {
+			p("VMOVDQU %d(SI), Y0", 32+32*h)
+			for k := 0; k < 4; k++ {
+				if k > 0 {
+					p("VPSRLW $%d, Y0, Y3", 2*k)
+					p("VPAND Y12, Y3, Y3")
+				} else {
+					p("VPAND Y12, Y0, Y3")
+				}
+				field(2, 4*h+k, 1, 2)
+				p("VPSUBB Y13, Y3, Y3")
+				p("VMOVDQU Y3, %d(DI)", 128*h+32*k)
+			}
+		}
+	}
+	p("ADDQ R8, SI")
+	p("ADDQ $256, DI")
+	p("DECQ CX")
+	p("JNZ %s_row", name)
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// k16Finish generates the shared second half of the batch kernels' repack:
+// the scaled weights sc·q of 16 rows (the int8 quants widened, times the
+// int16 scale of their 16 elements: one VPMULLW per sub-block), row after
+// row into w16, then transposed into the tile's pairs: for each pair k,
+// one VPGATHERDD of dword k of the 16 rows.
+func k16Finish() {
+	const name = "k16Finish16"
+	fmt.Fprintf(&b, "\n// func %s(tile, q, sc, w16 *byte)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ q+8(FP), SI")
+	p("MOVQ sc+16(FP), DX")
+	p("MOVQ w16+24(FP), BX")
+	p("MOVQ $16, CX")
+	label(name + "_row")
+	for j := 0; j < 16; j++ {
+		p("VPMOVSXBW %d(SI), Y0", 16*j)
+		p("VPBROADCASTW %d(DX), Y1", 2*j)
+		p("VPMULLW Y1, Y0, Y0")
+		p("VMOVDQU Y0, %d(BX)", 32*j)
+	}
+	p("ADDQ $256, SI")
+	p("ADDQ $32, DX")
+	p("ADDQ $512, BX")
+	p("DECQ CX")
+	p("JNZ %s_row", name)
+	p("MOVQ tile+0(FP), DI")
+	p("MOVQ w16+24(FP), BX")
+	// Z30 = row offsets r·512. Every gather has a non-zero displacement
+	// (Go 1.26's assembler encodes 0(BX)(Z30*1) wrongly), so BX = w16 - 4.
+	p("VMOVDQU32 q4kLanes<>(SB), Z30")
+	p("VPSLLD $9, Z30, Z30")
+	p("SUBQ $4, BX")
+	for k := 0; k < 128; k++ {
+		p("KXNORW K1, K1, K1")
+		p("VPGATHERDD %d(BX)(Z30*1), K1, Z%d", 4*k+4, k%4)
+		p("VMOVDQU32 Z%d, %d(DI)", k%4, 64*k)
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
 // The batch kernels of Q6_K, Q3_K, Q5_K and Q2_K (kBatchZ, kBatchY): the
 // arithmetic of llama.cpp's tiled K-quant matmul (matmul_k16.go) on int16
 // tiles, lanes being weight rows as in q4_KT. At 64k the tile holds, for
@@ -1574,6 +1734,10 @@ func main() {
 		q4_0T(G)
 	}
 	q4_0Repack()
+	for _, t := range []string{"Q6_K", "Q5_K", "Q3_K", "Q2_K"} {
+		k16Unpack(t)
+	}
+	k16Finish()
 	for _, mp := range []int{0, 4, 8} {
 		for G := 1; G <= k16TileG; G++ {
 			kBatchZ(G, mp)

@@ -583,3 +583,42 @@ func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bo
 	}
 	return true
 }
+
+//go:noescape
+func k16UnpackQ6_K(q, w *byte, rs int)
+
+//go:noescape
+func k16UnpackQ5_K(q, w *byte, rs int)
+
+//go:noescape
+func k16UnpackQ3_K(q, w *byte, rs int)
+
+//go:noescape
+func k16UnpackQ2_K(q, w *byte, rs int)
+
+//go:noescape
+func k16Finish16(tile, q, sc, w16 *byte)
+
+// k16Unpackers[kind]: the unpackers of k16Unpack (gen_matmul.go), in the
+// order of k16Kind.
+var k16Unpackers = [4]func(q, w *byte, rs int){k16UnpackQ6_K, k16UnpackQ3_K, k16UnpackQ5_K, k16UnpackQ2_K}
+
+// repackK16Tile16 writes a tile of 16 rows with the assembly of k16Unpack
+// and k16Finish (gen_matmul.go), the headers in Go (headers16), where
+// AVX-512 runs, and reports whether it did.
+func repackK16Tile16(t Type, tile, w []byte, rs, nb int) bool {
+	if !useVNNI || nb == 0 {
+		return false
+	}
+	ts := t.TypeSize()
+	_, _ = tile[nb*k16TileSB-1], w[15*rs+nb*ts-1]
+	unpack := k16Unpackers[k16Kind(t)]
+	var st k16Stage
+	for i := 0; i < nb; i++ {
+		dst := (*[k16TileSB]byte)(tile[i*k16TileSB:])
+		headers16(t, &st, dst, w, rs, i)
+		unpack((*byte)(unsafe.Pointer(&st.q[0])), &w[i*ts], rs)
+		k16Finish16(&dst[0], (*byte)(unsafe.Pointer(&st.q[0])), (*byte)(unsafe.Pointer(&st.sc[0])), (*byte)(unsafe.Pointer(&st.w16[0])))
+	}
+	return true
+}

@@ -3,6 +3,7 @@ package quant
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 )
 
 // The batch arithmetic of Q6_K, Q5_K, Q3_K and Q2_K, and its int16 tiles.
@@ -106,77 +107,93 @@ func pair16(lo, hi int32) uint32 { return uint32(uint16(int16(lo))) | uint32(uin
 
 // k16Block is one super-block of one row in the tile's terms.
 type k16Block struct {
-	w       [QK_K]int32 // sc·q per element, offset applied (each fits int16)
-	mins    [8]uint32   // min pairs (Q2_K, Q5_K)
+	q       [QK_K]int8 // the quants, offset applied (Q6_K q-32, Q3_K q3 in -4..3)
+	sc      [16]int16  // the scale of each 16 elements (Q5_K's 32-element scales twice)
+	mins    [8]uint32  // min pairs (Q2_K, Q5_K)
 	d, dmin float32
 }
 
 // decode fills k with super-block blk of a row of type t.
 func (k *k16Block) decode(t Type, blk []byte) {
+	k.header(t, blk)
+	k.quants(t, blk)
+}
+
+// weight is element e's scaled weight sc·q (it fits int16).
+func (k *k16Block) weight(e int) int32 { return int32(k.sc[e/16]) * int32(k.q[e]) }
+
+// header fills k's scales, mins, d and dmin from blk.
+func (k *k16Block) header(t Type, blk []byte) {
 	clear(k.mins[:])
 	k.dmin = 0
 	switch t {
 	case Q6_K:
-		sc := (*[16]byte)(blk[q6_KScales:])
-		for h := 0; h < 2; h++ {
-			ql := (*[64]byte)(blk[64*h:])
-			qh := (*[32]byte)(blk[q6_KQh+32*h:])
-			w := (*[128]int32)(k.w[128*h:])
-			for l := 0; l < 32; l++ {
-				s := 8*h + l/16
-				w[l] = (int32(ql[l]&0xf|(qh[l]&3)<<4) - 32) * int32(int8(sc[s]))
-				w[l+32] = (int32(ql[l+32]&0xf|(qh[l]>>2&3)<<4) - 32) * int32(int8(sc[s+2]))
-				w[l+64] = (int32(ql[l]>>4|(qh[l]>>4&3)<<4) - 32) * int32(int8(sc[s+4]))
-				w[l+96] = (int32(ql[l+32]>>4|(qh[l]>>6)<<4) - 32) * int32(int8(sc[s+6]))
-			}
+		for j := range k.sc {
+			k.sc[j] = int16(int8(blk[q6_KScales+j]))
 		}
 		k.d = half(blk, q6_KD)
 	case Q3_K:
 		sc := (*[12]byte)(blk[q3_KScales:])
-		for h := 0; h < 2; h++ {
-			for s := 0; s < 4; s++ {
-				j := 8*h + 2*s
-				s0, s1 := scaleK3(j, sc), scaleK3(j+1, sc)
-				for e := 0; e < 16; e++ {
-					k.w[128*h+32*s+e] = q3Kquant(blk, h, s, e) * s0
-					k.w[128*h+32*s+16+e] = q3Kquant(blk, h, s, 16+e) * s1
-				}
-			}
+		for j := range k.sc {
+			k.sc[j] = int16(scaleK3(j, sc))
 		}
 		k.d = half(blk, q3_KD)
 	case Q5_K:
 		scales := (*[12]byte)(blk[4:16])
-		qh := (*[32]byte)(blk[q5_KQh:])
-		qs := (*[128]byte)(blk[q5_KQs:])
 		for c := 0; c < 4; c++ {
-			q := (*[32]byte)(qs[32*c:])
 			s1, m1 := scaleMinK4(2*c, scales)
 			s2, m2 := scaleMinK4(2*c+1, scales)
+			k.sc[4*c], k.sc[4*c+1], k.sc[4*c+2], k.sc[4*c+3] = int16(s1), int16(s1), int16(s2), int16(s2)
 			k.mins[c] = uint32(m1) | uint32(m2)<<16
-			for e := 0; e < 32; e++ {
-				h := qh[e] >> (2 * c)
-				k.w[64*c+e] = int32(q[e]&0xf|(h&1)<<4) * int32(s1)
-				k.w[64*c+32+e] = int32(q[e]>>4|(h>>1&1)<<4) * int32(s2)
-			}
 		}
 		k.d, k.dmin = half(blk, 0), half(blk, 2)
 	case Q2_K:
-		sc := (*[16]byte)(blk[0:16])
-		for h := 0; h < 2; h++ {
-			q := (*[32]byte)(blk[q2_KQs+32*h:])
-			for s := 0; s < 4; s++ {
-				g := 8*h + 2*s
-				for e := 0; e < 32; e++ {
-					k.w[128*h+32*s+e] = int32(q[e]>>(2*s)&3) * int32(sc[g+e/16]&0xf)
-				}
-			}
+		for j := range k.sc {
+			k.sc[j] = int16(blk[j] & 0xf)
 		}
 		for l := 0; l < 8; l++ {
-			k.mins[l] = uint32(sc[2*l]>>4) | uint32(sc[2*l+1]>>4)<<16
+			k.mins[l] = uint32(blk[2*l]>>4) | uint32(blk[2*l+1]>>4)<<16
 		}
 		k.d, k.dmin = half(blk, q2_KD), half(blk, q2_KDmin)
 	default:
 		panic("quant: no batch arithmetic for " + t.String())
+	}
+}
+
+// quants fills k.q from blk (what the assembly unpackers write, row by
+// row).
+func (k *k16Block) quants(t Type, blk []byte) {
+	switch t {
+	case Q6_K:
+		for h := 0; h < 2; h++ {
+			ql := (*[64]byte)(blk[64*h:])
+			qh := (*[32]byte)(blk[q6_KQh+32*h:])
+			q := (*[128]int8)(k.q[128*h:])
+			for l := 0; l < 32; l++ {
+				q[l] = int8(ql[l]&0xf|(qh[l]&3)<<4) - 32
+				q[l+32] = int8(ql[l+32]&0xf|(qh[l]>>2&3)<<4) - 32
+				q[l+64] = int8(ql[l]>>4|(qh[l]>>4&3)<<4) - 32
+				q[l+96] = int8(ql[l+32]>>4|(qh[l]>>6)<<4) - 32
+			}
+		}
+	case Q3_K:
+		for e := 0; e < QK_K; e++ {
+			k.q[e] = int8(q3Kquant(blk, e/128, e%128/32, e%32))
+		}
+	case Q5_K:
+		qh := (*[32]byte)(blk[q5_KQh:])
+		for c := 0; c < 4; c++ {
+			q := (*[32]byte)(blk[q5_KQs+32*c:])
+			for e := 0; e < 32; e++ {
+				h := qh[e] >> (2 * c)
+				k.q[64*c+e] = int8(q[e]&0xf | (h&1)<<4)
+				k.q[64*c+32+e] = int8(q[e]>>4 | (h>>1&1)<<4)
+			}
+		}
+	case Q2_K:
+		for e := 0; e < QK_K; e++ {
+			k.q[e] = int8(blk[q2_KQs+32*(e/128)+e%32] >> (2 * (e % 128 / 32)) & 3)
+		}
 	}
 }
 
@@ -197,7 +214,7 @@ func repackK16TileGeneric(t Type, tile, w []byte, rs, n, nb int) {
 			lane := 4 * r
 			k.decode(t, w[r*rs+i*ts:r*rs+(i+1)*ts])
 			for p := 0; p < QK_K/2; p++ {
-				le.PutUint32(dst[64*p+lane:], pair16(k.w[2*p], k.w[2*p+1]))
+				le.PutUint32(dst[64*p+lane:], pair16(k.weight(2*p), k.weight(2*p+1)))
 			}
 			for l, m := range k.mins {
 				le.PutUint32(dst[8192+64*l+lane:], m)
@@ -298,27 +315,54 @@ var k16Formats = func() (f [4][3]tileFormat) {
 }()
 
 // runK16Tile runs the kernel of set (0 VNNI, 1 AVX2, 2 portable) for G
-// activation rows and stores the results of the rows in mask:
-// out[i*ldo + r].
+// activation rows and stores the results of the rows in mask (the tile's
+// first rows, 1<<n - 1): out[i*ldo + r].
 func runK16Tile(t Type, set, G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
 	_, _ = tile[nb*k16TileSB-1], a[G*nb*k16Rec-1]
 	res := acc[:G*k16AccRow]
 	if set == 2 || !runK16TileAsm(t, set, G, tile, a, nb, res) {
 		runK16TileGeneric(t, G, tile, a, nb, res)
 	}
+	n := bits.Len(uint(mask)) // the mask covers rows 0..n-1
 	for i := 0; i < G; i++ {
-		o := out[i*ldo:]
-		for r := 0; r < tileRows; r++ {
-			if mask>>r&1 != 0 {
-				o[r] = res[16*i+r]
-			}
-		}
+		copy(out[i*ldo:i*ldo+n], res[16*i:16*i+n])
 	}
 }
 
-// repackK16Tile writes the n (<= 16) rows of w into tile.
+// repackK16Tile writes the n (<= 16) rows of w into tile: the assembly
+// where it runs (16 rows), else repackK16TileGeneric.
 func repackK16Tile(t Type, tile, w []byte, rs, n, nb int) {
+	if n == tileRows && repackK16Tile16(t, tile, w, rs, nb) {
+		return
+	}
 	repackK16TileGeneric(t, tile, w, rs, n, nb)
+}
+
+// k16Stage is the working memory of the assembly repack for one
+// super-block of 16 rows: their quants (unpacked by the type's unpacker),
+// their scales, and the scaled weights row by row before the transpose.
+type k16Stage struct {
+	q   [tileRows * QK_K]int8
+	sc  [tileRows * 16]int16
+	w16 [tileRows * QK_K]int16
+}
+
+// headers16 writes the scales of super-block i of the 16 rows into st and
+// their mins, d and dmin into the tile super-block dst.
+func headers16(t Type, st *k16Stage, dst *[k16TileSB]byte, w []byte, rs, i int) {
+	le := binary.LittleEndian
+	ts := t.TypeSize()
+	var k k16Block
+	for r := 0; r < tileRows; r++ {
+		k.header(t, w[r*rs+i*ts:r*rs+(i+1)*ts])
+		copy(st.sc[16*r:16*r+16], k.sc[:])
+		lane := 4 * r
+		for l, m := range k.mins {
+			le.PutUint32(dst[8192+64*l+lane:], m)
+		}
+		le.PutUint32(dst[8704+lane:], math.Float32bits(k.d))
+		le.PutUint32(dst[8768+lane:], math.Float32bits(k.dmin))
+	}
 }
 
 // dotTiledRef is the batch arithmetic of one weight row and one Q8_K row

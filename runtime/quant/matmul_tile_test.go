@@ -58,3 +58,33 @@ func TestRepackQ4_0Tile(t *testing.T) {
 		}
 	}
 }
+
+// TestRepackK16Tile: the assembly repack of a 16-row int16 tile (the
+// unpackers, Go headers and the transpose) writes exactly the bytes of the
+// Go one, for random blocks of each type (every quant, scale and min bit
+// pattern) over several super-blocks and row strides.
+func TestRepackK16Tile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(64, 65))
+	for _, typ := range []Type{Q6_K, Q5_K, Q3_K, Q2_K} {
+		for _, c := range []struct{ cols, pad int }{{256, 0}, {768, 0}, {512, 3*typ.TypeSize() + 5}} {
+			nb := c.cols / QK_K
+			rs := nb*typ.TypeSize() + c.pad
+			w := make([]byte, 16*rs)
+			for r := 0; r < 16; r++ {
+				copy(w[r*rs:], randomBlocks(rng, t, typ, c.cols))
+			}
+			asm := make([]byte, nb*k16TileSB)
+			if !repackK16Tile16(typ, asm, w, rs, nb) {
+				t.Skip("no assembly repack on this machine")
+			}
+			want := make([]byte, nb*k16TileSB)
+			repackK16TileGeneric(typ, want, w, rs, 16, nb)
+			for i := range want {
+				if asm[i] != want[i] {
+					t.Fatalf("%s cols %d: tile byte %d (super-block %d, offset %d): assembly %#02x, Go %#02x",
+						typ, c.cols, i, i/k16TileSB, i%k16TileSB, asm[i], want[i])
+				}
+			}
+		}
+	}
+}
