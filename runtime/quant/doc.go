@@ -62,7 +62,10 @@
 // runs against it (matmul_q4k.go; Q4_0 likewise, matmul_q40.go). Each result is bit-identical to Dot
 // on the same pair of rows — the same integer sums, the same FMAs in the
 // same order, the same scale rounding and horizontal sum — whatever the
-// batch size, so batching never changes a token.
+// batch size, with one exception that follows llama.cpp: Q6_K, Q5_K, Q3_K
+// and Q2_K batches of 8 rows or more take llama.cpp's batch arithmetic
+// (below; matmul_k16.go). For every other type batching never changes a
+// token; for those four, batches of 8 or more round as llama.cpp's do.
 //
 // # Exact float32 arithmetic
 //
@@ -78,11 +81,16 @@
 // ggml_gemv_q4_0_8x8_q8_0): an exact integer per (super-)block and float32
 // FMA chains. Decoding such models gives llama.cpp's logits bit for bit
 // (runtime/engine's TestQuantModelsDecodeMatchLlamaCpp), and so does a
-// whole prompt for Q4_0, Q5_0 and Q5_1. llama.cpp's prompt paths for Q4_K
-// (ggml_gemm_q4_K_8x8_q8_K, rounding per 64 elements) and, from 8 rows on,
-// for the other K-quants (ggml-cpu's tiled K-quant matmul) round
-// differently, which gpurun does not copy (every MatMul result equals Dot's,
-// whatever the batch): those prompt logits may differ from llama.cpp's in
+// whole prompt for Q4_0, Q5_0 and Q5_1. From 8 activation rows on,
+// llama.cpp multiplies Q6_K, Q5_K, Q3_K and Q2_K weights with ggml-cpu's
+// tiled K-quant matmul instead of ggml_vec_dot_*: an exact integer per
+// super-block, then d·s1 - dmin·s2 and an FMA with d8. MatMul does the
+// same for such batches (matmul_k16.go, with kernels of its own on int16
+// tiles), so whole prompts of those types give llama.cpp's logits too
+// (with the model running the last layer's feed-forward on the output rows
+// alone, as llama.cpp does). Only llama.cpp's Q4_K prompt path
+// (ggml_gemm_q4_K_8x8_q8_K, rounding per 64 elements) is not copied: Q4_K
+// prompt logits may differ from llama.cpp's in
 // the last bits. FMA32 is the exact float32
 // fused multiply-add the portable code uses for that (Go has none built
 // in). Tests check them against vectors from llama.cpp's own kernels
@@ -111,5 +119,7 @@
 // kernels for Q5_0, Q5_1, Q2_K, Q3_K, Q5_K and Q6_K, and the tile kernels of
 // Q4_K and Q4_0 (16 weight rows per register); all give Dot's bits
 // (MatMulImplementation names the set in use, GPURUN_QUANT_NOVNNI=1 turns
-// the 512-bit and VNNI kernels off).
+// the 512-bit and VNNI kernels off). The batch kernels of Q2_K..Q6_K exist
+// for VNNI (VPDPWSSD, 16 rows per register), AVX2 (VPMADDWD) and in Go;
+// all three give the batch arithmetic's bits.
 package quant

@@ -21,7 +21,10 @@
 // VNNI kernels for an even G use 512-bit registers, two activation rows per
 // register (q4_1Z, q8_0Z). Q4_K's tile kernels (q4_KT) and their repack
 // (q4_KRepack) work the other way round: the lanes of a register are 16
-// weight rows, and each activation byte group is broadcast from memory.
+// weight rows, and each activation byte group is broadcast from memory; so
+// do the batch kernels of Q6_K, Q5_K, Q3_K and Q2_K (kBatchZ, kBatchY, and
+// their repack k16Unpack, k16Finish), which for 8 activation rows or more
+// compute llama.cpp's batch arithmetic instead of Dot's (matmul_k16.go).
 //
 // The kernels are generated because G varies (2..8 accumulators, all in
 // registers) and Go assembly has no loops or conditionals in macros.
@@ -36,8 +39,9 @@ import (
 var b bytes.Buffer
 
 // q4kTileG and q40TileG are the most activation rows a Q4_K or Q4_0 tile
-// kernel takes (four or two ZMM registers each; the same numbers as in
-// matmul_q4k.go and matmul_q40.go).
+// kernel takes (four or two ZMM registers each), k16TileG and k16TileGY
+// those of the VNNI and AVX2 batch kernels (the same numbers as in
+// matmul_q4k.go, matmul_q40.go and matmul_k16.go).
 const (
 	q4kTileG  = 6
 	q40TileG  = 8

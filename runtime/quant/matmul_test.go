@@ -68,7 +68,8 @@ func checkMatMulScratch(t *testing.T, s *Scratch, typ Type, w []byte, rows, cols
 }
 
 // TestMatMulMatchesDot: every (weight row, activation row) result of
-// MatMul equals Dot bit for bit, for batch sizes 1..9 and beyond (full
+// MatMul equals Dot bit for bit (dotTiledRef for the batches that take the
+// batch arithmetic), for batch sizes 1..9 and beyond (full
 // groups, remainders of every size, a single leftover row), odd row counts
 // and several row lengths, on random blocks and activations quantized as
 // the CPU backend does.
