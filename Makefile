@@ -45,7 +45,9 @@ test: vet check-generated ## vet + every test (CPU path, fixtures, model goldens
 	$(GO) test -timeout 30m ./...
 	$(GO) test -race -short -timeout 20m $(RACE_PKGS)
 	# the portable (non-assembly) quant kernels against llama.cpp's logits too
-	GPURUN_QUANT_NOASM=1 $(GO) test -count=1 -run 'TestQuantModelsDecodeMatchLlamaCpp' ./runtime/engine
+	GPURUN_QUANT_NOASM=1 $(GO) test -count=1 -run 'TestQuantModels' ./runtime/engine
+	# and the AVX2 kernels where the CPU has AVX-512 VNNI too (no-op elsewhere)
+	GPURUN_QUANT_NOVNNI=1 $(GO) test -count=1 -run 'TestQuantModels' ./runtime/engine
 
 test-short: ## the quick tests only
 	$(GO) test -short ./...
