@@ -216,11 +216,7 @@ func repackK16TileGeneric(t Type, tile, w []byte, rs, n, nb int) {
 			for p := 0; p < QK_K/2; p++ {
 				le.PutUint32(dst[64*p+lane:], pair16(k.weight(2*p), k.weight(2*p+1)))
 			}
-			for l, m := range k.mins {
-				le.PutUint32(dst[8192+64*l+lane:], m)
-			}
-			le.PutUint32(dst[8704+lane:], math.Float32bits(k.d))
-			le.PutUint32(dst[8768+lane:], math.Float32bits(k.dmin))
+			k.putHeader(dst, r)
 		}
 	}
 }
@@ -350,19 +346,25 @@ type k16Stage struct {
 // headers16 writes the scales of super-block i of the 16 rows into st and
 // their mins, d and dmin into the tile super-block dst.
 func headers16(t Type, st *k16Stage, dst *[k16TileSB]byte, w []byte, rs, i int) {
-	le := binary.LittleEndian
 	ts := t.TypeSize()
 	var k k16Block
 	for r := 0; r < tileRows; r++ {
 		k.header(t, w[r*rs+i*ts:r*rs+(i+1)*ts])
 		copy(st.sc[16*r:16*r+16], k.sc[:])
-		lane := 4 * r
-		for l, m := range k.mins {
-			le.PutUint32(dst[8192+64*l+lane:], m)
-		}
-		le.PutUint32(dst[8704+lane:], math.Float32bits(k.d))
-		le.PutUint32(dst[8768+lane:], math.Float32bits(k.dmin))
+		k.putHeader(dst, r)
 	}
+}
+
+// putHeader writes k's min pairs, d and dmin into lane r of the tile
+// super-block dst.
+func (k *k16Block) putHeader(dst *[k16TileSB]byte, r int) {
+	le := binary.LittleEndian
+	lane := 4 * r
+	for l, m := range k.mins {
+		le.PutUint32(dst[8192+64*l+lane:], m)
+	}
+	le.PutUint32(dst[8704+lane:], math.Float32bits(k.d))
+	le.PutUint32(dst[8768+lane:], math.Float32bits(k.dmin))
 }
 
 // dotTiledRef is the batch arithmetic of one weight row and one Q8_K row
