@@ -22,15 +22,12 @@ type quantGoldens struct {
 		Logits []string `json:"logits_f32_b64"`
 	} `json:"decode"`
 	Greedy []struct {
-		Name         string  `json:"name"`
-		Prompt       string  `json:"prompt"`
-		PromptTokens []int32 `json:"prompt_tokens"`
-		PromptLogits string  `json:"prompt_logits_f32_b64"`
-		// PromptSelfExact: llama.cpp's logits after the batched prompt
-		// equal its logits after the prompt fed one token at a time.
-		PromptSelfExact bool      `json:"prompt_batch_equals_one_by_one"`
-		Tokens          []int32   `json:"tokens"`
-		Gap             []float64 `json:"top2_gap"`
+		Name         string    `json:"name"`
+		Prompt       string    `json:"prompt"`
+		PromptTokens []int32   `json:"prompt_tokens"`
+		PromptLogits string    `json:"prompt_logits_f32_b64"`
+		Tokens       []int32   `json:"tokens"`
+		Gap          []float64 `json:"top2_gap"`
 	} `json:"greedy"`
 }
 

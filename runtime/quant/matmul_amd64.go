@@ -543,9 +543,11 @@ func mmKBatchM8Y3(tile, a *byte, nb int, res *float32)
 func mmKBatchM8Y4(tile, a *byte, nb int, res *float32)
 
 // kBatchZ[m][G] and kBatchY[m][G]: the VNNI and AVX2 batch kernels for G
-// activation rows (kBatchZ, kBatchY in gen_matmul.go); m = 0 for Q6_K and
-// Q3_K, 1 for Q5_K (four min pairs), 2 for Q2_K (eight).
+// activation rows (kBatchZ, kBatchY in gen_matmul.go); m = kBatchMins[k16Kind(t)]:
+// 0 for Q6_K and Q3_K (no mins), 1 for Q5_K (four min pairs), 2 for Q2_K (eight).
 var (
+	kBatchMins = [4]int{0, 0, 1, 2}
+
 	kBatchZ = [3][k16TileG + 1]func(tile, a *byte, nb int, res *float32){
 		{1: mmKBatchM0Z1, 2: mmKBatchM0Z2, 3: mmKBatchM0Z3, 4: mmKBatchM0Z4, 5: mmKBatchM0Z5, 6: mmKBatchM0Z6, 7: mmKBatchM0Z7, 8: mmKBatchM0Z8, 9: mmKBatchM0Z9, 10: mmKBatchM0Z10, 11: mmKBatchM0Z11, 12: mmKBatchM0Z12},
 		{1: mmKBatchM4Z1, 2: mmKBatchM4Z2, 3: mmKBatchM4Z3, 4: mmKBatchM4Z4, 5: mmKBatchM4Z5, 6: mmKBatchM4Z6, 7: mmKBatchM4Z7, 8: mmKBatchM4Z8, 9: mmKBatchM4Z9, 10: mmKBatchM4Z10, 11: mmKBatchM4Z11, 12: mmKBatchM4Z12},
@@ -565,13 +567,7 @@ func useK16AVX2() bool { return haveAVX2 }
 // runK16TileAsm runs the batch kernel of set (0 VNNI, 1 AVX2) for type t
 // and G activation rows into res (16 per row) and reports whether it did.
 func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bool {
-	m := 0
-	switch t {
-	case Q5_K:
-		m = 1
-	case Q2_K:
-		m = 2
-	}
+	m := kBatchMins[k16Kind(t)]
 	_ = res[16*G-1]
 	switch {
 	case set == 0 && useVNNI:
