@@ -62,10 +62,12 @@
 // runs against it (matmul_q4k.go; Q4_0 likewise, matmul_q40.go). Each result is bit-identical to Dot
 // on the same pair of rows — the same integer sums, the same FMAs in the
 // same order, the same scale rounding and horizontal sum — whatever the
-// batch size, with one exception that follows llama.cpp: Q6_K, Q5_K, Q3_K
+// batch size, with two exceptions that follow llama.cpp: Q6_K, Q5_K, Q3_K
 // and Q2_K batches of 8 rows or more take llama.cpp's batch arithmetic
-// (below; matmul_k16.go). For every other type batching never changes a
-// token; for those four, batches of 8 or more round as llama.cpp's do.
+// (below; matmul_k16.go), and the first T - T%4 rows of a Q4_K batch of 4
+// or more its Q4_K prompt arithmetic (matmul_q4k.go). For every other type
+// batching never changes a token; for those five, batches round as
+// llama.cpp's do.
 //
 // # Exact float32 arithmetic
 //
@@ -88,10 +90,11 @@
 // same for such batches (matmul_k16.go, with kernels of its own on int16
 // tiles), so whole prompts of those types give llama.cpp's logits too
 // (with the model running the last layer's feed-forward on the output rows
-// alone, as llama.cpp does). Only llama.cpp's Q4_K prompt path
-// (ggml_gemm_q4_K_8x8_q8_K, rounding per 64 elements) is not copied: Q4_K
-// prompt logits may differ from llama.cpp's in
-// the last bits. FMA32 is the exact float32
+// alone, as llama.cpp does). For Q4_K prompts llama.cpp runs its repacked
+// gemm (ggml_gemm_q4_K_8x8_q8_K) on the first T - T%4 rows: the same
+// exact integers, entered into the FMA chains per 64 elements instead of
+// per super-block; MatMul does the same (matmul_q4k.go), so every golden
+// prompt gives llama.cpp's logits bit for bit. FMA32 is the exact float32
 // fused multiply-add the portable code uses for that (Go has none built
 // in). Tests check them against vectors from llama.cpp's own kernels
 // (testdata/ggml_x86_q8.bin, from scripts/goldens/ggml_cpu_vectors.py).

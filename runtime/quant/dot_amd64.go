@@ -36,6 +36,12 @@ func dotQ4_1Q8_1AVX2(w, a *byte, nb int) float32
 //go:noescape
 func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
 
+// dotQ4_KQ8_K64AVX2 is dotQ4_KQ8_K64Generic (llama.cpp's Q4_K prompt
+// arithmetic) in AVX2, bit for bit.
+//
+//go:noescape
+func dotQ4_KQ8_K64AVX2(w, a *byte, nb int) float32
+
 // The two-row kernels compute the rows at w and w+rs against a into out[0]
 // and out[1], each bit-identical to the one-row kernel (nb >= 1 blocks).
 
@@ -194,6 +200,17 @@ func dotQ4_K(w, a []byte, n int) float32 {
 		return dotQ4_KQ8_KAVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
 	}
 	return dotQ4_KQ8_KGeneric(w, a, n)
+}
+
+// dotQ4_K64 is the Q4_K prompt arithmetic (dotQ4_KQ8_K64Generic), in AVX2
+// where the CPU has it.
+func dotQ4_K64(w, a []byte, n int) float32 {
+	if haveAVX2 {
+		nb := n / QK_K
+		_, _ = w[nb*q4_KBytes-1], a[nb*q8_KBytes-1]
+		return dotQ4_KQ8_K64AVX2(unsafe.SliceData(w), unsafe.SliceData(a), nb)
+	}
+	return dotQ4_KQ8_K64Generic(w, a, n)
 }
 
 func dotQ2_K(w, a []byte, n int) float32 {

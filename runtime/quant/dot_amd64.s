@@ -691,6 +691,86 @@ q4kdone:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// Q4K_STEP64: acc += float(isum_c)·(d·d8), isum_c = the sum of Y6's eight
+// int32 lanes (exact; one chunk of 64 elements); then Y6 = 0.
+#define Q4K_STEP64 \
+	VEXTRACTI128 $1, Y6, X4 \
+	VPADDD X4, X6, X6 \
+	VPSHUFD $0x4E, X6, X4 \
+	VPADDD X4, X6, X6 \
+	VPSHUFD $0xB1, X6, X4 \
+	VPADDD X4, X6, X6 \
+	VCVTDQ2PS X6, X6 \
+	VFMADD231SS X6, X1, X0 \
+	VPXOR Y6, Y6, Y6
+
+// func dotQ4_KQ8_K64AVX2(w, a *byte, nb int) float32
+//
+// dotQ4_KQ8_K64Generic in AVX2, bit for bit: the arithmetic of llama.cpp's
+// Q4_K prompt kernel (ggml_gemm_q4_K_8x8_q8_K), dotQ4_KQ8_KAVX2 with one
+// step of each FMA chain per 64 elements instead of one per super-block.
+TEXT ·dotQ4_KQ8_K64AVX2(SB), NOSPLIT, $0-28
+	MOVQ w+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ nb+16(FP), CX
+	VXORPS X0, X0, X0
+	VXORPS X7, X7, X7
+	MOVL $0x0F0F0F0F, AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+
+q4k64loop:
+	TESTQ CX, CX
+	JZ    q4k64done
+
+	K4_SCALES_MINS
+	VMOVQ AX, X9
+	VPMOVZXBW X9, X9
+	VPERMQ $0x44, Y9, Y9
+	VMOVQ R10, X10
+	VPMOVZXBW X10, X10
+
+	// Lane c of X10 = imin_c = m_2c·bs_2c + m_2c+1·bs_2c+1 (exact), as float.
+	VMOVDQU 260(DI), Y11
+	VEXTRACTI128 $1, Y11, X12
+	VPHADDW X12, X11, X11
+	VPMADDWD X11, X10, X10
+	VCVTDQ2PS X10, X10
+
+	// X1 = [d*d8, dmin*d8, ...]; accm += imin_c * (dmin*d8), c = 0..3.
+	VCVTPH2PS 0(SI), X1
+	VBROADCASTSS 0(DI), X2
+	VMULPS X2, X1, X1
+	VMOVSHDUP X1, X3
+	VFMADD231SS X10, X3, X7
+	VPSHUFD $0x55, X10, X11
+	VFMADD231SS X11, X3, X7
+	VPSHUFD $0xAA, X10, X11
+	VFMADD231SS X11, X3, X7
+	VPSHUFD $0xFF, X10, X11
+	VFMADD231SS X11, X3, X7
+
+	VPXOR Y6, Y6, Y6
+	Q4K_CHUNK(16, 4, 36, 0, 32)
+	Q4K_STEP64
+	Q4K_CHUNK(48, 68, 100, 64, 96)
+	Q4K_STEP64
+	Q4K_CHUNK(80, 132, 164, 128, 160)
+	Q4K_STEP64
+	Q4K_CHUNK(112, 196, 228, 192, 224)
+	Q4K_STEP64
+
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q4k64loop
+
+q4k64done:
+	VSUBSS X7, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
 // ---------------------------------------------------------------- Q2_K x Q8_K
 // Super-blocks of 84 bytes: scales[16] (sub-block scale in the low
 // nibble, min in the high), qs[64] (2-bit quants: element 128h+32s+l is

@@ -22,6 +22,9 @@ func dotQ5_1(w, a []byte, n int) float32 { return dotQ5_1Q8_1Generic(w, a, n) }
 func dotQ5_K(w, a []byte, n int) float32 { return dotQ5_KQ8_KGeneric(w, a, n) }
 func dotQ6_K(w, a []byte, n int) float32 { return dotQ6_KQ8_KGeneric(w, a, n) }
 
+// dotQ4_K64 is the Q4_K prompt arithmetic (dotQ4_KQ8_K64Generic).
+func dotQ4_K64(w, a []byte, n int) float32 { return dotQ4_KQ8_K64Generic(w, a, n) }
+
 // matVec2: no multi-row kernels without assembly.
 func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool { return false }
 

@@ -658,8 +658,17 @@ func q4_KRepack() {
 // Z18-Z23 sub-block sums then imin, Z24/Z25 tile quants, Z26 d, Z27 dmin,
 // Z28/Z29 scale products. The results of activation row t go to
 // out[t*ldo + r] for the lanes r set in mask.
-func q4_KT(G int) {
+//
+// With gemm, the kernel computes the Q4_K prompt arithmetic instead
+// (dotQ4_KQ8_K64Generic, llama.cpp's ggml_gemm_q4_K_8x8_q8_K): the same
+// exact integers, but formed and entered into the FMA chains per 64
+// elements (after each pair of sub-blocks; the mins per min pair), not per
+// super-block. Its name ends in g.
+func q4_KT(G int, gemm bool) {
 	name := fmt.Sprintf("mmQ4_KQ8_KT%d", G)
+	if gemm {
+		name += "g"
+	}
 	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
 	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
 	p("MOVQ tile+0(FP), SI")
@@ -694,6 +703,31 @@ func q4_KT(G int) {
 				p("VPDPWSSD %d(SI), Z%d, Z%d", 4096+64*j, 18+t, 12+t)
 			}
 		}
+		if gemm && j%2 == 1 {
+			// acc += float(isum_c)·(d·d8) for the chunk c = j/2; isum = 0.
+			for t := 0; t < G; t++ {
+				p("VCVTDQ2PS Z%d, Z%d", 12+t, 12+t)
+				p("VMULPS.BCST %d(DI), Z26, Z28", t*rec+272)
+				p("VFMADD231PS Z28, Z%d, Z%d", 12+t, t)
+				p("VPXORD Z%d, Z%d, Z%d", 12+t, 12+t, 12+t)
+			}
+		}
+	}
+	if gemm {
+		// accm += float(imin_i)·(dmin·d8), min pair after min pair.
+		for i := 0; i < 4; i++ {
+			w := 24 + i%2
+			p("VMOVDQU32 %d(SI), Z%d", 4608+64*i, w)
+			for t := 0; t < G; t++ {
+				p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
+				p("VPDPWSSD.BCST %d(DI), Z%d, Z%d", t*rec+256+4*i, w, 18+t)
+				p("VCVTDQ2PS Z%d, Z%d", 18+t, 18+t)
+				p("VMULPS.BCST %d(DI), Z27, Z29", t*rec+272)
+				p("VFMADD231PS Z29, Z%d, Z%d", 18+t, 6+t)
+			}
+		}
+		q4KTNext(name, G, rec)
+		return
 	}
 	for t := 0; t < G; t++ {
 		p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
@@ -713,6 +747,11 @@ func q4_KT(G int) {
 		p("VMULPS.BCST %d(DI), Z27, Z29", t*rec+272)
 		p("VFMADD231PS Z29, Z%d, Z%d", 18+t, 6+t)
 	}
+	q4KTNext(name, G, rec)
+}
+
+// q4KTNext ends q4_KT's super-block loop and stores the results.
+func q4KTNext(name string, G, rec int) {
 	p("ADDQ $4992, SI")
 	p("ADDQ $%d, DI", G*rec)
 	p("DECQ CX")
@@ -1730,8 +1769,10 @@ func main() {
 	pairIndex4Table(4)
 	q6kShufZTable()
 	q5Tables()
-	for G := 1; G <= q4kTileG; G++ {
-		q4_KT(G)
+	for _, gemm := range []bool{false, true} {
+		for G := 1; G <= q4kTileG; G++ {
+			q4_KT(G, gemm)
+		}
 	}
 	q4_KRepack()
 	for G := 1; G <= q40TileG; G++ {

@@ -75,7 +75,7 @@ func TestDotQ5AsmEqualsGeneric(t *testing.T) {
 		asm, gen func(w, a []byte, n int) float32
 	}{{Q5_0, dotQ5_0, dotQ5_0Q8_0Generic}, {Q5_1, dotQ5_1, dotQ5_1Q8_1Generic}, {Q5_K, dotQ5_K, dotQ5_KQ8_KGeneric},
 		{Q2_K, dotQ2_K, dotQ2_KQ8_KGeneric}, {Q3_K, dotQ3_K, dotQ3_KQ8_KGeneric},
-		{Q4_K, dotQ4_K, dotQ4_KQ8_KGeneric}, {Q4_0, dotQ4_0, dotQ4_0Q8_0Generic}, {Q6_K, dotQ6_K, dotQ6_KQ8_KGeneric}} {
+		{Q4_K, dotQ4_K, dotQ4_KQ8_KGeneric}, {Q4_K, dotQ4_K64, dotQ4_KQ8_K64Generic}, {Q4_0, dotQ4_0, dotQ4_0Q8_0Generic}, {Q6_K, dotQ6_K, dotQ6_KQ8_KGeneric}} {
 		for _, n := range []int{256, 512, 2048, 5632} {
 			for trial := 0; trial < 20; trial++ {
 				w := randomBlocks(rng, t, c.t, n)

@@ -413,7 +413,10 @@ func (b *Batch) packQ8For5() {
 // MatMul computes out[i*ldo + r] = Dot(t, row r of w, b.Row(i), cols) for
 // every weight row r < rows and activation row i < b.Len(), bit for bit,
 // where w holds rows consecutive rows of type t and b was filled for t and
-// cols elements per row. For Q4_1, Q8_0 and Q4_0 (and Q5_0, Q5_1 and the
+// cols elements per row — except where llama.cpp itself rounds batches
+// differently, which MatMul follows: Q2_K, Q3_K, Q5_K and Q6_K batches of
+// kBatchMin rows or more (matmul_k16.go) and the first T - T%4 rows of a
+// Q4_K batch of 4 or more (matmul_q4k.go). For Q4_1, Q8_0 and Q4_0 (and Q5_0, Q5_1 and the
 // K-quants where the AVX-512 kernels run) it runs the multi-row kernels
 // (each weight block unpacked once for up to 8 activation rows; Q4_K and
 // Q4_0 tiles of 16 weight rows for all of them); other types run MatVec
@@ -486,6 +489,10 @@ func MatMulScratch(s *Scratch, t Type, w []byte, rows int, b *Batch, out []float
 		})
 	}
 	for ; i < T; i++ {
+		if t == Q4_K && i < q4kGemmRows(T) {
+			matVecQ4_K64(w, rows, cols, b.Row(i), out[i*ldo:])
+			continue
+		}
 		MatVec(t, w, rows, cols, b.Row(i), out[i*ldo:])
 	}
 }

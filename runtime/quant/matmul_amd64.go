@@ -213,11 +213,34 @@ func mmQ2_KQ8_Kx6Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int
 //go:noescape
 func mmQ2_KQ8_Kx8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
 
+//go:noescape
+func mmQ4_KQ8_KT1g(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT2g(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT3g(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT4g(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT5g(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ4_KQ8_KT6g(tile, a *byte, nb int, out *float32, ldo, mask int)
+
 // q4kTiles[G]: the Q4_K tile kernels for G activation rows (q4_KT in
-// gen_matmul.go).
-var q4kTiles = [q4kTileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask int){
-	1: mmQ4_KQ8_KT1, 2: mmQ4_KQ8_KT2, 3: mmQ4_KQ8_KT3, 4: mmQ4_KQ8_KT4, 5: mmQ4_KQ8_KT5, 6: mmQ4_KQ8_KT6,
-}
+// gen_matmul.go); q4kTilesGemm[G] those of the prompt arithmetic.
+var (
+	q4kTiles = [q4kTileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask int){
+		1: mmQ4_KQ8_KT1, 2: mmQ4_KQ8_KT2, 3: mmQ4_KQ8_KT3, 4: mmQ4_KQ8_KT4, 5: mmQ4_KQ8_KT5, 6: mmQ4_KQ8_KT6,
+	}
+	q4kTilesGemm = [q4kTileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask int){
+		1: mmQ4_KQ8_KT1g, 2: mmQ4_KQ8_KT2g, 3: mmQ4_KQ8_KT3g, 4: mmQ4_KQ8_KT4g, 5: mmQ4_KQ8_KT5g, 6: mmQ4_KQ8_KT6g,
+	}
+)
 
 //go:noescape
 func q4kRepack16(tile, w *byte, rs, nb int)
@@ -292,6 +315,12 @@ func tileKernels() bool { return useVNNI }
 // runQ4_KTile runs the Q4_K tile kernel for G activation rows (runTile).
 func runQ4_KTile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
 	runTile(q4kTiles[G], G, q4kTileSB, q4kRec, tile, a, nb, out, ldo, mask)
+}
+
+// runQ4_KTileGemm runs the Q4_K tile kernel of the prompt arithmetic for G
+// activation rows (runTile).
+func runQ4_KTileGemm(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
+	runTile(q4kTilesGemm[G], G, q4kTileSB, q4kRec, tile, a, nb, out, ldo, mask)
 }
 
 // runTile runs tile kernel k for G activation rows: out[t*ldo + r] for

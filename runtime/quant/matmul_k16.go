@@ -26,8 +26,8 @@ import (
 // size. (llama.cpp's AVX-512 build of the same kernel adds res·d8 to acc
 // in two roundings; gpurun follows the AVX2 build, the one its goldens come
 // from.) Q4_K is not among them: on x86 llama.cpp repacks Q4_K weights and
-// multiplies them with its repacked gemm, whose rounding gpurun does not
-// follow (matmul_q4k.go).
+// multiplies prompts with its repacked gemm, which MatMul follows in the Q4_K
+// tile path (matmul_q4k.go).
 //
 // Its kernels take the weights 16 rows at a time, as the Q4_K tile path
 // does, but repackK16Tile writes each weight already multiplied by its

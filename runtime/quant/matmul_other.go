@@ -22,6 +22,10 @@ func runQ4_KTile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int)
 	panic("quant: no Q4_K tile kernels on this architecture")
 }
 
+func runQ4_KTileGemm(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
+	panic("quant: no Q4_K tile kernels on this architecture")
+}
+
 func repackQ4_KTile16(tile, w []byte, rs, nb int) bool { return false }
 
 func runQ4_0Tile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {

@@ -18,6 +18,15 @@ import (
 // once for all activation rows; already for two rows the tile path beats
 // two MatVec passes (one thread, 2048x2048: 21 against 12 GMAC/s; 64 rows:
 // 110-150 against 13).
+//
+// Prompts round as llama.cpp's do. On x86 llama.cpp repacks Q4_K weights
+// and multiplies a batch of T >= 4 activation rows in two parts: its gemm
+// (ggml_gemm_q4_K_8x8_q8_K) takes the first T - T%4 rows, its gemv
+// (ggml_gemv_q4_K_8x8_q8_K, Dot's arithmetic) the rest. The gemm forms the
+// same exact integers but enters them into its FMA chains per 64 elements,
+// not per super-block (dotQ4_KQ8_K64Generic). MatMul does the same: the
+// first q4kGemmRows(T) rows take that prompt arithmetic (the tile kernels'
+// g variants here, dotQ4_K64 elsewhere), the others Dot's.
 const (
 	tileRows   = 16   // weight rows per tile (Q4_K and Q4_0): one per 32-bit lane of a ZMM
 	q4kTileSB  = 4992 // bytes of one repacked super-block of a tile
@@ -25,6 +34,28 @@ const (
 	q4kTileG   = 6    // activation rows per kernel call (as in gen_matmul.go)
 	q4kTileMin = 2    // fewest activation rows for which the tile path pays (BenchmarkMatMul)
 )
+
+// q4kGemmRows returns how many of a batch's T activation rows MatMul
+// multiplies Q4_K weights with the prompt arithmetic (dotQ4_KQ8_K64Generic):
+// as llama.cpp, the first T - T%4 of a batch of 4 or more.
+func q4kGemmRows(T int) int {
+	if T < 4 {
+		return 0
+	}
+	return T - T%4
+}
+
+// matVecQ4_K64 is MatVec for Q4_K with the prompt arithmetic: out[r] =
+// dotQ4_K64(row r of w, a) for r < rows, where the tile kernels do not run.
+func matVecQ4_K64(w []byte, rows, cols int, a []byte, out []float32) {
+	rs, _ := Q4_K.RowSize(cols)
+	checkDot(Q4_K, w[:rs], a, cols)
+	if cols == 0 {
+		clear(out[:rows])
+		return
+	}
+	matVec(dotQ4_K64, w, rs, cols, a, out[:rows])
+}
 
 // Tile super-block layout (offsets in bytes):
 //
@@ -50,8 +81,7 @@ const (
 func (b *Batch) packQ4_KT() {
 	nb := b.cols / QK_K
 	b.packed = grow(b.packed, b.n*nb*q4kRec)
-	for first := 0; first < b.n; first += q4kTileG {
-		G := min(q4kTileG, b.n-first)
+	tileGroups(&q4kTileFormat, b.n, func(first, G int) {
 		base := first * nb * q4kRec
 		for t := 0; t < G; t++ {
 			row := b.Row(first + t)
@@ -68,7 +98,7 @@ func (b *Batch) packQ4_KT() {
 				clear(dst[QK_K+20:])
 			}
 		}
-	}
+	})
 	b.isPacked, b.isTiled = true, true
 	b.vnniOK = true
 }
@@ -138,12 +168,32 @@ type tileFormat struct {
 	accFloats  int // results per activation row a kernel writes to scratch (the batch kernels; 0: into out)
 	repack     func(tile, w []byte, rs, n, nb int)
 	run        func(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int)
+	// Q4_K only: the first gemmRows(T) of T activation rows take runGemm,
+	// the prompt arithmetic (q4kGemmRows).
+	gemmRows func(T int) int
+	runGemm  func(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int)
 }
 
 var (
-	q4kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, 0, repackQ4_KTile, runQ4_KTile}
-	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile}
+	q4kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, 0, repackQ4_KTile, runQ4_KTile, q4kGemmRows, runQ4_KTileGemm}
+	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile, nil, nil}
 )
+
+// tileGroups calls f for each group of activation rows that f's kernels
+// take in one call, in order: up to maxG rows each, and, where some rows
+// take the prompt arithmetic (gemmRows), no group straddling them and the
+// rest. The packers lay out their records in these groups.
+func tileGroups(f *tileFormat, T int, fn func(first, G int)) {
+	split := 0
+	if f.gemmRows != nil {
+		split = f.gemmRows(T)
+	}
+	for _, span := range [2][2]int{{0, split}, {split, T}} {
+		for first := span[0]; first < span[1]; first += f.maxG {
+			fn(first, min(f.maxG, span[1]-first))
+		}
+	}
+}
 
 // tileFormatFor returns the tile path MatMul takes for weights of type t
 // and T activation rows, or nil where it takes none.
@@ -173,10 +223,17 @@ func matMulTiles(f *tileFormat, s *Scratch, w []byte, rs, rows int, b *Batch, ou
 		n := min(tileRows, rows-r0)
 		f.repack(tile, w[r0*rs:], rs, n, nb)
 		mask := 1<<n - 1
-		for first := 0; first < b.n; first += f.maxG {
-			G := min(f.maxG, b.n-first)
-			a := b.packed[first*nb*f.rec : (first+G)*nb*f.rec]
-			f.run(G, tile, a, nb, acc, out[first*ldo+r0:], ldo, mask)
+		split := 0
+		if f.gemmRows != nil {
+			split = f.gemmRows(b.n)
 		}
+		tileGroups(f, b.n, func(first, G int) {
+			a := b.packed[first*nb*f.rec : (first+G)*nb*f.rec]
+			run := f.run
+			if first < split {
+				run = f.runGemm
+			}
+			run(G, tile, a, nb, acc, out[first*ldo+r0:], ldo, mask)
+		})
 	}
 }

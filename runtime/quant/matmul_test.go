@@ -25,7 +25,8 @@ func mmRows(rng *rand.Rand, tb testing.TB, t Type, rows, cols int) []byte {
 // and the tail hold sentinels that must survive) and requires every result
 // to be bit-identical to Dot on the same rows, or, for batches that take
 // the batch arithmetic of their type (kBatchType, T >= kBatchMin), to
-// dotTiledRef.
+// dotTiledRef, and for the first T - T%4 rows of a Q4_K batch of 4 or more
+// (llama.cpp's gemm rows) to dotQ4_KQ8_K64Generic.
 func checkMatMul(t *testing.T, typ Type, w []byte, rows, cols int, b *Batch, name string) {
 	t.Helper()
 	checkMatMulScratch(t, nil, typ, w, rows, cols, b, name)
@@ -53,8 +54,11 @@ func checkMatMulScratch(t *testing.T, s *Scratch, typ Type, w []byte, rows, cols
 				continue
 			}
 			want, ref := Dot(typ, w[r*rs:(r+1)*rs], b.Row(i), cols), "Dot"
-			if kBatchType(typ) && T >= kBatchMin {
+			switch {
+			case kBatchType(typ) && T >= kBatchMin:
 				want, ref = dotTiledRef(typ, w[r*rs:(r+1)*rs], b.Row(i), cols), "batch arithmetic"
+			case typ == Q4_K && i < T-T%4:
+				want, ref = dotQ4_KQ8_K64Generic(w[r*rs:(r+1)*rs], b.Row(i), cols), "Q4_K prompt arithmetic"
 			}
 			if math.Float32bits(got) != math.Float32bits(want) {
 				t.Fatalf("%s: weight row %d, activation row %d: MatMul %.9g (%#x), %s %.9g (%#x)",
