@@ -227,6 +227,19 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 
 		// Feed-forward: x += gelu(LayerNorm(x)·Upᵀ + bu)·Downᵀ + bd.
 		ffnNorm := backend.Norm{W: L.FFNNorm, B: L.FFNNormB, Eps: c.NormEps, Layer: true}
+		if l == len(m.Layers)-1 && R > len(segs) {
+			// The last layer's feed-forward runs only on the rows whose
+			// logits are wanted, each segment's last, as llama.cpp's does
+			// (inp_out_ids; see Llama.Forward).
+			row := 0
+			for _, sg := range segs {
+				row += len(sg.Tokens)
+				xr := s.x.Slice((row-1)*c.Dim, c.Dim)
+				backend.NormMatMulBias(b, s.ffn, xr, ffnNorm, L.Up, L.BUp, 1, true, s.h) // (1, ffn)
+				backend.MatMulBiasAdd(b, xr, s.ffn, L.Down, L.BDown, 1, s.o)             // x row += ffn·Downᵀ + bd
+			}
+			continue
+		}
 		backend.NormMatMulBias(b, s.ffn, s.x, ffnNorm, L.Up, L.BUp, R, true, s.h) // (R, ffn) = gelu(LayerNorm(x)·Upᵀ + bu)
 		backend.MatMulBiasAdd(b, s.x, s.ffn, L.Down, L.BDown, R, s.o)             // x (R, dim) += ffn·Downᵀ + bd
 	}
