@@ -59,6 +59,24 @@ func quantizeQ8_0ActAVX2(x *float32, dst *byte, nb int)
 //go:noescape
 func quantizeQ8_1ActAVX2(x *float32, dst *byte, nb int)
 
+// quantizeQ8_KAVX2 is quantizeQ8_K (quantize_row_q8_K_ref) in AVX2, byte for
+// byte, on nb >= 1 blocks.
+//
+//go:noescape
+func quantizeQ8_KAVX2(x *float32, dst *byte, nb int)
+
+// quantizeQ8_KAsm runs quantizeQ8_KAVX2 when the CPU has it, and reports
+// whether it did.
+func quantizeQ8_KAsm(x []float32, dst []byte) bool {
+	nb := len(x) / QK_K
+	if !haveAVX2 || nb == 0 {
+		return false
+	}
+	_, _ = x[nb*QK_K-1], dst[nb*q8_KBytes-1]
+	quantizeQ8_KAVX2(&x[0], &dst[0], nb)
+	return true
+}
+
 // quantizeActAsm runs the assembly activation quantizer for Q8_0 or Q8_1
 // when the CPU has it, and reports whether it did.
 func quantizeActAsm(t Type, x []float32, dst []byte) bool {

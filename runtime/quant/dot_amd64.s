@@ -1504,3 +1504,170 @@ qa1loop:
 	JNZ  qa1loop
 	VZEROUPPER
 	RET
+
+// ---------------------------------------------------------------- Q8_K
+
+// func quantizeQ8_KAVX2(x *float32, dst *byte, nb int)
+//
+// quantizeQ8_K (quantize_row_q8_K_ref) on nb >= 1 blocks of 256, byte for
+// byte: amax = the largest |x| (NaNs skipped, as the reference's
+// "a > amax" skips them), max = the first x with |x| == amax, iscale =
+// -127/max, q = int8(min(127, nearest_int(iscale*x))) with nearest_int's
+// own bit trick (add 0x1.8p23, keep the low 23 bits, minus 2^22), the 16
+// bsums, d = 1/iscale; an all-zero (or all-NaN) block is all zero bytes.
+// Y15 = the abs mask, Y14 = 0x1.8p23, Y13 = 0x007fffff, Y12 = 0x00400000,
+// Y11 = 127, Y10 = the dword order that undoes the packs' lane interleave.
+DATA q8kPerm<>+0(SB)/4, $0
+DATA q8kPerm<>+4(SB)/4, $4
+DATA q8kPerm<>+8(SB)/4, $1
+DATA q8kPerm<>+12(SB)/4, $5
+DATA q8kPerm<>+16(SB)/4, $2
+DATA q8kPerm<>+20(SB)/4, $6
+DATA q8kPerm<>+24(SB)/4, $3
+DATA q8kPerm<>+28(SB)/4, $7
+GLOBL q8kPerm<>(SB), RODATA|NOPTR, $32
+
+#define Q8K_BCAST(v, y) \
+	MOVL $v, AX \
+	VMOVD AX, X0 \
+	VPBROADCASTD X0, y
+
+// Q8K_Q: the int8 value of nearest_int(iscale*x) for the 8 floats at
+// off(SI), clamped to 127 and truncated to its low byte (sign-extended
+// back to int32), into y.
+#define Q8K_Q(off, y) \
+	VMULPS off(SI), Y3, y \
+	VADDPS Y14, y, y \
+	VPAND Y13, y, y \
+	VPSUBD Y12, y, y \
+	VPMINSD Y11, y, y \
+	VPSLLD $24, y, y \
+	VPSRAD $24, y, y
+
+TEXT ·quantizeQ8_KAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ nb+16(FP), CX
+	Q8K_BCAST(0x7fffffff, Y15)
+	Q8K_BCAST(0x4b400000, Y14)
+	Q8K_BCAST(0x007fffff, Y13)
+	Q8K_BCAST(0x00400000, Y12)
+	Q8K_BCAST(127, Y11)
+	VMOVDQU q8kPerm<>(SB), Y10
+
+q8kblock:
+	// amax: four running maxima; VMAXPS returns its second source (the
+	// running maximum) when the first (a new value) is NaN.
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ AX, AX
+
+q8kmax:
+	VANDPS 0(SI)(AX*4), Y15, Y4
+	VANDPS 32(SI)(AX*4), Y15, Y5
+	VANDPS 64(SI)(AX*4), Y15, Y6
+	VANDPS 96(SI)(AX*4), Y15, Y7
+	VMAXPS Y0, Y4, Y0
+	VMAXPS Y1, Y5, Y1
+	VMAXPS Y2, Y6, Y2
+	VMAXPS Y3, Y7, Y3
+	ADDQ $32, AX
+	CMPQ AX, $256
+	JNE  q8kmax
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS X1, X0, X0
+	VXORPS X1, X1, X1
+	VUCOMISS X1, X0
+	JNE  q8knonzero
+
+	// amax == 0: a zero block (292 bytes).
+	VPXOR Y1, Y1, Y1
+	XORQ AX, AX
+
+q8kzero:
+	VMOVDQU Y1, 0(DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, $288
+	JNE  q8kzero
+	MOVL $0, 288(DI)
+	JMP  q8knext
+
+q8knonzero:
+	// max = x[j] for the first j with |x[j]| == amax.
+	VBROADCASTSS X0, Y0
+	XORQ AX, AX
+
+q8kfind:
+	VANDPS 0(SI)(AX*4), Y15, Y1
+	VCMPPS $0, Y0, Y1, Y1
+	VMOVMSKPS Y1, DX
+	TESTL DX, DX
+	JNZ  q8kfound
+	ADDQ $8, AX
+	JMP  q8kfind
+
+q8kfound:
+	BSFL DX, DX
+	ADDQ DX, AX
+	VMOVSS 0(SI)(AX*4), X2
+
+	// iscale = -127/max (Y3); d = 1/iscale.
+	MOVL $0xc2fe0000, AX
+	VMOVD AX, X3
+	VDIVSS X2, X3, X3
+	MOVL $0x3f800000, AX
+	VMOVD AX, X4
+	VDIVSS X3, X4, X4
+	VMOVSS X4, 0(DI)
+	VBROADCASTSS X3, Y3
+
+	// 32 quants and two bsums per pass.
+	XORQ AX, AX
+	LEAQ 4(DI), R8
+	LEAQ 260(DI), R9
+
+q8kquant:
+	Q8K_Q(0, Y4)
+	Q8K_Q(32, Y5)
+	Q8K_Q(64, Y6)
+	Q8K_Q(96, Y7)
+	// bsums of elements 0-15 and 16-31, as two int16.
+	VPADDD Y5, Y4, Y8
+	VPADDD Y7, Y6, Y9
+	VPHADDD Y9, Y8, Y8
+	VPHADDD Y8, Y8, Y8
+	VEXTRACTI128 $1, Y8, X9
+	VPADDD X9, X8, X8
+	VPACKSSDW X8, X8, X8
+	VMOVD X8, DX
+	MOVL DX, 0(R9)
+	// the 32 int8 in order.
+	VPACKSSDW Y5, Y4, Y8
+	VPACKSSDW Y7, Y6, Y9
+	VPACKSSWB Y9, Y8, Y8
+	VPERMD Y8, Y10, Y8
+	VMOVDQU Y8, 0(R8)
+	ADDQ $128, SI
+	ADDQ $32, R8
+	ADDQ $4, R9
+	ADDQ $32, AX
+	CMPQ AX, $256
+	JNE  q8kquant
+	SUBQ $1024, SI
+
+q8knext:
+	ADDQ $1024, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q8kblock
+	VZEROUPPER
+	RET

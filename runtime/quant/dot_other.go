@@ -30,3 +30,6 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool { ret
 
 // quantizeActAsm: no assembly quantizers on this architecture.
 func quantizeActAsm(t Type, x []float32, dst []byte) bool { return false }
+
+// quantizeQ8_KAsm: no assembly quantizers on this architecture.
+func quantizeQ8_KAsm(x []float32, dst []byte) bool { return false }

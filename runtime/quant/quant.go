@@ -84,7 +84,9 @@ func QuantizeRow(t Type, x []float32, dst []byte) error {
 	case Q8_1:
 		quantizeQ8_1(x, dst)
 	case Q8_K:
-		quantizeQ8_K(x, dst)
+		if !quantizeQ8_KAsm(x, dst) {
+			quantizeQ8_K(x, dst)
+		}
 	default:
 		return fmt.Errorf("quant: QuantizeRow: unsupported type %s", t)
 	}
