@@ -624,9 +624,23 @@ func k16UnpackQ2_K(q, w *byte, rs int)
 //go:noescape
 func k16Finish16(tile, q, sc, w16 *byte)
 
-// k16Unpackers[kind]: the unpackers of k16Unpack (gen_matmul.go), in the
-// order of k16Kind.
-var k16Unpackers = [4]func(q, w *byte, rs int){k16UnpackQ6_K, k16UnpackQ3_K, k16UnpackQ5_K, k16UnpackQ2_K}
+// k16Unpack runs the unpacker of k16Unpack (gen_matmul.go) for t. (A direct
+// call, not one through a table of funcs: through a func value the stage
+// passed in would escape, one heap allocation per tile.)
+func k16Unpack(t Type, q, w *byte, rs int) {
+	switch t {
+	case Q6_K:
+		k16UnpackQ6_K(q, w, rs)
+	case Q3_K:
+		k16UnpackQ3_K(q, w, rs)
+	case Q5_K:
+		k16UnpackQ5_K(q, w, rs)
+	case Q2_K:
+		k16UnpackQ2_K(q, w, rs)
+	default:
+		panic("quant: no batch arithmetic for " + t.String())
+	}
+}
 
 // repackK16Tile16 writes a tile of 16 rows with the assembly of k16Unpack
 // and k16Finish (gen_matmul.go), the headers in Go (headers16), where
@@ -637,12 +651,11 @@ func repackK16Tile16(t Type, tile, w []byte, rs, nb int) bool {
 	}
 	ts := t.TypeSize()
 	_, _ = tile[nb*k16TileSB-1], w[15*rs+nb*ts-1]
-	unpack := k16Unpackers[k16Kind(t)]
 	var st k16Stage
 	for i := 0; i < nb; i++ {
 		dst := (*[k16TileSB]byte)(tile[i*k16TileSB:])
 		headers16(t, &st, dst, w, rs, i)
-		unpack((*byte)(unsafe.Pointer(&st.q[0])), &w[i*ts], rs)
+		k16Unpack(t, (*byte)(unsafe.Pointer(&st.q[0])), &w[i*ts], rs)
 		k16Finish16(&dst[0], (*byte)(unsafe.Pointer(&st.q[0])), (*byte)(unsafe.Pointer(&st.sc[0])), (*byte)(unsafe.Pointer(&st.w16[0])))
 	}
 	return true

@@ -320,6 +320,15 @@ func runK16Tile(t Type, set, G int, tile, a []byte, nb int, acc, out []float32, 
 		runK16TileGeneric(t, G, tile, a, nb, res)
 	}
 	n := bits.Len(uint(mask)) // the mask covers rows 0..n-1
+	if n == k16AccRow {
+		// A whole tile: fixed-size copies, which compile to a few moves
+		// instead of a memmove call each.
+		_ = out[(G-1)*ldo+k16AccRow-1]
+		for i := 0; i < G; i++ {
+			*(*[k16AccRow]float32)(out[i*ldo:]) = *(*[k16AccRow]float32)(res[k16AccRow*i:])
+		}
+		return
+	}
 	for i := 0; i < G; i++ {
 		copy(out[i*ldo:i*ldo+n], res[16*i:16*i+n])
 	}

@@ -346,9 +346,9 @@ func testMatMulNoOverread(t *testing.T) {
 func TestMatMulNoAlloc(t *testing.T) {
 	rng := rand.New(rand.NewPCG(60, 61))
 	const rows, T = 16, 9
-	for _, typ := range []Type{Q4_1, Q8_0, Q4_0, Q4_K, F32} {
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_0, Q4_K, Q6_K, Q5_K, Q3_K, Q2_K, F32} {
 		cols := 576
-		if typ == Q4_K {
+		if typ.BlockSize() == QK_K {
 			cols = 512
 		}
 		w := mmRows(rng, t, typ, rows, cols)
