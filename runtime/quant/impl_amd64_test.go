@@ -88,3 +88,67 @@ func TestDotQ5AsmEqualsGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeQ8_KImplementationsAgree: the assembly Q8_K quantizer equals
+// quantizeQ8_K (quantize_row_q8_K_ref) byte for byte, on random rows with
+// zeros, ties (both signs of the largest magnitude, the first one winning),
+// tiny values, and blocks that are all zero, all NaN, or hold NaNs and
+// infinities.
+func TestQuantizeQ8_KImplementationsAgree(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(62, 63))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for trial := 0; trial < 300; trial++ {
+		n := QK_K * (1 + rng.IntN(6))
+		x := randomFloats(rng, n)
+		for i := range x {
+			switch rng.IntN(10) {
+			case 0:
+				x[i] = 0
+			case 1:
+				x[i] = float32(rng.IntN(255)-127) + 0.5
+			case 2:
+				x[i] *= 1e-40 // denormal
+			}
+		}
+		blk := x[QK_K*rng.IntN(n/QK_K):][:QK_K]
+		switch trial % 8 {
+		case 1:
+			clear(blk)
+		case 2:
+			for i := range blk {
+				blk[i] = nan
+			}
+		case 3:
+			blk[rng.IntN(QK_K)], blk[rng.IntN(QK_K)] = nan, nan
+		case 4:
+			blk[rng.IntN(QK_K)] = inf
+			blk[rng.IntN(QK_K)] = -inf
+		case 5:
+			j, k := rng.IntN(QK_K), rng.IntN(QK_K)
+			blk[j], blk[k] = 7.25, -7.25 // ties of the largest magnitude, either sign first
+			for i := range blk {
+				if i != j && i != k {
+					blk[i] = max(-7, min(7, blk[i]))
+				}
+			}
+		case 6:
+			blk[QK_K-1] = 1e30 // the largest in the last lane
+		case 7:
+			for i := QK_K - 32; i < QK_K; i++ {
+				blk[i] = nan // NaNs last, where a running maximum would keep them
+			}
+		}
+		got := make([]byte, Q8_K.mustRowSize(n))
+		want := make([]byte, len(got))
+		if !quantizeQ8_KAsm(x, got) {
+			t.Fatal("quantizeQ8_KAsm did not run")
+		}
+		quantizeQ8_K(x, want)
+		if i := firstByteDiff(got, want); i >= 0 {
+			t.Fatalf("n=%d trial %d: byte %d (block %d, offset %d) = %#x, portable %#x", n, trial, i, i/q8_KBytes, i%q8_KBytes, got[i], want[i])
+		}
+	}
+}

@@ -660,3 +660,33 @@ func repackK16Tile16(t Type, tile, w []byte, rs, nb int) bool {
 	}
 	return true
 }
+
+//go:noescape
+func widen256AVX2(dst *int16, src *int8)
+
+// widen256 sets dst[e] = int16(src[e]) for e < 256, in AVX2 where the CPU
+// has it.
+func widen256(dst *[QK_K]int16, src *[QK_K]int8) {
+	if haveAVX2 {
+		widen256AVX2(&dst[0], &src[0])
+		return
+	}
+	for e, q := range src {
+		dst[e] = int16(q)
+	}
+}
+
+//go:noescape
+func copyRows16AVX2(out *float32, ldo int, res *float32, G int)
+
+// copyRows16 sets out[i*ldo + r] = res[16*i + r] for i < G, r < 16 (G >= 1;
+// the caller checked the lengths), in AVX2 where the CPU has it.
+func copyRows16(out []float32, ldo int, res []float32, G int) {
+	if haveAVX2 {
+		copyRows16AVX2(&out[0], ldo, &res[0], G)
+		return
+	}
+	for i := 0; i < G; i++ {
+		copy(out[i*ldo:i*ldo+16], res[16*i:16*i+16])
+	}
+}

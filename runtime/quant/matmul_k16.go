@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"unsafe"
 )
 
 // The batch arithmetic of Q6_K, Q5_K, Q3_K and Q2_K, and its int16 tiles.
@@ -82,9 +83,7 @@ func (b *Batch) packK16T(g int) {
 			for i := 0; i < nb; i++ {
 				src := row[i*q8_KBytes : (i+1)*q8_KBytes]
 				dst := (*[k16Rec]byte)(b.packed[base+(i*G+t)*k16Rec:])
-				for e, q := range (*[QK_K]byte)(src[q8_KQs:]) {
-					le.PutUint16(dst[2*e:], uint16(int16(int8(q))))
-				}
+				widen256((*[QK_K]int16)(unsafe.Pointer(&dst[0])), (*[QK_K]int8)(unsafe.Pointer(&src[q8_KQs])))
 				for l := 0; l < 8; l++ {
 					le.PutUint32(dst[512+4*l:], pair16(q8KBsum(src, 2*l), q8KBsum(src, 2*l+1)))
 				}
@@ -321,12 +320,9 @@ func runK16Tile(t Type, set, G int, tile, a []byte, nb int, acc, out []float32, 
 	}
 	n := bits.Len(uint(mask)) // the mask covers rows 0..n-1
 	if n == k16AccRow {
-		// A whole tile: fixed-size copies, which compile to a few moves
-		// instead of a memmove call each.
+		// A whole tile: two vector moves per row, not a memmove call.
 		_ = out[(G-1)*ldo+k16AccRow-1]
-		for i := 0; i < G; i++ {
-			*(*[k16AccRow]float32)(out[i*ldo:]) = *(*[k16AccRow]float32)(res[k16AccRow*i:])
-		}
+		copyRows16(out, ldo, res, G)
 		return
 	}
 	for i := 0; i < G; i++ {

@@ -40,3 +40,17 @@ func useK16AVX2() bool { return false }
 func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bool { return false }
 
 func repackK16Tile16(t Type, tile, w []byte, rs, nb int) bool { return false }
+
+// widen256 sets dst[e] = int16(src[e]) for e < 256.
+func widen256(dst *[QK_K]int16, src *[QK_K]int8) {
+	for e, q := range src {
+		dst[e] = int16(q)
+	}
+}
+
+// copyRows16 sets out[i*ldo + r] = res[16*i + r] for i < G, r < 16.
+func copyRows16(out []float32, ldo int, res []float32, G int) {
+	for i := 0; i < G; i++ {
+		copy(out[i*ldo:i*ldo+16], res[16*i:16*i+16])
+	}
+}
