@@ -131,8 +131,8 @@ func BenchmarkMatMul(b *testing.B) {
 		{Q8_0, 1536, 576, []int{1, 8}},
 		{Q4_0, 1536, 576, []int{1, 2, 4, 8, 64}},
 		{Q8_0, 49152, 576, []int{8}},
-		{Q4_K, 2048, 2048, []int{1, 2, 8, 64}}, // tinyllama-1b's attention projections
-		{Q4_K, 2048, 5632, []int{64}},          // and its FFN down projection
+		{Q4_K, 2048, 2048, []int{1, 2, 8, 16, 32, 64}}, // tinyllama-1b's attention projections
+		{Q4_K, 2048, 5632, []int{64}},                  // and its FFN down projection
 		{Q6_K, 2048, 2048, []int{64}},
 		{Q5_K, 2048, 2048, []int{64}},
 		{Q5_0, 1536, 576, []int{64}},

@@ -124,5 +124,7 @@
 // (MatMulImplementation names the set in use, GPURUN_QUANT_NOVNNI=1 turns
 // the 512-bit and VNNI kernels off). The batch kernels of Q2_K..Q6_K exist
 // for VNNI (VPDPWSSD, 16 rows per register), AVX2 (VPMADDWD) and in Go;
-// all three give the batch arithmetic's bits.
+// all three give the batch arithmetic's bits. Machines with AVX2 but not
+// VNNI run Q4_K prompts of 16 rows or more on the same int16 tiles, with
+// AVX2 kernels that keep Q4_K's arithmetic (matmul_k16.go).
 package quant

@@ -842,6 +842,14 @@ func k16Unpack(t string) {
 				p("VMOVDQU Y3, %d(DI)", 128*h+32*k)
 			}
 		}
+	case "Q4_K":
+		for c := 0; c < 4; c++ {
+			p("VMOVDQU %d(SI), Y0", 16+32*c)
+			lowNibble(0)
+			p("VMOVDQU Y3, %d(DI)", 64*c)
+			highNibble(0)
+			p("VMOVDQU Y3, %d(DI)", 64*c+32)
+		}
 	case "Q5_K":
 		p("VMOVDQU 16(SI), Y2")
 		for c := 0; c < 4; c++ {
@@ -892,11 +900,13 @@ func k16Unpack(t string) {
 	p("RET")
 }
 
-// k16Finish generates the shared second half of the batch kernels' repack:
-// the scaled weights sc·q of 16 rows (the int8 quants widened, times the
-// int16 scale of their 16 elements: one VPMULLW per sub-block), row after
-// row into w16, then transposed into the tile's pairs: for each pair k,
-// one VPGATHERDD of dword k of the 16 rows.
+// k16Finish generates the shared second half of the batch kernels' repack
+// (AVX2): the scaled weights sc·q of 16 rows (the int8 quants widened,
+// times the int16 scale of their 16 elements: one VPMULLW per sub-block),
+// row after row into w16, then transposed into the tile's pairs in 8x8
+// blocks of dwords (rows 8R..8R+7, pairs 8K..8K+7: two unpack rounds and a
+// 128-bit permute). (Gathers of dword k of the 16 rows, on AVX-512, were
+// slower: 15 against 12 µs for 16 rows of 2048 Q6_K.)
 func k16Finish() {
 	const name = "k16Finish16"
 	fmt.Fprintf(&b, "\n// func %s(tile, q, sc, w16 *byte)\n", name)
@@ -919,15 +929,31 @@ func k16Finish() {
 	p("JNZ %s_row", name)
 	p("MOVQ tile+0(FP), DI")
 	p("MOVQ w16+24(FP), BX")
-	// Z30 = row offsets r·512. Every gather has a non-zero displacement
-	// (Go 1.26's assembler encodes 0(BX)(Z30*1) wrongly), so BX = w16 - 4.
-	p("VMOVDQU32 q4kLanes<>(SB), Z30")
-	p("VPSLLD $9, Z30, Z30")
-	p("SUBQ $4, BX")
-	for k := 0; k < 128; k++ {
-		p("KXNORW K1, K1, K1")
-		p("VPGATHERDD %d(BX)(Z30*1), K1, Z%d", 4*k+4, k%4)
-		p("VMOVDQU32 Z%d, %d(DI)", k%4, 64*k)
+	for R := 0; R < 2; R++ {
+		for K := 0; K < 16; K++ {
+			for i := 0; i < 8; i++ {
+				p("VMOVDQU %d(BX), Y%d", (8*R+i)*512+32*K, i)
+			}
+			for i := 0; i < 4; i++ { // Y8+2i, Y9+2i = rows 2i, 2i+1 interleaved
+				p("VPUNPCKLDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+				p("VPUNPCKHDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+			}
+			// Y0-Y3: dwords 0,1 | 2,3 (+4 in the high lane) of rows 0-3;
+			// Y4-Y7 of rows 4-7.
+			for g := 0; g < 2; g++ {
+				t0, t1, t2, t3 := 8+4*g, 9+4*g, 10+4*g, 11+4*g
+				p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t2, t0, 4*g)
+				p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t2, t0, 4*g+1)
+				p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+2)
+				p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+3)
+			}
+			for j := 0; j < 4; j++ { // pairs 8K+j and 8K+j+4
+				p("VPERM2I128 $0x20, Y%d, Y%d, Y%d", 4+j, j, 8+j)
+				p("VPERM2I128 $0x31, Y%d, Y%d, Y%d", 4+j, j, 12+j)
+				p("VMOVDQU Y%d, %d(DI)", 8+j, 64*(8*K+j)+32*R)
+				p("VMOVDQU Y%d, %d(DI)", 12+j, 64*(8*K+j+4)+32*R)
+			}
+		}
 	}
 	p("VZEROUPPER")
 	p("RET")
@@ -1089,6 +1115,121 @@ func kBatchY(G, mp int) {
 	p("DECQ CX")
 	p("JNZ %s_sb", name)
 	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// kBatchYQ4K generates the AVX2 kernel of Q4_K on the batch kernels' int16
+// tiles, for machines without the VNNI tile kernels (q4_KT): the tile
+// holds sc·q (q the nibble, no offset) and Q5_K's min pairs, so s1 over a
+// stretch of elements is Q4_K's isum and the min pairs against the bs pairs
+// its imin. The float steps are Q4_K's own: with gemm, per 64 elements
+// (dotQ4_KQ8_K64Generic, llama.cpp's gemm) acc += float(isum_c)·(d·d8)
+// and accm += float(imin_c)·(dmin·d8); without, once per super-block
+// (dotQ4_KQ8_KGeneric). acc and accm live in res, 32 float32 per
+// activation row (acc for the 16 rows, then accm); at the end row t's
+// results acc - accm go to res[16t..16t+15], rows in order, so that each
+// overwrites only what it or an earlier row has read. Registers: Y0-Y7
+// s1 (two per activation row, rows 0-7 and 8-15 of the tile), Y8/Y9 tile
+// pairs, Y10 activation pair, Y11-Y14 scratch.
+func kBatchYQ4K(G int, gemm bool) {
+	const rec, sb = 576, 8832
+	name := fmt.Sprintf("mmKBatchQ4KY%d", G)
+	if gemm {
+		name += "g"
+	}
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	p("MOVQ res+24(FP), R11")
+	p("VXORPS Y11, Y11, Y11")
+	for i := 0; i < 4*G; i++ {
+		p("VMOVUPS Y11, %d(R11)", 32*i)
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	label(name + "_sb")
+	for r := 0; r < 2*G; r++ {
+		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	// pairs multiplies the next 8n element pairs (BX into the tile, R10
+	// into the activations, both advanced) into the s1 registers.
+	loops := 0
+	pairs := func(n int) {
+		loop := fmt.Sprintf("%s_pairs%d", name, loops)
+		loops++
+		p("MOVQ $%d, DX", n)
+		label(loop)
+		for k := 0; k < 8; k++ {
+			p("VMOVDQU %d(BX), Y8", 64*k)
+			p("VMOVDQU %d(BX), Y9", 64*k+32)
+			for t := 0; t < G; t++ {
+				p("VPBROADCASTD %d(R10), Y10", t*rec+4*k)
+				p("VPMADDWD Y10, Y8, Y11")
+				p("VPADDD Y11, Y%d, Y%d", 2*t, 2*t)
+				p("VPMADDWD Y10, Y9, Y12")
+				p("VPADDD Y12, Y%d, Y%d", 2*t+1, 2*t+1)
+			}
+		}
+		p("ADDQ $512, BX")
+		p("ADDQ $32, R10")
+		p("DECQ DX")
+		p("JNZ %s", loop)
+	}
+	// step enters s1 (then zeroed) and the min pairs js into the chains.
+	step := func(js []int) {
+		for t := 0; t < G; t++ {
+			for h := 0; h < 2; h++ {
+				acc, accm := 128*t+32*h, 128*t+64+32*h
+				p("VCVTDQ2PS Y%d, Y11", 2*t+h)
+				p("VBROADCASTSS %d(DI), Y13", t*rec+560)
+				p("VMULPS %d(SI), Y13, Y12", 8704+32*h)
+				p("VMOVUPS %d(R11), Y14", acc)
+				p("VFMADD231PS Y12, Y11, Y14")
+				p("VMOVUPS Y14, %d(R11)", acc)
+				p("VPXOR Y12, Y12, Y12")
+				for _, j := range js {
+					p("VPBROADCASTD %d(DI), Y11", t*rec+544+4*j)
+					p("VPMADDWD %d(SI), Y11, Y11", 8192+64*j+32*h)
+					p("VPADDD Y11, Y12, Y12")
+				}
+				p("VCVTDQ2PS Y12, Y12")
+				p("VMULPS %d(SI), Y13, Y13", 8768+32*h)
+				p("VMOVUPS %d(R11), Y14", accm)
+				p("VFMADD231PS Y13, Y12, Y14")
+				p("VMOVUPS Y14, %d(R11)", accm)
+			}
+			if gemm {
+				p("VPXOR Y%d, Y%d, Y%d", 2*t, 2*t, 2*t)
+				p("VPXOR Y%d, Y%d, Y%d", 2*t+1, 2*t+1, 2*t+1)
+			}
+		}
+	}
+	p("MOVQ SI, BX")
+	p("MOVQ DI, R10")
+	if gemm {
+		for c := 0; c < 4; c++ {
+			pairs(4) // 32 pairs: 64 elements
+			step([]int{c})
+		}
+	} else {
+		pairs(16)
+		step([]int{0, 1, 2, 3})
+	}
+	p("ADDQ $%d, SI", sb)
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_sb", name)
+	label(name + "_done")
+	for t := 0; t < G; t++ {
+		for h := 0; h < 2; h++ {
+			p("VMOVUPS %d(R11), Y11", 128*t+32*h)
+			p("VSUBPS %d(R11), Y11, Y11", 128*t+64+32*h)
+			p("VMOVUPS Y11, %d(R11)", 64*t+32*h)
+		}
+	}
 	p("VZEROUPPER")
 	p("RET")
 }
@@ -1779,7 +1920,7 @@ func main() {
 		q4_0T(G)
 	}
 	q4_0Repack()
-	for _, t := range []string{"Q6_K", "Q5_K", "Q3_K", "Q2_K"} {
+	for _, t := range []string{"Q6_K", "Q5_K", "Q3_K", "Q2_K", "Q4_K"} {
 		k16Unpack(t)
 	}
 	k16Finish()
@@ -1789,6 +1930,11 @@ func main() {
 		}
 		for G := 1; G <= k16TileGY; G++ {
 			kBatchY(G, mp)
+		}
+	}
+	for _, gemm := range []bool{false, true} {
+		for G := 1; G <= k16TileGY; G++ {
+			kBatchYQ4K(G, gemm)
 		}
 	}
 	for G := 2; G <= 8; G += 2 {

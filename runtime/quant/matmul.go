@@ -249,7 +249,7 @@ func (b *Batch) pack() {
 		case &q40TileFormat:
 			b.packQ4_0T()
 		default:
-			b.packK16T(f.maxG)
+			b.packK16T(f)
 		}
 		return
 	}

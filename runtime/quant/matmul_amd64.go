@@ -589,13 +589,57 @@ var (
 	}
 )
 
+//go:noescape
+func mmKBatchQ4KY1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchQ4KY2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchQ4KY3(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchQ4KY4(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchQ4KY1g(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchQ4KY2g(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchQ4KY3g(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmKBatchQ4KY4g(tile, a *byte, nb int, res *float32)
+
+// kBatchYQ4K[G], kBatchYQ4KGemm[G]: Q4_K's AVX2 kernels on the int16
+// tiles for G activation rows (kBatchYQ4K in gen_matmul.go), per
+// super-block and with the gemm steps.
+var (
+	kBatchYQ4K     = [k16TileGY + 1]func(tile, a *byte, nb int, res *float32){1: mmKBatchQ4KY1, 2: mmKBatchQ4KY2, 3: mmKBatchQ4KY3, 4: mmKBatchQ4KY4}
+	kBatchYQ4KGemm = [k16TileGY + 1]func(tile, a *byte, nb int, res *float32){1: mmKBatchQ4KY1g, 2: mmKBatchQ4KY2g, 3: mmKBatchQ4KY3g, 4: mmKBatchQ4KY4g}
+)
+
 // useK16VNNI and useK16AVX2 report which batch kernels run here.
 func useK16VNNI() bool { return useVNNI }
 func useK16AVX2() bool { return haveAVX2 }
 
 // runK16TileAsm runs the batch kernel of set (0 VNNI, 1 AVX2) for type t
 // and G activation rows into res (16 per row) and reports whether it did.
-func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bool {
+func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32, gemm bool) bool {
+	if t == Q4_K {
+		if set != 1 || !haveAVX2 {
+			return false
+		}
+		_ = res[32*G-1]
+		k := kBatchYQ4K[G]
+		if gemm {
+			k = kBatchYQ4KGemm[G]
+		}
+		k(unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
+		return true
+	}
 	m := kBatchMins[k16Kind(t)]
 	_ = res[16*G-1]
 	switch {
@@ -622,7 +666,11 @@ func k16UnpackQ3_K(q, w *byte, rs int)
 func k16UnpackQ2_K(q, w *byte, rs int)
 
 //go:noescape
+func k16UnpackQ4_K(q, w *byte, rs int)
+
+//go:noescape
 func k16Finish16(tile, q, sc, w16 *byte)
+
 
 // k16Unpack runs the unpacker of k16Unpack (gen_matmul.go) for t. (A direct
 // call, not one through a table of funcs: through a func value the stage
@@ -637,6 +685,8 @@ func k16Unpack(t Type, q, w *byte, rs int) {
 		k16UnpackQ5_K(q, w, rs)
 	case Q2_K:
 		k16UnpackQ2_K(q, w, rs)
+	case Q4_K:
+		k16UnpackQ4_K(q, w, rs)
 	default:
 		panic("quant: no batch arithmetic for " + t.String())
 	}
@@ -644,9 +694,9 @@ func k16Unpack(t Type, q, w *byte, rs int) {
 
 // repackK16Tile16 writes a tile of 16 rows with the assembly of k16Unpack
 // and k16Finish (gen_matmul.go), the headers in Go (headers16), where
-// AVX-512 runs, and reports whether it did.
+// AVX2 runs, and reports whether it did.
 func repackK16Tile16(t Type, tile, w []byte, rs, nb int) bool {
-	if !useVNNI || nb == 0 {
+	if !haveAVX2 || nb == 0 {
 		return false
 	}
 	ts := t.TypeSize()

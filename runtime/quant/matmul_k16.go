@@ -38,6 +38,15 @@ import (
 // activation quants, widened to int16 (packK16T). Integers are exact in
 // any order: every kernel forms s1 and s2 exactly and then the float steps
 // above, in the same order, so every path gives the same bits.
+//
+// Q4_K uses these tiles too, on machines with AVX2 but without the VNNI
+// tile kernels of matmul_q4k.go (kind 4, AVX2 set only, from q4kK16Min
+// rows): its sc·q pairs and Q5_K's min pairs give its exact isum and imin,
+// and its kernels (kBatchYQ4K in gen_matmul.go) take Q4_K's own float
+// steps, per 64 elements for the gemm rows (q4kGemmRows) and per
+// super-block for the others, so it keeps Dot's and llama.cpp's bits. The
+// repack (per-type AVX2 unpackers, Go headers, an AVX2 multiply and 8x8
+// dword transposes) runs on every AVX2 machine.
 const (
 	kBatchMin = 8    // fewest activation rows that take the batch arithmetic (ggml_tiled_min_batch)
 	k16TileSB = 8832 // bytes of one repacked super-block of a tile
@@ -63,20 +72,19 @@ const (
 func kBatchType(t Type) bool { return t == Q6_K || t == Q5_K || t == Q3_K || t == Q2_K }
 
 // packK16T lays out the Q8_K rows for the int16 tile kernels: for each
-// group of up to g rows (full groups, then the rest), super-block after
-// super-block, one k16Rec-byte record per row:
+// group of f's kernels (tileGroups), super-block after super-block, one
+// k16Rec-byte record per row:
 //
 //	0    [256]i16  the quants, widened
 //	512  [8]u32    bsum pairs bsum_2l | bsum_2l+1<<16 (int16 each; Q2_K)
 //	544  [4]u32    bs_2i | bs_2i+1<<16, bs_j = bsum_2j + bsum_2j+1 (Q5_K)
 //	560  f32       d8
 //	564  (zero padding to 576)
-func (b *Batch) packK16T(g int) {
+func (b *Batch) packK16T(f *tileFormat) {
 	nb := b.cols / QK_K
 	b.packed = grow(b.packed, b.n*nb*k16Rec)
 	le := binary.LittleEndian
-	for first := 0; first < b.n; first += g {
-		G := min(g, b.n-first)
+	tileGroups(f, b.n, func(first, G int) {
 		base := first * nb * k16Rec
 		for t := 0; t < G; t++ {
 			row := b.Row(first + t)
@@ -96,7 +104,7 @@ func (b *Batch) packK16T(g int) {
 				clear(dst[564:])
 			}
 		}
-	}
+	})
 	b.isPacked, b.isTiled = true, true
 	b.vnniOK = true
 }
@@ -137,13 +145,17 @@ func (k *k16Block) header(t Type, blk []byte) {
 			k.sc[j] = int16(scaleK3(j, sc))
 		}
 		k.d = half(blk, q3_KD)
-	case Q5_K:
-		scales := (*[12]byte)(blk[4:16])
+	case Q5_K, Q4_K:
+		// scaleMinK4 for all eight at once (as repackQ4_KTileGeneric):
+		// bytes j of scLo/scHi are sc_j/sc_j+4, of mLo/mHi m_j/m_j+4.
+		le := binary.LittleEndian
+		sa, sb, sc := le.Uint32(blk[4:]), le.Uint32(blk[8:]), le.Uint32(blk[12:])
+		scs := uint64(sa&0x3f3f3f3f) | uint64(sc&0x0f0f0f0f|(sa>>6&0x03030303)<<4)<<32
+		ms := uint64(sb&0x3f3f3f3f) | uint64(sc>>4&0x0f0f0f0f|(sb>>6&0x03030303)<<4)<<32
 		for c := 0; c < 4; c++ {
-			s1, m1 := scaleMinK4(2*c, scales)
-			s2, m2 := scaleMinK4(2*c+1, scales)
-			k.sc[4*c], k.sc[4*c+1], k.sc[4*c+2], k.sc[4*c+3] = int16(s1), int16(s1), int16(s2), int16(s2)
-			k.mins[c] = uint32(m1) | uint32(m2)<<16
+			s1, s2 := int16(scs>>(16*c)&0xff), int16(scs>>(16*c+8)&0xff)
+			k.sc[4*c], k.sc[4*c+1], k.sc[4*c+2], k.sc[4*c+3] = s1, s1, s2, s2
+			k.mins[c] = uint32(ms>>(16*c)&0xff) | uint32(ms>>(16*c+8)&0xff)<<16
 		}
 		k.d, k.dmin = half(blk, 0), half(blk, 2)
 	case Q2_K:
@@ -193,6 +205,14 @@ func (k *k16Block) quants(t Type, blk []byte) {
 		for e := 0; e < QK_K; e++ {
 			k.q[e] = int8(blk[q2_KQs+32*(e/128)+e%32] >> (2 * (e % 128 / 32)) & 3)
 		}
+	case Q4_K:
+		for c := 0; c < 4; c++ {
+			q := (*[32]byte)(blk[q4_KQs+32*c:])
+			for e, v := range q {
+				k.q[64*c+e] = int8(v & 0xf)
+				k.q[64*c+32+e] = int8(v >> 4)
+			}
+		}
 	}
 }
 
@@ -222,8 +242,12 @@ func repackK16TileGeneric(t Type, tile, w []byte, rs, n, nb int) {
 
 // runK16TileGeneric is the tile kernels in Go: res[t*16 + r] for the G
 // activation rows of a (packK16T) and the 16 rows of tile, with the
-// batch arithmetic.
-func runK16TileGeneric(t Type, G int, tile, a []byte, nb int, res []float32) {
+// batch arithmetic (Q4_K: its own, gemm choosing the per-64 steps).
+func runK16TileGeneric(t Type, G int, tile, a []byte, nb int, res []float32, gemm bool) {
+	if t == Q4_K {
+		runK16TileQ4_KGeneric(G, tile, a, nb, res, gemm)
+		return
+	}
 	le := binary.LittleEndian
 	_ = res[16*G-1]
 	for i := 0; i < G; i++ {
@@ -252,6 +276,44 @@ func runK16TileGeneric(t Type, G int, tile, a []byte, nb int, res []float32) {
 				acc = FMA32(batchRes(d, dmin, s1, s2), d8, acc)
 			}
 			res[16*i+r] = acc
+		}
+	}
+}
+
+// runK16TileQ4_KGeneric is runK16TileGeneric for Q4_K (the kernels of
+// kBatchYQ4K in gen_matmul.go): per 64 elements (gemm) or per super-block,
+// the exact isum (the tile's sc·q pairs against the activation's) and imin
+// (min pairs against bs pairs) enter acc and accm by FMA with d·d8 and
+// dmin·d8, as dotQ4_KQ8_K64Generic and dotQ4_KQ8_KGeneric do.
+func runK16TileQ4_KGeneric(G int, tile, a []byte, nb int, res []float32, gemm bool) {
+	le := binary.LittleEndian
+	_ = res[16*G-1]
+	steps := 1 // float steps per super-block
+	if gemm {
+		steps = 4
+	}
+	for i := 0; i < G; i++ {
+		for r := 0; r < tileRows; r++ {
+			var acc, accm float32
+			for s := 0; s < nb; s++ {
+				sb := (*[k16TileSB]byte)(tile[s*k16TileSB:])
+				rec := (*[k16Rec]byte)(a[(s*G+i)*k16Rec:])
+				d8 := math.Float32frombits(le.Uint32(rec[560:]))
+				dd := math.Float32frombits(le.Uint32(sb[8704+4*r:])) * d8
+				dm := math.Float32frombits(le.Uint32(sb[8768+4*r:])) * d8
+				for c := 0; c < steps; c++ {
+					var isum, imin int32
+					for p := 128 / steps * c; p < 128/steps*(c+1); p++ {
+						isum += dotPair16(le.Uint32(sb[64*p+4*r:]), le.Uint32(rec[4*p:]))
+					}
+					for j := 4 / steps * c; j < 4/steps*(c+1); j++ {
+						imin += dotPair16(le.Uint32(sb[8192+64*j+4*r:]), le.Uint32(rec[544+4*j:]))
+					}
+					acc = FMA32(float32(isum), dd, acc)
+					accm = FMA32(float32(imin), dm, accm)
+				}
+			}
+			res[16*i+r] = acc - accm
 		}
 	}
 }
@@ -291,19 +353,31 @@ func k16Kind(t Type) int {
 		return 2
 	case Q2_K:
 		return 3
+	case Q4_K:
+		return 4
 	}
 	panic("quant: no batch arithmetic for " + t.String())
 }
 
-// k16Formats[kind][set]: sets VNNI, AVX2, portable.
-var k16Formats = func() (f [4][3]tileFormat) {
-	for i, t := range []Type{Q6_K, Q3_K, Q5_K, Q2_K} {
+// k16Formats[kind][set]: sets VNNI, AVX2, portable. Q4_K (kind 4) runs on
+// these tiles only where its own tile kernels (q4_KT) do not, with the AVX2
+// set (tileFormatFor), its first q4kGemmRows rows with the gemm steps; it
+// has no VNNI set.
+var k16Formats = func() (f [5][3]tileFormat) {
+	for i, t := range []Type{Q6_K, Q3_K, Q5_K, Q2_K, Q4_K} {
 		repack := func(tile, w []byte, rs, n, nb int) { repackK16Tile(t, tile, w, rs, n, nb) }
 		for set, g := range []int{k16TileG, k16TileGY, k16TileGY} {
 			run := func(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
-				runK16Tile(t, set, G, tile, a, nb, acc, out, ldo, mask)
+				runK16Tile(t, set, G, tile, a, nb, acc, out, ldo, mask, false)
 			}
 			f[i][set] = tileFormat{blockElems: QK_K, tileBlock: k16TileSB, rec: k16Rec, maxG: g, accFloats: k16AccRow, repack: repack, run: run}
+			if t == Q4_K {
+				f[i][set].accFloats = 2 * k16AccRow // acc and accm (kBatchYQ4K)
+				f[i][set].gemmRows = q4kGemmRows
+				f[i][set].runGemm = func(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+					runK16Tile(t, set, G, tile, a, nb, acc, out, ldo, mask, true)
+				}
+			}
 		}
 	}
 	return f
@@ -311,12 +385,15 @@ var k16Formats = func() (f [4][3]tileFormat) {
 
 // runK16Tile runs the kernel of set (0 VNNI, 1 AVX2, 2 portable) for G
 // activation rows and stores the results of the rows in mask (the tile's
-// first rows, 1<<n - 1): out[i*ldo + r].
-func runK16Tile(t Type, set, G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+// first rows, 1<<n - 1): out[i*ldo + r]. gemm picks Q4_K's per-64 steps.
+func runK16Tile(t Type, set, G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int, gemm bool) {
 	_, _ = tile[nb*k16TileSB-1], a[G*nb*k16Rec-1]
 	res := acc[:G*k16AccRow]
-	if set == 2 || !runK16TileAsm(t, set, G, tile, a, nb, res) {
-		runK16TileGeneric(t, G, tile, a, nb, res)
+	if t == Q4_K {
+		res = acc[:2*G*k16AccRow] // the kernels' acc and accm; results in the first G*16
+	}
+	if set == 2 || !runK16TileAsm(t, set, G, tile, a, nb, res, gemm) {
+		runK16TileGeneric(t, G, tile, a, nb, res, gemm)
 	}
 	n := bits.Len(uint(mask)) // the mask covers rows 0..n-1
 	if n == k16AccRow {

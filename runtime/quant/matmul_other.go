@@ -37,7 +37,9 @@ func repackQ4_0Tile16(tile, w []byte, rs, nb int) bool { return false }
 func useK16VNNI() bool { return false }
 func useK16AVX2() bool { return false }
 
-func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bool { return false }
+func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32, gemm bool) bool {
+	return false
+}
 
 func repackK16Tile16(t Type, tile, w []byte, rs, nb int) bool { return false }
 

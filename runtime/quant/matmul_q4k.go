@@ -27,12 +27,17 @@ import (
 // not per super-block (dotQ4_KQ8_K64Generic). MatMul does the same: the
 // first q4kGemmRows(T) rows take that prompt arithmetic (the tile kernels'
 // g variants here, dotQ4_K64 elsewhere), the others Dot's.
+//
+// Without AVX-512 VNNI these tile kernels do not run; there, from
+// q4kK16Min rows, Q4_K takes the int16 tiles of the batch kernels with
+// AVX2 kernels of its own (matmul_k16.go), with the same arithmetic.
 const (
 	tileRows   = 16   // weight rows per tile (Q4_K and Q4_0): one per 32-bit lane of a ZMM
 	q4kTileSB  = 4992 // bytes of one repacked super-block of a tile
 	q4kRec     = 288  // bytes of one packed activation super-block
 	q4kTileG   = 6    // activation rows per kernel call (as in gen_matmul.go)
 	q4kTileMin = 2    // fewest activation rows for which the tile path pays (BenchmarkMatMul)
+	q4kK16Min  = 16   // the same for Q4_K on the int16 tiles, AVX2 only (BenchmarkMatMul: 8 rows 2.6 ms against 2.1-2.5 for MatVecs, 16 rows 3.7-4.3 against 3.1-4.3, 32 rows 6.1 against 9.9)
 )
 
 // q4kGemmRows returns how many of a batch's T activation rows MatMul
@@ -201,6 +206,8 @@ func tileFormatFor(t Type, T int) *tileFormat {
 	switch {
 	case kBatchType(t) && T >= kBatchMin:
 		return k16Format(t) // on every machine: the batch arithmetic
+	case t == Q4_K && !tileKernels() && useK16AVX2() && T >= q4kK16Min:
+		return &k16Formats[k16Kind(Q4_K)][1] // AVX2 without the VNNI tile kernels
 	case !tileKernels():
 		return nil
 	case t == Q4_K && T >= q4kTileMin:
