@@ -7,11 +7,14 @@
 # script downloads the llama-cpp-python sdist from PyPI (it vendors llama.cpp),
 # and builds only llama-bench with CMake into a cache outside the repository.
 #
-# Usage: scripts/bench-vs-llamacpp.sh [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR]
+# Usage: scripts/bench-vs-llamacpp.sh [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR] [-a ISA]
 #   -m MODEL    GGUF file (default models/SmolLM2-135M-Instruct.Q4_1.gguf; `make model` fetches it)
 #   -t THREADS  CPU threads for both (default: all cores, nproc)
 #   -r REPS     repetitions of each test (default 5, llama-bench's default)
 #   -o OUTDIR   where the two JSON results and the comparison go (default bench/out/vs-llamacpp)
+#   -a ISA      native (default): both use everything this CPU has; avx2: both as on a
+#               machine without AVX-512 (llama.cpp built for AVX2 + FMA + F16C only,
+#               gpurun with GPURUN_QUANT_NOVNNI=1, which turns off its 512-bit kernels)
 # Environment:
 #   LLAMA_BENCH       use this llama-bench binary instead of building one
 #   GPURUN            use this gpurun binary (default: go build -o bin/gpurun ./cmd/gpurun)
@@ -20,6 +23,7 @@
 #
 # Example:
 #   scripts/bench-vs-llamacpp.sh -t 2 -r 5 -o bench/results/$(date +%F)-cpu-vs-llamacpp
+#   scripts/bench-vs-llamacpp.sh -a avx2 -m model.gguf    (as on an AVX2-only CPU)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,22 +33,31 @@ REPS=5
 OUTDIR=bench/out/vs-llamacpp
 PP=512
 TG=128
-while getopts "m:t:r:o:h" opt; do
+ISA=native
+while getopts "m:t:r:o:a:h" opt; do
 	case $opt in
 	m) MODEL=$OPTARG ;;
 	t) THREADS=$OPTARG ;;
 	r) REPS=$OPTARG ;;
 	o) OUTDIR=$OPTARG ;;
+	a) ISA=$OPTARG ;;
 	h)
-		sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "usage: $0 [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR] (-h for help)" >&2
+		echo "usage: $0 [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR] [-a native|avx2] (-h for help)" >&2
 		exit 2
 		;;
 	esac
 done
+case $ISA in
+native | avx2) ;;
+*)
+	echo "bench-vs-llamacpp: -a $ISA: want native or avx2" >&2
+	exit 2
+	;;
+esac
 if [[ ! -f $MODEL ]]; then
 	echo "bench-vs-llamacpp: model $MODEL not found (run 'make model', or pass -m FILE)" >&2
 	exit 1
@@ -58,8 +71,11 @@ log() { echo "bench-vs-llamacpp: $*" >&2; }
 # -march=native can emit AMX instructions that a VM does not allow: SIGILL.)
 smoke() { "$2" -m "$1" -t 1 -p 8 -n 1 -r 1 -o json >/dev/null 2>&1; }
 
-build_llama_bench() { # DIR EXTRA_CFLAGS
+build_llama_bench() { # DIR EXTRA_CFLAGS [CMAKE_ARGS...] (default -DGGML_NATIVE=ON)
 	local dir=$1 cflags=$2 src=$CACHE/src/llama_cpp_python-$VERSION/vendor/llama.cpp
+	shift 2
+	local isa=("$@")
+	[[ ${#isa[@]} -gt 0 ]] || isa=(-DGGML_NATIVE=ON)
 	if [[ ! -f $src/CMakeLists.txt ]]; then
 		log "downloading the llama-cpp-python==$VERSION sdist (vendors llama.cpp) into $CACHE/src"
 		mkdir -p "$CACHE/src"
@@ -70,7 +86,7 @@ build_llama_bench() { # DIR EXTRA_CFLAGS
 	log "building llama-bench in $dir (several minutes on 2 cores; log in $dir.log)"
 	{
 		cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
-			-DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+			"${isa[@]}" -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
 			-DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS="$cflags" -DCMAKE_CXX_FLAGS="$cflags" &&
 			cmake --build "$dir" --target llama-bench -j "$(nproc)"
 	} >"$dir.log" 2>&1 || {
@@ -111,6 +127,11 @@ C
 	return $ok
 }
 
+if [[ -z ${LLAMA_BENCH:-} && $ISA == avx2 ]]; then
+	LLAMA_BENCH=$CACHE/build-avx2/bin/llama-bench
+	[[ -x $LLAMA_BENCH ]] || build_llama_bench "$CACHE/build-avx2" "" \
+		-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+fi
 if [[ -z ${LLAMA_BENCH:-} ]]; then
 	build=build cflags=""
 	if grep -qw amx_tile /proc/cpuinfo 2>/dev/null && ! amx_usable; then
@@ -134,6 +155,16 @@ mkdir -p "$OUTDIR"
 log "llama-bench: $MODEL, $THREADS threads, pp$PP tg$TG, $REPS repetitions"
 "$LLAMA_BENCH" -m "$MODEL" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json >"$OUTDIR/llamacpp.json"
 log "gpurun bench model: $MODEL, $THREADS threads, pp$PP tg$TG, $REPS repetitions"
+if [[ $ISA == avx2 ]]; then
+	export GPURUN_QUANT_NOVNNI=1
+fi
 "$GPURUN" bench model -m "$MODEL" --device cpu --threads "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json >"$OUTDIR/gpurun.json"
-"$GPURUN" bench model --from "$OUTDIR/gpurun.json" --vs-llamacpp "$OUTDIR/llamacpp.json" | tee "$OUTDIR/compare.md"
+{
+	"$GPURUN" bench model --from "$OUTDIR/gpurun.json" --vs-llamacpp "$OUTDIR/llamacpp.json"
+	if [[ $ISA == avx2 ]]; then
+		echo
+		echo "As on a CPU without AVX-512 (\`-a avx2\`): llama.cpp built with GGML_NATIVE=OFF, AVX, AVX2, FMA, F16C;"
+		echo "gpurun run with GPURUN_QUANT_NOVNNI=1 (its AVX2 kernels only)."
+	fi
+} | tee "$OUTDIR/compare.md"
 log "results in $OUTDIR: llamacpp.json, gpurun.json, compare.md"

@@ -671,7 +671,6 @@ func k16UnpackQ4_K(q, w *byte, rs int)
 //go:noescape
 func k16Finish16(tile, q, sc, w16 *byte)
 
-
 // k16Unpack runs the unpacker of k16Unpack (gen_matmul.go) for t. (A direct
 // call, not one through a table of funcs: through a func value the stage
 // passed in would escape, one heap allocation per tile.)
