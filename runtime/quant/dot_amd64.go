@@ -51,6 +51,9 @@ func dotQ8_0Q8_0x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
 //go:noescape
 func dotQ4_1Q8_1x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
 
+//go:noescape
+func dotQ4_0Q8_0x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
+
 // The x86 activation quantizers for nb >= 1 blocks (see quantizeQ8_0Act).
 
 //go:noescape
@@ -105,6 +108,8 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 		k2, k1 = dotQ8_0Q8_0x2AVX2, dotQ8_0
 	case Q4_1:
 		k2, k1 = dotQ4_1Q8_1x2AVX2, dotQ4_1
+	case Q4_0:
+		k2, k1 = dotQ4_0Q8_0x2AVX2, dotQ4_0
 	default:
 		return false
 	}

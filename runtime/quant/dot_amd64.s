@@ -373,6 +373,104 @@ q41x2loop:
 	VZEROUPPER
 	RET
 
+// ---------------------------------------------------------------- Q4_0 x Q8_0, two rows
+
+// Q4_0_PAIR_ROW: Q4_0_PAIR for the weight row at r (two blocks at woff and
+// woff+18), with the activation pair already loaded (Y8, Y9 the quants,
+// Y10, Y11 maddubs(8, y), X2, X6 the activation scales), into acc.
+#define Q4_0_PAIR_ROW(r, woff, acc) \
+	VCVTPH2PS woff(r), X1 \
+	VMULSS  X2, X1, X1 \
+	VCVTPH2PS woff+18(r), X3 \
+	VMULSS  X6, X3, X3 \
+	NIBBLESR(r, woff+2, Y4) \
+	VPMADDUBSW Y8, Y4, Y4 \
+	VPSUBW  Y10, Y4, Y4 \
+	VPMADDWD Y15, Y4, Y4 \
+	NIBBLESR(r, woff+20, Y5) \
+	VPMADDUBSW Y9, Y5, Y5 \
+	VPSUBW  Y11, Y5, Y5 \
+	VPMADDWD Y15, Y5, Y5 \
+	VPHADDD Y5, Y4, Y4 \
+	VEXTRACTI128 $1, Y4, X5 \
+	VPADDD X5, X4, X4 \
+	VPHADDD X4, X4, X4 \
+	VCVTDQ2PS X4, X4 \
+	VFMADD231SS X4, X1, acc \
+	VMOVSHDUP X4, X4 \
+	VFMADD231SS X4, X3, acc
+
+// Q4_0_BLOCK_ROW: Q4_0_BLOCK for the row at r (one block at 0(r)), the
+// activation block loaded as for Q4_0_PAIR_ROW's first.
+#define Q4_0_BLOCK_ROW(r, acc) \
+	VCVTPH2PS 0(r), X1 \
+	VMULSS  X2, X1, X1 \
+	NIBBLESR(r, 2, Y4) \
+	VPMADDUBSW Y8, Y4, Y4 \
+	VPSUBW  Y10, Y4, Y4 \
+	VPMADDWD Y15, Y4, Y4 \
+	VEXTRACTI128 $1, Y4, X5 \
+	VPADDD X5, X4, X4 \
+	VPSHUFD $0x4E, X4, X5 \
+	VPADDD X5, X4, X4 \
+	VPSHUFD $0xB1, X4, X5 \
+	VPADDD X5, X4, X4 \
+	VCVTDQ2PS X4, X4 \
+	VFMADD231SS X4, X1, acc
+
+// func dotQ4_0Q8_0x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
+// dotQ4_0Q8_0AVX2 for the two weight rows at w and w+rs against one
+// activation row, each with its own FMA chain (X0, X7; the second hides
+// the first's latency), the activation blocks and maddubs(8, y) loaded
+// once for both: out[0], out[1], bit for bit the one-row results.
+TEXT ·dotQ4_0Q8_0x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ rs+8(FP), R8
+	ADDQ SI, R8
+	MOVQ a+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS X0, X0, X0
+	VXORPS X7, X7, X7
+	ONES16
+	MASK0F
+	MOVL $0x08080808, AX
+	VMOVD AX, X13
+	VPBROADCASTD X13, Y13
+	CMPQ CX, $2
+	JLT  q40x2tail
+
+q40x2loop:
+	VCVTPH2PS 0(DI), X2
+	VCVTPH2PS 34(DI), X6
+	VMOVDQU 2(DI), Y8
+	VMOVDQU 36(DI), Y9
+	VPMADDUBSW Y8, Y13, Y10
+	VPMADDUBSW Y9, Y13, Y11
+	Q4_0_PAIR_ROW(SI, 0, X0)
+	Q4_0_PAIR_ROW(R8, 0, X7)
+	ADDQ $36, SI
+	ADDQ $36, R8
+	ADDQ $68, DI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  q40x2loop
+
+q40x2tail:
+	TESTQ CX, CX
+	JZ    q40x2done
+	VCVTPH2PS 0(DI), X2
+	VMOVDQU 2(DI), Y8
+	VPMADDUBSW Y8, Y13, Y10
+	Q4_0_BLOCK_ROW(SI, X0)
+	Q4_0_BLOCK_ROW(R8, X7)
+
+q40x2done:
+	MOVQ out+32(FP), DI
+	VMOVSS X0, 0(DI)
+	VMOVSS X7, 4(DI)
+	VZEROUPPER
+	RET
+
 // ---------------------------------------------------------------- F32 x F32
 
 // func dotF32AVX2(w, a *byte, n int) float32
