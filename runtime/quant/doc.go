@@ -126,5 +126,7 @@
 // for VNNI (VPDPWSSD, 16 rows per register), AVX2 (VPMADDWD) and in Go;
 // all three give the batch arithmetic's bits. Machines with AVX2 but not
 // VNNI run Q4_K prompts of 16 rows or more on the same int16 tiles, with
-// AVX2 kernels that keep Q4_K's arithmetic (matmul_k16.go).
+// AVX2 kernels that keep Q4_K's arithmetic (matmul_k16.go), and Q4_0
+// prompts of 4 rows or more on Q4_0's tiles with AVX2 kernels
+// (matmul_q40.go).
 package quant

@@ -420,6 +420,136 @@ func q4_0T(G int) {
 	p("RET")
 }
 
+// q4_0TY generates the AVX2 Q4_0 tile kernel for G <= 4 activation rows,
+// for machines without VNNI: q4_0T's arithmetic on the same tile, with
+// VPDPBUSD's work done by VPMADDUBSW (the tile's unsigned quants against
+// the broadcast activation bytes; pairs at most 2·15·128, no saturation)
+// and VPMADDWD with ones, 8 weight rows per register. The float
+// accumulators live in res (16 float32 per activation row, zeroed here).
+// Registers: Y0-Y7 the integer sums (two per activation row: tile rows
+// 0-7, 8-15), Y8/Y9 tile quants, Y10 activation bytes, Y11-Y14 scratch,
+// Y15 int16 ones.
+func q4_0TY(G int) {
+	name := fmt.Sprintf("mmQ4_0Q8_0TY%d", G)
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	const rec = 48
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	p("MOVQ res+24(FP), R11")
+	p("VXORPS Y11, Y11, Y11")
+	for i := 0; i < 2*G; i++ {
+		p("VMOVUPS Y11, %d(R11)", 32*i)
+	}
+	p("VPCMPEQW Y15, Y15, Y15")
+	p("VPSRLW $15, Y15, Y15")
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	label(name + "_blk")
+	for t := 0; t < G; t++ {
+		p("VPBROADCASTD %d(DI), Y%d", t*rec+32, 2*t)
+		p("VMOVDQA Y%d, Y%d", 2*t, 2*t+1)
+	}
+	for k := 0; k < 8; k++ {
+		p("VMOVDQU %d(SI), Y8", 64*k)
+		p("VMOVDQU %d(SI), Y9", 64*k+32)
+		for t := 0; t < G; t++ {
+			p("VPBROADCASTD %d(DI), Y10", t*rec+4*k)
+			p("VPMADDUBSW Y10, Y8, Y11")
+			p("VPMADDWD Y15, Y11, Y11")
+			p("VPADDD Y11, Y%d, Y%d", 2*t, 2*t)
+			p("VPMADDUBSW Y10, Y9, Y12")
+			p("VPMADDWD Y15, Y12, Y12")
+			p("VPADDD Y12, Y%d, Y%d", 2*t+1, 2*t+1)
+		}
+	}
+	for t := 0; t < G; t++ {
+		p("VBROADCASTSS %d(DI), Y13", t*rec+36)
+		for h := 0; h < 2; h++ {
+			p("VCVTDQ2PS Y%d, Y11", 2*t+h)
+			p("VMULPS %d(SI), Y13, Y12", 512+32*h)
+			p("VMOVUPS %d(R11), Y14", 64*t+32*h)
+			p("VFMADD231PS Y12, Y11, Y14")
+			p("VMOVUPS Y14, %d(R11)", 64*t+32*h)
+		}
+	}
+	p("ADDQ $576, SI")
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// q4_0RepackY generates q40Repack16Y(tile, w *byte, rs, nb int): the tile
+// of repackQ4_0Tile for 16 full rows in AVX2. Per block and row, the 16
+// quant bytes split into low nibbles (elements 0-15: dwords 0-3) and high
+// ones (16-31: dwords 4-7); the 16 rows' eight dwords are then transposed
+// in two 8x8 blocks (as k16Finish); the 16 d words go through VPINSRW and
+// VCVTPH2PS.
+func q4_0RepackY() {
+	const name = "q40Repack16Y"
+	fmt.Fprintf(&b, "\n// func %s(tile, w *byte, rs, nb int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), DI")
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ rs+16(FP), R8")
+	p("MOVQ nb+24(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	label(name + "_blk")
+	p("MOVQ SI, BX")
+	for R := 0; R < 2; R++ {
+		p("MOVL $0x0F0F0F0F, AX")
+		p("VMOVD AX, X15")
+		p("VPBROADCASTD X15, Y15")
+		for i := 0; i < 8; i++ {
+			p("VMOVDQU 2(BX), X%d", i)
+			p("VPSRLW $4, X%d, X14", i)
+			p("VPAND X15, X14, X14")
+			p("VPAND X15, X%d, X%d", i, i)
+			p("VINSERTI128 $1, X14, Y%d, Y%d", i, i)
+			p("ADDQ R8, BX")
+		}
+		for i := 0; i < 4; i++ {
+			p("VPUNPCKLDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+			p("VPUNPCKHDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+		}
+		for g := 0; g < 2; g++ {
+			t0, t1, t2, t3 := 8+4*g, 9+4*g, 10+4*g, 11+4*g
+			p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t2, t0, 4*g)
+			p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t2, t0, 4*g+1)
+			p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+2)
+			p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+3)
+		}
+		for j := 0; j < 4; j++ { // dwords j and j+4
+			p("VPERM2I128 $0x20, Y%d, Y%d, Y%d", 4+j, j, 8+j)
+			p("VPERM2I128 $0x31, Y%d, Y%d, Y%d", 4+j, j, 12+j)
+			p("VMOVDQU Y%d, %d(DI)", 8+j, 64*j+32*R)
+			p("VMOVDQU Y%d, %d(DI)", 12+j, 64*(j+4)+32*R)
+		}
+	}
+	// d: the f16 at the start of each row's block, rows 0-7 and 8-15.
+	p("MOVQ SI, BX")
+	for h := 0; h < 2; h++ {
+		for i := 0; i < 8; i++ {
+			p("VPINSRW $%d, (BX), X0, X0", i)
+			p("ADDQ R8, BX")
+		}
+		p("VCVTPH2PS X0, Y0")
+		p("VMOVUPS Y0, %d(DI)", 512+32*h)
+	}
+	p("ADDQ $18, SI")
+	p("ADDQ $576, DI")
+	p("DECQ CX")
+	p("JNZ %s_blk", name)
+	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
 // q4_0Repack generates q40Repack16(tile, w *byte, rs, nb int): the tile of
 // repackQ4_0Tile for 16 full rows. Per block, five VPGATHERDD (the d word
 // and the four dwords of quants of each row, rs apart; the blocks' 18
@@ -1920,6 +2050,10 @@ func main() {
 		q4_0T(G)
 	}
 	q4_0Repack()
+	for G := 1; G <= 4; G++ {
+		q4_0TY(G)
+	}
+	q4_0RepackY()
 	for _, t := range []string{"Q6_K", "Q5_K", "Q3_K", "Q2_K", "Q4_K"} {
 		k16Unpack(t)
 	}

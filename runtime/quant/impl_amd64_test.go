@@ -152,3 +152,29 @@ func TestQuantizeQ8_KImplementationsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestRepackQ4_0TileAVX2: the AVX2 repack of a Q4_0 tile (q40Repack16Y,
+// where VNNI is missing) writes exactly the bytes of the Go one, row
+// strides longer than a row and odd block counts included.
+func TestRepackQ4_0TileAVX2(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(66, 67))
+	for _, c := range []struct{ cols, pad int }{{32, 0}, {576, 0}, {1536, 0}, {96, 18*5 + 1}} {
+		nb := c.cols / 32
+		rs := nb*q4_0Bytes + c.pad
+		w := make([]byte, 16*rs)
+		for r := 0; r < 16; r++ {
+			copy(w[r*rs:], randomBlocks(rng, t, Q4_0, c.cols))
+		}
+		got := make([]byte, nb*q40TileBlock)
+		q40Repack16Y(&got[0], &w[0], rs, nb)
+		want := make([]byte, nb*q40TileBlock)
+		repackQ4_0TileGeneric(want, w, rs, 16, nb)
+		if i := firstByteDiff(got, want); i >= 0 {
+			t.Fatalf("cols %d: tile byte %d (block %d, offset %d): AVX2 %#02x, Go %#02x",
+				c.cols, i, i/q40TileBlock, i%q40TileBlock, got[i], want[i])
+		}
+	}
+}

@@ -246,8 +246,8 @@ func (b *Batch) pack() {
 		switch f {
 		case &q4kTileFormat:
 			b.packQ4_KT()
-		case &q40TileFormat:
-			b.packQ4_0T()
+		case &q40TileFormat, &q40TileFormatY:
+			b.packQ4_0T(f)
 		default:
 			b.packK16T(f)
 		}

@@ -297,16 +297,50 @@ func runQ4_0Tile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int)
 func q40Repack16(tile, w *byte, rs, nb int)
 
 // repackQ4_0Tile16 writes a Q4_0 tile of 16 rows with the assembly of
-// q4_0Repack (gen_matmul.go) where the tile kernels run, and reports
-// whether it did.
+// q4_0Repack (gen_matmul.go; q4_0RepackY without VNNI) where AVX2 runs, and
+// reports whether it did.
 func repackQ4_0Tile16(tile, w []byte, rs, nb int) bool {
-	if !useVNNI || nb == 0 {
+	if !haveAVX2 || nb == 0 {
 		return false
 	}
 	_, _ = tile[nb*q40TileBlock-1], w[15*rs+nb*q4_0Bytes-1]
-	q40Repack16(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+	if useVNNI {
+		q40Repack16(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+	} else {
+		q40Repack16Y(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+	}
 	return true
 }
+
+//go:noescape
+func mmQ4_0Q8_0TY1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmQ4_0Q8_0TY2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmQ4_0Q8_0TY3(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmQ4_0Q8_0TY4(tile, a *byte, nb int, res *float32)
+
+// q40TilesY[G]: the AVX2 Q4_0 tile kernels for G activation rows (q4_0TY in
+// gen_matmul.go).
+var q40TilesY = [q40TileGY + 1]func(tile, a *byte, nb int, res *float32){
+	1: mmQ4_0Q8_0TY1, 2: mmQ4_0Q8_0TY2, 3: mmQ4_0Q8_0TY3, 4: mmQ4_0Q8_0TY4,
+}
+
+// runQ4_0TileY runs the AVX2 Q4_0 tile kernel for G activation rows into
+// acc (16 float32 per row) and stores the rows in mask: out[i*ldo + r].
+func runQ4_0TileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	_, _ = tile[nb*q40TileBlock-1], a[G*nb*q40Rec-1]
+	res := acc[:16*G]
+	q40TilesY[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
+	storeTileRows(G, res, out, ldo, mask)
+}
+
+//go:noescape
+func q40Repack16Y(tile, w *byte, rs, nb int)
 
 // tileKernels reports whether the Q4_K and Q4_0 tile kernels run here
 // (they need AVX512_VNNI, as the other 512-bit kernels).

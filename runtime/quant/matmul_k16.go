@@ -395,6 +395,12 @@ func runK16Tile(t Type, set, G int, tile, a []byte, nb int, acc, out []float32, 
 	if set == 2 || !runK16TileAsm(t, set, G, tile, a, nb, res, gemm) {
 		runK16TileGeneric(t, G, tile, a, nb, res, gemm)
 	}
+	storeTileRows(G, res, out, ldo, mask)
+}
+
+// storeTileRows stores a tile kernel's results res[16*i + r] (G activation
+// rows, the tile rows in mask, 1<<n - 1) to out[i*ldo + r].
+func storeTileRows(G int, res, out []float32, ldo, mask int) {
 	n := bits.Len(uint(mask)) // the mask covers rows 0..n-1
 	if n == k16AccRow {
 		// A whole tile: two vector moves per row, not a memmove call.

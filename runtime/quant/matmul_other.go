@@ -34,6 +34,10 @@ func runQ4_0Tile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int)
 
 func repackQ4_0Tile16(tile, w []byte, rs, nb int) bool { return false }
 
+func runQ4_0TileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	panic("quant: no Q4_0 tile kernels on this architecture")
+}
+
 func useK16VNNI() bool { return false }
 func useK16AVX2() bool { return false }
 

@@ -11,12 +11,19 @@ import (
 // (dotQ4_0Q8_0Generic), so MatMul repacks 16 weight rows into a tile whose
 // registers hold the same four quants of a block for all 16 rows, and the
 // tile kernels (q4_0T in gen_matmul.go) run every activation row against
-// it, up to q40TileG rows per call.
+// it, up to q40TileG rows per call. Where VNNI is missing, AVX2 kernels
+// (q4_0TY: VPMADDUBSW and VPMADDWD for 8 weight rows per register, up to
+// q40TileGY activation rows per call) and an AVX2 repack (q4_0RepackY) run
+// on the same tiles from q40TileYMin rows, with the same arithmetic.
+// (One thread, 1536x576, 64 rows: 40 GMAC/s against 24 for the AVX2 group
+// kernels they replace; 8 rows 31 against 20.)
 const (
 	q40TileBlock = 576 // bytes of one repacked block of a tile
 	q40Rec       = 48  // bytes of one packed activation block
 	q40TileG     = 8   // activation rows per kernel call (as in gen_matmul.go)
 	q40TileMin   = 2   // fewest activation rows for which the tile path pays (BenchmarkMatMul: 2 rows 24-35 GMAC/s against 13 for the group kernel)
+	q40TileGY    = 4   // activation rows per AVX2 kernel call (q4_0TY in gen_matmul.go)
+	q40TileYMin  = 4   // the same for the AVX2 tile kernels, where VNNI is missing (BenchmarkMatMul)
 )
 
 // Tile block layout (offsets in bytes):
@@ -27,19 +34,18 @@ const (
 //
 // Rows past the end of the weights (a last tile of fewer than 16) are zero.
 
-// packQ4_0T lays out the Q8_0 rows for the Q4_0 tile kernels: for each
-// group of up to q40TileG rows (full groups, then the rest), block after
-// block, one q40Rec-byte record per row:
+// packQ4_0T lays out the Q8_0 rows for the Q4_0 tile kernels of f: for
+// each group of its kernels (tileGroups), block after block, one
+// q40Rec-byte record per row:
 //
 //	0   [32]i8  the quants
 //	32  i32     -8·Σq (the lane sums' start: Σ (q4-8)·q8 = Σ q4·q8 - 8·Σ q8)
 //	36  f32     d (the f16 scale, widened exactly)
 //	40  (zero padding to 48)
-func (b *Batch) packQ4_0T() {
+func (b *Batch) packQ4_0T(f *tileFormat) {
 	nb := b.cols / 32
 	b.packed = grow(b.packed, b.n*nb*q40Rec)
-	for first := 0; first < b.n; first += q40TileG {
-		G := min(q40TileG, b.n-first)
+	tileGroups(f, b.n, func(first, G int) {
 		base := first * nb * q40Rec
 		for t := 0; t < G; t++ {
 			row := b.Row(first + t)
@@ -56,7 +62,7 @@ func (b *Batch) packQ4_0T() {
 				clear(dst[40:])
 			}
 		}
-	}
+	})
 	b.isPacked, b.isTiled = true, true
 	b.vnniOK = true
 }

@@ -182,6 +182,8 @@ type tileFormat struct {
 var (
 	q4kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, 0, repackQ4_KTile, runQ4_KTile, q4kGemmRows, runQ4_KTileGemm}
 	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile, nil, nil}
+	// Q4_0's tiles with the AVX2 kernels, where VNNI is missing.
+	q40TileFormatY = tileFormat{32, q40TileBlock, q40Rec, q40TileGY, 16, repackQ4_0Tile, runQ4_0TileY, nil, nil}
 )
 
 // tileGroups calls f for each group of activation rows that f's kernels
@@ -208,6 +210,8 @@ func tileFormatFor(t Type, T int) *tileFormat {
 		return k16Format(t) // on every machine: the batch arithmetic
 	case t == Q4_K && !tileKernels() && useK16AVX2() && T >= q4kK16Min:
 		return &k16Formats[k16Kind(Q4_K)][1] // AVX2 without the VNNI tile kernels
+	case t == Q4_0 && !tileKernels() && useK16AVX2() && T >= q40TileYMin:
+		return &q40TileFormatY
 	case !tileKernels():
 		return nil
 	case t == Q4_K && T >= q4kTileMin:
