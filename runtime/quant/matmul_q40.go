@@ -21,9 +21,9 @@ const (
 	q40TileBlock = 576 // bytes of one repacked block of a tile
 	q40Rec       = 48  // bytes of one packed activation block
 	q40TileG     = 8   // activation rows per kernel call (as in gen_matmul.go)
-	q40TileMin   = 2   // fewest activation rows for which the tile path pays (BenchmarkMatMul: 2 rows 24-35 GMAC/s against 13 for the group kernel)
+	q40TileMin   = 1   // fewest activation rows for which the tile path pays: even one (decode). One thread, 1536x576: 1 row 56-58 µs against 69-75 for MatVec; 2 rows 24-35 GMAC/s against 13 for the group kernel
 	q40TileGY    = 4   // activation rows per AVX2 kernel call (q4_0TY in gen_matmul.go)
-	q40TileYMin  = 4   // the same for the AVX2 tile kernels, where VNNI is missing (BenchmarkMatMul)
+	q40TileYMin  = 2   // the same for the AVX2 tile kernels, where VNNI is missing: 2 rows 94-110 µs against 139 for the group kernel; 1 row no faster than MatVec
 )
 
 // Tile block layout (offsets in bytes):
