@@ -59,7 +59,8 @@
 // 4 for Q4_0) instead of once per row. Q4_K (with AVX-512 VNNI) goes
 // further: 16 weight rows are repacked once into a tile whose registers
 // hold one sub-block position for all 16 rows, and every activation row
-// runs against it (matmul_q4k.go; Q4_0 likewise, matmul_q40.go). Each result is bit-identical to Dot
+// runs against it (matmul_q4k.go; Q4_0 likewise, matmul_q40.go, from a
+// single row on: the tile beats MatVec even for decoding). Each result is bit-identical to Dot
 // on the same pair of rows — the same integer sums, the same FMAs in the
 // same order, the same scale rounding and horizontal sum — whatever the
 // batch size, with two exceptions that follow llama.cpp: Q6_K, Q5_K, Q3_K
@@ -105,7 +106,7 @@
 // every architecture). On amd64, when the CPU has AVX2, FMA and F16C (checked
 // once at start-up with CPUID/XGETBV, see cpu_amd64.go), every pair runs
 // AVX2 assembly (dot_amd64.s), plus the Q8_0/Q8_1 activation quantizers.
-// MatVec runs Q4_1 and Q8_0 two rows at a time (each row's arithmetic
+// MatVec runs Q4_1, Q8_0 and Q4_0 two rows at a time (each row's arithmetic
 // unchanged: the second row's independent FMA chain hides the latency of
 // the single accumulator ggml parity requires). For every block format
 // the assembly and Go results are identical bit for bit (decoding the
