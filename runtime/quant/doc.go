@@ -126,8 +126,7 @@
 // the 512-bit and VNNI kernels off). The batch kernels of Q2_K..Q6_K exist
 // for VNNI (VPDPWSSD, 16 rows per register), AVX2 (VPMADDWD) and in Go;
 // all three give the batch arithmetic's bits. Machines with AVX2 but not
-// VNNI run Q4_K prompts of 16 rows or more on the same int16 tiles, with
-// AVX2 kernels that keep Q4_K's arithmetic (matmul_k16.go), and Q4_0
-// prompts of 4 rows or more on Q4_0's tiles with AVX2 kernels
-// (matmul_q40.go).
+// VNNI run Q4_K prompts of 8 rows or more and Q4_0 prompts of 2 or more on
+// the Q4_K and Q4_0 tiles with AVX2 kernels and an AVX2 repack
+// (matmul_q4k.go, matmul_q40.go), with the same arithmetic.
 package quant

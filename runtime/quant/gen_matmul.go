@@ -903,6 +903,182 @@ func q4KTNext(name string, G, rec int) {
 	p("RET")
 }
 
+// q4_KTY generates the AVX2 Q4_K tile kernel for G <= 2 activation rows,
+// for machines without VNNI, on q4_KT's tiles. Within a sub-block j of 32
+// elements, VPMADDUBSW (the tile's unsigned quants against four broadcast
+// activation bytes) gives int16 pairs q·y + q'·y', and VPADDW sums the
+// eight of them exactly in int16 (16 products, at most 16·15·127 = 30480);
+// one VPMADDWD with the scale pair (sc_j, sc_j) then adds sc_j times all
+// 32 products into the int32 isum, 8 weight rows per register. So a
+// sub-block costs 8 VPMADDUBSW and 8 VPADDW per 8 rows and activation row,
+// against 16 VPMADDWD and 16 VPADDD on the batch kernels' int16 tiles
+// (which these replaced for Q4_K: one thread, 2048x2048, 64 rows, 40-48
+// against 25-28 GMAC/s). The float steps are Q4_K's (per 64 elements with
+// gemm, else per super-block). acc and accm live in res, 32 float32 per
+// activation row (acc for the 16 rows, then accm); at the end row t's
+// results acc - accm go to res[16t..16t+15], rows in order, so that each
+// overwrites only what it or an earlier row has read. Registers: Y0-Y3 the int16 sums (two per
+// activation row: tile rows 0-7, 8-15), Y4-Y7 isum, Y8/Y9 tile quants and
+// then scale pairs, Y10 activation bytes, Y11-Y14 scratch.
+func q4_KTY(G int, gemm bool) {
+	const rec = 288
+	name := fmt.Sprintf("mmQ4_KQ8_KTY%d", G)
+	if gemm {
+		name += "g"
+	}
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	p("MOVQ res+24(FP), R11")
+	p("VXORPS Y11, Y11, Y11")
+	for i := 0; i < 4*G; i++ {
+		p("VMOVUPS Y11, %d(R11)", 32*i)
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	label(name + "_sb")
+	for r := 4; r < 4+2*G; r++ {
+		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	// step enters isum (then zeroed) and the min pairs js into the chains.
+	step := func(js []int) {
+		for t := 0; t < G; t++ {
+			for h := 0; h < 2; h++ {
+				acc, accm := 128*t+32*h, 128*t+64+32*h
+				p("VCVTDQ2PS Y%d, Y11", 4+2*t+h)
+				p("VBROADCASTSS %d(DI), Y13", t*rec+272)
+				p("VMULPS %d(SI), Y13, Y12", 4864+32*h)
+				p("VMOVUPS %d(R11), Y14", acc)
+				p("VFMADD231PS Y12, Y11, Y14")
+				p("VMOVUPS Y14, %d(R11)", acc)
+				p("VPXOR Y12, Y12, Y12")
+				for _, j := range js {
+					p("VPBROADCASTD %d(DI), Y11", t*rec+256+4*j)
+					p("VPMADDWD %d(SI), Y11, Y11", 4608+64*j+32*h)
+					p("VPADDD Y11, Y12, Y12")
+				}
+				p("VCVTDQ2PS Y12, Y12")
+				p("VMULPS %d(SI), Y13, Y13", 4928+32*h)
+				p("VMOVUPS %d(R11), Y14", accm)
+				p("VFMADD231PS Y13, Y12, Y14")
+				p("VMOVUPS Y14, %d(R11)", accm)
+				if gemm {
+					p("VPXOR Y%d, Y%d, Y%d", 4+2*t+h, 4+2*t+h, 4+2*t+h)
+				}
+			}
+		}
+	}
+	for j := 0; j < 8; j++ {
+		for r := 0; r < 2*G; r++ {
+			p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+		}
+		for k := 0; k < 8; k++ {
+			p("VMOVDQU %d(SI), Y8", 64*(8*j+k))
+			p("VMOVDQU %d(SI), Y9", 64*(8*j+k)+32)
+			for t := 0; t < G; t++ {
+				p("VPBROADCASTD %d(DI), Y10", t*rec+32*j+4*k)
+				p("VPMADDUBSW Y10, Y8, Y11")
+				p("VPADDW Y11, Y%d, Y%d", 2*t, 2*t)
+				p("VPMADDUBSW Y10, Y9, Y12")
+				p("VPADDW Y12, Y%d, Y%d", 2*t+1, 2*t+1)
+			}
+		}
+		// The scale pairs (sc_j, sc_j) from the tile's int32 sc_j.
+		for h := 0; h < 2; h++ {
+			p("VMOVDQU %d(SI), Y%d", 4096+64*j+32*h, 8+h)
+			p("VPSLLD $16, Y%d, Y11", 8+h)
+			p("VPOR Y11, Y%d, Y%d", 8+h, 8+h)
+		}
+		for t := 0; t < G; t++ {
+			for h := 0; h < 2; h++ {
+				p("VPMADDWD Y%d, Y%d, Y11", 8+h, 2*t+h)
+				p("VPADDD Y11, Y%d, Y%d", 4+2*t+h, 4+2*t+h)
+			}
+		}
+		if gemm && j%2 == 1 {
+			step([]int{j / 2})
+		}
+	}
+	if !gemm {
+		step([]int{0, 1, 2, 3})
+	}
+	p("ADDQ $4992, SI")
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_sb", name)
+	label(name + "_done")
+	for t := 0; t < G; t++ {
+		for h := 0; h < 2; h++ {
+			p("VMOVUPS %d(R11), Y11", 128*t+32*h)
+			p("VSUBPS %d(R11), Y11, Y11", 128*t+64+32*h)
+			p("VMOVUPS Y11, %d(R11)", 64*t+32*h)
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants
+// of repackQ4_KTile's tile for 16 full rows in AVX2 (the headers are
+// written in Go, q4kTileHeaders). Per super-block and sub-block j, each
+// row's 32 quants (the low or high nibbles of its chunk j/2) form one
+// register of eight dwords, and the 16 rows are transposed in two 8x8
+// blocks (as k16Finish) into the tile's dwords 8j..8j+7.
+func q4_KQuantsY() {
+	const name = "q4kQuants16Y"
+	fmt.Fprintf(&b, "\n// func %s(tile, w *byte, rs, nb int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), DI")
+	p("MOVQ w+8(FP), SI")
+	p("MOVQ rs+16(FP), R8")
+	p("MOVQ nb+24(FP), CX")
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	label(name + "_sb")
+	for j := 0; j < 8; j++ {
+		p("MOVQ SI, BX")
+		for R := 0; R < 2; R++ {
+			p("MOVL $0x0F0F0F0F, AX")
+			p("VMOVD AX, X15")
+			p("VPBROADCASTD X15, Y15")
+			for i := 0; i < 8; i++ {
+				p("VMOVDQU %d(BX), Y%d", 16+32*(j/2), i)
+				if j%2 == 1 {
+					p("VPSRLW $4, Y%d, Y%d", i, i)
+				}
+				p("VPAND Y15, Y%d, Y%d", i, i)
+				p("ADDQ R8, BX")
+			}
+			for i := 0; i < 4; i++ {
+				p("VPUNPCKLDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+				p("VPUNPCKHDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+			}
+			for g := 0; g < 2; g++ {
+				t0, t1, t2, t3 := 8+4*g, 9+4*g, 10+4*g, 11+4*g
+				p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t2, t0, 4*g)
+				p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t2, t0, 4*g+1)
+				p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+2)
+				p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+3)
+			}
+			for k := 0; k < 4; k++ { // dwords k and k+4 of sub-block j
+				p("VPERM2I128 $0x20, Y%d, Y%d, Y%d", 4+k, k, 8+k)
+				p("VPERM2I128 $0x31, Y%d, Y%d, Y%d", 4+k, k, 12+k)
+				p("VMOVDQU Y%d, %d(DI)", 8+k, 64*(8*j+k)+32*R)
+				p("VMOVDQU Y%d, %d(DI)", 12+k, 64*(8*j+k+4)+32*R)
+			}
+		}
+	}
+	p("ADDQ $144, SI")
+	p("ADDQ $4992, DI")
+	p("DECQ CX")
+	p("JNZ %s_sb", name)
+	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
 // k16Unpack generates the unpacker of one super-block of 16 rows of type t
 // for the batch kernels' repack (repackK16Tile16): the 256 quants of each
 // row as int8, offset applied, row after row (k16Block.quants in Go), from
@@ -971,14 +1147,6 @@ func k16Unpack(t string) {
 				p("VPSUBB Y13, Y3, Y3")
 				p("VMOVDQU Y3, %d(DI)", 128*h+32*k)
 			}
-		}
-	case "Q4_K":
-		for c := 0; c < 4; c++ {
-			p("VMOVDQU %d(SI), Y0", 16+32*c)
-			lowNibble(0)
-			p("VMOVDQU Y3, %d(DI)", 64*c)
-			highNibble(0)
-			p("VMOVDQU Y3, %d(DI)", 64*c+32)
 		}
 	case "Q5_K":
 		p("VMOVDQU 16(SI), Y2")
@@ -1245,121 +1413,6 @@ func kBatchY(G, mp int) {
 	p("DECQ CX")
 	p("JNZ %s_sb", name)
 	label(name + "_done")
-	p("VZEROUPPER")
-	p("RET")
-}
-
-// kBatchYQ4K generates the AVX2 kernel of Q4_K on the batch kernels' int16
-// tiles, for machines without the VNNI tile kernels (q4_KT): the tile
-// holds sc·q (q the nibble, no offset) and Q5_K's min pairs, so s1 over a
-// stretch of elements is Q4_K's isum and the min pairs against the bs pairs
-// its imin. The float steps are Q4_K's own: with gemm, per 64 elements
-// (dotQ4_KQ8_K64Generic, llama.cpp's gemm) acc += float(isum_c)·(d·d8)
-// and accm += float(imin_c)·(dmin·d8); without, once per super-block
-// (dotQ4_KQ8_KGeneric). acc and accm live in res, 32 float32 per
-// activation row (acc for the 16 rows, then accm); at the end row t's
-// results acc - accm go to res[16t..16t+15], rows in order, so that each
-// overwrites only what it or an earlier row has read. Registers: Y0-Y7
-// s1 (two per activation row, rows 0-7 and 8-15 of the tile), Y8/Y9 tile
-// pairs, Y10 activation pair, Y11-Y14 scratch.
-func kBatchYQ4K(G int, gemm bool) {
-	const rec, sb = 576, 8832
-	name := fmt.Sprintf("mmKBatchQ4KY%d", G)
-	if gemm {
-		name += "g"
-	}
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	p("MOVQ res+24(FP), R11")
-	p("VXORPS Y11, Y11, Y11")
-	for i := 0; i < 4*G; i++ {
-		p("VMOVUPS Y11, %d(R11)", 32*i)
-	}
-	p("TESTQ CX, CX")
-	p("JZ %s_done", name)
-	label(name + "_sb")
-	for r := 0; r < 2*G; r++ {
-		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
-	}
-	// pairs multiplies the next 8n element pairs (BX into the tile, R10
-	// into the activations, both advanced) into the s1 registers.
-	loops := 0
-	pairs := func(n int) {
-		loop := fmt.Sprintf("%s_pairs%d", name, loops)
-		loops++
-		p("MOVQ $%d, DX", n)
-		label(loop)
-		for k := 0; k < 8; k++ {
-			p("VMOVDQU %d(BX), Y8", 64*k)
-			p("VMOVDQU %d(BX), Y9", 64*k+32)
-			for t := 0; t < G; t++ {
-				p("VPBROADCASTD %d(R10), Y10", t*rec+4*k)
-				p("VPMADDWD Y10, Y8, Y11")
-				p("VPADDD Y11, Y%d, Y%d", 2*t, 2*t)
-				p("VPMADDWD Y10, Y9, Y12")
-				p("VPADDD Y12, Y%d, Y%d", 2*t+1, 2*t+1)
-			}
-		}
-		p("ADDQ $512, BX")
-		p("ADDQ $32, R10")
-		p("DECQ DX")
-		p("JNZ %s", loop)
-	}
-	// step enters s1 (then zeroed) and the min pairs js into the chains.
-	step := func(js []int) {
-		for t := 0; t < G; t++ {
-			for h := 0; h < 2; h++ {
-				acc, accm := 128*t+32*h, 128*t+64+32*h
-				p("VCVTDQ2PS Y%d, Y11", 2*t+h)
-				p("VBROADCASTSS %d(DI), Y13", t*rec+560)
-				p("VMULPS %d(SI), Y13, Y12", 8704+32*h)
-				p("VMOVUPS %d(R11), Y14", acc)
-				p("VFMADD231PS Y12, Y11, Y14")
-				p("VMOVUPS Y14, %d(R11)", acc)
-				p("VPXOR Y12, Y12, Y12")
-				for _, j := range js {
-					p("VPBROADCASTD %d(DI), Y11", t*rec+544+4*j)
-					p("VPMADDWD %d(SI), Y11, Y11", 8192+64*j+32*h)
-					p("VPADDD Y11, Y12, Y12")
-				}
-				p("VCVTDQ2PS Y12, Y12")
-				p("VMULPS %d(SI), Y13, Y13", 8768+32*h)
-				p("VMOVUPS %d(R11), Y14", accm)
-				p("VFMADD231PS Y13, Y12, Y14")
-				p("VMOVUPS Y14, %d(R11)", accm)
-			}
-			if gemm {
-				p("VPXOR Y%d, Y%d, Y%d", 2*t, 2*t, 2*t)
-				p("VPXOR Y%d, Y%d, Y%d", 2*t+1, 2*t+1, 2*t+1)
-			}
-		}
-	}
-	p("MOVQ SI, BX")
-	p("MOVQ DI, R10")
-	if gemm {
-		for c := 0; c < 4; c++ {
-			pairs(4) // 32 pairs: 64 elements
-			step([]int{c})
-		}
-	} else {
-		pairs(16)
-		step([]int{0, 1, 2, 3})
-	}
-	p("ADDQ $%d, SI", sb)
-	p("ADDQ $%d, DI", G*rec)
-	p("DECQ CX")
-	p("JNZ %s_sb", name)
-	label(name + "_done")
-	for t := 0; t < G; t++ {
-		for h := 0; h < 2; h++ {
-			p("VMOVUPS %d(R11), Y11", 128*t+32*h)
-			p("VSUBPS %d(R11), Y11, Y11", 128*t+64+32*h)
-			p("VMOVUPS Y11, %d(R11)", 64*t+32*h)
-		}
-	}
 	p("VZEROUPPER")
 	p("RET")
 }
@@ -2046,6 +2099,12 @@ func main() {
 		}
 	}
 	q4_KRepack()
+	for _, gemm := range []bool{false, true} {
+		for G := 1; G <= 2; G++ {
+			q4_KTY(G, gemm)
+		}
+	}
+	q4_KQuantsY()
 	for G := 1; G <= q40TileG; G++ {
 		q4_0T(G)
 	}
@@ -2054,7 +2113,7 @@ func main() {
 		q4_0TY(G)
 	}
 	q4_0RepackY()
-	for _, t := range []string{"Q6_K", "Q5_K", "Q3_K", "Q2_K", "Q4_K"} {
+	for _, t := range []string{"Q6_K", "Q5_K", "Q3_K", "Q2_K"} {
 		k16Unpack(t)
 	}
 	k16Finish()
@@ -2064,11 +2123,6 @@ func main() {
 		}
 		for G := 1; G <= k16TileGY; G++ {
 			kBatchY(G, mp)
-		}
-	}
-	for _, gemm := range []bool{false, true} {
-		for G := 1; G <= k16TileGY; G++ {
-			kBatchYQ4K(G, gemm)
 		}
 	}
 	for G := 2; G <= 8; G += 2 {

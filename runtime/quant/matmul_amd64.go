@@ -245,16 +245,63 @@ var (
 //go:noescape
 func q4kRepack16(tile, w *byte, rs, nb int)
 
+//go:noescape
+func q4kQuants16Y(tile, w *byte, rs, nb int)
+
 // repackQ4_KTile16 writes a tile of 16 rows with the assembly of
-// q4_KRepack (gen_matmul.go) where the tile kernels run, and reports
-// whether it did.
+// q4_KRepack (gen_matmul.go) where the VNNI tile kernels run, or of
+// q4_KQuantsY and the Go headers where only AVX2 does, and reports whether
+// it did.
 func repackQ4_KTile16(tile, w []byte, rs, nb int) bool {
-	if !useVNNI || nb == 0 {
+	if !haveAVX2 || nb == 0 {
 		return false
 	}
 	_, _ = tile[nb*q4kTileSB-1], w[15*rs+nb*q4_KBytes-1]
-	q4kRepack16(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+	if useVNNI {
+		q4kRepack16(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+		return true
+	}
+	q4kQuants16Y(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+	q4kTileHeaders(tile, w, rs, tileRows, nb)
 	return true
+}
+
+//go:noescape
+func mmQ4_KQ8_KTY1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmQ4_KQ8_KTY2(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmQ4_KQ8_KTY1g(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmQ4_KQ8_KTY2g(tile, a *byte, nb int, res *float32)
+
+// q4kTilesY[G], q4kTilesYGemm[G]: the AVX2 Q4_K tile kernels (q4_KTY in
+// gen_matmul.go), per super-block and with the gemm steps.
+var (
+	q4kTilesY     = [q4kTileGY + 1]func(tile, a *byte, nb int, res *float32){1: mmQ4_KQ8_KTY1, 2: mmQ4_KQ8_KTY2}
+	q4kTilesYGemm = [q4kTileGY + 1]func(tile, a *byte, nb int, res *float32){1: mmQ4_KQ8_KTY1g, 2: mmQ4_KQ8_KTY2g}
+)
+
+// runQ4_KTileY runs the AVX2 Q4_K tile kernel for G activation rows into
+// acc (32 float32 per row: the kernel's acc and accm, its results in the
+// first 16G) and stores the rows in mask: out[i*ldo + r].
+func runQ4_KTileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	runQ4_KTileYSet(&q4kTilesY, G, tile, a, nb, acc, out, ldo, mask)
+}
+
+// runQ4_KTileYGemm is runQ4_KTileY with the gemm steps.
+func runQ4_KTileYGemm(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	runQ4_KTileYSet(&q4kTilesYGemm, G, tile, a, nb, acc, out, ldo, mask)
+}
+
+func runQ4_KTileYSet(ks *[q4kTileGY + 1]func(tile, a *byte, nb int, res *float32), G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	_, _ = tile[nb*q4kTileSB-1], a[G*nb*q4kRec-1]
+	res := acc[:32*G]
+	ks[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
+	storeTileRows(G, res, out, ldo, mask)
 }
 
 //go:noescape
@@ -623,57 +670,13 @@ var (
 	}
 )
 
-//go:noescape
-func mmKBatchQ4KY1(tile, a *byte, nb int, res *float32)
-
-//go:noescape
-func mmKBatchQ4KY2(tile, a *byte, nb int, res *float32)
-
-//go:noescape
-func mmKBatchQ4KY3(tile, a *byte, nb int, res *float32)
-
-//go:noescape
-func mmKBatchQ4KY4(tile, a *byte, nb int, res *float32)
-
-//go:noescape
-func mmKBatchQ4KY1g(tile, a *byte, nb int, res *float32)
-
-//go:noescape
-func mmKBatchQ4KY2g(tile, a *byte, nb int, res *float32)
-
-//go:noescape
-func mmKBatchQ4KY3g(tile, a *byte, nb int, res *float32)
-
-//go:noescape
-func mmKBatchQ4KY4g(tile, a *byte, nb int, res *float32)
-
-// kBatchYQ4K[G], kBatchYQ4KGemm[G]: Q4_K's AVX2 kernels on the int16
-// tiles for G activation rows (kBatchYQ4K in gen_matmul.go), per
-// super-block and with the gemm steps.
-var (
-	kBatchYQ4K     = [k16TileGY + 1]func(tile, a *byte, nb int, res *float32){1: mmKBatchQ4KY1, 2: mmKBatchQ4KY2, 3: mmKBatchQ4KY3, 4: mmKBatchQ4KY4}
-	kBatchYQ4KGemm = [k16TileGY + 1]func(tile, a *byte, nb int, res *float32){1: mmKBatchQ4KY1g, 2: mmKBatchQ4KY2g, 3: mmKBatchQ4KY3g, 4: mmKBatchQ4KY4g}
-)
-
 // useK16VNNI and useK16AVX2 report which batch kernels run here.
 func useK16VNNI() bool { return useVNNI }
 func useK16AVX2() bool { return haveAVX2 }
 
 // runK16TileAsm runs the batch kernel of set (0 VNNI, 1 AVX2) for type t
 // and G activation rows into res (16 per row) and reports whether it did.
-func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32, gemm bool) bool {
-	if t == Q4_K {
-		if set != 1 || !haveAVX2 {
-			return false
-		}
-		_ = res[32*G-1]
-		k := kBatchYQ4K[G]
-		if gemm {
-			k = kBatchYQ4KGemm[G]
-		}
-		k(unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
-		return true
-	}
+func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bool {
 	m := kBatchMins[k16Kind(t)]
 	_ = res[16*G-1]
 	switch {
@@ -700,9 +703,6 @@ func k16UnpackQ3_K(q, w *byte, rs int)
 func k16UnpackQ2_K(q, w *byte, rs int)
 
 //go:noescape
-func k16UnpackQ4_K(q, w *byte, rs int)
-
-//go:noescape
 func k16Finish16(tile, q, sc, w16 *byte)
 
 // k16Unpack runs the unpacker of k16Unpack (gen_matmul.go) for t. (A direct
@@ -718,8 +718,6 @@ func k16Unpack(t Type, q, w *byte, rs int) {
 		k16UnpackQ5_K(q, w, rs)
 	case Q2_K:
 		k16UnpackQ2_K(q, w, rs)
-	case Q4_K:
-		k16UnpackQ4_K(q, w, rs)
 	default:
 		panic("quant: no batch arithmetic for " + t.String())
 	}

@@ -38,15 +38,7 @@ import (
 // activation quants, widened to int16 (packK16T). Integers are exact in
 // any order: every kernel forms s1 and s2 exactly and then the float steps
 // above, in the same order, so every path gives the same bits.
-//
-// Q4_K uses these tiles too, on machines with AVX2 but without the VNNI
-// tile kernels of matmul_q4k.go (kind 4, AVX2 set only, from q4kK16Min
-// rows): its sc·q pairs and Q5_K's min pairs give its exact isum and imin,
-// and its kernels (kBatchYQ4K in gen_matmul.go) take Q4_K's own float
-// steps, per 64 elements for the gemm rows (q4kGemmRows) and per
-// super-block for the others, so it keeps Dot's and llama.cpp's bits. The
-// repack (per-type AVX2 unpackers, Go headers, an AVX2 multiply and 8x8
-// dword transposes) runs on every AVX2 machine.
+
 const (
 	kBatchMin = 8    // fewest activation rows that take the batch arithmetic (ggml_tiled_min_batch)
 	k16TileSB = 8832 // bytes of one repacked super-block of a tile
@@ -145,7 +137,7 @@ func (k *k16Block) header(t Type, blk []byte) {
 			k.sc[j] = int16(scaleK3(j, sc))
 		}
 		k.d = half(blk, q3_KD)
-	case Q5_K, Q4_K:
+	case Q5_K:
 		// scaleMinK4 for all eight at once (as repackQ4_KTileGeneric):
 		// bytes j of scLo/scHi are sc_j/sc_j+4, of mLo/mHi m_j/m_j+4.
 		le := binary.LittleEndian
@@ -205,14 +197,6 @@ func (k *k16Block) quants(t Type, blk []byte) {
 		for e := 0; e < QK_K; e++ {
 			k.q[e] = int8(blk[q2_KQs+32*(e/128)+e%32] >> (2 * (e % 128 / 32)) & 3)
 		}
-	case Q4_K:
-		for c := 0; c < 4; c++ {
-			q := (*[32]byte)(blk[q4_KQs+32*c:])
-			for e, v := range q {
-				k.q[64*c+e] = int8(v & 0xf)
-				k.q[64*c+32+e] = int8(v >> 4)
-			}
-		}
 	}
 }
 
@@ -242,12 +226,8 @@ func repackK16TileGeneric(t Type, tile, w []byte, rs, n, nb int) {
 
 // runK16TileGeneric is the tile kernels in Go: res[t*16 + r] for the G
 // activation rows of a (packK16T) and the 16 rows of tile, with the
-// batch arithmetic (Q4_K: its own, gemm choosing the per-64 steps).
-func runK16TileGeneric(t Type, G int, tile, a []byte, nb int, res []float32, gemm bool) {
-	if t == Q4_K {
-		runK16TileQ4_KGeneric(G, tile, a, nb, res, gemm)
-		return
-	}
+// batch arithmetic.
+func runK16TileGeneric(t Type, G int, tile, a []byte, nb int, res []float32) {
 	le := binary.LittleEndian
 	_ = res[16*G-1]
 	for i := 0; i < G; i++ {
@@ -276,44 +256,6 @@ func runK16TileGeneric(t Type, G int, tile, a []byte, nb int, res []float32, gem
 				acc = FMA32(batchRes(d, dmin, s1, s2), d8, acc)
 			}
 			res[16*i+r] = acc
-		}
-	}
-}
-
-// runK16TileQ4_KGeneric is runK16TileGeneric for Q4_K (the kernels of
-// kBatchYQ4K in gen_matmul.go): per 64 elements (gemm) or per super-block,
-// the exact isum (the tile's sc·q pairs against the activation's) and imin
-// (min pairs against bs pairs) enter acc and accm by FMA with d·d8 and
-// dmin·d8, as dotQ4_KQ8_K64Generic and dotQ4_KQ8_KGeneric do.
-func runK16TileQ4_KGeneric(G int, tile, a []byte, nb int, res []float32, gemm bool) {
-	le := binary.LittleEndian
-	_ = res[16*G-1]
-	steps := 1 // float steps per super-block
-	if gemm {
-		steps = 4
-	}
-	for i := 0; i < G; i++ {
-		for r := 0; r < tileRows; r++ {
-			var acc, accm float32
-			for s := 0; s < nb; s++ {
-				sb := (*[k16TileSB]byte)(tile[s*k16TileSB:])
-				rec := (*[k16Rec]byte)(a[(s*G+i)*k16Rec:])
-				d8 := math.Float32frombits(le.Uint32(rec[560:]))
-				dd := math.Float32frombits(le.Uint32(sb[8704+4*r:])) * d8
-				dm := math.Float32frombits(le.Uint32(sb[8768+4*r:])) * d8
-				for c := 0; c < steps; c++ {
-					var isum, imin int32
-					for p := 128 / steps * c; p < 128/steps*(c+1); p++ {
-						isum += dotPair16(le.Uint32(sb[64*p+4*r:]), le.Uint32(rec[4*p:]))
-					}
-					for j := 4 / steps * c; j < 4/steps*(c+1); j++ {
-						imin += dotPair16(le.Uint32(sb[8192+64*j+4*r:]), le.Uint32(rec[544+4*j:]))
-					}
-					acc = FMA32(float32(isum), dd, acc)
-					accm = FMA32(float32(imin), dm, accm)
-				}
-			}
-			res[16*i+r] = acc - accm
 		}
 	}
 }
@@ -353,31 +295,19 @@ func k16Kind(t Type) int {
 		return 2
 	case Q2_K:
 		return 3
-	case Q4_K:
-		return 4
 	}
 	panic("quant: no batch arithmetic for " + t.String())
 }
 
-// k16Formats[kind][set]: sets VNNI, AVX2, portable. Q4_K (kind 4) runs on
-// these tiles only where its own tile kernels (q4_KT) do not, with the AVX2
-// set (tileFormatFor), its first q4kGemmRows rows with the gemm steps; it
-// has no VNNI set.
-var k16Formats = func() (f [5][3]tileFormat) {
-	for i, t := range []Type{Q6_K, Q3_K, Q5_K, Q2_K, Q4_K} {
+// k16Formats[kind][set]: sets VNNI, AVX2, portable.
+var k16Formats = func() (f [4][3]tileFormat) {
+	for i, t := range []Type{Q6_K, Q3_K, Q5_K, Q2_K} {
 		repack := func(tile, w []byte, rs, n, nb int) { repackK16Tile(t, tile, w, rs, n, nb) }
 		for set, g := range []int{k16TileG, k16TileGY, k16TileGY} {
 			run := func(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
-				runK16Tile(t, set, G, tile, a, nb, acc, out, ldo, mask, false)
+				runK16Tile(t, set, G, tile, a, nb, acc, out, ldo, mask)
 			}
 			f[i][set] = tileFormat{blockElems: QK_K, tileBlock: k16TileSB, rec: k16Rec, maxG: g, accFloats: k16AccRow, repack: repack, run: run}
-			if t == Q4_K {
-				f[i][set].accFloats = 2 * k16AccRow // acc and accm (kBatchYQ4K)
-				f[i][set].gemmRows = q4kGemmRows
-				f[i][set].runGemm = func(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
-					runK16Tile(t, set, G, tile, a, nb, acc, out, ldo, mask, true)
-				}
-			}
 		}
 	}
 	return f
@@ -385,15 +315,12 @@ var k16Formats = func() (f [5][3]tileFormat) {
 
 // runK16Tile runs the kernel of set (0 VNNI, 1 AVX2, 2 portable) for G
 // activation rows and stores the results of the rows in mask (the tile's
-// first rows, 1<<n - 1): out[i*ldo + r]. gemm picks Q4_K's per-64 steps.
-func runK16Tile(t Type, set, G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int, gemm bool) {
+// first rows, 1<<n - 1): out[i*ldo + r].
+func runK16Tile(t Type, set, G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
 	_, _ = tile[nb*k16TileSB-1], a[G*nb*k16Rec-1]
 	res := acc[:G*k16AccRow]
-	if t == Q4_K {
-		res = acc[:2*G*k16AccRow] // the kernels' acc and accm; results in the first G*16
-	}
-	if set == 2 || !runK16TileAsm(t, set, G, tile, a, nb, res, gemm) {
-		runK16TileGeneric(t, G, tile, a, nb, res, gemm)
+	if set == 2 || !runK16TileAsm(t, set, G, tile, a, nb, res) {
+		runK16TileGeneric(t, G, tile, a, nb, res)
 	}
 	storeTileRows(G, res, out, ldo, mask)
 }

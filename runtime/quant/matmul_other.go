@@ -28,6 +28,14 @@ func runQ4_KTileGemm(G int, tile, a []byte, nb int, _, out []float32, ldo, mask 
 
 func repackQ4_KTile16(tile, w []byte, rs, nb int) bool { return false }
 
+func runQ4_KTileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	panic("quant: no Q4_K tile kernels on this architecture")
+}
+
+func runQ4_KTileYGemm(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	panic("quant: no Q4_K tile kernels on this architecture")
+}
+
 func runQ4_0Tile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
 	panic("quant: no Q4_0 tile kernels on this architecture")
 }
@@ -41,9 +49,7 @@ func runQ4_0TileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask i
 func useK16VNNI() bool { return false }
 func useK16AVX2() bool { return false }
 
-func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32, gemm bool) bool {
-	return false
-}
+func runK16TileAsm(t Type, set, G int, tile, a []byte, nb int, res []float32) bool { return false }
 
 func repackK16Tile16(t Type, tile, w []byte, rs, nb int) bool { return false }
 

@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// The Q4_K tile path of MatMul (where the AVX-512 VNNI kernels run).
+// The Q4_K tile path of MatMul (AVX-512 VNNI kernels, or AVX2 ones).
 //
 // Q4_K·Q8_K is an exact integer per super-block (see dotQ4_KQ8_KGeneric),
 // so MatMul may form it in whatever lane layout is fastest and still give
@@ -28,16 +28,19 @@ import (
 // first q4kGemmRows(T) rows take that prompt arithmetic (the tile kernels'
 // g variants here, dotQ4_K64 elsewhere), the others Dot's.
 //
-// Without AVX-512 VNNI these tile kernels do not run; there, from
-// q4kK16Min rows, Q4_K takes the int16 tiles of the batch kernels with
-// AVX2 kernels of its own (matmul_k16.go), with the same arithmetic.
+// Without AVX-512 VNNI, from q4kTileYMin rows, the same tiles run with
+// AVX2 kernels (q4_KTY: VPMADDUBSW, sums of 16 products in int16, one
+// VPMADDWD with the sub-block scale; 8 weight rows per register) and an
+// AVX2 repack of the quants (q4_KQuantsY; headers in Go, q4kTileHeaders),
+// with the same arithmetic.
 const (
-	tileRows   = 16   // weight rows per tile (Q4_K and Q4_0): one per 32-bit lane of a ZMM
-	q4kTileSB  = 4992 // bytes of one repacked super-block of a tile
-	q4kRec     = 288  // bytes of one packed activation super-block
-	q4kTileG   = 6    // activation rows per kernel call (as in gen_matmul.go)
-	q4kTileMin = 2    // fewest activation rows for which the tile path pays (BenchmarkMatMul)
-	q4kK16Min  = 16   // the same for Q4_K on the int16 tiles, AVX2 only (BenchmarkMatMul: 8 rows 2.6 ms against 2.1-2.5 for MatVecs, 16 rows 3.7-4.3 against 3.1-4.3, 32 rows 6.1 against 9.9)
+	tileRows    = 16   // weight rows per tile (Q4_K and Q4_0): one per 32-bit lane of a ZMM
+	q4kTileSB   = 4992 // bytes of one repacked super-block of a tile
+	q4kRec      = 288  // bytes of one packed activation super-block
+	q4kTileG    = 6    // activation rows per kernel call (as in gen_matmul.go)
+	q4kTileMin  = 2    // fewest activation rows for which the tile path pays (BenchmarkMatMul)
+	q4kTileGY   = 2    // activation rows per AVX2 tile kernel call (q4_KTY in gen_matmul.go)
+	q4kTileYMin = 8    // the same for the AVX2 kernels (BenchmarkMatMul, one thread, 2048x2048: 8 rows 17.5-17.8 GMAC/s against 13-16 for MatVecs, 64 rows 40-48 against 14)
 )
 
 // q4kGemmRows returns how many of a batch's T activation rows MatMul
@@ -83,10 +86,10 @@ func matVecQ4_K64(w []byte, rows, cols int, a []byte, out []float32) {
 //	               bs_j = bsum_2j + bsum_2j+1: the bsums of sub-block j
 //	272  f32       d8
 //	276  (zero padding to 288)
-func (b *Batch) packQ4_KT() {
+func (b *Batch) packQ4_KT(f *tileFormat) {
 	nb := b.cols / QK_K
 	b.packed = grow(b.packed, b.n*nb*q4kRec)
-	tileGroups(&q4kTileFormat, b.n, func(first, G int) {
+	tileGroups(f, b.n, func(first, G int) {
 		base := first * nb * q4kRec
 		for t := 0; t < G; t++ {
 			row := b.Row(first + t)
@@ -164,6 +167,34 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 	}
 }
 
+// q4kTileHeaders writes the scales, mins, d and dmin of the n (<= 16) rows
+// of w into tile, as repackQ4_KTileGeneric does (for the AVX2 repack, whose
+// assembly writes the quants).
+func q4kTileHeaders(tile, w []byte, rs, n, nb int) {
+	_ = w[(n-1)*rs+nb*q4_KBytes-1]
+	le := binary.LittleEndian
+	for i := 0; i < nb; i++ {
+		dst := (*[q4kTileSB]byte)(tile[i*q4kTileSB:])
+		for r := 0; r < n; r++ {
+			lane := 4 * r
+			blk := (*[q4_KBytes]byte)(w[r*rs+i*q4_KBytes:])
+			sa, sb, sc := le.Uint32(blk[4:]), le.Uint32(blk[8:]), le.Uint32(blk[12:])
+			scLo, scHi := sa&0x3f3f3f3f, sc&0x0f0f0f0f|(sa>>6&0x03030303)<<4
+			mLo, mHi := sb&0x3f3f3f3f, sc>>4&0x0f0f0f0f|(sb>>6&0x03030303)<<4
+			for j := 0; j < 4; j++ {
+				le.PutUint32(dst[4096+64*j+lane:], scLo>>(8*j)&0xff)
+				le.PutUint32(dst[4096+64*(j+4)+lane:], scHi>>(8*j)&0xff)
+			}
+			le.PutUint32(dst[4608+lane:], mLo&0xff|(mLo>>8&0xff)<<16)
+			le.PutUint32(dst[4608+64+lane:], mLo>>16&0xff|(mLo>>24)<<16)
+			le.PutUint32(dst[4608+128+lane:], mHi&0xff|(mHi>>8&0xff)<<16)
+			le.PutUint32(dst[4608+192+lane:], mHi>>16&0xff|(mHi>>24)<<16)
+			le.PutUint32(dst[4864+lane:], math.Float32bits(half(blk[:], 0)))
+			le.PutUint32(dst[4928+lane:], math.Float32bits(half(blk[:], 2)))
+		}
+	}
+}
+
 // tileFormat describes one type's tile path for matMulTiles.
 type tileFormat struct {
 	blockElems int // elements per (super-)block: 256 or 32
@@ -181,7 +212,9 @@ type tileFormat struct {
 
 var (
 	q4kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, 0, repackQ4_KTile, runQ4_KTile, q4kGemmRows, runQ4_KTileGemm}
-	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile, nil, nil}
+	// Q4_K's tiles with the AVX2 kernels, where VNNI is missing.
+	q4kTileFormatY = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileGY, 32, repackQ4_KTile, runQ4_KTileY, q4kGemmRows, runQ4_KTileYGemm}
+	q40TileFormat  = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile, nil, nil}
 	// Q4_0's tiles with the AVX2 kernels, where VNNI is missing.
 	q40TileFormatY = tileFormat{32, q40TileBlock, q40Rec, q40TileGY, 16, repackQ4_0Tile, runQ4_0TileY, nil, nil}
 )
@@ -208,8 +241,8 @@ func tileFormatFor(t Type, T int) *tileFormat {
 	switch {
 	case kBatchType(t) && T >= kBatchMin:
 		return k16Format(t) // on every machine: the batch arithmetic
-	case t == Q4_K && !tileKernels() && useK16AVX2() && T >= q4kK16Min:
-		return &k16Formats[k16Kind(Q4_K)][1] // AVX2 without the VNNI tile kernels
+	case t == Q4_K && !tileKernels() && useK16AVX2() && T >= q4kTileYMin:
+		return &q4kTileFormatY
 	case t == Q4_0 && !tileKernels() && useK16AVX2() && T >= q40TileYMin:
 		return &q40TileFormatY
 	case !tileKernels():
