@@ -127,30 +127,15 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 		clear(tile)
 	}
 	_ = w[(n-1)*rs+nb*q4_KBytes-1]
+	q4kTileHeaders(tile, w, rs, n, nb)
 	le := binary.LittleEndian
 	// Super-block outer: its 4992 tile bytes stay in L1 while the 16 rows
 	// write their lanes.
 	for i := 0; i < nb; i++ {
 		dst := (*[q4kTileSB]byte)(tile[i*q4kTileSB:])
 		for r := 0; r < n; r++ {
-			lane := 4 * (r & (tileRows - 1))
+			lane := 4 * r
 			blk := (*[q4_KBytes]byte)(w[r*rs+i*q4_KBytes:])
-			// Scales and mins as scaleMinK4 unpacks them: a = bytes 4-7,
-			// b = 8-11, c = 12-15; sc_0..3 = a&63, sc_4..7 = c&15 | (a>>6)<<4,
-			// m_0..3 = b&63, m_4..7 = c>>4 | (b>>6)<<4 (bytewise).
-			sa, sb, sc := le.Uint32(blk[4:]), le.Uint32(blk[8:]), le.Uint32(blk[12:])
-			scLo, scHi := sa&0x3f3f3f3f, sc&0x0f0f0f0f|(sa>>6&0x03030303)<<4
-			mLo, mHi := sb&0x3f3f3f3f, sc>>4&0x0f0f0f0f|(sb>>6&0x03030303)<<4
-			for j := 0; j < 4; j++ {
-				le.PutUint32(dst[4096+64*j+lane:], scLo>>(8*j)&0xff)
-				le.PutUint32(dst[4096+64*(j+4)+lane:], scHi>>(8*j)&0xff)
-			}
-			le.PutUint32(dst[4608+lane:], mLo&0xff|(mLo>>8&0xff)<<16)
-			le.PutUint32(dst[4608+64+lane:], mLo>>16&0xff|(mLo>>24)<<16)
-			le.PutUint32(dst[4608+128+lane:], mHi&0xff|(mHi>>8&0xff)<<16)
-			le.PutUint32(dst[4608+192+lane:], mHi>>16&0xff|(mHi>>24)<<16)
-			le.PutUint32(dst[4864+lane:], math.Float32bits(half(blk[:], 0)))
-			le.PutUint32(dst[4928+lane:], math.Float32bits(half(blk[:], 2)))
 			// Chunk c's 32 bytes hold sub-block 2c in their low nibbles and
 			// 2c+1 in their high ones, element l of each at byte l.
 			for c := 0; c < 4; c++ {
@@ -168,8 +153,8 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 }
 
 // q4kTileHeaders writes the scales, mins, d and dmin of the n (<= 16) rows
-// of w into tile, as repackQ4_KTileGeneric does (for the AVX2 repack, whose
-// assembly writes the quants).
+// of w into tile (repackQ4_KTileGeneric's headers, and the AVX2 repack's,
+// whose assembly writes the quants).
 func q4kTileHeaders(tile, w []byte, rs, n, nb int) {
 	_ = w[(n-1)*rs+nb*q4_KBytes-1]
 	le := binary.LittleEndian
@@ -178,6 +163,9 @@ func q4kTileHeaders(tile, w []byte, rs, n, nb int) {
 		for r := 0; r < n; r++ {
 			lane := 4 * r
 			blk := (*[q4_KBytes]byte)(w[r*rs+i*q4_KBytes:])
+			// Scales and mins as scaleMinK4 unpacks them: a = bytes 4-7,
+			// b = 8-11, c = 12-15; sc_0..3 = a&63, sc_4..7 = c&15 | (a>>6)<<4,
+			// m_0..3 = b&63, m_4..7 = c>>4 | (b>>6)<<4 (bytewise).
 			sa, sb, sc := le.Uint32(blk[4:]), le.Uint32(blk[8:]), le.Uint32(blk[12:])
 			scLo, scHi := sa&0x3f3f3f3f, sc&0x0f0f0f0f|(sa>>6&0x03030303)<<4
 			mLo, mHi := sb&0x3f3f3f3f, sc>>4&0x0f0f0f0f|(sb>>6&0x03030303)<<4
@@ -201,7 +189,7 @@ type tileFormat struct {
 	tileBlock  int // bytes of one repacked block of a tile
 	rec        int // bytes of one packed activation block
 	maxG       int // activation rows per kernel call
-	accFloats  int // results per activation row a kernel writes to scratch (the batch kernels; 0: into out)
+	accFloats  int // float32 per activation row a kernel keeps in scratch (the AVX2 and batch kernels; 0: it writes out)
 	repack     func(tile, w []byte, rs, n, nb int)
 	run        func(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int)
 	// Q4_K only: the first gemmRows(T) of T activation rows take runGemm,
