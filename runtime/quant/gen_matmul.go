@@ -513,23 +513,7 @@ func q4_0RepackY() {
 			p("VINSERTI128 $1, X14, Y%d, Y%d", i, i)
 			p("ADDQ R8, BX")
 		}
-		for i := 0; i < 4; i++ {
-			p("VPUNPCKLDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
-			p("VPUNPCKHDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
-		}
-		for g := 0; g < 2; g++ {
-			t0, t1, t2, t3 := 8+4*g, 9+4*g, 10+4*g, 11+4*g
-			p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t2, t0, 4*g)
-			p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t2, t0, 4*g+1)
-			p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+2)
-			p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+3)
-		}
-		for j := 0; j < 4; j++ { // dwords j and j+4
-			p("VPERM2I128 $0x20, Y%d, Y%d, Y%d", 4+j, j, 8+j)
-			p("VPERM2I128 $0x31, Y%d, Y%d, Y%d", 4+j, j, 12+j)
-			p("VMOVDQU Y%d, %d(DI)", 8+j, 64*j+32*R)
-			p("VMOVDQU Y%d, %d(DI)", 12+j, 64*(j+4)+32*R)
-		}
+		transpose8x8(func(col, reg int) { p("VMOVDQU Y%d, %d(DI)", reg, 64*col+32*R) })
 	}
 	// d: the f16 at the start of each row's block, rows 0-7 and 8-15.
 	p("MOVQ SI, BX")
@@ -1051,23 +1035,7 @@ func q4_KQuantsY() {
 				p("VPAND Y15, Y%d, Y%d", i, i)
 				p("ADDQ R8, BX")
 			}
-			for i := 0; i < 4; i++ {
-				p("VPUNPCKLDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
-				p("VPUNPCKHDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
-			}
-			for g := 0; g < 2; g++ {
-				t0, t1, t2, t3 := 8+4*g, 9+4*g, 10+4*g, 11+4*g
-				p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t2, t0, 4*g)
-				p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t2, t0, 4*g+1)
-				p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+2)
-				p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+3)
-			}
-			for k := 0; k < 4; k++ { // dwords k and k+4 of sub-block j
-				p("VPERM2I128 $0x20, Y%d, Y%d, Y%d", 4+k, k, 8+k)
-				p("VPERM2I128 $0x31, Y%d, Y%d, Y%d", 4+k, k, 12+k)
-				p("VMOVDQU Y%d, %d(DI)", 8+k, 64*(8*j+k)+32*R)
-				p("VMOVDQU Y%d, %d(DI)", 12+k, 64*(8*j+k+4)+32*R)
-			}
+			transpose8x8(func(col, reg int) { p("VMOVDQU Y%d, %d(DI)", reg, 64*(8*j+col)+32*R) })
 		}
 	}
 	p("ADDQ $144, SI")
@@ -1198,6 +1166,32 @@ func k16Unpack(t string) {
 	p("RET")
 }
 
+// transpose8x8 emits the transpose of the 8x8 matrix of dwords in Y0-Y7
+// (row i in Yi): two rounds of unpacks (Y8-Y15, then Y0-Y7) and 128-bit
+// permutes, then store(col, reg) for each column (dword col of the eight
+// rows, in Y reg), columns j and j+4 together. Clobbers Y0-Y15.
+func transpose8x8(store func(col, reg int)) {
+	for i := 0; i < 4; i++ { // Y8+2i, Y9+2i = rows 2i, 2i+1 interleaved
+		p("VPUNPCKLDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+		p("VPUNPCKHDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+	}
+	// Y0-Y3: dwords 0,1 | 2,3 (+4 in the high lane) of rows 0-3; Y4-Y7 of
+	// rows 4-7.
+	for g := 0; g < 2; g++ {
+		t0, t1, t2, t3 := 8+4*g, 9+4*g, 10+4*g, 11+4*g
+		p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t2, t0, 4*g)
+		p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t2, t0, 4*g+1)
+		p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+2)
+		p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+3)
+	}
+	for j := 0; j < 4; j++ {
+		p("VPERM2I128 $0x20, Y%d, Y%d, Y%d", 4+j, j, 8+j)
+		p("VPERM2I128 $0x31, Y%d, Y%d, Y%d", 4+j, j, 12+j)
+		store(j, 8+j)
+		store(j+4, 12+j)
+	}
+}
+
 // k16Finish generates the shared second half of the batch kernels' repack
 // (AVX2): the scaled weights sc·q of 16 rows (the int8 quants widened,
 // times the int16 scale of their 16 elements: one VPMULLW per sub-block),
@@ -1232,25 +1226,7 @@ func k16Finish() {
 			for i := 0; i < 8; i++ {
 				p("VMOVDQU %d(BX), Y%d", (8*R+i)*512+32*K, i)
 			}
-			for i := 0; i < 4; i++ { // Y8+2i, Y9+2i = rows 2i, 2i+1 interleaved
-				p("VPUNPCKLDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
-				p("VPUNPCKHDQ Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
-			}
-			// Y0-Y3: dwords 0,1 | 2,3 (+4 in the high lane) of rows 0-3;
-			// Y4-Y7 of rows 4-7.
-			for g := 0; g < 2; g++ {
-				t0, t1, t2, t3 := 8+4*g, 9+4*g, 10+4*g, 11+4*g
-				p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t2, t0, 4*g)
-				p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t2, t0, 4*g+1)
-				p("VPUNPCKLQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+2)
-				p("VPUNPCKHQDQ Y%d, Y%d, Y%d", t3, t1, 4*g+3)
-			}
-			for j := 0; j < 4; j++ { // pairs 8K+j and 8K+j+4
-				p("VPERM2I128 $0x20, Y%d, Y%d, Y%d", 4+j, j, 8+j)
-				p("VPERM2I128 $0x31, Y%d, Y%d, Y%d", 4+j, j, 12+j)
-				p("VMOVDQU Y%d, %d(DI)", 8+j, 64*(8*K+j)+32*R)
-				p("VMOVDQU Y%d, %d(DI)", 12+j, 64*(8*K+j+4)+32*R)
-			}
+			transpose8x8(func(col, reg int) { p("VMOVDQU Y%d, %d(DI)", reg, 64*(8*K+col)+32*R) })
 		}
 	}
 	p("VZEROUPPER")
