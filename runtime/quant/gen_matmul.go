@@ -1004,14 +1004,102 @@ func q4_KTY(G int, gemm bool) {
 	p("RET")
 }
 
-// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants
+// q5_KT generates the VNNI Q5_K tile kernel for G <= 6 activation rows:
+// the batch arithmetic of matmul_k16.go (llama.cpp's tiled K-quant matmul)
+// on q4_KT's tile layout with 5-bit quants (repackQ5_KTile). Per sub-block
+// j (32 elements, scale sc_j), VPDPBUSD adds the products of 8 elements at
+// a time (two instructions, at most 8·31·128 in magnitude, so it fits the
+// low int16 of each lane) and VPDPWSSD adds sc_j times that sum into s1:
+// 3 instructions per 128 products for 16 rows, against 4 VPDPWSSD on the
+// int16 tiles. s2 = Σ m·bs from the min pairs; then, as kBatchZ, res =
+// d·float(s1), res -= dmin·float(s2) fused, acc = fma(res, d8, acc).
+// Registers: Z0-Z5 acc, Z12-Z17 s1, Z18-Z23 partial sums then s2, Z24/Z25
+// tile quants, Z26 d, Z27 dmin, Z28 res. The results of activation row t
+// go to out[t*ldo + r] for the lanes r set in mask.
+func q5_KT(G int) {
+	const rec = 288
+	name := fmt.Sprintf("mmQ5_KQ8_KT%d", G)
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_store", name)
+	label(name + "_sb")
+	p("VMOVUPS 4864(SI), Z26")
+	p("VMOVUPS 4928(SI), Z27")
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", 12+t, 12+t, 12+t)
+	}
+	for j := 0; j < 8; j++ {
+		for h := 0; h < 4; h++ {
+			for t := 0; t < G; t++ {
+				p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
+			}
+			for k := 2 * h; k < 2*h+2; k++ {
+				w := 24 + k%2
+				p("VMOVDQU32 %d(SI), Z%d", 64*(8*j+k), w)
+				for t := 0; t < G; t++ {
+					p("VPDPBUSD.BCST %d(DI), Z%d, Z%d", t*rec+32*j+4*k, w, 18+t)
+				}
+			}
+			for t := 0; t < G; t++ {
+				p("VPDPWSSD %d(SI), Z%d, Z%d", 4096+64*j, 18+t, 12+t)
+			}
+		}
+	}
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
+	}
+	for i := 0; i < 4; i++ {
+		w := 24 + i%2
+		p("VMOVDQU32 %d(SI), Z%d", 4608+64*i, w)
+		for t := 0; t < G; t++ {
+			p("VPDPWSSD.BCST %d(DI), Z%d, Z%d", t*rec+256+4*i, w, 18+t)
+		}
+	}
+	for t := 0; t < G; t++ {
+		p("VCVTDQ2PS Z%d, Z28", 12+t)
+		p("VMULPS Z26, Z28, Z28")
+		p("VCVTDQ2PS Z%d, Z%d", 18+t, 18+t)
+		p("VFNMADD231PS Z%d, Z27, Z28", 18+t)
+		p("VFMADD231PS.BCST %d(DI), Z28, Z%d", t*rec+272, t)
+	}
+	p("ADDQ $4992, SI")
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_sb", name)
+	label(name + "_store")
+	p("MOVQ out+24(FP), DX")
+	p("MOVQ ldo+32(FP), R12")
+	p("SHLQ $2, R12")
+	p("MOVQ mask+40(FP), AX")
+	p("KMOVW AX, K1")
+	for t := 0; t < G; t++ {
+		p("VMOVUPS Z%d, K1, (DX)", t)
+		if t+1 < G {
+			p("ADDQ R12, DX")
+		}
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants
 // of repackQ4_KTile's tile for 16 full rows in AVX2 (the headers are
-// written in Go, q4kTileHeaders). Per super-block and sub-block j, each
+// written in Go, kTileHeaders). Per super-block and sub-block j, each
 // row's 32 quants (the low or high nibbles of its chunk j/2) form one
 // register of eight dwords, and the 16 rows are transposed in two 8x8
 // blocks (as k16Finish) into the tile's dwords 8j..8j+7.
-func q4_KQuantsY() {
-	const name = "q4kQuants16Y"
+func q4_KQuantsY(q5 bool) {
+	name, bs, qs := "q4kQuants16Y", 144, 16
+	if q5 {
+		name, bs, qs = "q5kQuants16Y", 176, 48 // Q5_K: the fifth bit of element l of sub-block j is bit j of qh byte l (16)
+	}
 	fmt.Fprintf(&b, "\n// func %s(tile, w *byte, rs, nb int)\n", name)
 	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
 	p("MOVQ tile+0(FP), DI")
@@ -1027,18 +1115,32 @@ func q4_KQuantsY() {
 			p("MOVL $0x0F0F0F0F, AX")
 			p("VMOVD AX, X15")
 			p("VPBROADCASTD X15, Y15")
+			if q5 {
+				p("MOVL $0x01010101, AX")
+				p("VMOVD AX, X14")
+				p("VPBROADCASTD X14, Y14")
+			}
 			for i := 0; i < 8; i++ {
-				p("VMOVDQU %d(BX), Y%d", 16+32*(j/2), i)
+				p("VMOVDQU %d(BX), Y%d", qs+32*(j/2), i)
 				if j%2 == 1 {
 					p("VPSRLW $4, Y%d, Y%d", i, i)
 				}
 				p("VPAND Y15, Y%d, Y%d", i, i)
+				if q5 {
+					p("VMOVDQU 16(BX), Y13")
+					if j > 0 {
+						p("VPSRLW $%d, Y13, Y13", j)
+					}
+					p("VPAND Y14, Y13, Y13")
+					p("VPSLLW $4, Y13, Y13")
+					p("VPOR Y13, Y%d, Y%d", i, i)
+				}
 				p("ADDQ R8, BX")
 			}
 			transpose8x8(func(col, reg int) { p("VMOVDQU Y%d, %d(DI)", reg, 64*(8*j+col)+32*R) })
 		}
 	}
-	p("ADDQ $144, SI")
+	p("ADDQ $%d, SI", bs)
 	p("ADDQ $4992, DI")
 	p("DECQ CX")
 	p("JNZ %s_sb", name)
@@ -2080,7 +2182,11 @@ func main() {
 			q4_KTY(G, gemm)
 		}
 	}
-	q4_KQuantsY()
+	q4_KQuantsY(false)
+	q4_KQuantsY(true)
+	for G := 1; G <= q4kTileG; G++ {
+		q5_KT(G)
+	}
 	for G := 1; G <= q40TileG; G++ {
 		q4_0T(G)
 	}

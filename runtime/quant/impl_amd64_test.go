@@ -180,7 +180,7 @@ func TestRepackQ4_0TileAVX2(t *testing.T) {
 }
 
 // TestRepackQ4_KTileAVX2: the AVX2 repack of a Q4_K tile (q4kQuants16Y
-// and q4kTileHeaders, where VNNI is missing) writes exactly the bytes of
+// and kTileHeaders, where VNNI is missing) writes exactly the bytes of
 // the Go one, for random blocks over several super-blocks and row strides.
 func TestRepackQ4_KTileAVX2(t *testing.T) {
 	if !haveAVX2 {
@@ -196,9 +196,37 @@ func TestRepackQ4_KTileAVX2(t *testing.T) {
 		}
 		got := make([]byte, nb*q4kTileSB)
 		q4kQuants16Y(&got[0], &w[0], rs, nb)
-		q4kTileHeaders(got, w, rs, 16, nb)
+		kTileHeaders(got, w, rs, q4_KBytes, 16, nb)
 		want := make([]byte, nb*q4kTileSB)
 		repackQ4_KTileGeneric(want, w, rs, 16, nb)
+		if i := firstByteDiff(got, want); i >= 0 {
+			t.Fatalf("cols %d: tile byte %d (super-block %d, offset %d): AVX2 %#02x, Go %#02x",
+				c.cols, i, i/q4kTileSB, i%q4kTileSB, got[i], want[i])
+		}
+	}
+}
+
+// TestRepackQ5_KTileAVX2: the AVX2 repack of a Q5_K tile (q5kQuants16Y and
+// kTileHeaders) writes exactly the bytes of the Go one (every fifth-bit
+// pattern of the random blocks), over several super-blocks and row strides.
+func TestRepackQ5_KTileAVX2(t *testing.T) {
+	if !haveAVX2 {
+		t.Skip("no AVX2")
+	}
+	rng := rand.New(rand.NewPCG(70, 71))
+	for _, c := range []struct{ cols, pad int }{{256, 0}, {768, 0}, {2048, 0}, {512, 176*3 + 1}} {
+		nb := c.cols / QK_K
+		rs := nb*q5_KBytes + c.pad
+		w := make([]byte, 16*rs)
+		for r := 0; r < 16; r++ {
+			copy(w[r*rs:], randomBlocks(rng, t, Q5_K, c.cols))
+		}
+		got := make([]byte, nb*q4kTileSB)
+		if !repackQ5_KTile16(got, w, rs, nb) {
+			t.Fatal("repackQ5_KTile16 did not run")
+		}
+		want := make([]byte, nb*q4kTileSB)
+		repackQ5_KTileGeneric(want, w, rs, 16, nb)
 		if i := firstByteDiff(got, want); i >= 0 {
 			t.Fatalf("cols %d: tile byte %d (super-block %d, offset %d): AVX2 %#02x, Go %#02x",
 				c.cols, i, i/q4kTileSB, i%q4kTileSB, got[i], want[i])

@@ -248,6 +248,51 @@ func q4kRepack16(tile, w *byte, rs, nb int)
 //go:noescape
 func q4kQuants16Y(tile, w *byte, rs, nb int)
 
+//go:noescape
+func q5kQuants16Y(tile, w *byte, rs, nb int)
+
+// repackQ5_KTile16 writes a Q5_K tile of 16 rows with the assembly of
+// q4_KQuantsY (gen_matmul.go) and the Go headers where AVX2 runs, and
+// reports whether it did.
+func repackQ5_KTile16(tile, w []byte, rs, nb int) bool {
+	if !haveAVX2 || nb == 0 {
+		return false
+	}
+	_, _ = tile[nb*q4kTileSB-1], w[15*rs+nb*q5_KBytes-1]
+	q5kQuants16Y(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
+	kTileHeaders(tile, w, rs, q5_KBytes, tileRows, nb)
+	return true
+}
+
+//go:noescape
+func mmQ5_KQ8_KT1(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ5_KQ8_KT2(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ5_KQ8_KT3(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ5_KQ8_KT4(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ5_KQ8_KT5(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+//go:noescape
+func mmQ5_KQ8_KT6(tile, a *byte, nb int, out *float32, ldo, mask int)
+
+// q5kTiles[G]: the Q5_K tile kernels for G activation rows (q5_KT in
+// gen_matmul.go).
+var q5kTiles = [q4kTileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask int){
+	1: mmQ5_KQ8_KT1, 2: mmQ5_KQ8_KT2, 3: mmQ5_KQ8_KT3, 4: mmQ5_KQ8_KT4, 5: mmQ5_KQ8_KT5, 6: mmQ5_KQ8_KT6,
+}
+
+// runQ5_KTile runs the Q5_K tile kernel for G activation rows (runTile).
+func runQ5_KTile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
+	runTile(q5kTiles[G], G, q4kTileSB, q4kRec, tile, a, nb, out, ldo, mask)
+}
+
 // repackQ4_KTile16 writes a tile of 16 rows with the assembly of
 // q4_KRepack (gen_matmul.go) where the VNNI tile kernels run, or of
 // q4_KQuantsY and the Go headers where only AVX2 does, and reports whether
@@ -262,7 +307,7 @@ func repackQ4_KTile16(tile, w []byte, rs, nb int) bool {
 		return true
 	}
 	q4kQuants16Y(unsafe.SliceData(tile), unsafe.SliceData(w), rs, nb)
-	q4kTileHeaders(tile, w, rs, tileRows, nb)
+	kTileHeaders(tile, w, rs, q4_KBytes, tileRows, nb)
 	return true
 }
 

@@ -28,6 +28,12 @@ func runQ4_KTileGemm(G int, tile, a []byte, nb int, _, out []float32, ldo, mask 
 
 func repackQ4_KTile16(tile, w []byte, rs, nb int) bool { return false }
 
+func repackQ5_KTile16(tile, w []byte, rs, nb int) bool { return false }
+
+func runQ5_KTile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
+	panic("quant: no Q5_K tile kernels on this architecture")
+}
+
 func runQ4_KTileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
 	panic("quant: no Q4_K tile kernels on this architecture")
 }

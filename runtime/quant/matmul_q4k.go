@@ -31,7 +31,7 @@ import (
 // Without AVX-512 VNNI, from q4kTileYMin rows, the same tiles run with
 // AVX2 kernels (q4_KTY: VPMADDUBSW, sums of 16 products in int16, one
 // VPMADDWD with the sub-block scale; 8 weight rows per register) and an
-// AVX2 repack of the quants (q4_KQuantsY; headers in Go, q4kTileHeaders),
+// AVX2 repack of the quants (q4_KQuantsY; headers in Go, kTileHeaders),
 // with the same arithmetic.
 const (
 	tileRows    = 16   // weight rows per tile (Q4_K and Q4_0): one per 32-bit lane of a ZMM
@@ -127,7 +127,7 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 		clear(tile)
 	}
 	_ = w[(n-1)*rs+nb*q4_KBytes-1]
-	q4kTileHeaders(tile, w, rs, n, nb)
+	kTileHeaders(tile, w, rs, q4_KBytes, n, nb)
 	le := binary.LittleEndian
 	// Super-block outer: its 4992 tile bytes stay in L1 while the 16 rows
 	// write their lanes.
@@ -152,17 +152,18 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 	}
 }
 
-// q4kTileHeaders writes the scales, mins, d and dmin of the n (<= 16) rows
-// of w into tile (repackQ4_KTileGeneric's headers, and the AVX2 repack's,
-// whose assembly writes the quants).
-func q4kTileHeaders(tile, w []byte, rs, n, nb int) {
-	_ = w[(n-1)*rs+nb*q4_KBytes-1]
+// kTileHeaders writes the scales, mins, d and dmin of the n (<= 16) rows
+// of w (Q4_K or Q5_K super-blocks of ts bytes, whose first 16 bytes are
+// laid out alike) into tile (the Go repacks' headers, and the AVX2
+// repacks', whose assembly writes the quants).
+func kTileHeaders(tile, w []byte, rs, ts, n, nb int) {
+	_ = w[(n-1)*rs+nb*ts-1]
 	le := binary.LittleEndian
 	for i := 0; i < nb; i++ {
 		dst := (*[q4kTileSB]byte)(tile[i*q4kTileSB:])
 		for r := 0; r < n; r++ {
 			lane := 4 * r
-			blk := (*[q4_KBytes]byte)(w[r*rs+i*q4_KBytes:])
+			blk := (*[16]byte)(w[r*rs+i*ts:])
 			// Scales and mins as scaleMinK4 unpacks them: a = bytes 4-7,
 			// b = 8-11, c = 12-15; sc_0..3 = a&63, sc_4..7 = c&15 | (a>>6)<<4,
 			// m_0..3 = b&63, m_4..7 = c>>4 | (b>>6)<<4 (bytewise).
@@ -181,6 +182,36 @@ func q4kTileHeaders(tile, w []byte, rs, n, nb int) {
 			le.PutUint32(dst[4928+lane:], math.Float32bits(half(blk[:], 2)))
 		}
 	}
+}
+
+// repackQ5_KTileGeneric writes the n (<= 16) Q5_K rows of w (rs bytes
+// apart, nb super-blocks each) into tile: q4_KT's layout with 5-bit
+// quants (the Q5_K tile kernels, q5_KT in gen_matmul.go).
+func repackQ5_KTileGeneric(tile, w []byte, rs, n, nb int) {
+	tile = tile[:nb*q4kTileSB]
+	if n < tileRows {
+		clear(tile)
+	}
+	kTileHeaders(tile, w, rs, q5_KBytes, n, nb)
+	var k k16Block
+	for i := 0; i < nb; i++ {
+		dst := (*[q4kTileSB]byte)(tile[i*q4kTileSB:])
+		for r := 0; r < n; r++ {
+			k.quants(Q5_K, w[r*rs+i*q5_KBytes:r*rs+(i+1)*q5_KBytes])
+			for e, q := range k.q {
+				dst[64*(e/4)+4*r+e%4] = byte(q)
+			}
+		}
+	}
+}
+
+// repackQ5_KTile writes the n (<= 16) Q5_K rows of w into tile: the AVX2
+// repack for whole tiles, else repackQ5_KTileGeneric.
+func repackQ5_KTile(tile, w []byte, rs, n, nb int) {
+	if n == tileRows && repackQ5_KTile16(tile, w, rs, nb) {
+		return
+	}
+	repackQ5_KTileGeneric(tile, w, rs, n, nb)
 }
 
 // tileFormat describes one type's tile path for matMulTiles.
@@ -202,7 +233,9 @@ var (
 	q4kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, 0, repackQ4_KTile, runQ4_KTile, q4kGemmRows, runQ4_KTileGemm}
 	// Q4_K's tiles with the AVX2 kernels, where VNNI is missing.
 	q4kTileFormatY = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileGY, 32, repackQ4_KTile, runQ4_KTileY, q4kGemmRows, runQ4_KTileYGemm}
-	q40TileFormat  = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile, nil, nil}
+	// Q5_K's batch arithmetic on q4_KT's tile layout, with VNNI.
+	q5kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, 0, repackQ5_KTile, runQ5_KTile, nil, nil}
+	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile, nil, nil}
 	// Q4_0's tiles with the AVX2 kernels, where VNNI is missing.
 	q40TileFormatY = tileFormat{32, q40TileBlock, q40Rec, q40TileGY, 16, repackQ4_0Tile, runQ4_0TileY, nil, nil}
 )
@@ -227,6 +260,8 @@ func tileGroups(f *tileFormat, T int, fn func(first, G int)) {
 // and T activation rows, or nil where it takes none.
 func tileFormatFor(t Type, T int) *tileFormat {
 	switch {
+	case t == Q5_K && T >= kBatchMin && tileKernels():
+		return &q5kTileFormat // the batch arithmetic on 8-bit tiles
 	case kBatchType(t) && T >= kBatchMin:
 		return k16Format(t) // on every machine: the batch arithmetic
 	case t == Q4_K && !tileKernels() && useK16AVX2() && T >= q4kTileYMin:
