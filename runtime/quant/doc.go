@@ -125,8 +125,8 @@
 // (MatMulImplementation names the set in use, GPURUN_QUANT_NOVNNI=1 turns
 // the 512-bit and VNNI kernels off). The batch kernels of Q2_K..Q6_K exist
 // for VNNI (VPDPWSSD, 16 rows per register), AVX2 (VPMADDWD) and in Go;
-// all three give the batch arithmetic's bits (with VNNI, Q5_K runs on 8-bit
-// tiles instead, matmul_q4k.go's layout). Machines with AVX2 but not
+// all three give the batch arithmetic's bits (Q5_K runs on 8-bit tiles
+// instead, matmul_q4k.go's layout, with VNNI or AVX2 kernels). Machines with AVX2 but not
 // VNNI run Q4_K prompts of 8 rows or more and Q4_0 prompts of 2 or more on
 // the Q4_K and Q4_0 tiles with AVX2 kernels and an AVX2 repack
 // (matmul_q4k.go, matmul_q40.go), with the same arithmetic.

@@ -1089,7 +1089,96 @@ func q5_KT(G int) {
 	p("RET")
 }
 
-// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants
+// q5_KTY generates the AVX2 Q5_K tile kernel for G <= 2 activation rows,
+// where VNNI is missing: q5_KT's arithmetic (the batch arithmetic) on the
+// same tiles. VPMADDUBSW gives int16 pairs of products of 5-bit quants;
+// VPADDW sums four of them exactly (8 products, at most 8·31·127 = 31496),
+// and one VPMADDWD with the scale pair (sc_j, sc_j) adds 16 elements' worth
+// into s1, 8 weight rows per register: 18 instructions per sub-block, 8 rows
+// and activation row, against 32 on the int16 tiles (kBatchY). The results
+// go to res (16 float32 per activation row). Registers: Y0-Y3 the int16
+// sums (two per activation row), Y4-Y7 s1, Y8/Y9 tile quants, Y10
+// activation bytes, Y11/Y12 scratch, Y13/Y14 the scale pairs (then
+// scratch).
+func q5_KTY(G int) {
+	const rec = 288
+	name := fmt.Sprintf("mmQ5_KQ8_KTY%d", G)
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	p("MOVQ res+24(FP), R11")
+	p("VXORPS Y11, Y11, Y11")
+	for i := 0; i < 2*G; i++ {
+		p("VMOVUPS Y11, %d(R11)", 32*i)
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_done", name)
+	label(name + "_sb")
+	for r := 4; r < 4+2*G; r++ {
+		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	for j := 0; j < 8; j++ {
+		// The scale pairs (sc_j, sc_j) from the tile's int32 sc_j.
+		for h := 0; h < 2; h++ {
+			p("VMOVDQU %d(SI), Y%d", 4096+64*j+32*h, 13+h)
+			p("VPSLLD $16, Y%d, Y11", 13+h)
+			p("VPOR Y11, Y%d, Y%d", 13+h, 13+h)
+		}
+		for q := 0; q < 2; q++ {
+			for r := 0; r < 2*G; r++ {
+				p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+			}
+			for k := 4 * q; k < 4*q+4; k++ {
+				p("VMOVDQU %d(SI), Y8", 64*(8*j+k))
+				p("VMOVDQU %d(SI), Y9", 64*(8*j+k)+32)
+				for t := 0; t < G; t++ {
+					p("VPBROADCASTD %d(DI), Y10", t*rec+32*j+4*k)
+					p("VPMADDUBSW Y10, Y8, Y11")
+					p("VPADDW Y11, Y%d, Y%d", 2*t, 2*t)
+					p("VPMADDUBSW Y10, Y9, Y12")
+					p("VPADDW Y12, Y%d, Y%d", 2*t+1, 2*t+1)
+				}
+			}
+			for t := 0; t < G; t++ {
+				for h := 0; h < 2; h++ {
+					p("VPMADDWD Y%d, Y%d, Y11", 13+h, 2*t+h)
+					p("VPADDD Y11, Y%d, Y%d", 4+2*t+h, 4+2*t+h)
+				}
+			}
+		}
+	}
+	// res = d·float(s1); res -= dmin·float(s2) (fused); acc = fma(res, d8, acc).
+	for t := 0; t < G; t++ {
+		for h := 0; h < 2; h++ {
+			p("VCVTDQ2PS Y%d, Y11", 4+2*t+h)
+			p("VMULPS %d(SI), Y11, Y11", 4864+32*h)
+			p("VPXOR Y12, Y12, Y12")
+			for i := 0; i < 4; i++ {
+				p("VPBROADCASTD %d(DI), Y13", t*rec+256+4*i)
+				p("VPMADDWD %d(SI), Y13, Y13", 4608+64*i+32*h)
+				p("VPADDD Y13, Y12, Y12")
+			}
+			p("VCVTDQ2PS Y12, Y12")
+			p("VMOVUPS %d(SI), Y13", 4928+32*h)
+			p("VFNMADD231PS Y12, Y13, Y11")
+			p("VBROADCASTSS %d(DI), Y13", t*rec+272)
+			p("VMOVUPS %d(R11), Y14", 64*t+32*h)
+			p("VFMADD231PS Y13, Y11, Y14")
+			p("VMOVUPS Y14, %d(R11)", 64*t+32*h)
+		}
+	}
+	p("ADDQ $4992, SI")
+	p("ADDQ $%d, DI", G*rec)
+	p("DECQ CX")
+	p("JNZ %s_sb", name)
+	label(name + "_done")
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants
 // of repackQ4_KTile's tile for 16 full rows in AVX2 (the headers are
 // written in Go, kTileHeaders). Per super-block and sub-block j, each
 // row's 32 quants (the low or high nibbles of its chunk j/2) form one
@@ -2186,6 +2275,9 @@ func main() {
 	q4_KQuantsY(true)
 	for G := 1; G <= q4kTileG; G++ {
 		q5_KT(G)
+	}
+	for G := 1; G <= 2; G++ {
+		q5_KTY(G)
 	}
 	for G := 1; G <= q40TileG; G++ {
 		q4_0T(G)

@@ -244,7 +244,7 @@ func groups(t Type, T, nb int, f func(first, G, off int)) int {
 func (b *Batch) pack() {
 	if f := tileFormatFor(b.t, b.n); f != nil && b.cols > 0 {
 		switch f {
-		case &q4kTileFormat, &q4kTileFormatY, &q5kTileFormat:
+		case &q4kTileFormat, &q4kTileFormatY, &q5kTileFormat, &q5kTileFormatY:
 			b.packQ4_KT(f)
 		case &q40TileFormat, &q40TileFormatY:
 			b.packQ4_0T(f)

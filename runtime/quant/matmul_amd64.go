@@ -288,6 +288,24 @@ var q5kTiles = [q4kTileG + 1]func(tile, a *byte, nb int, out *float32, ldo, mask
 	1: mmQ5_KQ8_KT1, 2: mmQ5_KQ8_KT2, 3: mmQ5_KQ8_KT3, 4: mmQ5_KQ8_KT4, 5: mmQ5_KQ8_KT5, 6: mmQ5_KQ8_KT6,
 }
 
+//go:noescape
+func mmQ5_KQ8_KTY1(tile, a *byte, nb int, res *float32)
+
+//go:noescape
+func mmQ5_KQ8_KTY2(tile, a *byte, nb int, res *float32)
+
+// q5kTilesY[G]: the AVX2 Q5_K tile kernels (q5_KTY in gen_matmul.go).
+var q5kTilesY = [q4kTileGY + 1]func(tile, a *byte, nb int, res *float32){1: mmQ5_KQ8_KTY1, 2: mmQ5_KQ8_KTY2}
+
+// runQ5_KTileY runs the AVX2 Q5_K tile kernel for G activation rows into
+// acc (16 float32 per row) and stores the rows in mask: out[i*ldo + r].
+func runQ5_KTileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	_, _ = tile[nb*q4kTileSB-1], a[G*nb*q4kRec-1]
+	res := acc[:16*G]
+	q5kTilesY[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
+	storeTileRows(G, res, out, ldo, mask)
+}
+
 // runQ5_KTile runs the Q5_K tile kernel for G activation rows (runTile).
 func runQ5_KTile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int) {
 	runTile(q5kTiles[G], G, q4kTileSB, q4kRec, tile, a, nb, out, ldo, mask)

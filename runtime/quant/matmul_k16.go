@@ -37,11 +37,14 @@ import (
 // (AVX2) multiplies a pair of elements for 16 (8) rows with a pair of
 // activation quants, widened to int16 (packK16T). Integers are exact in
 // any order: every kernel forms s1 and s2 exactly and then the float steps
-// above, in the same order, so every path gives the same bits. (With VNNI,
-// Q5_K takes 8-bit tiles instead, q4_KT's layout with 5-bit quants: sums of
-// 8 products fit int16, so VPDPBUSD and one VPDPWSSD per 8 elements do the
-// work of two VPDPWSSD per 4 here; q5_KT in gen_matmul.go, pp512 on the
-// tinyllama shape about 20% faster.)
+// above, in the same order, so every path gives the same bits. (Q5_K takes
+// 8-bit tiles instead, q4_KT's layout with 5-bit quants: sums of 8
+// products fit int16, so with VNNI, VPDPBUSD and one VPDPWSSD per 8
+// elements do the work of two VPDPWSSD per 4 here (q5_KT in gen_matmul.go,
+// pp512 on the tinyllama shape about 20% faster), and with AVX2 alone
+// four VPMADDUBSW, three VPADDW and one VPMADDWD per 16 elements that of 8
+// VPMADDWD and 8 VPADDD (q5_KTY: one thread, 64 rows of 2048x2048, 41-52
+// against 25-26 GMAC/s).)
 
 const (
 	kBatchMin = 8    // fewest activation rows that take the batch arithmetic (ggml_tiled_min_batch)

@@ -34,6 +34,10 @@ func runQ5_KTile(G int, tile, a []byte, nb int, _, out []float32, ldo, mask int)
 	panic("quant: no Q5_K tile kernels on this architecture")
 }
 
+func runQ5_KTileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	panic("quant: no Q5_K tile kernels on this architecture")
+}
+
 func runQ4_KTileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
 	panic("quant: no Q4_K tile kernels on this architecture")
 }

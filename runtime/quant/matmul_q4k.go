@@ -235,7 +235,9 @@ var (
 	q4kTileFormatY = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileGY, 32, repackQ4_KTile, runQ4_KTileY, q4kGemmRows, runQ4_KTileYGemm}
 	// Q5_K's batch arithmetic on q4_KT's tile layout, with VNNI.
 	q5kTileFormat = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileG, 0, repackQ5_KTile, runQ5_KTile, nil, nil}
-	q40TileFormat = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile, nil, nil}
+	// The same with AVX2 kernels, where VNNI is missing.
+	q5kTileFormatY = tileFormat{QK_K, q4kTileSB, q4kRec, q4kTileGY, 16, repackQ5_KTile, runQ5_KTileY, nil, nil}
+	q40TileFormat  = tileFormat{32, q40TileBlock, q40Rec, q40TileG, 0, repackQ4_0Tile, runQ4_0Tile, nil, nil}
 	// Q4_0's tiles with the AVX2 kernels, where VNNI is missing.
 	q40TileFormatY = tileFormat{32, q40TileBlock, q40Rec, q40TileGY, 16, repackQ4_0Tile, runQ4_0TileY, nil, nil}
 )
@@ -262,6 +264,8 @@ func tileFormatFor(t Type, T int) *tileFormat {
 	switch {
 	case t == Q5_K && T >= kBatchMin && tileKernels():
 		return &q5kTileFormat // the batch arithmetic on 8-bit tiles
+	case t == Q5_K && T >= kBatchMin && useK16AVX2():
+		return &q5kTileFormatY // the same with AVX2 kernels
 	case kBatchType(t) && T >= kBatchMin:
 		return k16Format(t) // on every machine: the batch arithmetic
 	case t == Q4_K && !tileKernels() && useK16AVX2() && T >= q4kTileYMin:
