@@ -343,31 +343,35 @@ func testMatMulNoOverread(t *testing.T) {
 	}
 }
 
-func TestMatMulNoAlloc(t *testing.T) {
+func TestMatMulNoAlloc(t *testing.T) { matMulModes(t, testMatMulNoAlloc) }
+
+func testMatMulNoAlloc(t *testing.T) {
 	rng := rand.New(rand.NewPCG(60, 61))
-	const rows, T = 16, 9
+	const rows = 16
 	for _, typ := range []Type{Q4_1, Q8_0, Q4_0, Q4_K, Q6_K, Q5_K, Q3_K, Q2_K, F32} {
 		cols := 576
 		if typ.BlockSize() == QK_K {
 			cols = 512
 		}
 		w := mmRows(rng, t, typ, rows, cols)
-		x := randomFloats(rng, T*cols)
-		out := make([]float32, T*rows)
-		var b Batch
-		var s Scratch // the tile paths' working memory, reused as the CPU backend does
-		if err := b.Quantize(typ, x, T, cols); err != nil {
-			t.Fatal(err)
-		}
-		MatMulScratch(&s, typ, w, rows, &b, out, rows)
-		allocs := testing.AllocsPerRun(20, func() {
+		for _, T := range []int{1, 9} { // decoding one row (the Q4_0 tile path) and a batch
+			x := randomFloats(rng, T*cols)
+			out := make([]float32, T*rows)
+			var b Batch
+			var s Scratch // the tile paths' working memory, reused as the CPU backend does
 			if err := b.Quantize(typ, x, T, cols); err != nil {
 				t.Fatal(err)
 			}
 			MatMulScratch(&s, typ, w, rows, &b, out, rows)
-		})
-		if allocs != 0 {
-			t.Errorf("%s: %v allocations per Quantize+MatMul", typ, allocs)
+			allocs := testing.AllocsPerRun(20, func() {
+				if err := b.Quantize(typ, x, T, cols); err != nil {
+					t.Fatal(err)
+				}
+				MatMulScratch(&s, typ, w, rows, &b, out, rows)
+			})
+			if allocs != 0 {
+				t.Errorf("%s T=%d: %v allocations per Quantize+MatMul", typ, T, allocs)
+			}
 		}
 	}
 }
