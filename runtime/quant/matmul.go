@@ -416,11 +416,13 @@ func (b *Batch) packQ8For5() {
 // cols elements per row — except where llama.cpp itself rounds batches
 // differently, which MatMul follows: Q2_K, Q3_K, Q5_K and Q6_K batches of
 // kBatchMin rows or more (matmul_k16.go) and the first T - T%4 rows of a
-// Q4_K batch of 4 or more (matmul_q4k.go). For Q4_1, Q8_0 and Q4_0 (and Q5_0, Q5_1 and the
-// K-quants where the AVX-512 kernels run) it runs the multi-row kernels
-// (each weight block unpacked once for up to 8 activation rows; Q4_K and
-// Q4_0 tiles of 16 weight rows for all of them); other types run MatVec
-// once per activation row.
+// Q4_K batch of 4 or more (matmul_q4k.go). It runs multi-row kernels where
+// it has them: tiles of 16 weight rows repacked once for all activation
+// rows (Q4_K, Q4_0 and Q5_K on 8-bit tiles, Q2_K..Q6_K batches on int16
+// ones; AVX-512 VNNI or AVX2 kernels, tileFormatFor), or each weight block
+// unpacked once for up to 8 activation rows (Q4_1, Q8_0, Q4_0, and with
+// AVX-512 Q5_0, Q5_1 and the K-quants); else MatVec once per activation
+// row.
 //
 // Like MatVec, MatMul only reads w and b and writes out's elements i*ldo+r,
 // so goroutines may call it concurrently on disjoint row ranges (pass the
