@@ -71,6 +71,7 @@ type Report struct {
 	Model       ModelInfo         `json:"model"`
 	Device      string            `json:"device"`
 	Threads     int               `json:"threads,omitempty"`
+	Kernels     string            `json:"kernels,omitempty"` // the CPU kernel set (quant.MatMulImplementation): avx512vnni, avx2, generic
 	KVType      string            `json:"kv_type"`
 	Batch       int               `json:"n_batch"` // most tokens per forward pass
 	CtxLen      int               `json:"n_ctx"`
@@ -90,6 +91,11 @@ var Definitions = map[string]string{
 
 // Threader is implemented by backends with a worker count (the CPU backend).
 type Threader interface{ Threads() int }
+
+// Kerneler is implemented by backends that name their kernel set (the CPU
+// backend: avx512vnni, avx2 or generic; GPURUN_QUANT_NOVNNI=1 and
+// GPURUN_QUANT_NOASM=1 choose the smaller ones).
+type Kerneler interface{ Kernels() string }
 
 // Run runs the pp and tg tests on m, calling progress (if not nil) after
 // each test. It stops between runs when ctx is done.
@@ -118,6 +124,9 @@ func Run(ctx context.Context, m model.Model, cfg Config, info ModelInfo, mach sy
 		Batch: m.Options().MaxBatch, CtxLen: ctxLen, Reps: cfg.Reps, Definitions: Definitions}
 	if t, ok := b.(Threader); ok {
 		r.Threads = t.Threads()
+	}
+	if k, ok := b.(Kerneler); ok {
+		r.Kernels = k.Kernels()
 	}
 	br := &bench{m: m, b: b, cache: cache, vocab: m.Config().Vocab, bos: cfg.BOS,
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x6d6f64656c))}

@@ -104,6 +104,26 @@ func synthetic() *Report {
 	}
 }
 
+// TestDeviceLabel: the device line names the CPU kernel set when the
+// backend reports one (the AVX2 runs of scripts/bench-vs-llamacpp.sh -a
+// avx2 must be told apart from native ones).
+func TestDeviceLabel(t *testing.T) {
+	for _, c := range []struct {
+		threads int
+		kernels string
+		want    string
+	}{
+		{2, "avx2", "cpu (2 threads, avx2 kernels)"},
+		{2, "", "cpu (2 threads)"},
+		{0, "", "cpu"},
+	} {
+		r := Report{Device: "cpu", Threads: c.threads, Kernels: c.kernels}
+		if got := r.deviceLabel(); got != c.want {
+			t.Errorf("threads %d, kernels %q: %q, want %q", c.threads, c.kernels, got, c.want)
+		}
+	}
+}
+
 func TestWriteMarkdown(t *testing.T) {
 	var b bytes.Buffer
 	if err := synthetic().WriteMarkdown(&b); err != nil {

@@ -73,7 +73,10 @@ func (r *Report) loadEnd() string {
 }
 
 func (r *Report) deviceLabel() string {
-	if r.Threads > 0 {
+	switch {
+	case r.Threads > 0 && r.Kernels != "":
+		return fmt.Sprintf("%s (%d threads, %s kernels)", r.Device, r.Threads, r.Kernels)
+	case r.Threads > 0:
 		return fmt.Sprintf("%s (%d threads)", r.Device, r.Threads)
 	}
 	return r.Device

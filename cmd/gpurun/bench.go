@@ -305,6 +305,9 @@ func benchModelCommand() *cli.Command {
 			"  gpurun bench model --device cuda -p 512 -n 128\n" +
 			"  gpurun bench model --from gpurun.json --vs-llamacpp llamacpp.json   (side by side with llama-bench -o json)\n" +
 			"  scripts/bench-vs-llamacpp.sh                        (builds llama-bench and does all of the above)\n\n" +
+			"On the CPU the report names the kernel set (avx512vnni, avx2, generic). GPURUN_QUANT_NOVNNI=1\n" +
+			"runs the AVX2 kernels (as on a CPU without AVX-512), GPURUN_QUANT_NOASM=1 the portable Go ones:\n" +
+			"  GPURUN_QUANT_NOVNNI=1 gpurun bench model -t 2       (scripts/bench-vs-llamacpp.sh -a avx2 does this)\n\n" +
 			"On CUDA, GPURUN_CUDA_PROFILE=FILE times every kernel launch (CUDA graphs off) and writes a\n" +
 			"per-kernel table to FILE at the end:\n" +
 			"  GPURUN_CUDA_PROFILE=kernels.txt gpurun bench model --device cuda -r 1\n\n" +

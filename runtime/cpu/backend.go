@@ -98,6 +98,10 @@ func (b *Backend) Name() string { return "cpu" }
 // Threads is the number of worker goroutines.
 func (b *Backend) Threads() int { return b.threads }
 
+// Kernels names the matrix kernel set in use (quant.MatMulImplementation):
+// avx512vnni, avx2 or generic.
+func (b *Backend) Kernels() string { return quant.MatMulImplementation() }
+
 // Err returns the first error an op recorded.
 func (b *Backend) Err() error { return b.err }
 
