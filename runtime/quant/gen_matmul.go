@@ -404,6 +404,29 @@ func q4_0T(G int) {
 	p("ADDQ $%d, DI", G*rec)
 	p("DECQ CX")
 	p("JNZ %s_blk", name)
+	maskedStoreZ(name, G, nil)
+}
+
+// resKernelStart opens an AVX2 tile kernel func name(tile, a *byte, nb
+// int, res *float32) whose float accumulators live in res: SI = tile, DI =
+// a, CX = nb, R11 = res, and the first ymms 32-byte words of res zeroed.
+func resKernelStart(name string, ymms int) {
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	p("MOVQ res+24(FP), R11")
+	p("VXORPS Y11, Y11, Y11")
+	for i := 0; i < ymms; i++ {
+		p("VMOVUPS Y11, %d(R11)", 32*i)
+	}
+}
+
+// maskedStoreZ ends a VNNI tile kernel (func(tile, a *byte, nb int, out
+// *float32, ldo, mask int)) at label name_store: Z0..Z(G-1), after
+// before(t) where given, to out[t*ldo + r] for the lanes r set in mask.
+func maskedStoreZ(name string, G int, before func(t int)) {
 	label(name + "_store")
 	p("MOVQ out+24(FP), DX")
 	p("MOVQ ldo+32(FP), R12")
@@ -411,6 +434,9 @@ func q4_0T(G int) {
 	p("MOVQ mask+40(FP), AX")
 	p("KMOVW AX, K1")
 	for t := 0; t < G; t++ {
+		if before != nil {
+			before(t)
+		}
 		p("VMOVUPS Z%d, K1, (DX)", t)
 		if t+1 < G {
 			p("ADDQ R12, DX")
@@ -431,17 +457,8 @@ func q4_0T(G int) {
 // Y15 int16 ones.
 func q4_0TY(G int) {
 	name := fmt.Sprintf("mmQ4_0Q8_0TY%d", G)
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
 	const rec = 48
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	p("MOVQ res+24(FP), R11")
-	p("VXORPS Y11, Y11, Y11")
-	for i := 0; i < 2*G; i++ {
-		p("VMOVUPS Y11, %d(R11)", 32*i)
-	}
+	resKernelStart(name, 2*G)
 	p("VPCMPEQW Y15, Y15, Y15")
 	p("VPSRLW $15, Y15, Y15")
 	p("TESTQ CX, CX")
@@ -870,21 +887,7 @@ func q4KTNext(name string, G, rec int) {
 	p("ADDQ $%d, DI", G*rec)
 	p("DECQ CX")
 	p("JNZ %s_sb", name)
-	label(name + "_store")
-	p("MOVQ out+24(FP), DX")
-	p("MOVQ ldo+32(FP), R12")
-	p("SHLQ $2, R12")
-	p("MOVQ mask+40(FP), AX")
-	p("KMOVW AX, K1")
-	for t := 0; t < G; t++ {
-		p("VSUBPS Z%d, Z%d, Z%d", 6+t, t, t)
-		p("VMOVUPS Z%d, K1, (DX)", t)
-		if t+1 < G {
-			p("ADDQ R12, DX")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	maskedStoreZ(name, G, func(t int) { p("VSUBPS Z%d, Z%d, Z%d", 6+t, t, t) }) // acc - accm
 }
 
 // q4_KTY generates the AVX2 Q4_K tile kernel for G <= 2 activation rows,
@@ -910,16 +913,7 @@ func q4_KTY(G int, gemm bool) {
 	if gemm {
 		name += "g"
 	}
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	p("MOVQ res+24(FP), R11")
-	p("VXORPS Y11, Y11, Y11")
-	for i := 0; i < 4*G; i++ {
-		p("VMOVUPS Y11, %d(R11)", 32*i)
-	}
+	resKernelStart(name, 4*G)
 	p("TESTQ CX, CX")
 	p("JZ %s_done", name)
 	label(name + "_sb")
@@ -1073,20 +1067,7 @@ func q5_KT(G int) {
 	p("ADDQ $%d, DI", G*rec)
 	p("DECQ CX")
 	p("JNZ %s_sb", name)
-	label(name + "_store")
-	p("MOVQ out+24(FP), DX")
-	p("MOVQ ldo+32(FP), R12")
-	p("SHLQ $2, R12")
-	p("MOVQ mask+40(FP), AX")
-	p("KMOVW AX, K1")
-	for t := 0; t < G; t++ {
-		p("VMOVUPS Z%d, K1, (DX)", t)
-		if t+1 < G {
-			p("ADDQ R12, DX")
-		}
-	}
-	p("VZEROUPPER")
-	p("RET")
+	maskedStoreZ(name, G, nil)
 }
 
 // q5_KTY generates the AVX2 Q5_K tile kernel for G <= 2 activation rows,
@@ -1103,16 +1084,7 @@ func q5_KT(G int) {
 func q5_KTY(G int) {
 	const rec = 288
 	name := fmt.Sprintf("mmQ5_KQ8_KTY%d", G)
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	p("MOVQ res+24(FP), R11")
-	p("VXORPS Y11, Y11, Y11")
-	for i := 0; i < 2*G; i++ {
-		p("VMOVUPS Y11, %d(R11)", 32*i)
-	}
+	resKernelStart(name, 2*G)
 	p("TESTQ CX, CX")
 	p("JZ %s_done", name)
 	label(name + "_sb")
@@ -1518,17 +1490,7 @@ func kBatchY(G, mp int) {
 	const rec, sb = 576, 8832
 	moff := map[int]int{4: 544, 8: 512}[mp]
 	name := kBatchName(mp, G, "Y")
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	p("MOVQ res+24(FP), R11")
-	p("VXORPS Y11, Y11, Y11")
-	for t := 0; t < G; t++ {
-		p("VMOVUPS Y11, %d(R11)", 64*t)
-		p("VMOVUPS Y11, %d(R11)", 64*t+32)
-	}
+	resKernelStart(name, 2*G)
 	p("TESTQ CX, CX")
 	p("JZ %s_done", name)
 	label(name + "_sb")
