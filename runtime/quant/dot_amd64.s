@@ -31,14 +31,17 @@
 	VPMADDUBSW dst, t, dst \
 	VPMADDWD Y15, dst, dst
 
-// NIBBLES loads the 16 bytes at off(SI) into both lanes of dst and keeps
+// NIBBLESR loads the 16 bytes at off(r) into both lanes of dst and keeps
 // the low nibbles (elements 0-15) in the low lane and the high nibbles
 // (16-31) in the high lane: a per-qword shift by Y12 = {0, 0, 4, 4}, then
 // the mask Y14. (Loads and shifts only: no lane-crossing shuffle.)
-#define NIBBLES(off, dst) \
-	VBROADCASTI128 off(SI), dst \
+// NIBBLES reads from SI.
+#define NIBBLESR(r, off, dst) \
+	VBROADCASTI128 off(r), dst \
 	VPSRLVQ Y12, dst, dst \
 	VPAND   Y14, dst, dst
+
+#define NIBBLES(off, dst) NIBBLESR(SI, off, dst)
 
 #define ONES16 \
 	VPCMPEQW Y15, Y15, Y15 \
@@ -116,14 +119,56 @@ q80done:
 // formed as maddubs(q, y) - maddubs(8, y) in int16 lanes: each pair is at
 // most 2*8*128 in magnitude after the subtraction and 2*15*128 before it,
 // so nothing saturates; the eight int32 lanes are then added up exactly.
-#define Q4_0_BLOCK(woff, aoff) \
-	VCVTPH2PS woff(SI), X1 \
-	VCVTPH2PS aoff(DI), X2 \
+
+// Q4_0_ACT2 loads the activation blocks at 0(DI) and 34(DI) for the row
+// macros: X2, X6 their scales, Y8, Y9 their quants, Y10, Y11 maddubs(8, y)
+// (8 = the quants' offset, Y13); Q4_0_ACT1 the first alone.
+#define Q4_0_ACT1 \
+	VCVTPH2PS 0(DI), X2 \
+	VMOVDQU 2(DI), Y8 \
+	VPMADDUBSW Y8, Y13, Y10
+
+#define Q4_0_ACT2 \
+	Q4_0_ACT1 \
+	VCVTPH2PS 34(DI), X6 \
+	VMOVDQU 36(DI), Y9 \
+	VPMADDUBSW Y9, Y13, Y11
+
+// Q4_0_PAIR_ROW handles two consecutive blocks of the weight row at r (at
+// woff and woff+18) against the activation pair of Q4_0_ACT2: both blocks'
+// int32 lanes are added up together (one VPHADDD on the pair, one across
+// halves, one more leaves block 1's sum in lane 0 and block 2's in lane 1),
+// then two FMAs into acc in block order.
+#define Q4_0_PAIR_ROW(r, woff, acc) \
+	VCVTPH2PS woff(r), X1 \
 	VMULSS  X2, X1, X1 \
-	NIBBLES(woff+2, Y2) \
-	VPMADDUBSW aoff+2(DI), Y2, Y4 \
-	VPMADDUBSW aoff+2(DI), Y13, Y5 \
-	VPSUBW  Y5, Y4, Y4 \
+	VCVTPH2PS woff+18(r), X3 \
+	VMULSS  X6, X3, X3 \
+	NIBBLESR(r, woff+2, Y4) \
+	VPMADDUBSW Y8, Y4, Y4 \
+	VPSUBW  Y10, Y4, Y4 \
+	VPMADDWD Y15, Y4, Y4 \
+	NIBBLESR(r, woff+20, Y5) \
+	VPMADDUBSW Y9, Y5, Y5 \
+	VPSUBW  Y11, Y5, Y5 \
+	VPMADDWD Y15, Y5, Y5 \
+	VPHADDD Y5, Y4, Y4 \
+	VEXTRACTI128 $1, Y4, X5 \
+	VPADDD X5, X4, X4 \
+	VPHADDD X4, X4, X4 \
+	VCVTDQ2PS X4, X4 \
+	VFMADD231SS X4, X1, acc \
+	VMOVSHDUP X4, X4 \
+	VFMADD231SS X4, X3, acc
+
+// Q4_0_BLOCK_ROW: one block of the row at r (at 0(r)) against the
+// activation block of Q4_0_ACT1, into acc.
+#define Q4_0_BLOCK_ROW(r, acc) \
+	VCVTPH2PS 0(r), X1 \
+	VMULSS  X2, X1, X1 \
+	NIBBLESR(r, 2, Y4) \
+	VPMADDUBSW Y8, Y4, Y4 \
+	VPSUBW  Y10, Y4, Y4 \
 	VPMADDWD Y15, Y4, Y4 \
 	VEXTRACTI128 $1, Y4, X5 \
 	VPADDD X5, X4, X4 \
@@ -132,37 +177,7 @@ q80done:
 	VPSHUFD $0xB1, X4, X5 \
 	VPADDD X5, X4, X4 \
 	VCVTDQ2PS X4, X4 \
-	VFMADD231SS X4, X1, X0
-
-// Q4_0_PAIR handles two consecutive blocks (at woff and woff+18 of SI,
-// aoff and aoff+34 of DI): both blocks' int32 lanes are added up together
-// (one VPHADDD on the pair, one across halves, one more leaves block 1's sum
-// in lane 0 and block 2's in lane 1), then two FMAs in block order.
-#define Q4_0_PAIR(woff, aoff) \
-	VCVTPH2PS woff(SI), X1 \
-	VCVTPH2PS aoff(DI), X2 \
-	VMULSS  X2, X1, X1 \
-	VCVTPH2PS woff+18(SI), X3 \
-	VCVTPH2PS aoff+34(DI), X6 \
-	VMULSS  X6, X3, X3 \
-	NIBBLES(woff+2, Y2) \
-	VPMADDUBSW aoff+2(DI), Y2, Y4 \
-	VPMADDUBSW aoff+2(DI), Y13, Y5 \
-	VPSUBW  Y5, Y4, Y4 \
-	VPMADDWD Y15, Y4, Y4 \
-	NIBBLES(woff+20, Y2) \
-	VPMADDUBSW aoff+36(DI), Y2, Y7 \
-	VPMADDUBSW aoff+36(DI), Y13, Y5 \
-	VPSUBW  Y5, Y7, Y7 \
-	VPMADDWD Y15, Y7, Y7 \
-	VPHADDD Y7, Y4, Y4 \
-	VEXTRACTI128 $1, Y4, X5 \
-	VPADDD X5, X4, X4 \
-	VPHADDD X4, X4, X4 \
-	VCVTDQ2PS X4, X4 \
-	VFMADD231SS X4, X1, X0 \
-	VMOVSHDUP X4, X4 \
-	VFMADD231SS X4, X3, X0
+	VFMADD231SS X4, X1, acc
 
 // func dotQ4_0Q8_0AVX2(w, a *byte, nb int) float32
 TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
@@ -179,7 +194,8 @@ TEXT ·dotQ4_0Q8_0AVX2(SB), NOSPLIT, $0-28
 	JLT  q40tail
 
 q40loop:
-	Q4_0_PAIR(0, 0)
+	Q4_0_ACT2
+	Q4_0_PAIR_ROW(SI, 0, X0)
 	ADDQ $36, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
@@ -189,7 +205,8 @@ q40loop:
 q40tail:
 	TESTQ CX, CX
 	JZ    q40done
-	Q4_0_BLOCK(0, 0)
+	Q4_0_ACT1
+	Q4_0_BLOCK_ROW(SI, X0)
 
 q40done:
 	VZEROUPPER
@@ -270,12 +287,6 @@ q41done:
 	VADDPS t, x, x \
 	VPERMILPS $0xB1, x, t \
 	VADDSS t, x, x
-
-// NIBBLESR is NIBBLES reading from base register r.
-#define NIBBLESR(r, off, dst) \
-	VBROADCASTI128 off(r), dst \
-	VPSRLVQ Y12, dst, dst \
-	VPAND   Y14, dst, dst
 
 #define Q8_0_ROW(r, off, acc) \
 	VCVTPH2PS off(r), X1 \
@@ -375,49 +386,6 @@ q41x2loop:
 
 // ---------------------------------------------------------------- Q4_0 x Q8_0, two rows
 
-// Q4_0_PAIR_ROW: Q4_0_PAIR for the weight row at r (two blocks at woff and
-// woff+18), with the activation pair already loaded (Y8, Y9 the quants,
-// Y10, Y11 maddubs(8, y), X2, X6 the activation scales), into acc.
-#define Q4_0_PAIR_ROW(r, woff, acc) \
-	VCVTPH2PS woff(r), X1 \
-	VMULSS  X2, X1, X1 \
-	VCVTPH2PS woff+18(r), X3 \
-	VMULSS  X6, X3, X3 \
-	NIBBLESR(r, woff+2, Y4) \
-	VPMADDUBSW Y8, Y4, Y4 \
-	VPSUBW  Y10, Y4, Y4 \
-	VPMADDWD Y15, Y4, Y4 \
-	NIBBLESR(r, woff+20, Y5) \
-	VPMADDUBSW Y9, Y5, Y5 \
-	VPSUBW  Y11, Y5, Y5 \
-	VPMADDWD Y15, Y5, Y5 \
-	VPHADDD Y5, Y4, Y4 \
-	VEXTRACTI128 $1, Y4, X5 \
-	VPADDD X5, X4, X4 \
-	VPHADDD X4, X4, X4 \
-	VCVTDQ2PS X4, X4 \
-	VFMADD231SS X4, X1, acc \
-	VMOVSHDUP X4, X4 \
-	VFMADD231SS X4, X3, acc
-
-// Q4_0_BLOCK_ROW: Q4_0_BLOCK for the row at r (one block at 0(r)), the
-// activation block loaded as for Q4_0_PAIR_ROW's first.
-#define Q4_0_BLOCK_ROW(r, acc) \
-	VCVTPH2PS 0(r), X1 \
-	VMULSS  X2, X1, X1 \
-	NIBBLESR(r, 2, Y4) \
-	VPMADDUBSW Y8, Y4, Y4 \
-	VPSUBW  Y10, Y4, Y4 \
-	VPMADDWD Y15, Y4, Y4 \
-	VEXTRACTI128 $1, Y4, X5 \
-	VPADDD X5, X4, X4 \
-	VPSHUFD $0x4E, X4, X5 \
-	VPADDD X5, X4, X4 \
-	VPSHUFD $0xB1, X4, X5 \
-	VPADDD X5, X4, X4 \
-	VCVTDQ2PS X4, X4 \
-	VFMADD231SS X4, X1, acc
-
 // func dotQ4_0Q8_0x2AVX2(w *byte, rs int, a *byte, nb int, out *float32)
 // dotQ4_0Q8_0AVX2 for the two weight rows at w and w+rs against one
 // activation row, each with its own FMA chain (X0, X7; the second hides
@@ -440,12 +408,7 @@ TEXT ·dotQ4_0Q8_0x2AVX2(SB), NOSPLIT, $0-40
 	JLT  q40x2tail
 
 q40x2loop:
-	VCVTPH2PS 0(DI), X2
-	VCVTPH2PS 34(DI), X6
-	VMOVDQU 2(DI), Y8
-	VMOVDQU 36(DI), Y9
-	VPMADDUBSW Y8, Y13, Y10
-	VPMADDUBSW Y9, Y13, Y11
+	Q4_0_ACT2
 	Q4_0_PAIR_ROW(SI, 0, X0)
 	Q4_0_PAIR_ROW(R8, 0, X7)
 	ADDQ $36, SI
@@ -458,9 +421,7 @@ q40x2loop:
 q40x2tail:
 	TESTQ CX, CX
 	JZ    q40x2done
-	VCVTPH2PS 0(DI), X2
-	VMOVDQU 2(DI), Y8
-	VPMADDUBSW Y8, Y13, Y10
+	Q4_0_ACT1
 	Q4_0_BLOCK_ROW(SI, X0)
 	Q4_0_BLOCK_ROW(R8, X7)
 
