@@ -153,83 +153,15 @@ func TestQuantizeQ8_KImplementationsAgree(t *testing.T) {
 	}
 }
 
-// TestRepackQ4_0TileAVX2: the AVX2 repack of a Q4_0 tile (q40Repack16Y,
-// where VNNI is missing) writes exactly the bytes of the Go one, row
-// strides longer than a row and odd block counts included.
-func TestRepackQ4_0TileAVX2(t *testing.T) {
+// TestRepackTilesAVX2: the repacks machines without VNNI run (the Q4_0,
+// Q4_K and Q5_K quants in AVX2, Go headers) write exactly the bytes of the
+// Go ones, as TestRepackTiles.
+func TestRepackTilesAVX2(t *testing.T) {
 	if !haveAVX2 {
 		t.Skip("no AVX2")
 	}
-	rng := rand.New(rand.NewPCG(66, 67))
-	for _, c := range []struct{ cols, pad int }{{32, 0}, {576, 0}, {1536, 0}, {96, 18*5 + 1}} {
-		nb := c.cols / 32
-		rs := nb*q4_0Bytes + c.pad
-		w := make([]byte, 16*rs)
-		for r := 0; r < 16; r++ {
-			copy(w[r*rs:], randomBlocks(rng, t, Q4_0, c.cols))
-		}
-		got := make([]byte, nb*q40TileBlock)
-		q40Repack16Y(&got[0], &w[0], rs, nb)
-		want := make([]byte, nb*q40TileBlock)
-		repackQ4_0TileGeneric(want, w, rs, 16, nb)
-		if i := firstByteDiff(got, want); i >= 0 {
-			t.Fatalf("cols %d: tile byte %d (block %d, offset %d): AVX2 %#02x, Go %#02x",
-				c.cols, i, i/q40TileBlock, i%q40TileBlock, got[i], want[i])
-		}
-	}
-}
-
-// TestRepackQ4_KTileAVX2: the AVX2 repack of a Q4_K tile (q4kQuants16Y
-// and kTileHeaders, where VNNI is missing) writes exactly the bytes of
-// the Go one, for random blocks over several super-blocks and row strides.
-func TestRepackQ4_KTileAVX2(t *testing.T) {
-	if !haveAVX2 {
-		t.Skip("no AVX2")
-	}
-	rng := rand.New(rand.NewPCG(68, 69))
-	for _, c := range []struct{ cols, pad int }{{256, 0}, {768, 0}, {2048, 0}, {512, 144*3 + 1}} {
-		nb := c.cols / QK_K
-		rs := nb*q4_KBytes + c.pad
-		w := make([]byte, 16*rs)
-		for r := 0; r < 16; r++ {
-			copy(w[r*rs:], randomBlocks(rng, t, Q4_K, c.cols))
-		}
-		got := make([]byte, nb*q4kTileSB)
-		q4kQuants16Y(&got[0], &w[0], rs, nb)
-		kTileHeaders(got, w, rs, q4_KBytes, 16, nb)
-		want := make([]byte, nb*q4kTileSB)
-		repackQ4_KTileGeneric(want, w, rs, 16, nb)
-		if i := firstByteDiff(got, want); i >= 0 {
-			t.Fatalf("cols %d: tile byte %d (super-block %d, offset %d): AVX2 %#02x, Go %#02x",
-				c.cols, i, i/q4kTileSB, i%q4kTileSB, got[i], want[i])
-		}
-	}
-}
-
-// TestRepackQ5_KTileAVX2: the AVX2 repack of a Q5_K tile (q5kQuants16Y and
-// kTileHeaders) writes exactly the bytes of the Go one (every fifth-bit
-// pattern of the random blocks), over several super-blocks and row strides.
-func TestRepackQ5_KTileAVX2(t *testing.T) {
-	if !haveAVX2 {
-		t.Skip("no AVX2")
-	}
-	rng := rand.New(rand.NewPCG(70, 71))
-	for _, c := range []struct{ cols, pad int }{{256, 0}, {768, 0}, {2048, 0}, {512, 176*3 + 1}} {
-		nb := c.cols / QK_K
-		rs := nb*q5_KBytes + c.pad
-		w := make([]byte, 16*rs)
-		for r := 0; r < 16; r++ {
-			copy(w[r*rs:], randomBlocks(rng, t, Q5_K, c.cols))
-		}
-		got := make([]byte, nb*q4kTileSB)
-		if !repackQ5_KTile16(got, w, rs, nb) {
-			t.Fatal("repackQ5_KTile16 did not run")
-		}
-		want := make([]byte, nb*q4kTileSB)
-		repackQ5_KTileGeneric(want, w, rs, 16, nb)
-		if i := firstByteDiff(got, want); i >= 0 {
-			t.Fatalf("cols %d: tile byte %d (super-block %d, offset %d): AVX2 %#02x, Go %#02x",
-				c.cols, i, i/q4kTileSB, i%q4kTileSB, got[i], want[i])
-		}
-	}
+	saved := useVNNI
+	defer func() { useVNNI = saved }()
+	useVNNI = false
+	checkTileRepacks(t, 66)
 }
