@@ -59,38 +59,7 @@ func dequantQ4_K(src []byte, dst []float32) {
 // and the result acc - accm. An exact integer per super-block lets every
 // kernel (dotQ4_KQ8_KAVX2, the multi-row ones) form it its own way and still
 // agree bit for bit.
-func dotQ4_KQ8_KGeneric(w, a []byte, n int) float32 {
-	nb := n / QK_K
-	w, a = w[:nb*q4_KBytes], a[:nb*q8_KBytes]
-	var acc, accm float32
-	for i := 0; i < nb; i++ {
-		bw := w[i*q4_KBytes : (i+1)*q4_KBytes]
-		ba := a[i*q8_KBytes : (i+1)*q8_KBytes]
-		scales := (*[12]byte)(bw[4:16])
-		qs := (*[128]byte)(bw[q4_KQs:])
-		qa := (*[QK_K]byte)(ba[q8_KQs:])
-		var sumi, summ int32
-		for c := 0; c < 4; c++ {
-			q := (*[32]byte)(qs[32*c:])
-			y1 := (*[32]byte)(qa[64*c:])
-			y2 := (*[32]byte)(qa[64*c+32:])
-			var p1, p2 int32
-			for l, v := range q {
-				p1 += int32(v&0xf) * int32(int8(y1[l]))
-				p2 += int32(v>>4) * int32(int8(y2[l]))
-			}
-			s1, m1 := scaleMinK4(2*c, scales)
-			s2, m2 := scaleMinK4(2*c+1, scales)
-			sumi += int32(s1)*p1 + int32(s2)*p2
-			summ += int32(m1)*(q8KBsum(ba, 4*c)+q8KBsum(ba, 4*c+1)) +
-				int32(m2)*(q8KBsum(ba, 4*c+2)+q8KBsum(ba, 4*c+3))
-		}
-		yd := q8Kd(ba)
-		acc = FMA32(float32(sumi), float32(half(bw, 0)*yd), acc)
-		accm = FMA32(float32(summ), float32(half(bw, 2)*yd), accm)
-	}
-	return acc - accm
-}
+func dotQ4_KQ8_KGeneric(w, a []byte, n int) float32 { return dotQ4_KSteps(w, a, n, false) }
 
 // dotQ4_KQ8_K64Generic is the arithmetic of llama.cpp's Q4_K prompt kernel
 // (ggml_gemm_q4_K_8x8_q8_K, AVX2), which MatMul follows for the activation
@@ -100,7 +69,12 @@ func dotQ4_KQ8_KGeneric(w, a []byte, n int) float32 {
 // sc_2c+1·Σ q4·q8 and imin_c = m_2c·bs_2c + m_2c+1·bs_2c+1, exact, then
 // acc += float(isum_c)·(d·d8), accm += float(imin_c)·(dmin·d8); the result
 // is acc - accm.
-func dotQ4_KQ8_K64Generic(w, a []byte, n int) float32 {
+func dotQ4_KQ8_K64Generic(w, a []byte, n int) float32 { return dotQ4_KSteps(w, a, n, true) }
+
+// dotQ4_KSteps forms the exact isum and imin of each 64 elements and enters
+// them into the two FMA chains every 64 elements (per64) or once per
+// super-block.
+func dotQ4_KSteps(w, a []byte, n int, per64 bool) float32 {
 	nb := n / QK_K
 	w, a = w[:nb*q4_KBytes], a[:nb*q8_KBytes]
 	var acc, accm float32
@@ -112,6 +86,7 @@ func dotQ4_KQ8_K64Generic(w, a []byte, n int) float32 {
 		qa := (*[QK_K]byte)(ba[q8_KQs:])
 		yd := q8Kd(ba)
 		dd, dm := float32(half(bw, 0)*yd), float32(half(bw, 2)*yd)
+		var isum, imin int32
 		for c := 0; c < 4; c++ {
 			q := (*[32]byte)(qs[32*c:])
 			y1 := (*[32]byte)(qa[64*c:])
@@ -123,9 +98,16 @@ func dotQ4_KQ8_K64Generic(w, a []byte, n int) float32 {
 			}
 			s1, m1 := scaleMinK4(2*c, scales)
 			s2, m2 := scaleMinK4(2*c+1, scales)
-			isum := int32(s1)*p1 + int32(s2)*p2
-			imin := int32(m1)*(q8KBsum(ba, 4*c)+q8KBsum(ba, 4*c+1)) +
+			isum += int32(s1)*p1 + int32(s2)*p2
+			imin += int32(m1)*(q8KBsum(ba, 4*c)+q8KBsum(ba, 4*c+1)) +
 				int32(m2)*(q8KBsum(ba, 4*c+2)+q8KBsum(ba, 4*c+3))
+			if per64 {
+				acc = FMA32(float32(isum), dd, acc)
+				accm = FMA32(float32(imin), dm, accm)
+				isum, imin = 0, 0
+			}
+		}
+		if !per64 {
 			acc = FMA32(float32(isum), dd, acc)
 			accm = FMA32(float32(imin), dm, accm)
 		}
