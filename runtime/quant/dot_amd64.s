@@ -672,6 +672,53 @@ GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
 	SHLQ $32, R8 \
 	ORQ  R8, R10
 
+// Q4K_START loads the arguments (SI w, DI a, CX nb), zeroes the two FMA
+// chains (X0 acc, X7 accm) and sets Y14 to bytes 0x0F.
+#define Q4K_START \
+	MOVQ w+0(FP), SI \
+	MOVQ a+8(FP), DI \
+	MOVQ nb+16(FP), CX \
+	VXORPS X0, X0, X0 \
+	VXORPS X7, X7, X7 \
+	MOVL $0x0F0F0F0F, AX \
+	VMOVD AX, X14 \
+	VPBROADCASTD X14, Y14
+
+// Q4K_HEAD unpacks a super-block's scales and mins (scaleMinK4): Y9 = the
+// 8 scales as int16 in both lanes (for Q4K_CHUNK), and lane c of X10 =
+// imin_c = m_2c·(bsum_4c + bsum_4c+1) + m_2c+1·(bsum_4c+2 + bsum_4c+3),
+// exact (the mins of 64 elements against their activation sums).
+#define Q4K_HEAD \
+	K4_SCALES_MINS \
+	VMOVQ AX, X9 \
+	VPMOVZXBW X9, X9 \
+	VPERMQ $0x44, Y9, Y9 \
+	VMOVQ R10, X10 \
+	VPMOVZXBW X10, X10 \
+	VMOVDQU 260(DI), Y11 \
+	VEXTRACTI128 $1, Y11, X12 \
+	VPHADDW X12, X11, X11 \
+	VPMADDWD X11, X10, X10
+
+// Q4K_DD: X1 = [d*d8, dmin*d8, ...], X3 lane 0 = dmin*d8.
+#define Q4K_DD \
+	VCVTPH2PS 0(SI), X1 \
+	VBROADCASTSS 0(DI), X2 \
+	VMULPS X2, X1, X1 \
+	VMOVSHDUP X1, X3
+
+// Q4K_ISUM: acc += float(isum)·(d·d8), isum = the sum of Y6's eight int32
+// lanes (exact).
+#define Q4K_ISUM \
+	VEXTRACTI128 $1, Y6, X4 \
+	VPADDD X4, X6, X6 \
+	VPSHUFD $0x4E, X6, X4 \
+	VPADDD X4, X6, X6 \
+	VPSHUFD $0xB1, X6, X4 \
+	VPADDD X4, X6, X6 \
+	VCVTDQ2PS X6, X6 \
+	VFMADD231SS X6, X1, X0
+
 // func dotQ4_KQ8_KAVX2(w, a *byte, nb int) float32
 //
 // The arithmetic of llama.cpp's x86 Q4_K kernel (ggml_gemv_q4_K_8x8_q8_K,
@@ -681,46 +728,22 @@ GLOBL q6kShuf<>(SB), RODATA|NOPTR, $128
 // then two float32 FMA chains, acc += float(isum)·(d·d8) and
 // accm += float(imin)·(dmin·d8); the result is acc - accm.
 TEXT ·dotQ4_KQ8_KAVX2(SB), NOSPLIT, $0-28
-	MOVQ w+0(FP), SI
-	MOVQ a+8(FP), DI
-	MOVQ nb+16(FP), CX
-	VXORPS X0, X0, X0
-	VXORPS X7, X7, X7
-	MOVL $0x0F0F0F0F, AX
-	VMOVD AX, X14
-	VPBROADCASTD X14, Y14
+	Q4K_START
 
 q4kloop:
 	TESTQ CX, CX
 	JZ    q4kdone
+	Q4K_HEAD
 
-	// Unpack the 12-byte scales field into 8 scale bytes (AX) and 8 min
-	// bytes (R10): see scaleMinK4.
-	K4_SCALES_MINS
-
-	// Y9 = the 8 scales as int16 in both lanes; X10 = 8 mins as int16.
-	VMOVQ AX, X9
-	VPMOVZXBW X9, X9
-	VPERMQ $0x44, Y9, Y9
-	VMOVQ R10, X10
-	VPMOVZXBW X10, X10
-
-	// imin = Σ m_j * (bsum_2j + bsum_2j+1), exact, in lane 0 of X10.
-	VMOVDQU 260(DI), Y11
-	VEXTRACTI128 $1, Y11, X12
-	VPHADDW X12, X11, X11
-	VPMADDWD X11, X10, X10
+	// imin = Σ_c imin_c, exact, in lane 0 of X10.
 	VPSHUFD $0x4E, X10, X11
 	VPADDD X11, X10, X10
 	VPSHUFD $0xB1, X10, X11
 	VPADDD X11, X10, X10
 	VCVTDQ2PS X10, X10
 
-	// X1 = [d*d8, dmin*d8, ...]; accm += imin * (dmin*d8).
-	VCVTPH2PS 0(SI), X1
-	VBROADCASTSS 0(DI), X2
-	VMULPS X2, X1, X1
-	VMOVSHDUP X1, X3
+	// accm += imin * (dmin*d8).
+	Q4K_DD
 	VFMADD231SS X10, X3, X7
 
 	VPXOR Y6, Y6, Y6
@@ -728,16 +751,7 @@ q4kloop:
 	Q4K_CHUNK(48, 68, 100, 64, 96)
 	Q4K_CHUNK(80, 132, 164, 128, 160)
 	Q4K_CHUNK(112, 196, 228, 192, 224)
-
-	// isum = the sum of Y6's eight int32 lanes (exact); acc += isum * (d*d8).
-	VEXTRACTI128 $1, Y6, X4
-	VPADDD X4, X6, X6
-	VPSHUFD $0x4E, X6, X4
-	VPADDD X4, X6, X6
-	VPSHUFD $0xB1, X6, X4
-	VPADDD X4, X6, X6
-	VCVTDQ2PS X6, X6
-	VFMADD231SS X6, X1, X0
+	Q4K_ISUM
 
 	ADDQ $144, SI
 	ADDQ $292, DI
@@ -750,57 +764,22 @@ q4kdone:
 	MOVSS X0, ret+24(FP)
 	RET
 
-// Q4K_STEP64: acc += float(isum_c)·(d·d8), isum_c = the sum of Y6's eight
-// int32 lanes (exact; one chunk of 64 elements); then Y6 = 0.
-#define Q4K_STEP64 \
-	VEXTRACTI128 $1, Y6, X4 \
-	VPADDD X4, X6, X6 \
-	VPSHUFD $0x4E, X6, X4 \
-	VPADDD X4, X6, X6 \
-	VPSHUFD $0xB1, X6, X4 \
-	VPADDD X4, X6, X6 \
-	VCVTDQ2PS X6, X6 \
-	VFMADD231SS X6, X1, X0 \
-	VPXOR Y6, Y6, Y6
-
 // func dotQ4_KQ8_K64AVX2(w, a *byte, nb int) float32
 //
 // dotQ4_KQ8_K64Generic in AVX2, bit for bit: the arithmetic of llama.cpp's
 // Q4_K prompt kernel (ggml_gemm_q4_K_8x8_q8_K), dotQ4_KQ8_KAVX2 with one
 // step of each FMA chain per 64 elements instead of one per super-block.
 TEXT ·dotQ4_KQ8_K64AVX2(SB), NOSPLIT, $0-28
-	MOVQ w+0(FP), SI
-	MOVQ a+8(FP), DI
-	MOVQ nb+16(FP), CX
-	VXORPS X0, X0, X0
-	VXORPS X7, X7, X7
-	MOVL $0x0F0F0F0F, AX
-	VMOVD AX, X14
-	VPBROADCASTD X14, Y14
+	Q4K_START
 
 q4k64loop:
 	TESTQ CX, CX
 	JZ    q4k64done
-
-	K4_SCALES_MINS
-	VMOVQ AX, X9
-	VPMOVZXBW X9, X9
-	VPERMQ $0x44, Y9, Y9
-	VMOVQ R10, X10
-	VPMOVZXBW X10, X10
-
-	// Lane c of X10 = imin_c = m_2c·bs_2c + m_2c+1·bs_2c+1 (exact), as float.
-	VMOVDQU 260(DI), Y11
-	VEXTRACTI128 $1, Y11, X12
-	VPHADDW X12, X11, X11
-	VPMADDWD X11, X10, X10
+	Q4K_HEAD
 	VCVTDQ2PS X10, X10
 
-	// X1 = [d*d8, dmin*d8, ...]; accm += imin_c * (dmin*d8), c = 0..3.
-	VCVTPH2PS 0(SI), X1
-	VBROADCASTSS 0(DI), X2
-	VMULPS X2, X1, X1
-	VMOVSHDUP X1, X3
+	// accm += imin_c * (dmin*d8), c = 0..3.
+	Q4K_DD
 	VFMADD231SS X10, X3, X7
 	VPSHUFD $0x55, X10, X11
 	VFMADD231SS X11, X3, X7
@@ -811,13 +790,16 @@ q4k64loop:
 
 	VPXOR Y6, Y6, Y6
 	Q4K_CHUNK(16, 4, 36, 0, 32)
-	Q4K_STEP64
+	Q4K_ISUM
+	VPXOR Y6, Y6, Y6
 	Q4K_CHUNK(48, 68, 100, 64, 96)
-	Q4K_STEP64
+	Q4K_ISUM
+	VPXOR Y6, Y6, Y6
 	Q4K_CHUNK(80, 132, 164, 128, 160)
-	Q4K_STEP64
+	Q4K_ISUM
+	VPXOR Y6, Y6, Y6
 	Q4K_CHUNK(112, 196, 228, 192, 224)
-	Q4K_STEP64
+	Q4K_ISUM
 
 	ADDQ $144, SI
 	ADDQ $292, DI
