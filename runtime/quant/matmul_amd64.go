@@ -300,10 +300,7 @@ var q5kTilesY = [q4kTileGY + 1]func(tile, a *byte, nb int, res *float32){1: mmQ5
 // runQ5_KTileY runs the AVX2 Q5_K tile kernel for G activation rows into
 // acc (16 float32 per row) and stores the rows in mask: out[i*ldo + r].
 func runQ5_KTileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
-	_, _ = tile[nb*q4kTileSB-1], a[G*nb*q4kRec-1]
-	res := acc[:16*G]
-	q5kTilesY[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
-	storeTileRows(G, res, out, ldo, mask)
+	runTileY(q5kTilesY[G], G, q4kTileSB, q4kRec, 16, tile, a, nb, acc, out, ldo, mask)
 }
 
 // runQ5_KTile runs the Q5_K tile kernel for G activation rows (runTile).
@@ -352,19 +349,12 @@ var (
 // acc (32 float32 per row: the kernel's acc and accm, its results in the
 // first 16G) and stores the rows in mask: out[i*ldo + r].
 func runQ4_KTileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
-	runQ4_KTileYSet(&q4kTilesY, G, tile, a, nb, acc, out, ldo, mask)
+	runTileY(q4kTilesY[G], G, q4kTileSB, q4kRec, 32, tile, a, nb, acc, out, ldo, mask)
 }
 
 // runQ4_KTileYGemm is runQ4_KTileY with the gemm steps.
 func runQ4_KTileYGemm(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
-	runQ4_KTileYSet(&q4kTilesYGemm, G, tile, a, nb, acc, out, ldo, mask)
-}
-
-func runQ4_KTileYSet(ks *[q4kTileGY + 1]func(tile, a *byte, nb int, res *float32), G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
-	_, _ = tile[nb*q4kTileSB-1], a[G*nb*q4kRec-1]
-	res := acc[:32*G]
-	ks[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
-	storeTileRows(G, res, out, ldo, mask)
+	runTileY(q4kTilesYGemm[G], G, q4kTileSB, q4kRec, 32, tile, a, nb, acc, out, ldo, mask)
 }
 
 //go:noescape
@@ -443,10 +433,7 @@ var q40TilesY = [q40TileGY + 1]func(tile, a *byte, nb int, res *float32){
 // runQ4_0TileY runs the AVX2 Q4_0 tile kernel for G activation rows into
 // acc (16 float32 per row) and stores the rows in mask: out[i*ldo + r].
 func runQ4_0TileY(G int, tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
-	_, _ = tile[nb*q40TileBlock-1], a[G*nb*q40Rec-1]
-	res := acc[:16*G]
-	q40TilesY[G](unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
-	storeTileRows(G, res, out, ldo, mask)
+	runTileY(q40TilesY[G], G, q40TileBlock, q40Rec, 16, tile, a, nb, acc, out, ldo, mask)
 }
 
 //go:noescape
@@ -476,6 +463,18 @@ func runTile(k func(tile, a *byte, nb int, out *float32, ldo, mask int), G, tile
 	_, _ = tile[nb*tileBlock-1], a[G*nb*rec-1]
 	_ = out[(G-1)*ldo+bits.Len(uint(mask))-1]
 	k(unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(out), ldo, mask)
+}
+
+// runTileY runs AVX2 tile kernel k for G activation rows, which keeps
+// accFloats float32 per row in acc and leaves row t's results in
+// acc[16t..16t+15], and stores the rows in mask: out[t*ldo + r].
+// tileBlock and rec are as for runTile.
+func runTileY(k func(tile, a *byte, nb int, res *float32), G, tileBlock, rec, accFloats int,
+	tile, a []byte, nb int, acc, out []float32, ldo, mask int) {
+	_, _ = tile[nb*tileBlock-1], a[G*nb*rec-1]
+	res := acc[:accFloats*G]
+	k(unsafe.SliceData(tile), unsafe.SliceData(a), nb, unsafe.SliceData(res))
+	storeTileRows(G, res, out, ldo, mask)
 }
 
 // mmKernelsK[type][G] (index 0: Q4_K, 1: Q6_K, 2: Q5_K, 3: Q5_0, 4: Q5_1, 5: Q3_K, 6: Q2_K):
