@@ -56,13 +56,7 @@ func q4kGemmRows(T int) int {
 // matVecQ4_K64 is MatVec for Q4_K with the prompt arithmetic: out[r] =
 // dotQ4_K64(row r of w, a) for r < rows, where the tile kernels do not run.
 func matVecQ4_K64(w []byte, rows, cols int, a []byte, out []float32) {
-	rs, _ := Q4_K.RowSize(cols)
-	checkDot(Q4_K, w[:rs], a, cols)
-	if cols == 0 {
-		clear(out[:rows])
-		return
-	}
-	matVec(dotQ4_K64, w, rs, cols, a, out[:rows])
+	matVecWith(Q4_K, dotQ4_K64, w, rows, cols, a, out)
 }
 
 // Tile super-block layout (offsets in bytes):

@@ -192,7 +192,12 @@ func Dot(t Type, w, a []byte, n int) float32 {
 // concurrently on disjoint row ranges (pass the sub-slices of w and out). It
 // panics on the same conditions as Dot, or when w or out are too short.
 func MatVec(t Type, w []byte, rows, cols int, a []byte, out []float32) {
-	k := dotKernel(t)
+	matVecWith(t, nil, w, rows, cols, a, out)
+}
+
+// matVecWith is MatVec with row kernel k (nil: t's Dot kernel, or its
+// two-row kernel where there is one).
+func matVecWith(t Type, k func(w, a []byte, n int) float32, w []byte, rows, cols int, a []byte, out []float32) {
 	rs, err := t.RowSize(cols)
 	if err != nil {
 		panic("quant: MatVec: " + err.Error())
@@ -209,8 +214,11 @@ func MatVec(t Type, w []byte, rows, cols int, a []byte, out []float32) {
 		clear(out[:rows])
 		return
 	}
-	if matVec2(t, w, rs, cols, a, out[:rows]) {
-		return
+	if k == nil {
+		if matVec2(t, w, rs, cols, a, out[:rows]) {
+			return
+		}
+		k = dotKernel(t)
 	}
 	matVec(k, w, rs, cols, a, out[:rows])
 }
