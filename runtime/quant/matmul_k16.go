@@ -145,12 +145,7 @@ func (k *k16Block) header(t Type, blk []byte) {
 		}
 		k.d = half(blk, q3_KD)
 	case Q5_K:
-		// scaleMinK4 for all eight at once (as repackQ4_KTileGeneric):
-		// bytes j of scLo/scHi are sc_j/sc_j+4, of mLo/mHi m_j/m_j+4.
-		le := binary.LittleEndian
-		sa, sb, sc := le.Uint32(blk[4:]), le.Uint32(blk[8:]), le.Uint32(blk[12:])
-		scs := uint64(sa&0x3f3f3f3f) | uint64(sc&0x0f0f0f0f|(sa>>6&0x03030303)<<4)<<32
-		ms := uint64(sb&0x3f3f3f3f) | uint64(sc>>4&0x0f0f0f0f|(sb>>6&0x03030303)<<4)<<32
+		scs, ms := scalesMinsK4(blk)
 		for c := 0; c < 4; c++ {
 			s1, s2 := int16(scs>>(16*c)&0xff), int16(scs>>(16*c+8)&0xff)
 			k.sc[4*c], k.sc[4*c+1], k.sc[4*c+2], k.sc[4*c+3] = s1, s1, s2, s2

@@ -146,6 +146,17 @@ func repackQ4_KTileGeneric(tile, w []byte, rs, n, nb int) {
 	}
 }
 
+// scalesMinsK4 is scaleMinK4 for all eight pairs at once, with word
+// operations: byte j of scs is sc_j and byte j of ms is m_j, for the
+// super-block blk (its scales field at bytes 4-15).
+func scalesMinsK4(blk []byte) (scs, ms uint64) {
+	le := binary.LittleEndian
+	a, b, c := le.Uint32(blk[4:]), le.Uint32(blk[8:]), le.Uint32(blk[12:])
+	scs = uint64(a&0x3f3f3f3f) | uint64(c&0x0f0f0f0f|(a>>6&0x03030303)<<4)<<32
+	ms = uint64(b&0x3f3f3f3f) | uint64(c>>4&0x0f0f0f0f|(b>>6&0x03030303)<<4)<<32
+	return scs, ms
+}
+
 // kTileHeaders writes the scales, mins, d and dmin of the n (<= 16) rows
 // of w (Q4_K or Q5_K super-blocks of ts bytes, whose first 16 bytes are
 // laid out alike) into tile (the Go repacks' headers, and the AVX2
@@ -158,20 +169,13 @@ func kTileHeaders(tile, w []byte, rs, ts, n, nb int) {
 		for r := 0; r < n; r++ {
 			lane := 4 * r
 			blk := (*[16]byte)(w[r*rs+i*ts:])
-			// Scales and mins as scaleMinK4 unpacks them: a = bytes 4-7,
-			// b = 8-11, c = 12-15; sc_0..3 = a&63, sc_4..7 = c&15 | (a>>6)<<4,
-			// m_0..3 = b&63, m_4..7 = c>>4 | (b>>6)<<4 (bytewise).
-			sa, sb, sc := le.Uint32(blk[4:]), le.Uint32(blk[8:]), le.Uint32(blk[12:])
-			scLo, scHi := sa&0x3f3f3f3f, sc&0x0f0f0f0f|(sa>>6&0x03030303)<<4
-			mLo, mHi := sb&0x3f3f3f3f, sc>>4&0x0f0f0f0f|(sb>>6&0x03030303)<<4
-			for j := 0; j < 4; j++ {
-				le.PutUint32(dst[4096+64*j+lane:], scLo>>(8*j)&0xff)
-				le.PutUint32(dst[4096+64*(j+4)+lane:], scHi>>(8*j)&0xff)
+			scs, ms := scalesMinsK4(blk[:])
+			for j := 0; j < 8; j++ {
+				le.PutUint32(dst[4096+64*j+lane:], uint32(scs>>(8*j)&0xff))
 			}
-			le.PutUint32(dst[4608+lane:], mLo&0xff|(mLo>>8&0xff)<<16)
-			le.PutUint32(dst[4608+64+lane:], mLo>>16&0xff|(mLo>>24)<<16)
-			le.PutUint32(dst[4608+128+lane:], mHi&0xff|(mHi>>8&0xff)<<16)
-			le.PutUint32(dst[4608+192+lane:], mHi>>16&0xff|(mHi>>24)<<16)
+			for i := 0; i < 4; i++ { // min pairs m_2i | m_2i+1<<16
+				le.PutUint32(dst[4608+64*i+lane:], uint32(ms>>(16*i)&0xff|(ms>>(16*i+8)&0xff)<<16))
+			}
 			le.PutUint32(dst[4864+lane:], math.Float32bits(half(blk[:], 0)))
 			le.PutUint32(dst[4928+lane:], math.Float32bits(half(blk[:], 2)))
 		}
