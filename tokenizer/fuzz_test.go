@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gpurun/runtime/fixtures"
+	"gpurun/runtime/gguf"
 )
 
 // fuzzTokenizers are the vocabularies FuzzEncode runs on: the synthetic ones
@@ -100,5 +101,51 @@ func FuzzEncode(f *testing.F) {
 				}
 			}
 		}
+	})
+}
+
+// FuzzFromGGUF: a vocabulary read from damaged metadata (wrong types,
+// lengths, ids, merges, scores, special-token ids) is refused with an error
+// or gives a tokenizer whose Encode and Decode stay in range and never
+// panic.
+func FuzzFromGGUF(f *testing.F) {
+	f.Add(ggufBytes(f, synthBPE()))
+	f.Add(ggufBytes(f, synthSPM()))
+	f.Add(ggufBytes(f, withKV(synthBPE(), "tokenizer.ggml.pre", "qwen2")))
+	texts := []string{"", "hello world", "<|im_start|>user\nhi<|im_end|>", "\xff\xfe\x00 é€𝄞", "<s>▁x</s>"}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := gguf.Parse(b)
+		if err != nil {
+			return
+		}
+		tok, err := FromGGUF(g)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
+			}
+			return
+		}
+		n := tok.VocabSize()
+		for _, text := range texts {
+			for _, opt := range []EncodeOptions{{}, {AddSpecial: true, ParseSpecial: true}} {
+				ids := tok.Encode(text, opt)
+				for _, id := range ids {
+					if id < 0 || int(id) >= n {
+						t.Fatalf("id %d out of range [0, %d) for %q", id, n, text)
+					}
+				}
+				_ = tok.Decode(ids)
+			}
+		}
+		all := make([]int32, min(n, 1024))
+		for i := range all {
+			all[i] = int32(i)
+		}
+		_ = tok.Decode(all)
+		d := tok.NewStreamDecoder()
+		for _, id := range all {
+			_ = d.Add(id)
+		}
+		_ = d.Flush()
 	})
 }

@@ -17,8 +17,18 @@ type kv struct {
 	val any
 }
 
-// buildGGUF writes a tensor-less GGUF v3 image holding kvs.
+// buildGGUF parses the tensor-less GGUF v3 image of ggufBytes.
 func buildGGUF(tb testing.TB, kvs []kv) *gguf.File {
+	tb.Helper()
+	f, err := gguf.Parse(ggufBytes(tb, kvs))
+	if err != nil {
+		tb.Fatalf("buildGGUF: %v", err)
+	}
+	return f
+}
+
+// ggufBytes lays out a GGUF file (version 3, no tensors) holding kvs.
+func ggufBytes(tb testing.TB, kvs []kv) []byte {
 	tb.Helper()
 	var b []byte
 	u32 := func(v uint32) { b = binary.LittleEndian.AppendUint32(b, v) }
@@ -77,14 +87,10 @@ func buildGGUF(tb testing.TB, kvs []kv) *gguf.File {
 				u32(uint32(x))
 			}
 		default:
-			tb.Fatalf("buildGGUF: unsupported value %T for %s", p.val, p.key)
+			tb.Fatalf("ggufBytes: unsupported value %T for %s", p.val, p.key)
 		}
 	}
-	f, err := gguf.Parse(b)
-	if err != nil {
-		tb.Fatalf("buildGGUF: %v", err)
-	}
-	return f
+	return b
 }
 
 // synthBPE is a small byte-level BPE vocabulary: the 256 byte characters,

@@ -94,6 +94,11 @@ func ReadConfig(f *gguf.File) (Config, error) {
 			return Config{}, fmt.Errorf("model: %s = %d must be positive", f.ArchKey(req.key), req.v)
 		}
 	}
+	// Every block has tensors of its own: a larger count is damage, and
+	// would size the table of layers before any tensor is looked up.
+	if c.Layers > len(f.Tensors) {
+		return Config{}, fmt.Errorf("model: %s = %d, but the file holds only %d tensors", f.ArchKey("block_count"), c.Layers, len(f.Tensors))
+	}
 	u(&c.KVHeads, "attention.head_count_kv", c.Heads)
 	u(&c.HeadDim, "attention.key_length", c.Dim/c.Heads)
 	if err != nil {

@@ -102,6 +102,7 @@ func TestGPT2BadFiles(t *testing.T) {
 		{"qkv too narrow", nil, map[string][]uint64{"blk.0.attn_qkv.weight": {128, 381}}, `"blk.0.attn_qkv.weight" has shape [128 381], want [128 384]`},
 		{"positions short of the context", nil, map[string][]uint64{"position_embd.weight": {128, 200}}, `"position_embd.weight" has shape [128 200], want [128 256]`},
 		{"heads do not divide dim", map[string]any{"gpt2.attention.head_count": uint32(3)}, nil, "3 heads of 42"},
+		{"block count beyond the tensors", map[string]any{"gpt2.block_count": uint32(1 << 30)}, nil, "gpt2.block_count = 1073741824, but the file holds only"},
 		{"no layer norm bias", nil, map[string][]uint64{"blk.0.ffn_norm.bias": nil}, `"blk.0.ffn_norm.bias" is missing`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
