@@ -23,7 +23,7 @@ import (
 
 const storiesRel = "stories260K/stories260K.gguf"
 
-func loadEngine(t *testing.T, path string, seqs, ctx int) *engine.Engine {
+func loadEngine(t testing.TB, path string, seqs, ctx int) *engine.Engine {
 	t.Helper()
 	e, err := engine.Load(engine.Options{ModelPath: path, Device: "cpu", Threads: 2, MaxSeqs: seqs, Ctx: ctx})
 	if err != nil {
@@ -34,7 +34,7 @@ func loadEngine(t *testing.T, path string, seqs, ctx int) *engine.Engine {
 }
 
 // startServer serves e through a real scheduler on an httptest server.
-func startServer(t *testing.T, e *engine.Engine, o Options) (*Server, *httptest.Server) {
+func startServer(t testing.TB, e *engine.Engine, o Options) (*Server, *httptest.Server) {
 	t.Helper()
 	if o.ModelPath == "" {
 		o.ModelPath = fixtures.Path(t, storiesRel)
