@@ -39,7 +39,7 @@ vet: ## go vet the default build
 check-generated: ## gofmt is clean and generated files match their generators
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	cd runtime/quant && $(GO) run gen_matmul.go
-	@git diff --exit-code --stat runtime/quant/matmul_amd64.s || { echo "runtime/quant/matmul_amd64.s is stale: commit the regenerated file"; exit 1; }
+	@git diff --exit-code --stat runtime/quant/matmul_amd64.s runtime/quant/matmul_decl_amd64.go || { echo "runtime/quant/matmul_amd64.s or matmul_decl_amd64.go is stale: commit the regenerated files"; exit 1; }
 
 test: vet check-generated ## vet + every test (CPU path, fixtures, model goldens, emulated kernels)
 	$(GO) test -timeout 30m ./...
