@@ -114,6 +114,23 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestContextBeyondMemory: a context whose KV cache cannot fit in memory is
+// refused with the sizes and the flags that shrink it (exit 1, no stack
+// trace), not by the Go runtime dying of "out of memory".
+func TestContextBeyondMemory(t *testing.T) {
+	stories := fixtures.Path(t, "stories260K/stories260K.gguf")
+	_, errs, code := gpurun(t, "", "generate", "-m", stories, "-p", "x", "--ctx", "2000000000", "--device", "cpu")
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	last := lines[len(lines)-1]
+	if code != 1 || !strings.HasPrefix(last, "gpurun: kvcache: out of memory: 2000000000 positions x 5 layers of f32 need ") ||
+		!strings.HasSuffix(last, "use a smaller --ctx or --kv-type f16 (half the size)") {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if len(lines) != 2 || !strings.Contains(lines[0], "context size exceeds what the model was trained on") || strings.Contains(errs, "goroutine ") {
+		t.Fatalf("stderr: want the context warning and the error, got %q", errs)
+	}
+}
+
 // TestGenerateStories: greedy stories260K from BOS prints exactly what
 // llama2.c prints; only the continuation goes to stdout, stats to stderr.
 func TestGenerateStories(t *testing.T) {

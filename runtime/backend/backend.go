@@ -16,6 +16,7 @@
 package backend
 
 import (
+	"errors"
 	"fmt"
 
 	"gpurun/runtime/gguf"
@@ -162,6 +163,19 @@ type Norm struct {
 	B     Weight
 	Eps   float32
 	Layer bool
+}
+
+// ErrOutOfMemory is wrapped by the errors of allocations that cannot fit.
+var ErrOutOfMemory = errors.New("out of memory")
+
+// MemoryReporter is implemented by a backend that knows how much memory new
+// buffers may still take (the CPU backend, from the kernel's figures), so
+// that a large allocation can be refused whole, with the sizes, before any
+// part of it is made.
+type MemoryReporter interface {
+	// MemoryLeft is the bytes new buffers may take; known is false when
+	// the backend cannot tell.
+	MemoryLeft() (bytes int64, known bool)
 }
 
 // FusedMatMuler is an optional set of fused matrix products (a GPU backend

@@ -44,6 +44,11 @@ type Backend struct {
 	pool    *pool
 	err     error
 
+	// memLeft is the memory new buffers may still take (memoryBudget at
+	// start, less each buffer since), when memKnown.
+	memLeft  int64
+	memKnown bool
+
 	// Scratch reused across calls (grown, never shrunk).
 	act               quant.Batch // activations quantized (and packed) for matmul
 	act2              quant.Batch // the up projection's, when its type differs from gate's
@@ -72,6 +77,7 @@ type Backend struct {
 
 var _ backend.Backend = (*Backend)(nil)
 var _ backend.MatMulSwiGLUer = (*Backend)(nil)
+var _ backend.MemoryReporter = (*Backend)(nil)
 
 // New starts a CPU backend and its worker goroutines.
 func New(o Options) (*Backend, error) {
@@ -83,6 +89,7 @@ func New(o Options) (*Backend, error) {
 		n = runtime.NumCPU()
 	}
 	b := &Backend{threads: n, pool: newPool(n)}
+	b.memLeft, b.memKnown = memoryBudget()
 	b.scores = make([][]float32, n)
 	b.rowTmp = make([][]float32, n)
 	b.kvWide = make([][]float32, n)
@@ -125,10 +132,23 @@ func (b *Backend) fail(err error) bool {
 	return b.err != nil
 }
 
-// NewBuffer allocates n zeroed elements.
+// MemoryLeft is the memory new buffers may still take: what the kernel
+// reported available when the backend started (memoryBudget), less the
+// buffers allocated since.
+func (b *Backend) MemoryLeft() (int64, bool) { return b.memLeft, b.memKnown }
+
+// NewBuffer allocates n zeroed elements; one larger than MemoryLeft is
+// refused with an error wrapping backend.ErrOutOfMemory.
 func (b *Backend) NewBuffer(dt backend.DType, n int) (backend.Buffer, error) {
 	if n < 0 {
 		return nil, fmt.Errorf("cpu: buffer of %d elements", n)
+	}
+	if size := int64(n) * int64(dt.Size()); b.memKnown {
+		if size > b.memLeft {
+			return nil, fmt.Errorf("cpu: %w: a buffer of %d %s elements needs %d bytes, %d are left",
+				backend.ErrOutOfMemory, n, dt, size, max(b.memLeft, 0))
+		}
+		b.memLeft -= size
 	}
 	switch dt {
 	case backend.F32:

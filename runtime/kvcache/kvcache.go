@@ -32,6 +32,17 @@ func New(b backend.Backend, layers, ctxLen, kvDim int, dt backend.DType) (*Cache
 	if layers < 1 || ctxLen < 1 || kvDim < 1 {
 		return nil, fmt.Errorf("kvcache: bad shape: %d layers, %d positions, kv dim %d", layers, ctxLen, kvDim)
 	}
+	if m, ok := b.(backend.MemoryReporter); ok {
+		need := Bytes(layers, ctxLen, kvDim, dt)
+		if left, known := m.MemoryLeft(); known && need > left {
+			hint := "a smaller --ctx"
+			if dt == backend.F32 {
+				hint += " or --kv-type f16 (half the size)"
+			}
+			return nil, fmt.Errorf("kvcache: %w: %d positions x %d layers of %s need %s, but %s of memory is left; use %s",
+				backend.ErrOutOfMemory, ctxLen, layers, dt, HumanBytes(need), HumanBytes(max(left, 0)), hint)
+		}
+	}
 	c := &Cache{Layers: layers, Len: ctxLen, KVDim: kvDim, DType: dt,
 		K: make([]backend.Buffer, layers), V: make([]backend.Buffer, layers)}
 	for l := 0; l < layers; l++ {
