@@ -39,15 +39,3 @@ func quantizeBF16(x []float32, dst []byte) {
 	}
 }
 
-// dotBF16Generic is ggml_vec_dot_bf16's portable form: products in float32,
-// summed in float64.
-func dotBF16Generic(w, a []byte, n int) float32 {
-	w, a = w[:2*n], a[:2*n]
-	var sum float64
-	for i := 0; i < n; i++ {
-		x := BF16ToF32(binary.LittleEndian.Uint16(w[2*i:]))
-		y := BF16ToF32(binary.LittleEndian.Uint16(a[2*i:]))
-		sum += float64(float32(x * y))
-	}
-	return float32(sum)
-}

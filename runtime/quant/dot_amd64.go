@@ -165,26 +165,36 @@ func dotF16AVX2(w, a *byte, n int) float32
 //go:noescape
 func dotBF16AVX2(w, a *byte, n int) float32
 
+// dotFloat runs the AVX2 kernel k over the first n&^31 elements (rows of
+// type t) and adds the leftovers as ggml does (vecdot.go).
+func dotFloat(k func(w, a *byte, n int) float32, t Type, w, a []byte, n int) float32 {
+	n32 := n &^ 31
+	var v float32
+	if n32 > 0 {
+		sz := t.TypeSize()
+		_, _ = w[sz*n32-1], a[sz*n32-1]
+		v = k(unsafe.SliceData(w), unsafe.SliceData(a), n32)
+	}
+	return vecLeftovers(v, floatRow{w, t}, floatRow{a, t}, n32, n)
+}
+
 func dotF32(w, a []byte, n int) float32 {
 	if haveAVX2 {
-		_, _ = w[4*n-1], a[4*n-1]
-		return dotF32AVX2(unsafe.SliceData(w), unsafe.SliceData(a), n)
+		return dotFloat(dotF32AVX2, F32, w, a, n)
 	}
 	return dotF32Generic(w, a, n)
 }
 
 func dotF16(w, a []byte, n int) float32 {
 	if haveAVX2 {
-		_, _ = w[2*n-1], a[2*n-1]
-		return dotF16AVX2(unsafe.SliceData(w), unsafe.SliceData(a), n)
+		return dotFloat(dotF16AVX2, F16, w, a, n)
 	}
 	return dotF16Generic(w, a, n)
 }
 
 func dotBF16(w, a []byte, n int) float32 {
 	if haveAVX2 {
-		_, _ = w[2*n-1], a[2*n-1]
-		return dotBF16AVX2(unsafe.SliceData(w), unsafe.SliceData(a), n)
+		return dotFloat(dotBF16AVX2, BF16, w, a, n)
 	}
 	return dotBF16Generic(w, a, n)
 }

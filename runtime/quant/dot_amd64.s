@@ -432,7 +432,29 @@ q40x2done:
 	VZEROUPPER
 	RET
 
-// ---------------------------------------------------------------- F32 x F32
+// ---------------------------------------------------------------- F32, F16, BF16
+// ggml_vec_dot_f32 and ggml_vec_dot_f16 as llama.cpp's AVX2 build runs them:
+// four 8-lane FMA accumulators, 32 elements a step (lane l of accumulator j
+// takes element 32i + 8j + l), reduced (s0+s2) + (s1+s3), then low half +
+// high half and two VHADDPS (GGML_F32x8_REDUCE). ggml_vec_dot_bf16: the
+// same accumulators, reduced the same way, then HSUM0 (hsum_float_8's
+// order). Each kernel takes n, a positive multiple of 32, and returns that
+// vector part; the caller adds the leftover elements in float64, as ggml
+// does (vecdot.go).
+
+// HSUMHADD reduces Y0 to its lane sum in X0, as GGML_F32x8_REDUCE's last
+// steps (clobbers X1).
+#define HSUMHADD \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0
+
+// REDUCE4 sets Y0 = (Y0 + Y2) + (Y1 + Y3).
+#define REDUCE4 \
+	VADDPS Y2, Y0, Y0 \
+	VADDPS Y3, Y1, Y1 \
+	VADDPS Y1, Y0, Y0
 
 // func dotF32AVX2(w, a *byte, n int) float32
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
@@ -444,9 +466,7 @@ TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
-f32loop32:
-	CMPQ CX, $32
-	JLT  f32loop8
+f32loop:
 	VMOVUPS 0(SI), Y4
 	VMOVUPS 32(SI), Y5
 	VMOVUPS 64(SI), Y6
@@ -458,41 +478,12 @@ f32loop32:
 	ADDQ $128, SI
 	ADDQ $128, DI
 	SUBQ $32, CX
-	JMP  f32loop32
-
-f32loop8:
-	CMPQ CX, $8
-	JLT  f32reduce
-	VMOVUPS (SI), Y4
-	VFMADD231PS (DI), Y4, Y0
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $8, CX
-	JMP  f32loop8
-
-f32reduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	HSUM0
-
-f32tail:
-	TESTQ CX, CX
-	JZ    f32done
-	VMOVSS (SI), X4
-	VFMADD231SS (DI), X4, X0
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  f32tail
-
-f32done:
+	JNZ  f32loop
+	REDUCE4
+	HSUMHADD
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
-
-// ---------------------------------------------------------------- F16 x F16
-// Both rows are widened with VCVTPH2PS and multiplied in float32.
 
 // func dotF16AVX2(w, a *byte, n int) float32
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
@@ -504,9 +495,7 @@ TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
-f16loop32:
-	CMPQ CX, $32
-	JLT  f16loop8
+f16loop:
 	VCVTPH2PS 0(SI), Y4
 	VCVTPH2PS 16(SI), Y5
 	VCVTPH2PS 32(SI), Y6
@@ -522,41 +511,9 @@ f16loop32:
 	ADDQ $64, SI
 	ADDQ $64, DI
 	SUBQ $32, CX
-	JMP  f16loop32
-
-f16loop8:
-	CMPQ CX, $8
-	JLT  f16reduce
-	VCVTPH2PS (SI), Y4
-	VCVTPH2PS (DI), Y8
-	VFMADD231PS Y8, Y4, Y0
-	ADDQ $16, SI
-	ADDQ $16, DI
-	SUBQ $8, CX
-	JMP  f16loop8
-
-f16reduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	HSUM0
-
-f16tail:
-	TESTQ CX, CX
-	JZ    f16done
-	MOVWLZX (SI), AX
-	MOVWLZX (DI), BX
-	VMOVD AX, X4
-	VMOVD BX, X5
-	VCVTPH2PS X4, X4
-	VCVTPH2PS X5, X5
-	VFMADD231SS X5, X4, X0
-	ADDQ $2, SI
-	ADDQ $2, DI
-	DECQ CX
-	JMP  f16tail
-
-f16done:
+	JNZ  f16loop
+	REDUCE4
+	HSUMHADD
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -1351,7 +1308,7 @@ q6kdone:
 
 // ---------------------------------------------------------------- BF16 x BF16
 // A bfloat16 is the top half of a float32: widen with VPMOVZXWD and shift
-// left by 16, then multiply in float32.
+// left by 16, then multiply in float32 (see F32, F16, BF16 above).
 
 #define BF16_LOAD(off, reg, dst) \
 	VPMOVZXWD off(reg), dst \
@@ -1367,9 +1324,7 @@ TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
-bf16loop32:
-	CMPQ CX, $32
-	JLT  bf16loop8
+bf16loop:
 	BF16_LOAD(0, SI, Y4)
 	BF16_LOAD(16, SI, Y5)
 	BF16_LOAD(32, SI, Y6)
@@ -1385,41 +1340,9 @@ bf16loop32:
 	ADDQ $64, SI
 	ADDQ $64, DI
 	SUBQ $32, CX
-	JMP  bf16loop32
-
-bf16loop8:
-	CMPQ CX, $8
-	JLT  bf16reduce
-	BF16_LOAD(0, SI, Y4)
-	BF16_LOAD(0, DI, Y8)
-	VFMADD231PS Y8, Y4, Y0
-	ADDQ $16, SI
-	ADDQ $16, DI
-	SUBQ $8, CX
-	JMP  bf16loop8
-
-bf16reduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
+	JNZ  bf16loop
+	REDUCE4
 	HSUM0
-
-bf16tail:
-	TESTQ CX, CX
-	JZ    bf16done
-	MOVWLZX (SI), AX
-	MOVWLZX (DI), BX
-	SHLL $16, AX
-	SHLL $16, BX
-	VMOVD AX, X4
-	VMOVD BX, X5
-	VFMADD231SS X5, X4, X0
-	ADDQ $2, SI
-	ADDQ $2, DI
-	DECQ CX
-	JMP  bf16tail
-
-bf16done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

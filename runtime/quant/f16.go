@@ -81,15 +81,3 @@ func quantizeF16(x []float32, dst []byte) {
 	}
 }
 
-// dotF16Generic is ggml_vec_dot_f16: both rows widened to float32, each
-// product rounded to float32, summed in float64.
-func dotF16Generic(w, a []byte, n int) float32 {
-	w, a = w[:2*n], a[:2*n]
-	var sum float64
-	for i := 0; i < n; i++ {
-		x := F16ToF32(binary.LittleEndian.Uint16(w[2*i:]))
-		y := F16ToF32(binary.LittleEndian.Uint16(a[2*i:]))
-		sum += float64(float32(x * y))
-	}
-	return float32(sum)
-}

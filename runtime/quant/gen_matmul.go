@@ -2192,6 +2192,112 @@ func suffix(vnni bool) string {
 	return "AVX2"
 }
 
+// tinyZ writes mmTinyZP: llamafile's tinyBLAS arithmetic (llama.cpp's AVX2
+// build, F32/F16/BF16 prompts: one 8-lane FMA accumulator per output over
+// the whole row, then hsum) for 4 weight rows and P pairs of activation
+// rows, two outputs per 512-bit register. w holds the 4 weight rows widened
+// to float32, ws bytes apart; a the activations in tiny.go's pair layout
+// (per step of 8 elements, pair after pair: the pair's first row's 8 floats,
+// then its second's), as bytes between steps. Each step broadcasts a weight
+// row's 8 floats to both halves (VBROADCASTF64X4) and loads a pair's 16, so
+// the low half of accumulator 4p+i is output (row i, activation 2p) and the
+// high half (row i, activation 2p+1), each lane summing exactly the products
+// tinyBLAS's lane does. The end reduces each half as tinyBLAS's hsum (high
+// 128 bits + low, then as HSUM0) and stores out[2p*ldo + i] and
+// out[(2p+1)*ldo + i].
+func tinyZ(P int) {
+	name := fmt.Sprintf("mmTinyZ%d", P)
+	fmt.Fprintf(&b, "\n// func %s(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
+	p("MOVQ w+0(FP), SI")
+	p("MOVQ ws+8(FP), DX")
+	p("MOVQ a+16(FP), DI")
+	p("MOVQ as+24(FP), R11")
+	p("MOVQ steps+32(FP), CX")
+	p("LEAQ (DX)(DX*2), R8")
+	for k := 0; k < 4*P; k++ {
+		p("VXORPS Z%d, Z%d, Z%d", k, k, k)
+	}
+	label(name + "_step")
+	p("VBROADCASTF64X4 (SI), Z24")
+	p("VBROADCASTF64X4 (SI)(DX*1), Z25")
+	p("VBROADCASTF64X4 (SI)(DX*2), Z26")
+	p("VBROADCASTF64X4 (SI)(R8*1), Z27")
+	for q := 0; q < P; q++ {
+		p("VMOVUPS %d(DI), Z28", 64*q)
+		for i := 0; i < 4; i++ {
+			p("VFMADD231PS Z28, Z%d, Z%d", 24+i, 4*q+i)
+		}
+	}
+	p("ADDQ $32, SI")
+	p("ADDQ R11, DI")
+	p("DECQ CX")
+	p("JNZ %s_step", name)
+	p("MOVQ out+40(FP), BX")
+	p("MOVQ ldo+48(FP), R12")
+	p("SHLQ $2, R12")
+	for q := 0; q < P; q++ {
+		for i := 0; i < 4; i++ {
+			z := 4*q + i
+			p("VSHUFF32X4 $0xB1, Z%d, Z%d, Z29", z, z)
+			p("VADDPS Z29, Z%d, Z%d", z, z)
+			p("VPERMILPS $0x4E, Z%d, Z29", z)
+			p("VADDPS Z29, Z%d, Z%d", z, z)
+			p("VMOVSHDUP Z%d, Z29", z)
+			p("VADDPS Z29, Z%d, Z%d", z, z)
+			p("VMOVSS X%d, %d(BX)", z, 4*i)
+			p("VEXTRACTF32X4 $2, Z%d, X29", z)
+			p("VMOVSS X29, %d(BX)(R12*1)", 4*i)
+		}
+		p("LEAQ (BX)(R12*2), BX")
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// tinyY writes mmTinyY: tinyZ's arithmetic in AVX2 for 4 weight rows and
+// one activation row (the pair layout's half at a): out[0..3].
+func tinyY() {
+	name := "mmTinyY"
+	fmt.Fprintf(&b, "\n// func %s(w *float32, ws int, a *float32, as, steps int, out *float32)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	p("MOVQ w+0(FP), SI")
+	p("MOVQ ws+8(FP), DX")
+	p("MOVQ a+16(FP), DI")
+	p("MOVQ as+24(FP), R11")
+	p("MOVQ steps+32(FP), CX")
+	p("LEAQ (DX)(DX*2), R8")
+	for k := 0; k < 4; k++ {
+		p("VXORPS Y%d, Y%d, Y%d", k, k, k)
+	}
+	label(name + "_step")
+	p("VMOVUPS (DI), Y8")
+	p("VFMADD231PS (SI), Y8, Y0")
+	p("VFMADD231PS (SI)(DX*1), Y8, Y1")
+	p("VFMADD231PS (SI)(DX*2), Y8, Y2")
+	p("VFMADD231PS (SI)(R8*1), Y8, Y3")
+	p("ADDQ $32, SI")
+	p("ADDQ R11, DI")
+	p("DECQ CX")
+	p("JNZ %s_step", name)
+	p("MOVQ out+40(FP), BX")
+	for i := 0; i < 4; i++ {
+		p("VEXTRACTF128 $1, Y%d, X9", i)
+		p("VADDPS X9, X%d, X%d", i, i)
+		p("VPERMILPS $0x4E, X%d, X9", i)
+		p("VADDPS X9, X%d, X%d", i, i)
+		p("VPERMILPS $0xB1, X%d, X9", i)
+		p("VADDSS X9, X%d, X%d", i, i)
+		p("VMOVSS X%d, %d(BX)", i, 4*i)
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// tinyPairs is the most activation pairs a tinyZ kernel takes (24
+// accumulators), as tiny.go's constant.
+const tinyPairs = 6
+
 func main() {
 	// The output lands next to this file; run from anywhere else it would
 	// leave a stray copy behind (one once reached the repository root).
@@ -2278,6 +2384,10 @@ func main() {
 		q3_KZ(G)
 		q2_KZ(G)
 	}
+	for P := 1; P <= tinyPairs; P++ {
+		tinyZ(P)
+	}
+	tinyY()
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -111,9 +111,13 @@ func TestQuantizeActivationTies(t *testing.T) {
 // across implementations on arbitrary (non-integer) data.
 func TestDotAsmEqualsGeneric(t *testing.T) {
 	rng := rand.New(rand.NewPCG(40, 41))
-	for _, typ := range []Type{Q4_1, Q8_0} {
+	for _, typ := range []Type{Q4_1, Q8_0, F32, F16, BF16} {
 		impls := dotImpls(typ)
-		for _, n := range []int{32, 64, 96, 576, 1536} {
+		ns := []int{32, 64, 96, 576, 1536}
+		if typ.BlockSize() == 1 {
+			ns = append(ns, 1, 31, 33, 77) // leftovers, added in float64 after the vector part
+		}
+		for _, n := range ns {
 			for trial := 0; trial < 20; trial++ {
 				w := randomBlocks(rng, t, typ, n)
 				x := randomFloats(rng, n)

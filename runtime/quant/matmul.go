@@ -36,6 +36,8 @@ type Batch struct {
 	packed   []byte    // groups (see pack), when the type has kernels and n >= 2
 	isPacked bool
 	isTiled  bool // packed for the tile kernels (Q4_K, Q4_0: packQ4_KT, packQ4_0T)
+	wide     []float32 // F32, F16, BF16 rows widened in pair layout (tiny.go)
+	isWide   bool
 	// vnniOK: the VNNI kernels give Dot's bits on these rows. Always for
 	// Q4_1; for Q8_0 unless an activation quant is -128, which ggml's sign
 	// trick (and so Dot) wraps around and VPDPBUSD does not. ggml's and
@@ -188,7 +190,7 @@ func (b *Batch) reset(t Type, T, cols int) error {
 	}
 	b.t, b.vt, b.n, b.cols, b.rowBytes = t, vt, T, cols, rb
 	b.rows = grow(b.rows, T*rb)
-	b.isPacked, b.isTiled, b.vnniOK = false, false, false
+	b.isPacked, b.isTiled, b.vnniOK, b.isWide = false, false, false, false
 	return nil
 }
 
@@ -242,6 +244,10 @@ func groups(t Type, T, nb int, f func(first, G, off int)) int {
 // pack regroups the rows into b.packed (see packedStride) when the weight
 // type has multi-row kernels and there are at least two rows.
 func (b *Batch) pack() {
+	if tinyBatch(b.t, b.n, b.cols) {
+		b.packWide()
+		return
+	}
 	if f := tileFormatFor(b.t, b.n); f != nil && b.cols > 0 {
 		switch f {
 		case &q4kTileFormat, &q4kTileFormatY, &q5kTileFormat, &q5kTileFormatY:
@@ -473,6 +479,13 @@ func MatMulScratch(s *Scratch, t Type, w []byte, rows int, b *Batch, out []float
 			t, rows, cols, T, rows*rs, max(0, (T-1)*ldo+rows), ldo, len(w), len(out)))
 	}
 	if rows == 0 || T == 0 {
+		return
+	}
+	if b.isWide && rows%4 == 0 {
+		if s == nil {
+			s = new(Scratch)
+		}
+		matMulTiny(s, t, w, rs, rows, b, out, ldo)
 		return
 	}
 	if b.isTiled {

@@ -387,3 +387,28 @@ func copyRows16(out []float32, ldo int, res []float32, G int) {
 		copy(out[i*ldo:i*ldo+16], res[16*i:16*i+16])
 	}
 }
+
+// mmTinyZ[P]: the tinyBLAS kernels for P activation pairs (tinyZ in
+// gen_matmul.go).
+var mmTinyZ = [tinyPairs + 1]func(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int){
+	1: mmTinyZ1, 2: mmTinyZ2, 3: mmTinyZ3, 4: mmTinyZ4, 5: mmTinyZ5, 6: mmTinyZ6,
+}
+
+// tinyAsm runs tinyRun's arithmetic in assembly where the CPU has it: the
+// 512-bit kernels with useVNNI's AVX-512, else the AVX2 one, row by row. The
+// caller checked the lengths.
+func tinyAsm(P int, wt []float32, cols int, a []float32, np, steps int, out []float32, ldo int) bool {
+	switch {
+	case useVNNI:
+		mmTinyZ[P](&wt[0], 4*cols, &a[0], 64*np, steps, &out[0], ldo)
+	case haveAVX2:
+		for q := 0; q < P; q++ {
+			for h := 0; h < 2; h++ {
+				mmTinyY(&wt[0], 4*cols, &a[16*q+8*h], 64*np, steps, &out[(2*q+h)*ldo])
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}

@@ -450,3 +450,24 @@ func mmQ3_KQ8_Kx8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int
 
 //go:noescape
 func mmQ2_KQ8_Kx8Z(w *byte, rs, rows int, a *byte, nb int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyZ1(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyZ2(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyZ3(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyZ4(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyZ5(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyZ6(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyY(w *float32, ws int, a *float32, as, steps int, out *float32)

@@ -10,7 +10,7 @@ import (
 
 // mmTypes: the weight types with multi-row kernels, plus two without (which
 // MatMul runs through MatVec) to cover that path.
-var mmTypes = []Type{Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F32}
+var mmTypes = []Type{Q4_1, Q8_0, Q4_0, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, F32, F16, BF16}
 
 // mmRows builds rows random weight rows of cols elements of type t.
 func mmRows(rng *rand.Rand, tb testing.TB, t Type, rows, cols int) []byte {
@@ -26,7 +26,8 @@ func mmRows(rng *rand.Rand, tb testing.TB, t Type, rows, cols int) []byte {
 // to be bit-identical to Dot on the same rows, or, for batches that take
 // the batch arithmetic of their type (kBatchType, T >= kBatchMin), to
 // dotTiledRef, and for the first T - T%4 rows of a Q4_K batch of 4 or more
-// (llama.cpp's gemm rows) to dotQ4_KQ8_K64Generic.
+// (llama.cpp's gemm rows) to dotQ4_KQ8_K64Generic, and for float batches
+// that take tinyBLAS's arithmetic to tinyDotRef.
 func checkMatMul(t *testing.T, typ Type, w []byte, rows, cols int, b *Batch, name string) {
 	t.Helper()
 	checkMatMulScratch(t, nil, typ, w, rows, cols, b, name)
@@ -57,6 +58,8 @@ func checkMatMulScratch(t *testing.T, s *Scratch, typ Type, w []byte, rows, cols
 			switch {
 			case kBatchType(typ) && T >= kBatchMin:
 				want, ref = dotTiledRef(typ, w[r*rs:(r+1)*rs], b.Row(i), cols), "batch arithmetic"
+			case tinyBatch(typ, T, cols) && rows%4 == 0:
+				want, ref = tinyDotRef(typ, w[r*rs:(r+1)*rs], b.Row(i), cols), "tinyBLAS arithmetic"
 			case typ == Q4_K && i < T-T%4:
 				want, ref = dotQ4_KQ8_K64Generic(w[r*rs:(r+1)*rs], b.Row(i), cols), "Q4_K prompt arithmetic"
 			}
@@ -90,12 +93,16 @@ func testMatMulMatchesDot(t *testing.T) {
 			cs = []int{256, 768}
 		case typ == Q8_0:
 			cs = append(cs, 3072) // groups of 6 (groupSize)
+		case typ.BlockSize() == 1:
+			cs = append(cs, 8, 40, 36) // leftovers after 32s; 36: no tinyBLAS (cols % 8)
 		}
 		rowCounts := []int{1, 3, 7, 13}
 		switch typ {
 		case Q4_K, Q4_0, Q6_K, Q5_K, Q3_K, Q2_K: // the tile paths
 			cs = append(cs, 256)                  // a shorter row after longer ones: Scratch reuse
 			rowCounts = append(rowCounts, 16, 35) // whole tiles of 16 rows, and a partial one
+		case F32, F16, BF16: // tinyBLAS for rows % 4 == 0
+			rowCounts = append(rowCounts, 4, 12)
 		}
 		for _, cols := range cs {
 			for _, rows := range rowCounts {
@@ -348,7 +355,7 @@ func TestMatMulNoAlloc(t *testing.T) { matMulModes(t, testMatMulNoAlloc) }
 func testMatMulNoAlloc(t *testing.T) {
 	rng := rand.New(rand.NewPCG(60, 61))
 	const rows = 16
-	for _, typ := range []Type{Q4_1, Q8_0, Q4_0, Q4_K, Q6_K, Q5_K, Q3_K, Q2_K, F32} {
+	for _, typ := range []Type{Q4_1, Q8_0, Q4_0, Q4_K, Q6_K, Q5_K, Q3_K, Q2_K, F32, F16, BF16} {
 		cols := 576
 		if typ.BlockSize() == QK_K {
 			cols = 512
@@ -436,4 +443,38 @@ func TestMatMulMinus128(t *testing.T) {
 			checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s with -128 activations", typ))
 		}
 	})
+}
+
+// tinyDotRef is llamafile's tinyBLAS for one output, from its definition:
+// one 8-lane FMA accumulator over the row, then hsum (hsum_float_8's order).
+func tinyDotRef(t Type, w, a []byte, cols int) float32 {
+	x, y := floatRow{w, t}, floatRow{a, t}
+	var c [8]float32
+	for l := 0; l < cols; l++ {
+		c[l%8] = FMA32(x.at(l), y.at(l), c[l%8])
+	}
+	t0, t1, t2, t3 := c[0]+c[4], c[1]+c[5], c[2]+c[6], c[3]+c[7]
+	return (t0 + t2) + (t1 + t3)
+}
+
+// TestMatMulTinyBlocks: tinyBLAS batches split into blocks of one or two
+// pairs (odd and even batches) give the same results as one block.
+func TestMatMulTinyBlocks(t *testing.T) {
+	saved := tinyBlockBytes
+	defer func() { tinyBlockBytes = saved }()
+	rng := rand.New(rand.NewPCG(60, 61))
+	for _, typ := range []Type{F32, F16, BF16} {
+		const rows, cols = 8, 64
+		w := mmRows(rng, t, typ, rows, cols)
+		for _, pairs := range []int{1, 2} {
+			tinyBlockBytes = pairs * cols * 8
+			for _, T := range []int{2, 5, 14, 15} {
+				var b Batch
+				if err := b.Quantize(typ, randomFloats(rng, T*cols), T, cols); err != nil {
+					t.Fatal(err)
+				}
+				checkMatMul(t, typ, w, rows, cols, &b, fmt.Sprintf("%s T=%d blocks of %d pairs", typ, T, pairs))
+			}
+		}
+	}
 }

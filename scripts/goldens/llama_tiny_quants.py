@@ -27,7 +27,11 @@ from llama-cpp-python's libggml-base), norms F32. Two files:
          (as in Q5_K_M files);
   q5_1:  every matrix and the token embedding Q5_1, the classifier Q8_0;
   q2k:   every matrix and the token embedding Q2_K, the classifier Q6_K;
-  q3k:   every matrix and the token embedding Q3_K, the classifier Q6_K.
+  q3k:   every matrix and the token embedding Q3_K, the classifier Q6_K;
+  f16:   every matrix, the token embedding and the classifier F16 (as in
+         llama.cpp's F16 conversions): one token runs ggml_vec_dot_f16, a
+         prompt llamafile's tinyBLAS (one 8-lane accumulator per output);
+  bf16:  the same in BF16 (ggml_vec_dot_bf16, tinyBLAS).
 
 Writes runtime/engine/testdata/llama-tiny-NAME.gguf and
 runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
@@ -45,7 +49,8 @@ Usage:
   python3 -m venv /tmp/venv && /tmp/venv/bin/pip install llama-cpp-python==0.3.36 gguf==0.19.0 numpy
   (built for AVX2 + FMA + F16C without native tuning:
    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON")
-  /tmp/venv/bin/python scripts/goldens/llama_tiny_quants.py [VOCAB.gguf] [OUTDIR]
+  /tmp/venv/bin/python scripts/goldens/llama_tiny_quants.py [VOCAB.gguf] [OUTDIR] [NAME,...]
+  (NAME,...: only these models, e.g. f16,bf16; default all)
 """
 import base64
 import ctypes
@@ -86,6 +91,8 @@ Q2_K = gguf.GGMLQuantizationType.Q2_K
 Q3_K = gguf.GGMLQuantizationType.Q3_K
 Q8_0 = gguf.GGMLQuantizationType.Q8_0
 F32 = gguf.GGMLQuantizationType.F32
+F16 = gguf.GGMLQuantizationType.F16
+BF16 = gguf.GGMLQuantizationType.BF16
 
 # name: (matrix and embedding type, classifier type, file type)
 MODELS = {
@@ -96,7 +103,10 @@ MODELS = {
     "q5_1": (Q5_1, Q8_0, gguf.LlamaFileType.MOSTLY_Q5_1),
     "q2k": (Q2_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q2_K),
     "q3k": (Q3_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q3_K_M),
+    "f16": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
+    "bf16": (BF16, BF16, gguf.LlamaFileType.MOSTLY_BF16),
 }
+ONLY = sys.argv[3].split(",") if len(sys.argv) > 3 else list(MODELS)
 
 LIBDIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
 ggml_base = ctypes.CDLL(os.path.join(LIBDIR, "libggml-base.so"))
@@ -243,7 +253,8 @@ def run(name, mt, ot, ftype):
 
 
 def main():
-    for name, (mt, ot, ftype) in MODELS.items():
+    for name in ONLY:
+        mt, ot, ftype = MODELS[name]
         run(name, mt, ot, ftype)
 
 

@@ -1,0 +1,135 @@
+package quant
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Prompts over F32, F16 and BF16 weights run llamafile's tinyBLAS in
+// llama.cpp (its AVX2 build; ggml-cpu/llamafile/sgemm.cpp), not
+// ggml_vec_dot_*: for a batch of two or more activation rows, k = cols a
+// multiple of 8 and a weight matrix of a multiple of 4 rows, every output is
+// one 8-lane FMA accumulator over the whole row (lane l takes elements 8s +
+// l), reduced by its hsum: the high 128 bits added to the low, then
+// (t0+t2) + (t1+t3). The activations are first rounded to the weight type,
+// as for the one-row dot. A matrix of other rows or columns takes the
+// one-row dot for every row, as in llama.cpp. tinyBLAS tiles the outputs
+// several ways, but each output's arithmetic is the same in all of them, so
+// gpurun's tiling (tinyZ in gen_matmul.go: 4 weight rows by up to 6 pairs of
+// activation rows, two outputs per 512-bit register) gives its bits.
+//
+// The activations are kept widened to float32 in pair layout: for each step
+// s of 8 elements, for each pair p, the 8 floats of row 2p then those of row
+// 2p+1 (for an odd batch the last pair is its last row twice).
+
+// tinyBatch reports whether MatMul runs tinyBLAS's arithmetic for T rows of
+// cols elements over weights of type t (the weight rows are checked at
+// MatMul: a multiple of 4).
+func tinyBatch(t Type, T, cols int) bool {
+	return (t == F32 || t == F16 || t == BF16) && T >= 2 && cols > 0 && cols%8 == 0
+}
+
+// tinyPairs is the most activation pairs one tinyZ kernel call takes.
+const tinyPairs = 6
+
+// tinyBlockBytes sizes the blocks of activation pairs matMulTiny runs every
+// weight row over (their widened rows stay in L2). A variable for tests.
+var tinyBlockBytes = 192 << 10
+
+// packWide widens the batch's rows into b.wide in pair layout.
+func (b *Batch) packWide() {
+	steps, np := b.cols/8, (b.n+1)/2
+	b.wide = growF32s(b.wide, steps*np*16)
+	for r := 0; r < b.n; r++ {
+		x := floatRow{b.Row(r), b.t}
+		p, h := r/2, r%2
+		for s := 0; s < steps; s++ {
+			dst := b.wide[(s*np+p)*16+8*h:][:8]
+			for l := range dst {
+				dst[l] = x.at(8*s + l)
+			}
+			if r == b.n-1 && h == 0 { // odd batch: the last row fills its pair
+				copy(b.wide[(s*np+p)*16+8:][:8], dst)
+			}
+		}
+	}
+	b.isWide = true
+}
+
+func growF32s(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// widenRows4 writes weight rows [r, r+4) of w (rs bytes apart, type t)
+// widened to float32 into dst, cols floats apart.
+func widenRows4(t Type, w []byte, rs, r, cols int, dst []float32) {
+	for i := 0; i < 4; i++ {
+		row := floatRow{w[(r+i)*rs:], t}
+		d := dst[i*cols : (i+1)*cols]
+		switch t {
+		case F32:
+			for e := range d {
+				d[e] = math.Float32frombits(binary.LittleEndian.Uint32(row.b[4*e:]))
+			}
+		default:
+			for e := range d {
+				d[e] = row.at(e)
+			}
+		}
+	}
+}
+
+// matMulTiny computes out[i*ldo + r] for the rows r < rows (a multiple of 4)
+// of w and the batch's activation rows, with tinyBLAS's arithmetic.
+func matMulTiny(s *Scratch, t Type, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
+	T, cols := b.n, b.cols
+	steps, np := cols/8, (T+1)/2
+	full := T / 2
+	wt := s.growAcc(4 * cols)
+	// Pairs in blocks whose activations stay in L2 while every group of 4
+	// weight rows passes over them.
+	block := max(1, tinyBlockBytes/(cols*8))
+	for p0 := 0; p0 < np; p0 += block {
+		p1 := min(np, p0+block)
+		for r := 0; r < rows; r += 4 {
+			widenRows4(t, w, rs, r, cols, wt)
+			for p := p0; p < min(p1, full); {
+				P := min(tinyPairs, min(p1, full)-p)
+				tinyRun(P, wt, cols, b.wide[16*p:], np, steps, out[2*p*ldo+r:], ldo)
+				p += P
+			}
+			if T%2 == 1 && p1 == np { // the last row, paired with itself
+				tinyRun(1, wt, cols, b.wide[16*(np-1):], np, steps, out[(T-1)*ldo+r:], 0)
+			}
+		}
+	}
+}
+
+// tinyRun runs the tinyBLAS arithmetic for 4 widened weight rows (wt, cols
+// apart) and P pairs of activation rows starting at a (pair layout, np pairs
+// per step): out[2q*ldo + i] and out[(2q+1)*ldo + i] for q < P, i < 4.
+func tinyRun(P int, wt []float32, cols int, a []float32, np, steps int, out []float32, ldo int) {
+	_, _ = wt[4*cols-1], a[(steps-1)*np*16+16*P-1]
+	_ = out[(2*P-1)*ldo+3]
+	if tinyAsm(P, wt, cols, a, np, steps, out, ldo) {
+		return
+	}
+	for q := 0; q < P; q++ {
+		for h := 0; h < 2; h++ {
+			for i := 0; i < 4; i++ {
+				var c [8]float32
+				for s := 0; s < steps; s++ {
+					x := a[(s*np+q)*16+8*h:][:8]
+					y := wt[i*cols+8*s:][:8]
+					for l := range c {
+						c[l] = FMA32(y[l], x[l], c[l])
+					}
+				}
+				out[(2*q+h)*ldo+i] = hsum8(&c) // tinyBLAS's hsum is hsum_float_8's order
+			}
+		}
+	}
+}
