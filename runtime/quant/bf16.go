@@ -38,4 +38,3 @@ func quantizeBF16(x []float32, dst []byte) {
 		binary.LittleEndian.PutUint16(dst[2*i:], F32ToBF16(v))
 	}
 }
-

@@ -80,4 +80,3 @@ func quantizeF16(x []float32, dst []byte) {
 		binary.LittleEndian.PutUint16(dst[2*i:], F32ToF16(v))
 	}
 }
-

@@ -21,6 +21,5 @@ func quantizeF32(x []float32, dst []byte) {
 	}
 }
 
-
 // abs32 is fabsf: it clears the sign bit.
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }

@@ -35,7 +35,7 @@ type Batch struct {
 	rows     []byte    // n rows of rowBytes
 	packed   []byte    // groups (see pack), when the type has kernels and n >= 2
 	isPacked bool
-	isTiled  bool // packed for the tile kernels (Q4_K, Q4_0: packQ4_KT, packQ4_0T)
+	isTiled  bool      // packed for the tile kernels (Q4_K, Q4_0: packQ4_KT, packQ4_0T)
 	wide     []float32 // F32, F16, BF16 rows widened in pair layout (tiny.go)
 	isWide   bool
 	// vnniOK: the VNNI kernels give Dot's bits on these rows. Always for
