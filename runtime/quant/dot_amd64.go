@@ -299,3 +299,43 @@ func dotQ6_K(w, a []byte, n int) float32 {
 	}
 	return dotQ6_KQ8_KGeneric(w, a, n)
 }
+
+//go:noescape
+func widenF16AVX2(dst *float32, src *byte, n int)
+
+//go:noescape
+func widenBF16AVX2(dst *float32, src *byte, n int)
+
+// widenAsm widens len(dst) F16 or BF16 values of src (a positive multiple
+// of 8) in AVX2 where the CPU has it, and reports whether it did.
+func widenAsm(t Type, src []byte, dst []float32) bool {
+	n := len(dst)
+	if !haveAVX2 || n == 0 || n%8 != 0 {
+		return false
+	}
+	_ = src[2*n-1]
+	switch t {
+	case F16:
+		widenF16AVX2(&dst[0], &src[0], n)
+	case BF16:
+		widenBF16AVX2(&dst[0], &src[0], n)
+	default:
+		return false
+	}
+	return true
+}
+
+//go:noescape
+func quantizeF16AVX2(dst *byte, src *float32, n int)
+
+// quantizeF16Asm converts the first len(x)&^7 values of x to F16 in AVX2
+// (F16C) where the CPU has it and returns how many it did.
+func quantizeF16Asm(x []float32, dst []byte) int {
+	n := len(x) &^ 7
+	if !haveAVX2 || n == 0 {
+		return 0
+	}
+	_ = dst[2*n-1]
+	quantizeF16AVX2(&dst[0], &x[0], n)
+	return n
+}

@@ -1635,3 +1635,59 @@ q8knext:
 	JNZ  q8kblock
 	VZEROUPPER
 	RET
+
+// ---------------------------------------------------------------- widening
+// dst[i] = float32(src[i]) for n (a positive multiple of 8) F16 or BF16
+// values: the tinyBLAS path's weight rows and activations (tiny.go).
+
+// func widenF16AVX2(dst *float32, src *byte, n int)
+TEXT ·widenF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+wf16loop:
+	VCVTPH2PS (SI), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  wf16loop
+	VZEROUPPER
+	RET
+
+// func widenBF16AVX2(dst *float32, src *byte, n int)
+TEXT ·widenBF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+wbf16loop:
+	VPMOVZXWD (SI), Y0
+	VPSLLD $16, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ  wbf16loop
+	VZEROUPPER
+	RET
+
+// func quantizeF16AVX2(dst *byte, src *float32, n int)
+// dst = F16 of src, rounded to nearest even (ggml_cpu_fp32_to_fp16's
+// _mm256_cvtps_ph(x, 0)), for n a positive multiple of 8.
+TEXT ·quantizeF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+
+qf16loop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, X1
+	VMOVDQU X1, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JNZ  qf16loop
+	VZEROUPPER
+	RET

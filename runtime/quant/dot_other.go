@@ -33,3 +33,7 @@ func quantizeActAsm(t Type, x []float32, dst []byte) bool { return false }
 
 // quantizeQ8_KAsm: no assembly quantizers on this architecture.
 func quantizeQ8_KAsm(x []float32, dst []byte) bool { return false }
+
+func widenAsm(t Type, src []byte, dst []float32) bool { return false }
+
+func quantizeF16Asm(x []float32, dst []byte) int { return 0 }

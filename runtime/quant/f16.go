@@ -76,7 +76,7 @@ func dequantF16(src []byte, dst []float32) {
 
 func quantizeF16(x []float32, dst []byte) {
 	dst = dst[:2*len(x)]
-	for i, v := range x {
-		binary.LittleEndian.PutUint16(dst[2*i:], F32ToF16(v))
+	for i := quantizeF16Asm(x, dst); i < len(x); i++ {
+		binary.LittleEndian.PutUint16(dst[2*i:], F32ToF16(x[i]))
 	}
 }

@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -160,5 +161,33 @@ func TestRoundHalfAway(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 100000; i++ {
 		check(float32(rng.Float64()*254 - 127))
+	}
+}
+
+// TestQuantizeF16AsmMatchesScalar: the F16C row conversion gives
+// F32ToF16's bits for every kind of value (ties, subnormal halves, values
+// that round to zero or overflow to infinity, infinities, NaNs) and for
+// rows whose length leaves a scalar tail.
+func TestQuantizeF16AsmMatchesScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(70, 71))
+	edge := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 65504, 65520, 65519.99, 1e9, -1e9,
+		0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, 6.1e-5, 5.96e-8, 1 + 0x1p-11, 1 + 0x3p-11,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffc12345)}
+	for _, n := range []int{8, 16, 37, 1000} {
+		x := make([]float32, n)
+		for i := range x {
+			if i < len(edge) {
+				x[i] = edge[i]
+			} else {
+				x[i] = math.Float32frombits(rng.Uint32())
+			}
+		}
+		got := make([]byte, 2*n)
+		quantizeF16(x, got)
+		for i, v := range x {
+			if h := binary.LittleEndian.Uint16(got[2*i:]); h != F32ToF16(v) {
+				t.Fatalf("n=%d: %g (%#08x) -> %#04x, F32ToF16 %#04x", n, v, math.Float32bits(v), h, F32ToF16(v))
+			}
+		}
 	}
 }

@@ -37,6 +37,7 @@ type Batch struct {
 	isPacked bool
 	isTiled  bool      // packed for the tile kernels (Q4_K, Q4_0: packQ4_KT, packQ4_0T)
 	wide     []float32 // F32, F16, BF16 rows widened in pair layout (tiny.go)
+	wideRow  []float32 // one row widened (packWide)
 	isWide   bool
 	// vnniOK: the VNNI kernels give Dot's bits on these rows. Always for
 	// Q4_1; for Q8_0 unless an activation quant is -128, which ggml's sign

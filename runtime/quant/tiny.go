@@ -1,10 +1,5 @@
 package quant
 
-import (
-	"encoding/binary"
-	"math"
-)
-
 // Prompts over F32, F16 and BF16 weights run llamafile's tinyBLAS in
 // llama.cpp (its AVX2 build; ggml-cpu/llamafile/sgemm.cpp), not
 // ggml_vec_dot_*: for a batch of two or more activation rows, k = cols a
@@ -40,16 +35,15 @@ var tinyBlockBytes = 192 << 10
 func (b *Batch) packWide() {
 	steps, np := b.cols/8, (b.n+1)/2
 	b.wide = growF32s(b.wide, steps*np*16)
+	b.wideRow = growF32s(b.wideRow, b.cols)
 	for r := 0; r < b.n; r++ {
-		x := floatRow{b.Row(r), b.t}
+		widenRow(b.t, b.Row(r), b.wideRow)
 		p, h := r/2, r%2
 		for s := 0; s < steps; s++ {
-			dst := b.wide[(s*np+p)*16+8*h:][:8]
-			for l := range dst {
-				dst[l] = x.at(8*s + l)
-			}
+			src := b.wideRow[8*s : 8*s+8]
+			copy(b.wide[(s*np+p)*16+8*h:], src)
 			if r == b.n-1 && h == 0 { // odd batch: the last row fills its pair
-				copy(b.wide[(s*np+p)*16+8:][:8], dst)
+				copy(b.wide[(s*np+p)*16+8:], src)
 			}
 		}
 	}
@@ -63,22 +57,15 @@ func growF32s(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
-// widenRows4 writes weight rows [r, r+4) of w (rs bytes apart, type t)
-// widened to float32 into dst, cols floats apart.
-func widenRows4(t Type, w []byte, rs, r, cols int, dst []float32) {
-	for i := 0; i < 4; i++ {
-		row := floatRow{w[(r+i)*rs:], t}
-		d := dst[i*cols : (i+1)*cols]
-		switch t {
-		case F32:
-			for e := range d {
-				d[e] = math.Float32frombits(binary.LittleEndian.Uint32(row.b[4*e:]))
-			}
-		default:
-			for e := range d {
-				d[e] = row.at(e)
-			}
-		}
+// widenRow sets dst[i] to element i of the row src of type t (F32, F16 or
+// BF16), for i < len(dst).
+func widenRow(t Type, src []byte, dst []float32) {
+	if widenAsm(t, src, dst) {
+		return
+	}
+	x := floatRow{src, t}
+	for i := range dst {
+		dst[i] = x.at(i)
 	}
 }
 
@@ -88,21 +75,24 @@ func matMulTiny(s *Scratch, t Type, w []byte, rs, rows int, b *Batch, out []floa
 	T, cols := b.n, b.cols
 	steps, np := cols/8, (T+1)/2
 	full := T / 2
-	wt := s.growAcc(4 * cols)
+	wt := s.growAcc(rows * cols) // the weight rows widened, once
+	for r := 0; r < rows; r++ {
+		widenRow(t, w[r*rs:(r+1)*rs], wt[r*cols:(r+1)*cols])
+	}
 	// Pairs in blocks whose activations stay in L2 while every group of 4
 	// weight rows passes over them.
 	block := max(1, tinyBlockBytes/(cols*8))
 	for p0 := 0; p0 < np; p0 += block {
 		p1 := min(np, p0+block)
 		for r := 0; r < rows; r += 4 {
-			widenRows4(t, w, rs, r, cols, wt)
+			g := wt[r*cols : (r+4)*cols]
 			for p := p0; p < min(p1, full); {
 				P := min(tinyPairs, min(p1, full)-p)
-				tinyRun(P, wt, cols, b.wide[16*p:], np, steps, out[2*p*ldo+r:], ldo)
+				tinyRun(P, g, cols, b.wide[16*p:], np, steps, out[2*p*ldo+r:], ldo)
 				p += P
 			}
 			if T%2 == 1 && p1 == np { // the last row, paired with itself
-				tinyRun(1, wt, cols, b.wide[16*(np-1):], np, steps, out[(T-1)*ldo+r:], 0)
+				tinyRun(1, g, cols, b.wide[16*(np-1):], np, steps, out[(T-1)*ldo+r:], 0)
 			}
 		}
 	}
