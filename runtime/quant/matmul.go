@@ -459,10 +459,8 @@ func (s *Scratch) grow(n int) []byte {
 
 // growAcc returns the first n float32 of the scratch results.
 func (s *Scratch) growAcc(n int) []float32 {
-	if cap(s.acc) < n {
-		s.acc = make([]float32, n)
-	}
-	return s.acc[:n]
+	s.acc = growF32s(s.acc, n)
+	return s.acc
 }
 
 // MatMulScratch is MatMul with working memory s (nil: MatMul allocates

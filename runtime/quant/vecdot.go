@@ -50,30 +50,26 @@ func vecLanes(x, y floatRow, n int) (s [4][8]float32) {
 	return s
 }
 
-// reduce4 adds the accumulators (s0+s2) + (s1+s3), lane by lane, and each
-// lane l < 4 to lane l+4 (the low and high halves of the register).
-func reduce4(s *[4][8]float32) (t [4]float32) {
-	var v [8]float32
+// sum4 adds the accumulators (s0+s2) + (s1+s3), lane by lane.
+func sum4(s *[4][8]float32) (v [8]float32) {
 	for l := range v {
 		v[l] = (s[0][l] + s[2][l]) + (s[1][l] + s[3][l])
 	}
-	for l := range t {
-		t[l] = v[l] + v[l+4]
-	}
-	return t
+	return v
 }
 
-// reduceHadd is GGML_F32x8_REDUCE: two VHADDPS, (t0+t1) + (t2+t3).
+// reduceHadd is GGML_F32x8_REDUCE: the register's high half added to its
+// low half, then two VHADDPS, (t0+t1) + (t2+t3).
 func reduceHadd(s *[4][8]float32) float32 {
-	t := reduce4(s)
-	return (t[0] + t[1]) + (t[2] + t[3])
+	v := sum4(s)
+	t0, t1, t2, t3 := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
+	return (t0 + t1) + (t2 + t3)
 }
 
-// reduceHsum8 is the same accumulators summed in hsum_float_8's order,
-// (t0+t2) + (t1+t3).
+// reduceHsum8 is the same accumulators summed in hsum_float_8's order.
 func reduceHsum8(s *[4][8]float32) float32 {
-	t := reduce4(s)
-	return (t[0] + t[2]) + (t[1] + t[3])
+	v := sum4(s)
+	return hsum8(&v)
 }
 
 // vecLeftovers adds the products of elements [from, n) to the vector part
