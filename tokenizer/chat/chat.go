@@ -5,7 +5,9 @@
 // eos_token, and raise_exception for the template's own errors.
 //
 // Templates are executed by github.com/ardanlabs/jinja, a Jinja engine
-// written for LLM chat templates; nothing here hand-codes a format.
+// written for LLM chat templates; nothing here hand-codes a format. Each
+// render runs with limits on macro depth and range() (guard.go), because the
+// template is untrusted input from the model file.
 package chat
 
 import (
@@ -60,7 +62,7 @@ func Compile(template string) (*Template, error) {
 	if strings.TrimSpace(template) == "" {
 		return nil, ErrNoTemplate
 	}
-	t, err := jinja.Compile(template)
+	t, err := jinja.Compile(guardMacros(template))
 	if err != nil {
 		return nil, &TemplateError{Stage: "compile", Err: err}
 	}
@@ -73,12 +75,13 @@ func (t *Template) Render(msgs []Message, addGenerationPrompt bool, bosToken, eo
 	for i, m := range msgs {
 		list[i] = map[string]any{"role": m.Role, "content": m.Content}
 	}
-	out, err := t.t.Render(map[string]any{
-		"messages":              list,
-		"add_generation_prompt": addGenerationPrompt,
-		"bos_token":             bosToken,
-		"eos_token":             eosToken,
-	})
+	var g guards
+	data := g.values()
+	data["messages"] = jinja.FromGoValue(list)
+	data["add_generation_prompt"] = jinja.NewBool(addGenerationPrompt)
+	data["bos_token"] = jinja.NewString(bosToken)
+	data["eos_token"] = jinja.NewString(eosToken)
+	out, err := t.t.RenderValues(data)
 	if err != nil {
 		return "", &TemplateError{Stage: "render", Err: err}
 	}

@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -155,6 +156,16 @@ func TestRenderErrors(t *testing.T) {
 		{"unknown filter", "{{ messages | frobnicate }}", nil, "render"},
 		{"unknown function", "{{ undefined_function(1) }}", nil, "render"},
 		{"template raises", "{{ raise_exception('no system role') }}", nil, "render"},
+		// Limits (guard.go): each of these would otherwise kill the process
+		// (a 1 GB stack overflow) or run for minutes.
+		{"runaway macro", "{% macro m(a) %}{{ m(a + 1) }}{% endmacro %}{{ m(1) }}", nil, "render"},
+		{"runaway mutual macros", "{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}", nil, "render"},
+		{"runaway caller", "{% macro w() %}{{ caller() }}{% endmacro %}{% macro m() %}{% call w() %}{{ m() }}{% endcall %}{% endmacro %}{{ m() }}", nil, "render"},
+		{"huge range", "{% for i in range(10**9) %}{% endfor %}", nil, "render"},
+		{"huge negative range", "{% for i in range(0, 0 - 10**12, -1) %}{% endfor %}", nil, "render"},
+		{"nested ranges", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", nil, "render"},
+		{"range of text", "{{ range('x') }}", nil, "render"},
+		{"range step zero", "{{ range(1, 5, 0) }}", nil, "render"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,6 +186,50 @@ func TestRenderErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRenderLimitsAreGenerous: the limits leave real uses alone, and they are
+// per render, not per template.
+func TestRenderLimitsAreGenerous(t *testing.T) {
+	tmpl, err := Compile("{% macro d(n) %}{% if n > 0 %}{{ d(n - 1) }}{% else %}ok{% endif %}{% endmacro %}" +
+		"{{ d(messages[0]['content'] | int) }} {{ range(100000) | length }} {{ range(-9223372036854775807, 9223372036854775807, 9223372036854775807) | list }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deep := fmt.Sprint(MaxMacroDepth - 1)
+	for i := 0; i < 3; i++ {
+		got, err := tmpl.Render([]Message{{Role: "user", Content: deep}}, false, "", "")
+		if err != nil {
+			t.Fatalf("render %d: %v", i, err)
+		}
+		if want := "ok 100000 [-9223372036854775807, 0]"; got != want {
+			t.Fatalf("render %d = %q, want %q", i, got, want)
+		}
+	}
+	if _, err := tmpl.Render([]Message{{Role: "user", Content: fmt.Sprint(MaxMacroDepth)}}, false, "", ""); err == nil ||
+		!strings.Contains(err.Error(), "nest more than") {
+		t.Fatalf("depth %d: err = %v, want the nesting limit", MaxMacroDepth+1, err)
+	}
+}
+
+// TestGuardMacrosLeavesOtherTagsAlone: only {% macro %} and {% endmacro %}
+// statements gain guard calls; the same words in text, strings, comments and
+// expressions do not.
+func TestGuardMacrosLeavesOtherTagsAlone(t *testing.T) {
+	for _, src := range []string{
+		"macro endmacro {{ 'macro' }} {# {% macro x() %} #} {% set s = '{% macro y() %}' %}{{ s }}",
+		"{{ '}}' }} {% if x %}macro{% endif %}",
+		"{% macro",
+	} {
+		if got := guardMacros(src); got != src {
+			t.Errorf("guardMacros(%q) = %q, want it unchanged", src, got)
+		}
+	}
+	got := guardMacros("{%- macro f(x) -%}a{%- endmacro %}")
+	want := "{%- macro f(x) -%}{{ " + enterMacro + "() }}a{{ " + leaveMacro + "() }}{%- endmacro %}"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
 

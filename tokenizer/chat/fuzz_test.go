@@ -30,6 +30,9 @@ func FuzzRender(f *testing.F) {
 		"{{ messages[99] }}",
 		"{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1) }}",
 		"{{ (messages | length) // 0 }}",
+		"{% macro m(a) %}{{ m(a + 1) }}{% endmacro %}{{ m(1) }}",
+		"{%- macro m(a) -%}{%- if a > 0 -%}{{ m(a - 1) }}{%- endif -%}{%- endmacro -%}{{ m(300) }}",
+		"{% for i in range(10**9) %}{% endfor %}",
 	} {
 		f.Add(s)
 	}

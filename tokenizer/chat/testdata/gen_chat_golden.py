@@ -6,7 +6,8 @@ raise_exception as a global, variables messages / add_generation_prompt /
 bos_token / eos_token).
 
 Templates: templates/*.jinja in this directory (ChatML, Llama 2, Llama 3, Zephyr,
-as published in those models' tokenizer_config.json files) and the templates
+as published in those models' tokenizer_config.json files; macros.jinja, written
+here to exercise macros and the whitespace control around them) and the templates
 stored in two GGUF files: the default SmolLM2 model and llama.cpp's phi-3 test
 vocabulary.
 
@@ -37,6 +38,7 @@ TOKENS = {  # bos, eos as each model's vocabulary spells them
     "llama2": ("<s>", "</s>"),
     "llama3": ("<|begin_of_text|>", "<|end_of_text|>"),
     "zephyr": ("<s>", "</s>"),
+    "macros": ("<s>", "</s>"),
     "smollm2": ("<|im_start|>", "<|im_end|>"),
     "phi3": ("<s>", "<|endoftext|>"),
 }
