@@ -33,7 +33,7 @@ type quantGoldens struct {
 
 // quantModels: the tiny models of llama_tiny_quants.py, named by their
 // matrices' type.
-var quantModels = []string{"q4k", "q4_0", "q5_0", "q5k", "q5_1", "q2k", "q3k", "f16", "bf16"}
+var quantModels = []string{"q4k", "q4_0", "q5_0", "q5k", "q5_1", "q2k", "q3k", "f16", "bf16", "f32"}
 
 func loadQuantModel(t *testing.T, name string) (*engine.Engine, quantGoldens) {
 	t.Helper()

@@ -18,7 +18,7 @@ The model: Llama architecture, dim 256, 4 heads of 64, 2 KV heads, 2
 layers, feed-forward 512, 256 positions, and gpt2_tiny.py's tokenizer (GPT-2
 byte-level BPE cut to 1024 tokens). Weights are random floats
 (numpy default_rng(20261129)) quantized by ggml itself (ggml_quantize_chunk
-from llama-cpp-python's libggml-base), norms F32. Two files:
+from llama-cpp-python's libggml-base), norms F32. The files:
   q4k:   every matrix and the token embedding Q4_K, the classifier Q6_K
          (as in llama.cpp's Q4_K_M files);
   q4_0:  every matrix and the token embedding Q4_0, the classifier Q8_0;
@@ -31,7 +31,8 @@ from llama-cpp-python's libggml-base), norms F32. Two files:
   f16:   every matrix, the token embedding and the classifier F16 (as in
          llama.cpp's F16 conversions): one token runs ggml_vec_dot_f16, a
          prompt llamafile's tinyBLAS (one 8-lane accumulator per output);
-  bf16:  the same in BF16 (ggml_vec_dot_bf16, tinyBLAS).
+  bf16:  the same in BF16 (ggml_vec_dot_bf16, tinyBLAS);
+  f32:   the same in F32 (ggml_vec_dot_f32, tinyBLAS).
 
 Writes runtime/engine/testdata/llama-tiny-NAME.gguf and
 runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
@@ -105,6 +106,7 @@ MODELS = {
     "q3k": (Q3_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q3_K_M),
     "f16": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
     "bf16": (BF16, BF16, gguf.LlamaFileType.MOSTLY_BF16),
+    "f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
 }
 ONLY = sys.argv[3].split(",") if len(sys.argv) > 3 else list(MODELS)
 
