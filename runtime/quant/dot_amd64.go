@@ -101,6 +101,10 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 	if !haveAVX2 {
 		return false
 	}
+	if useVNNI && (t == F32 || t == F16 || t == BF16) && cols >= 32 {
+		matVecFloat4(t, w, rs, cols, a, out)
+		return true
+	}
 	var k2 func(w *byte, rs int, a *byte, nb int, out *float32)
 	var k1 func(w, a []byte, n int) float32
 	switch t {
@@ -164,6 +168,47 @@ func dotF16AVX2(w, a *byte, n int) float32
 
 //go:noescape
 func dotBF16AVX2(w, a *byte, n int) float32
+
+//go:noescape
+func dotF32x4Z(w *byte, rs int, a *byte, n int, out *float32)
+
+//go:noescape
+func dotF16x4Z(w *byte, rs int, a *byte, n int, out *float32)
+
+//go:noescape
+func dotBF16x4Z(w *byte, rs int, a *byte, n int, out *float32)
+
+// matVecFloat4 is matVec for F32, F16 and BF16 rows in the 512-bit kernels
+// dot*x4Z, four rows at a time: the same sums as dotF32/dotF16/dotBF16, bit
+// for bit, with more of the weight stream in flight.
+func matVecFloat4(t Type, w []byte, rs, cols int, a []byte, out []float32) {
+	var k4 func(w *byte, rs int, a *byte, n int, out *float32)
+	switch t {
+	case F32:
+		k4 = dotF32x4Z
+	case F16:
+		k4 = dotF16x4Z
+	default:
+		k4 = dotBF16x4Z
+	}
+	k1 := dotKernel(t)
+	n32 := cols &^ 31
+	rows := len(out)
+	_, _ = w[rows*rs-1], a[n32*t.TypeSize()-1]
+	ar := floatRow{a, t}
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		k4(&w[r*rs], rs, &a[0], n32, &out[r])
+		if n32 < cols {
+			for i := r; i < r+4; i++ {
+				out[i] = vecLeftovers(out[i], floatRow{w[i*rs : (i+1)*rs], t}, ar, n32, cols)
+			}
+		}
+	}
+	for ; r < rows; r++ {
+		out[r] = k1(w[r*rs:(r+1)*rs], a, cols)
+	}
+}
 
 // dotFloat runs the AVX2 kernel k over the first n&^31 elements (rows of
 // type t) and adds the leftovers as ggml does (vecdot.go).

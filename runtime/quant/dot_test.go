@@ -262,14 +262,19 @@ func TestDotFixtureBlocks(t *testing.T) {
 }
 
 // TestMatVec: MatVec gives Dot's bits for every row, with each kernel set
-// this machine has (the VNNI set runs two rows per 512-bit register).
+// this machine has (the VNNI set runs two rows per 512-bit register, and
+// float rows four at a time).
 func TestMatVec(t *testing.T) { matMulModes(t, testMatVec) }
 
 func testMatVec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 15))
 	for _, dt := range dotTypes {
-		for _, n := range []int{dt.ns[0], dt.ns[len(dt.ns)-1]} { // the shortest has an odd block count (the two-row kernels' tail)
-			for _, rows := range []int{1, 3, 7} {
+		ns := []int{dt.ns[0], dt.ns[len(dt.ns)-1]} // the shortest has an odd block count (the two-row kernels' tail)
+		if dt.t == F32 || dt.t == F16 || dt.t == BF16 {
+			ns = append(ns, 33, 100) // 32-element steps with 1 and 4 left over
+		}
+		for _, n := range ns {
+			for _, rows := range []int{1, 3, 7, 9} {
 				t.Run(fmt.Sprintf("%s/%dx%d", dt.t, rows, n), func(t *testing.T) {
 					rs, _ := dt.t.RowSize(n)
 					w := make([]byte, 0, rows*rs)

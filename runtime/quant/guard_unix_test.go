@@ -44,4 +44,16 @@ func TestDotNoOverread(t *testing.T) {
 			}
 		}
 	}
+	// MatVec's multi-row kernels, ending at the last row's last byte.
+	for _, dt := range dotTypes {
+		n := dt.ns[len(dt.ns)-1]
+		const rows = 9
+		var w []byte
+		for r := 0; r < rows; r++ {
+			w = append(w, randomBlocks(rng, t, dt.t, n)...)
+		}
+		w = guardedCopy(t, w)
+		a := guardedCopy(t, quantize(t, VecDotType(dt.t), randomFloats(rng, n)))
+		MatVec(dt.t, w, rows, n, a, make([]float32, rows))
+	}
 }
