@@ -120,8 +120,12 @@ func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 	nb := cols / 32
 	rows := len(out)
 	_, _ = w[rows*rs-1], a[nb*VecDotType(t).TypeSize()-1]
+	ahead := prefetchRows(rs)
 	r := 0
 	for ; r+2 <= rows; r += 2 {
+		if r+ahead+2 <= rows {
+			prefetchRow(w[(r+ahead)*rs : (r+ahead+2)*rs])
+		}
 		k2(&w[r*rs], rs, &a[0], nb, &out[r])
 	}
 	if r < rows {
@@ -168,6 +172,18 @@ func dotF16AVX2(w, a *byte, n int) float32
 
 //go:noescape
 func dotBF16AVX2(w, a *byte, n int) float32
+
+//go:noescape
+func prefetchLines(p *byte, n int)
+
+// prefetchRow asks for row's cache lines (PREFETCHT0): decoding streams the
+// weights from memory, and the out-of-order core alone does not keep enough
+// of that stream on its way (see the dot*x4Z kernels in dot_amd64.s).
+func prefetchRow(row []byte) {
+	if haveAVX2 && len(row) > 0 {
+		prefetchLines(&row[0], len(row))
+	}
+}
 
 //go:noescape
 func dotF32x4Z(w *byte, rs int, a *byte, n int, out *float32)

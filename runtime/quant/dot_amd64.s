@@ -1873,3 +1873,15 @@ bf16x4loop:
 	SUBQ $32, CX
 	JNZ  bf16x4loop
 	X4_EPILOGUE(ZROW_HSUM0)
+
+// func prefetchLines(p *byte, n int)
+TEXT ·prefetchLines(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+pfloop:
+	PREFETCHT0 0(SI)
+	ADDQ $64, SI
+	CMPQ SI, CX
+	JB   pfloop
+	RET

@@ -37,3 +37,6 @@ func quantizeQ8_KAsm(x []float32, dst []byte) bool { return false }
 func widenAsm(t Type, src []byte, dst []float32) bool { return false }
 
 func quantizeF16Asm(x []float32, dst []byte) int { return 0 }
+
+// prefetchRow: no prefetch instruction from portable Go.
+func prefetchRow(row []byte) {}

@@ -290,6 +290,9 @@ func matMulTiles(f *tileFormat, s *Scratch, w []byte, rs, rows int, b *Batch, ou
 	acc := s.growAcc(f.maxG * f.accFloats)
 	for r0 := 0; r0 < rows; r0 += tileRows {
 		n := min(tileRows, rows-r0)
+		if next := min(rows, r0+2*tileRows); next > r0+tileRows { // the next tile's rows, on their way
+			prefetchRow(w[(r0+tileRows)*rs : next*rs])
+		}
 		f.repack(tile, w[r0*rs:], rs, n, nb)
 		mask := 1<<n - 1
 		split := 0

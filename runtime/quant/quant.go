@@ -225,10 +225,21 @@ func matVecWith(t Type, k func(w, a []byte, n int) float32, w []byte, rows, cols
 
 // matVec applies the row kernel k to each row of w (rs bytes apart).
 func matVec(k func(w, a []byte, n int) float32, w []byte, rs, cols int, a []byte, out []float32) {
+	ahead := prefetchRows(rs)
 	for r := range out {
+		if r+ahead < len(out) {
+			prefetchRow(w[(r+ahead)*rs : (r+ahead+1)*rs])
+		}
 		out[r] = k(w[r*rs:(r+1)*rs], a, cols)
 	}
 }
+
+// prefetchAhead is how far ahead of the row being multiplied matVec
+// prefetches weight rows, in bytes (prefetchRow).
+var prefetchAhead = 16 << 10
+
+// prefetchRows is prefetchAhead in rows of rs bytes, at least one.
+func prefetchRows(rs int) int { return max(1, (prefetchAhead+rs-1)/rs) }
 
 // dotKernel selects the row kernel for weights of type t (the AVX2 assembly
 // where the CPU has it, else the portable Go code).
