@@ -1,5 +1,10 @@
 package quant
 
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
 // Prompts over F32, F16 and BF16 weights run llamafile's tinyBLAS in
 // llama.cpp (its AVX2 build; ggml-cpu/llamafile/sgemm.cpp), not
 // ggml_vec_dot_*: for a batch of two or more activation rows, k = cols a
@@ -15,7 +20,9 @@ package quant
 //
 // The activations are kept widened to float32 in pair layout: for each step
 // s of 8 elements, for each pair p, the 8 floats of row 2p then those of row
-// 2p+1 (for an odd batch the last pair is its last row twice).
+// 2p+1 (for an odd batch the last pair is its last row twice); each step
+// takes widePairStride(pairs) pairs' room. F32 weight rows are read where
+// they lie; F16 and BF16 rows are widened once per call.
 
 // tinyBatch reports whether MatMul runs tinyBLAS's arithmetic for T rows of
 // cols elements over weights of type t (the weight rows are checked at
@@ -34,20 +41,44 @@ var tinyBlockBytes = 192 << 10
 // packWide widens the batch's rows into b.wide in pair layout.
 func (b *Batch) packWide() {
 	steps, np := b.cols/8, (b.n+1)/2
-	b.wide = growF32s(b.wide, steps*np*16)
+	ps := widePairStride(np)
+	b.wide = growF32s(b.wide, steps*ps*16)
 	b.wideRow = growF32s(b.wideRow, b.cols)
 	for r := 0; r < b.n; r++ {
 		widenRow(b.t, b.Row(r), b.wideRow)
 		p, h := r/2, r%2
 		for s := 0; s < steps; s++ {
 			src := b.wideRow[8*s : 8*s+8]
-			copy(b.wide[(s*np+p)*16+8*h:], src)
+			copy(b.wide[(s*ps+p)*16+8*h:], src)
 			if r == b.n-1 && h == 0 { // odd batch: the last row fills its pair
-				copy(b.wide[(s*np+p)*16+8:], src)
+				copy(b.wide[(s*ps+p)*16+8:], src)
 			}
 		}
 	}
 	b.isWide = true
+}
+
+// f32View is the F32 row bytes b as float32, without a copy, where the
+// machine is little-endian (as GGUF) and b is 4-byte aligned (GGUF aligns
+// tensor data to 32 bytes); else nil.
+func f32View(b []byte) []float32 {
+	if len(b) < 4 || !littleEndian || uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4 != 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
+}
+
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// widePairStride is how many pairs' room each step of the pair layout takes
+// for np pairs: np, padded so that a step's lines do not fall in the same L1
+// cache sets as the step before (a stride of a multiple of 4 KB would; the
+// kernels read tinyPairs pairs of every step).
+func widePairStride(np int) int {
+	if np <= 2*tinyPairs {
+		return np
+	}
+	return np + (tinyPairs-np%64+64)%64
 }
 
 func growF32s(buf []float32, n int) []float32 {
@@ -60,6 +91,12 @@ func growF32s(buf []float32, n int) []float32 {
 // widenRow sets dst[i] to element i of the row src of type t (F32, F16 or
 // BF16), for i < len(dst).
 func widenRow(t Type, src []byte, dst []float32) {
+	if t == F32 {
+		if v := f32View(src); v != nil {
+			copy(dst, v[:len(dst)])
+			return
+		}
+	}
 	if widenAsm(t, src, dst) {
 		return
 	}
@@ -74,10 +111,17 @@ func widenRow(t Type, src []byte, dst []float32) {
 func matMulTiny(s *Scratch, t Type, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
 	T, cols := b.n, b.cols
 	steps, np := cols/8, (T+1)/2
+	ps := widePairStride(np)
 	full := T / 2
-	wt := s.growAcc(rows * cols) // the weight rows widened, once
-	for r := 0; r < rows; r++ {
-		widenRow(t, w[r*rs:(r+1)*rs], wt[r*cols:(r+1)*cols])
+	var wt []float32
+	if t == F32 {
+		wt = f32View(w[:rows*rs]) // F32 rows are used where they lie
+	}
+	if wt == nil {
+		wt = s.growAcc(rows * cols) // the weight rows widened, once
+		for r := 0; r < rows; r++ {
+			widenRow(t, w[r*rs:(r+1)*rs], wt[r*cols:(r+1)*cols])
+		}
 	}
 	// Pairs in blocks whose activations stay in L2 while every group of 4
 	// weight rows passes over them.
@@ -88,23 +132,23 @@ func matMulTiny(s *Scratch, t Type, w []byte, rs, rows int, b *Batch, out []floa
 			g := wt[r*cols : (r+4)*cols]
 			for p := p0; p < min(p1, full); {
 				P := min(tinyPairs, min(p1, full)-p)
-				tinyRun(P, g, cols, b.wide[16*p:], np, steps, out[2*p*ldo+r:], ldo)
+				tinyRun(P, g, cols, b.wide[16*p:], ps, steps, out[2*p*ldo+r:], ldo)
 				p += P
 			}
 			if T%2 == 1 && p1 == np { // the last row, paired with itself
-				tinyRun(1, g, cols, b.wide[16*(np-1):], np, steps, out[(T-1)*ldo+r:], 0)
+				tinyRun(1, g, cols, b.wide[16*(np-1):], ps, steps, out[(T-1)*ldo+r:], 0)
 			}
 		}
 	}
 }
 
 // tinyRun runs the tinyBLAS arithmetic for 4 widened weight rows (wt, cols
-// apart) and P pairs of activation rows starting at a (pair layout, np pairs
+// apart) and P pairs of activation rows starting at a (pair layout, ps pairs of room
 // per step): out[2q*ldo + i] and out[(2q+1)*ldo + i] for q < P, i < 4.
-func tinyRun(P int, wt []float32, cols int, a []float32, np, steps int, out []float32, ldo int) {
-	_, _ = wt[4*cols-1], a[(steps-1)*np*16+16*P-1]
+func tinyRun(P int, wt []float32, cols int, a []float32, ps, steps int, out []float32, ldo int) {
+	_, _ = wt[4*cols-1], a[(steps-1)*ps*16+16*P-1]
 	_ = out[(2*P-1)*ldo+3]
-	if tinyAsm(P, wt, cols, a, np, steps, out, ldo) {
+	if tinyAsm(P, wt, cols, a, ps, steps, out, ldo) {
 		return
 	}
 	for q := 0; q < P; q++ {
@@ -112,7 +156,7 @@ func tinyRun(P int, wt []float32, cols int, a []float32, np, steps int, out []fl
 			for i := 0; i < 4; i++ {
 				var c [8]float32
 				for s := 0; s < steps; s++ {
-					x := a[(s*np+q)*16+8*h:][:8]
+					x := a[(s*ps+q)*16+8*h:][:8]
 					y := wt[i*cols+8*s:][:8]
 					for l := range c {
 						c[l] = FMA32(y[l], x[l], c[l])
