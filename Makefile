@@ -23,7 +23,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build bin/gpurun (pure Go, CPU backend)
-	$(GO) build -o $(BIN)/gpurun ./cmd/gpurun
+	$(GO) build -buildvcs=auto -o $(BIN)/gpurun ./cmd/gpurun
 
 model: $(MODEL) ## fetch the default model (SmolLM2-135M-Instruct Q4_1) into models/
 
@@ -72,7 +72,7 @@ emu: ## the CUDA backend's parity tests on the kernel emulator (no GPU; g++ comp
 	$(GO) test -count=1 ./runtime/cuda/...
 
 build-cuda: kernels ## build bin/gpurun with the CUDA backend (-tags cuda; needs nvcc + libcuda)
-	$(GO) build -tags cuda -o $(BIN)/gpurun ./cmd/gpurun
+	$(GO) build -buildvcs=auto -tags cuda -o $(BIN)/gpurun ./cmd/gpurun
 	$(GO) test -tags cuda -c -o $(BIN)/cuda.test ./runtime/cuda
 
 # DEVICE_TAGS= (empty) builds the bundle without CUDA, for a smoke test of
@@ -82,7 +82,7 @@ DEVICE_TAGS ?= cuda
 device-bundle: kernels model ## inputs for scripts/device-check.sh: bin/device and bin/device-smol (see the script for the two runs)
 	rm -rf $(BIN)/device $(BIN)/device-smol
 	mkdir -p $(BIN)/device/x $(BIN)/device-smol
-	$(GO) build -tags '$(DEVICE_TAGS)' -ldflags='-s -w' -o $(BIN)/device/x/gpurun ./cmd/gpurun
+	$(GO) build -buildvcs=auto -tags '$(DEVICE_TAGS)' -ldflags='-s -w' -o $(BIN)/device/x/gpurun ./cmd/gpurun
 	$(GO) test -tags '$(DEVICE_TAGS)' -ldflags='-s -w' -c -o $(BIN)/device/x/cuda.test ./runtime/cuda
 	$(GO) test -tags '$(DEVICE_TAGS)' -ldflags='-s -w' -c -o $(BIN)/device/x/engine.test ./runtime/engine
 	$(GO) build -ldflags='-s -w' -o $(BIN)/device/x/mkmodel ./cmd/mkmodel

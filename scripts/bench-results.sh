@@ -55,7 +55,7 @@ log() { echo "bench-results: $*" >&2; }
 
 if [[ -z ${GPURUN:-} ]]; then
 	GPURUN=bin/gpurun
-	go build -o "$GPURUN" ./cmd/gpurun
+	go build -buildvcs=auto -o "$GPURUN" ./cmd/gpurun
 fi
 export GPURUN
 mkdir -p "$OUT"

@@ -148,7 +148,7 @@ fi
 
 if [[ -z ${GPURUN:-} ]]; then
 	GPURUN=bin/gpurun
-	go build -o "$GPURUN" ./cmd/gpurun
+	go build -buildvcs=auto -o "$GPURUN" ./cmd/gpurun
 fi
 
 mkdir -p "$OUTDIR"

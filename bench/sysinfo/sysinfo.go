@@ -33,9 +33,10 @@ type Machine struct {
 }
 
 // Collect gathers the machine description. The commit is $GPURUN_COMMIT when
-// set (the GPU machine has no git), else `git rev-parse --short HEAD` (with
-// "-dirty" when the work tree differs from it), else the build's VCS stamp,
-// else "unknown". It never fails: what cannot be found is "unknown".
+// set (the GPU machine has no git), else the build's VCS stamp (the commit
+// the measured binary was built from, "-dirty" with uncommitted changes),
+// else `git rev-parse --short HEAD` of the working directory (go run and go
+// test builds carry no stamp), else "unknown". It never fails: what cannot be found is "unknown".
 func Collect(ctx context.Context, now time.Time) Machine {
 	m := Machine{
 		CPU:       "unknown",
@@ -97,15 +98,6 @@ func commit(ctx context.Context) string {
 	if c := strings.TrimSpace(os.Getenv("GPURUN_COMMIT")); c != "" {
 		return c
 	}
-	if out, err := output(ctx, "git", "rev-parse", "--short", "HEAD"); err == nil && out != "" {
-		// `git diff --quiet HEAD` exits 1 when tracked files differ.
-		if err := exec.CommandContext(ctx, "git", "diff", "--quiet", "HEAD").Run(); err != nil {
-			if _, ok := err.(*exec.ExitError); ok {
-				out += "-dirty"
-			}
-		}
-		return out
-	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		var rev, dirty string
 		for _, s := range bi.Settings {
@@ -124,6 +116,15 @@ func commit(ctx context.Context) string {
 		if rev != "" {
 			return rev + dirty
 		}
+	}
+	if out, err := output(ctx, "git", "rev-parse", "--short", "HEAD"); err == nil && out != "" {
+		// `git diff --quiet HEAD` exits 1 when tracked files differ.
+		if err := exec.CommandContext(ctx, "git", "diff", "--quiet", "HEAD").Run(); err != nil {
+			if _, ok := err.(*exec.ExitError); ok {
+				out += "-dirty"
+			}
+		}
+		return out
 	}
 	return "unknown"
 }
