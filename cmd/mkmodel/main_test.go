@@ -1,61 +1,43 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
-	"gpurun/runtime/backend"
-	"gpurun/runtime/cpu"
 	"gpurun/runtime/gguf"
-	"gpurun/runtime/model"
-	"gpurun/runtime/quant"
 )
 
-// TestBuildLoads: what build writes, for each architecture, is a file
-// gpurun loads and runs (shapes cut down so that the test is quick).
-func TestBuildLoads(t *testing.T) {
+// TestRun: mkmodel writes a file gguf parses, and names what is wrong with
+// bad flags.
+func TestRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "m.gguf")
+	if err := run([]string{"-shape", "gpt2-124m", "-layers", "1", "-type", "q8_0", "-o", out}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := f.Architecture(); a != "gpt2" {
+		t.Errorf("architecture %q, want gpt2", a)
+	}
 	for _, c := range []struct {
-		name  string
-		shape Shape
-		typ   quant.Type
+		args []string
+		want string
 	}{
-		{"smollm2-135m", Shape{Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}, quant.Q8_0},
-		{"gpt2-124m", Shape{Arch: "gpt2", Dim: 64, Heads: 2, KVHeads: 2, FFN: 256, Layers: 2, Vocab: 300, Ctx: 64}, quant.Q8_0},
-		// K-quants have no quantizer: random blocks with modest scales.
-		{"tinyllama-1b", Shape{Dim: 256, Heads: 4, KVHeads: 2, FFN: 512, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000}, quant.Q4_K},
-		{"llama3-8b", Shape{Dim: 256, Heads: 4, KVHeads: 2, FFN: 512, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000}, quant.Q6_K},
+		{[]string{"-shape", "nope", "-o", out}, `unknown -shape "nope"`},
+		{[]string{"-type", "q9_9", "-o", out}, `unknown -type "q9_9"`},
+		{[]string{"-embed-type", "zz", "-o", out}, `unknown -embed-type "zz"`},
+		{[]string{"-shape", "gpt2-124m"}, "-o FILE is required"},
 	} {
-		t.Run(c.name+"-"+c.typ.String(), func(t *testing.T) {
-			w, err := build(c.name, c.shape, c.typ, c.typ, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := gguf.Parse(w.Bytes())
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := cpu.New(cpu.Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			m, err := model.Load(f, b, model.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			arch := c.shape.Arch
-			if arch == "" {
-				arch = "llama"
-			}
-			if got := m.Config().Arch; got != arch {
-				t.Errorf("architecture %q, want %q", got, arch)
-			}
-			cache, err := m.NewCache(16, backend.F32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := m.Forward([]model.Segment{{Cache: cache, Tokens: []int32{1, 5, 7}}}); err != nil {
-				t.Fatal(err)
-			}
-		})
+		if err := run(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("run(%q) = %v, want an error containing %q", c.args, err, c.want)
+		}
 	}
 }

@@ -1,0 +1,252 @@
+// Package synth writes GGUF models with made-up weights in the shapes of real
+// ones (SmolLM2-135M, Llama-3-8B, GPT-2 124M, ...). Speed depends on shapes
+// and block formats, not on what the weights say, so cmd/mkmodel uses these
+// files for benchmarks on machines that cannot download models; tests and
+// fuzz seeds use tiny shapes of the same layouts.
+//
+// The tokenizer is a SentencePiece-style vocabulary of placeholder tokens
+// (byte tokens plus "tok<N>") sized to the model's vocabulary, so gpurun loads
+// and runs a file like any other; the text it writes is noise.
+package synth
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sort"
+
+	"gpurun/runtime/backend/backendtest"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/quant"
+)
+
+// Shape is a model's hyperparameters.
+type Shape struct {
+	Arch                                         string // "llama" (default), "qwen2" or "gpt2"
+	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
+	RopeBase                                     float32 // llama, qwen2
+	Tied                                         bool    // no output.weight: the embedding is the classifier
+}
+
+// shapes are the named shapes of real models.
+var shapes = map[string]Shape{
+	"smollm2-135m": {Dim: 576, Heads: 9, KVHeads: 3, FFN: 1536, Layers: 30, Vocab: 49152, Ctx: 8192, RopeBase: 100000, Tied: true},
+	"llama3-8b":    {Dim: 4096, Heads: 32, KVHeads: 8, FFN: 14336, Layers: 32, Vocab: 128256, Ctx: 8192, RopeBase: 500000},
+	"llama2-7b":    {Dim: 4096, Heads: 32, KVHeads: 32, FFN: 11008, Layers: 32, Vocab: 32000, Ctx: 4096, RopeBase: 10000},
+	"tinyllama-1b": {Dim: 2048, Heads: 32, KVHeads: 4, FFN: 5632, Layers: 22, Vocab: 32000, Ctx: 2048, RopeBase: 10000},
+	"qwen2.5-0.5b": {Arch: "qwen2", Dim: 896, Heads: 14, KVHeads: 2, FFN: 4864, Layers: 24, Vocab: 151936, Ctx: 32768, RopeBase: 1000000, Tied: true},
+	// GPT-2 ties its classifier to the embedding, but llama.cpp's converter
+	// writes the copy as output.weight: so do we.
+	"gpt2-124m": {Arch: "gpt2", Dim: 768, Heads: 12, KVHeads: 12, FFN: 3072, Layers: 12, Vocab: 50257, Ctx: 1024},
+	"gpt2-355m": {Arch: "gpt2", Dim: 1024, Heads: 16, KVHeads: 16, FFN: 4096, Layers: 24, Vocab: 50257, Ctx: 1024},
+}
+
+// Named returns the shape of a real model by name (see Names).
+func Named(name string) (Shape, bool) {
+	s, ok := shapes[name]
+	return s, ok
+}
+
+// Names lists the named shapes, sorted.
+func Names() []string {
+	names := make([]string, 0, len(shapes))
+	for n := range shapes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Build lays out a model of shape s named name, with random weights from
+// seed: matrices in wt, the token embedding in et, norms 1 and biases 0 in
+// F32. Weights are written when the returned Writer is (WriteTo, Bytes).
+func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, error) {
+	arch := s.Arch
+	if arch == "" {
+		arch = "llama"
+	}
+	if s.Heads <= 0 || s.Dim%s.Heads != 0 {
+		return nil, fmt.Errorf("synth: %d heads do not divide dim %d", s.Heads, s.Dim)
+	}
+	w := gguf.NewWriter()
+	w.AddKV("general.architecture", arch)
+	w.AddKV("general.name", "random "+name)
+	w.AddKV(arch+".context_length", uint32(s.Ctx))
+	w.AddKV(arch+".embedding_length", uint32(s.Dim))
+	w.AddKV(arch+".feed_forward_length", uint32(s.FFN))
+	w.AddKV(arch+".block_count", uint32(s.Layers))
+	w.AddKV(arch+".attention.head_count", uint32(s.Heads))
+	switch arch {
+	case "gpt2":
+		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
+	case "llama", "qwen2":
+		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
+		w.AddKV(arch+".rope.freq_base", s.RopeBase)
+		w.AddKV(arch+".rope.dimension_count", uint32(s.Dim/s.Heads))
+		w.AddKV(arch+".attention.layer_norm_rms_epsilon", float32(1e-5))
+	default:
+		return nil, fmt.Errorf("synth: unknown architecture %q", arch)
+	}
+	addVocab(w, s.Vocab)
+
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var errs []error
+	// mat adds a rows x cols matrix (GGUF dims cols, rows).
+	mat := func(name string, t quant.Type, rows, cols int) {
+		fill, err := randomRows(t, rows, cols, rng)
+		if err == nil {
+			err = w.AddTensorFunc(name, t, []uint64{uint64(cols), uint64(rows)}, fill)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("synth: %s: %w", name, err))
+		}
+	}
+	vec := func(name string, n int, fill func(int) func(io.Writer) error) {
+		if err := w.AddTensorFunc(name, quant.F32, []uint64{uint64(n)}, fill(n)); err != nil {
+			errs = append(errs, fmt.Errorf("synth: %s: %w", name, err))
+		}
+	}
+	// The order of llama.cpp's converters (and of the files benchmarks ran on).
+	d, hd := s.Dim, s.Dim/s.Heads
+	mat("token_embd.weight", et, s.Vocab, d)
+	if arch == "gpt2" {
+		mat("position_embd.weight", quant.F32, s.Ctx, d)
+	}
+	vec("output_norm.weight", d, ones)
+	if arch == "gpt2" {
+		vec("output_norm.bias", d, zeros)
+	}
+	if !s.Tied {
+		mat("output.weight", wt, s.Vocab, d)
+	}
+	for l := 0; l < s.Layers; l++ {
+		p := fmt.Sprintf("blk.%d.", l)
+		if arch == "gpt2" { // LayerNorms with biases, one fused QKV matrix with a bias
+			vec(p+"attn_norm.weight", d, ones)
+			vec(p+"attn_norm.bias", d, zeros)
+			mat(p+"attn_qkv.weight", wt, 3*d, d)
+			vec(p+"attn_qkv.bias", 3*d, zeros)
+			mat(p+"attn_output.weight", wt, d, d)
+			vec(p+"attn_output.bias", d, zeros)
+			vec(p+"ffn_norm.weight", d, ones)
+			vec(p+"ffn_norm.bias", d, zeros)
+			mat(p+"ffn_up.weight", wt, s.FFN, d)
+			vec(p+"ffn_up.bias", s.FFN, zeros)
+			mat(p+"ffn_down.weight", wt, d, s.FFN)
+			vec(p+"ffn_down.bias", d, zeros)
+			continue
+		}
+		vec(p+"attn_norm.weight", d, ones)
+		mat(p+"attn_q.weight", wt, s.Heads*hd, d)
+		mat(p+"attn_k.weight", wt, s.KVHeads*hd, d)
+		mat(p+"attn_v.weight", wt, s.KVHeads*hd, d)
+		if arch == "qwen2" {
+			vec(p+"attn_q.bias", s.Heads*hd, zeros)
+			vec(p+"attn_k.bias", s.KVHeads*hd, zeros)
+			vec(p+"attn_v.bias", s.KVHeads*hd, zeros)
+		}
+		mat(p+"attn_output.weight", wt, d, s.Heads*hd)
+		vec(p+"ffn_norm.weight", d, ones)
+		mat(p+"ffn_gate.weight", wt, s.FFN, d)
+		mat(p+"ffn_up.weight", wt, s.FFN, d)
+		mat(p+"ffn_down.weight", wt, d, s.FFN)
+	}
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	return w, nil
+}
+
+// addVocab writes a SentencePiece-style vocabulary of n tokens: <unk>, <s>,
+// </s>, the 256 byte tokens, then placeholders (a smaller n cuts the list).
+func addVocab(w *gguf.Writer, n int) {
+	tokens := make([]string, n)
+	scores := make([]float32, n)
+	types := make([]int32, n)
+	for i := range tokens {
+		switch {
+		case i == 0:
+			tokens[i], types[i] = "<unk>", 2
+		case i == 1:
+			tokens[i], types[i] = "<s>", 3
+		case i == 2:
+			tokens[i], types[i] = "</s>", 3
+		case i < 3+256:
+			tokens[i], types[i] = fmt.Sprintf("<0x%02X>", i-3), 6
+		default:
+			tokens[i], types[i] = fmt.Sprintf("▁tok%d", i), 1
+			scores[i] = -float32(i)
+		}
+	}
+	w.AddKV("tokenizer.ggml.model", "llama")
+	w.AddKV("tokenizer.ggml.tokens", tokens)
+	w.AddKV("tokenizer.ggml.scores", scores)
+	w.AddKV("tokenizer.ggml.token_type", types)
+	w.AddKV("tokenizer.ggml.bos_token_id", uint32(1))
+	w.AddKV("tokenizer.ggml.eos_token_id", uint32(2))
+	w.AddKV("tokenizer.ggml.unknown_token_id", uint32(0))
+}
+
+// randomRows returns a writer of rows x cols weights: a pool of 61 random
+// rows (values uniform in [-0.05, 0.05), quantized) repeated, so that a
+// multi-gigabyte model is written at disk speed. Every row still occupies
+// its own memory, so bandwidth measurements are unaffected.
+func randomRows(t quant.Type, rows, cols int, rng *rand.Rand) (func(io.Writer) error, error) {
+	rb, err := t.RowSize(cols)
+	if err != nil {
+		return nil, err
+	}
+	const poolRows = 61
+	pr := min(poolRows, rows)
+	var pool []byte
+	if quant.CanQuantize(t) {
+		pool = make([]byte, pr*rb)
+		x := make([]float32, cols)
+		for r := 0; r < pr; r++ {
+			for i := range x {
+				x[i] = (rng.Float32()*2 - 1) * 0.05
+			}
+			if err := quant.QuantizeRow(t, x, pool[r*rb:(r+1)*rb]); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		// The K-quants have no quantizer here: random quant bits with
+		// modest scales (what the backend tests use), which is all a speed
+		// measurement needs.
+		tn, err := backendtest.Tensor("pool", t, pr, cols, rng.Uint64())
+		if err != nil {
+			return nil, err
+		}
+		pool = tn.Data
+	}
+	return func(out io.Writer) error {
+		for r := 0; r < rows; r += pr {
+			n := min(pr, rows-r)
+			if _, err := out.Write(pool[:n*rb]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+// zeros writes n float32 0 values (biases).
+func zeros(n int) func(io.Writer) error {
+	return func(out io.Writer) error {
+		_, err := out.Write(make([]byte, 4*n))
+		return err
+	}
+}
+
+// ones writes n float32 1.0 values (norm weights).
+func ones(n int) func(io.Writer) error {
+	return func(out io.Writer) error {
+		b := make([]byte, 4*n)
+		for i := 0; i < n; i++ {
+			b[4*i+2], b[4*i+3] = 0x80, 0x3f // 1.0f little-endian
+		}
+		_, err := out.Write(b)
+		return err
+	}
+}

@@ -1,0 +1,87 @@
+package synth_test
+
+import (
+	"testing"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/cpu"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/model"
+	"gpurun/runtime/model/synth"
+	"gpurun/runtime/quant"
+)
+
+// TestBuildLoads: what Build writes, for each architecture, is a file
+// gpurun loads and runs (shapes cut down so that the test is quick).
+func TestBuildLoads(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		shape synth.Shape
+		typ   quant.Type
+	}{
+		{"smollm2-135m", synth.Shape{Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}, quant.Q8_0},
+		{"qwen2.5-0.5b", synth.Shape{Arch: "qwen2", Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 1000000, Tied: true}, quant.Q8_0},
+		{"gpt2-124m", synth.Shape{Arch: "gpt2", Dim: 64, Heads: 2, KVHeads: 2, FFN: 256, Layers: 2, Vocab: 300, Ctx: 64}, quant.Q8_0},
+		// K-quants have no quantizer: random blocks with modest scales.
+		{"tinyllama-1b", synth.Shape{Dim: 256, Heads: 4, KVHeads: 2, FFN: 512, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000}, quant.Q4_K},
+		{"llama3-8b", synth.Shape{Dim: 256, Heads: 4, KVHeads: 2, FFN: 512, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000}, quant.Q6_K},
+	} {
+		t.Run(c.name+"-"+c.typ.String(), func(t *testing.T) {
+			w, err := synth.Build(c.name, c.shape, c.typ, c.typ, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := gguf.Parse(w.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := cpu.New(cpu.Options{Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			m, err := model.Load(f, b, model.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			arch := c.shape.Arch
+			if arch == "" {
+				arch = "llama"
+			}
+			if got := m.Config().Arch; got != arch {
+				t.Errorf("architecture %q, want %q", got, arch)
+			}
+			cache, err := m.NewCache(16, backend.F32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Forward([]model.Segment{{Cache: cache, Tokens: []int32{1, 5, 7}}}); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestNamedShapes: every named shape is consistent (heads divide the
+// width, KV heads divide the heads) and Build accepts it.
+func TestNamedShapes(t *testing.T) {
+	for _, name := range synth.Names() {
+		s, ok := synth.Named(name)
+		if !ok {
+			t.Fatalf("Names lists %q, Named does not know it", name)
+		}
+		if s.Dim%s.Heads != 0 || s.Heads%s.KVHeads != 0 || s.Vocab <= 0 || s.Ctx <= 0 {
+			t.Errorf("%s: inconsistent shape %+v", name, s)
+		}
+		s.Layers = 1
+		if _, err := synth.Build(name, s, quant.Q8_0, quant.Q8_0, 1); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, ok := synth.Named("no-such-model"); ok {
+		t.Error("Named accepted an unknown name")
+	}
+	if _, err := synth.Build("bad", synth.Shape{Arch: "mamba", Dim: 8, Heads: 2}, quant.F32, quant.F32, 1); err == nil {
+		t.Error("Build accepted an unknown architecture")
+	}
+}
