@@ -2255,40 +2255,56 @@ func tinyZ(P int) {
 	p("RET")
 }
 
-// tinyY writes mmTinyY: tinyZ's arithmetic in AVX2 for 4 weight rows and
-// one activation row (the pair layout's half at a): out[0..3].
-func tinyY() {
-	name := "mmTinyY"
-	fmt.Fprintf(&b, "\n// func %s(w *float32, ws int, a *float32, as, steps int, out *float32)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+// tinyY writes mmTinyY<n> (n = 1..3): tinyZ's arithmetic in AVX2 for 4
+// weight rows and n consecutive activation rows (within a step of the pair
+// layout the rows lie 32 bytes apart, row k of the call at a + 32k):
+// out[k*ldo + i] for k < n, i < 4. With n = 3, twelve accumulators keep
+// both FMA ports busy through their 4-cycle latency and one load feeds 12/7
+// FMAs; n = 1 and 2 take a batch's last rows.
+func tinyY(n int) {
+	name := fmt.Sprintf("mmTinyY%d", n)
+	fmt.Fprintf(&b, "\n// func %s(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-56\n", name)
 	p("MOVQ w+0(FP), SI")
 	p("MOVQ ws+8(FP), DX")
 	p("MOVQ a+16(FP), DI")
 	p("MOVQ as+24(FP), R11")
 	p("MOVQ steps+32(FP), CX")
 	p("LEAQ (DX)(DX*2), R8")
-	for k := 0; k < 4; k++ {
+	for k := 0; k < 4*n; k++ {
 		p("VXORPS Y%d, Y%d, Y%d", k, k, k)
 	}
 	label(name + "_step")
-	p("VMOVUPS (DI), Y8")
-	p("VFMADD231PS (SI), Y8, Y0")
-	p("VFMADD231PS (SI)(DX*1), Y8, Y1")
-	p("VFMADD231PS (SI)(DX*2), Y8, Y2")
-	p("VFMADD231PS (SI)(R8*1), Y8, Y3")
+	for k := 0; k < n; k++ {
+		p("VMOVUPS %d(DI), Y%d", 32*k, 12+k)
+	}
+	for i, w := range []string{"(SI)", "(SI)(DX*1)", "(SI)(DX*2)", "(SI)(R8*1)"} {
+		p("VMOVUPS %s, Y15", w)
+		for k := 0; k < n; k++ {
+			p("VFMADD231PS Y15, Y%d, Y%d", 12+k, 4*k+i)
+		}
+	}
 	p("ADDQ $32, SI")
 	p("ADDQ R11, DI")
 	p("DECQ CX")
 	p("JNZ %s_step", name)
 	p("MOVQ out+40(FP), BX")
-	for i := 0; i < 4; i++ {
-		p("VEXTRACTF128 $1, Y%d, X9", i)
-		p("VADDPS X9, X%d, X%d", i, i)
-		p("VPERMILPS $0x4E, X%d, X9", i)
-		p("VADDPS X9, X%d, X%d", i, i)
-		p("VPERMILPS $0xB1, X%d, X9", i)
-		p("VADDSS X9, X%d, X%d", i, i)
-		p("VMOVSS X%d, %d(BX)", i, 4*i)
+	p("MOVQ ldo+48(FP), R9")
+	p("SHLQ $2, R9")
+	for k := 0; k < n; k++ {
+		if k > 0 {
+			p("ADDQ R9, BX")
+		}
+		for i := 0; i < 4; i++ {
+			r := 4*k + i
+			p("VEXTRACTF128 $1, Y%d, X15", r)
+			p("VADDPS X15, X%d, X%d", r, r)
+			p("VPERMILPS $0x4E, X%d, X15", r)
+			p("VADDPS X15, X%d, X%d", r, r)
+			p("VPERMILPS $0xB1, X%d, X15", r)
+			p("VADDSS X15, X%d, X%d", r, r)
+			p("VMOVSS X%d, %d(BX)", r, 4*i)
+		}
 	}
 	p("VZEROUPPER")
 	p("RET")
@@ -2387,7 +2403,9 @@ func main() {
 	for P := 1; P <= tinyPairs; P++ {
 		tinyZ(P)
 	}
-	tinyY()
+	for n := 1; n <= 3; n++ {
+		tinyY(n)
+	}
 	if err := os.WriteFile("matmul_amd64.s", b.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

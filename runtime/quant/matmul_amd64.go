@@ -394,18 +394,23 @@ var mmTinyZ = [tinyPairs + 1]func(w *float32, ws int, a *float32, as, steps int,
 	1: mmTinyZ1, 2: mmTinyZ2, 3: mmTinyZ3, 4: mmTinyZ4, 5: mmTinyZ5, 6: mmTinyZ6,
 }
 
+// mmTinyY[n]: the AVX2 tinyBLAS kernels for n activation rows (tinyY in
+// gen_matmul.go).
+var mmTinyY = [4]func(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int){
+	1: mmTinyY1, 2: mmTinyY2, 3: mmTinyY3,
+}
+
 // tinyAsm runs tinyRun's arithmetic in assembly where the CPU has it: the
-// 512-bit kernels with useVNNI's AVX-512, else the AVX2 one, row by row. The
+// 512-bit kernels with useVNNI's AVX-512, else the AVX2 ones, three rows at a time. The
 // caller checked the lengths.
-func tinyAsm(P int, wt []float32, cols int, a []float32, np, steps int, out []float32, ldo int) bool {
+func tinyAsm(P int, wt []float32, cols int, a []float32, ps, steps int, out []float32, ldo int) bool {
 	switch {
 	case useVNNI:
-		mmTinyZ[P](&wt[0], 4*cols, &a[0], 64*np, steps, &out[0], ldo)
+		mmTinyZ[P](&wt[0], 4*cols, &a[0], 64*ps, steps, &out[0], ldo)
 	case haveAVX2:
-		for q := 0; q < P; q++ {
-			for h := 0; h < 2; h++ {
-				mmTinyY(&wt[0], 4*cols, &a[16*q+8*h], 64*np, steps, &out[(2*q+h)*ldo])
-			}
+		for k := 0; k < 2*P; k += 3 { // rows k, k+1, k+2 of the pairs, 8 floats apart
+			n := min(3, 2*P-k)
+			mmTinyY[n](&wt[0], 4*cols, &a[8*k], 64*ps, steps, &out[k*ldo], ldo)
 		}
 	default:
 		return false

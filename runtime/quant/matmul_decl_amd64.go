@@ -470,4 +470,10 @@ func mmTinyZ5(w *float32, ws int, a *float32, as, steps int, out *float32, ldo i
 func mmTinyZ6(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
 
 //go:noescape
-func mmTinyY(w *float32, ws int, a *float32, as, steps int, out *float32)
+func mmTinyY1(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyY2(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)
+
+//go:noescape
+func mmTinyY3(w *float32, ws int, a *float32, as, steps int, out *float32, ldo int)

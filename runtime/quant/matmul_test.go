@@ -466,9 +466,9 @@ func TestMatMulTinyBlocks(t *testing.T) {
 	for _, typ := range []Type{F32, F16, BF16} {
 		const rows, cols = 8, 64
 		w := mmRows(rng, t, typ, rows, cols)
-		for _, pairs := range []int{1, 2, 1 << 20} {
+		for _, pairs := range []int{tinyPairs, 2 * tinyPairs, 1 << 20} {
 			tinyBlockBytes = pairs * cols * 8
-			for _, T := range []int{2, 5, 14, 15, 27, 140} { // 27, 140: padded steps (widePairStride)
+			for _, T := range []int{2, 5, 14, 15, 27, 140} { // 27, 140: several groups of pairs, a short last group
 				var b Batch
 				if err := b.Quantize(typ, randomFloats(rng, T*cols), T, cols); err != nil {
 					t.Fatal(err)

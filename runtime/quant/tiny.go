@@ -18,11 +18,14 @@ import (
 // gpurun's tiling (tinyZ in gen_matmul.go: 4 weight rows by up to 6 pairs of
 // activation rows, two outputs per 512-bit register) gives its bits.
 //
-// The activations are kept widened to float32 in pair layout: for each step
+// The activations are kept widened to float32 in pair layout: pairs in
+// groups of tinyPairs (the kernels' unit), and in each group, for each step
 // s of 8 elements, for each pair p, the 8 floats of row 2p then those of row
-// 2p+1 (for an odd batch the last pair is its last row twice); each step
-// takes widePairStride(pairs) pairs' room. F32 weight rows are read where
-// they lie; F16 and BF16 rows are widened once per call.
+// 2p+1 (for an odd batch the last pair is its last row twice). A kernel call
+// thus reads one contiguous run of memory, a few KB; when every pair shared
+// each step's stretch, consecutive steps were several KB apart and each
+// touched a new page. F32 weight rows are read where they lie; F16 and BF16
+// rows are widened once per call.
 
 // tinyBatch reports whether MatMul runs tinyBLAS's arithmetic for T rows of
 // cols elements over weights of type t (the weight rows are checked at
@@ -41,21 +44,29 @@ var tinyBlockBytes = 192 << 10
 // packWide widens the batch's rows into b.wide in pair layout.
 func (b *Batch) packWide() {
 	steps, np := b.cols/8, (b.n+1)/2
-	ps := widePairStride(np)
-	b.wide = growF32s(b.wide, steps*ps*16)
+	b.wide = growF32s(b.wide, steps*np*16)
 	b.wideRow = growF32s(b.wideRow, b.cols)
 	for r := 0; r < b.n; r++ {
 		widenRow(b.t, b.Row(r), b.wideRow)
 		p, h := r/2, r%2
+		base, gp := pairGroup(p, np, steps)
+		base += 16*(p%tinyPairs) + 8*h
 		for s := 0; s < steps; s++ {
 			src := b.wideRow[8*s : 8*s+8]
-			copy(b.wide[(s*ps+p)*16+8*h:], src)
+			copy(b.wide[base+s*gp*16:], src)
 			if r == b.n-1 && h == 0 { // odd batch: the last row fills its pair
-				copy(b.wide[(s*ps+p)*16+8:], src)
+				copy(b.wide[base+s*gp*16+8:], src)
 			}
 		}
 	}
 	b.isWide = true
+}
+
+// pairGroup locates pair p of np in the pair layout: the index of its
+// group's first float and the group's pairs (tinyPairs, fewer in the last).
+func pairGroup(p, np, steps int) (base, gp int) {
+	g := p / tinyPairs
+	return g * tinyPairs * steps * 16, min(tinyPairs, np-g*tinyPairs)
 }
 
 // f32View is the F32 row bytes b as float32, without a copy, where the
@@ -69,17 +80,6 @@ func f32View(b []byte) []float32 {
 }
 
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
-
-// widePairStride is how many pairs' room each step of the pair layout takes
-// for np pairs: np, padded so that a step's lines do not fall in the same L1
-// cache sets as the step before (a stride of a multiple of 4 KB would; the
-// kernels read tinyPairs pairs of every step).
-func widePairStride(np int) int {
-	if np <= 2*tinyPairs {
-		return np
-	}
-	return np + (tinyPairs-np%64+64)%64
-}
 
 func growF32s(buf []float32, n int) []float32 {
 	if cap(buf) < n {
@@ -111,7 +111,6 @@ func widenRow(t Type, src []byte, dst []float32) {
 func matMulTiny(s *Scratch, t Type, w []byte, rs, rows int, b *Batch, out []float32, ldo int) {
 	T, cols := b.n, b.cols
 	steps, np := cols/8, (T+1)/2
-	ps := widePairStride(np)
 	full := T / 2
 	var wt []float32
 	if t == F32 {
@@ -123,20 +122,21 @@ func matMulTiny(s *Scratch, t Type, w []byte, rs, rows int, b *Batch, out []floa
 			widenRow(t, w[r*rs:(r+1)*rs], wt[r*cols:(r+1)*cols])
 		}
 	}
-	// Pairs in blocks whose activations stay in L2 while every group of 4
-	// weight rows passes over them.
-	block := max(1, tinyBlockBytes/(cols*8))
+	// Pairs in blocks of whole groups whose activations stay in L2 while
+	// every group of 4 weight rows passes over them.
+	block := max(1, tinyBlockBytes/(cols*8*tinyPairs)) * tinyPairs
 	for p0 := 0; p0 < np; p0 += block {
 		p1 := min(np, p0+block)
 		for r := 0; r < rows; r += 4 {
 			g := wt[r*cols : (r+4)*cols]
-			for p := p0; p < min(p1, full); {
-				P := min(tinyPairs, min(p1, full)-p)
-				tinyRun(P, g, cols, b.wide[16*p:], ps, steps, out[2*p*ldo+r:], ldo)
-				p += P
+			for p := p0; p < min(p1, full); p += tinyPairs { // one group
+				base, gp := pairGroup(p, np, steps)
+				P := min(tinyPairs, full-p)
+				tinyRun(P, g, cols, b.wide[base:], gp, steps, out[2*p*ldo+r:], ldo)
 			}
 			if T%2 == 1 && p1 == np { // the last row, paired with itself
-				tinyRun(1, g, cols, b.wide[16*(np-1):], ps, steps, out[(T-1)*ldo+r:], 0)
+				base, gp := pairGroup(np-1, np, steps)
+				tinyRun(1, g, cols, b.wide[base+16*((np-1)%tinyPairs):], gp, steps, out[(T-1)*ldo+r:], 0)
 			}
 		}
 	}
