@@ -130,7 +130,8 @@ func BenchmarkMatMul(b *testing.B) {
 		{Q4_1, 1536, 576, []int{1, 2, 4, 8, 64}},
 		{Q8_0, 1536, 576, []int{1, 8}},
 		{Q4_0, 1536, 576, []int{1, 2, 4, 8, 64}},
-		{Q8_0, 49152, 576, []int{8}},
+		{Q8_0, 49152, 576, []int{2, 8}}, // a stream of 27 MB, as decoding a few sequences at once
+		{Q4_1, 49152, 576, []int{2, 4}},
 		{Q4_K, 2048, 2048, []int{1, 2, 8, 16, 32, 64}}, // tinyllama-1b's attention projections
 		{Q4_K, 2048, 5632, []int{64}},                  // and its FFN down projection
 		{Q6_K, 2048, 2048, []int{64}},
