@@ -234,9 +234,12 @@ func matVec(k func(w, a []byte, n int) float32, w []byte, rs, cols int, a []byte
 	}
 }
 
-// prefetchAhead is how far ahead of the row being multiplied matVec
-// prefetches weight rows, in bytes (prefetchRow).
-var prefetchAhead = 16 << 10
+// prefetchAhead is how far ahead of the row being multiplied matVec and the
+// two-row kernels prefetch weight rows, in bytes (prefetchRow). 4, 8 and
+// 16 KB measured within this VM's noise of each other (tinyllama shape,
+// Q4_K and Q6_K decoding); bench/results/2026-11-29-cpu-decode-prefetch-*
+// ran with 16 KB.
+const prefetchAhead = 16 << 10
 
 // prefetchRows is prefetchAhead in rows of rs bytes, at least one.
 func prefetchRows(rs int) int { return max(1, (prefetchAhead+rs-1)/rs) }

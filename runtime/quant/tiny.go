@@ -34,7 +34,8 @@ func tinyBatch(t Type, T, cols int) bool {
 	return (t == F32 || t == F16 || t == BF16) && T >= 2 && cols > 0 && cols%8 == 0
 }
 
-// tinyPairs is the most activation pairs one tinyZ kernel call takes.
+// tinyPairs is the most activation pairs one tinyZ kernel call takes, and the
+// size of the pair layout's groups.
 const tinyPairs = 6
 
 // tinyBlockBytes sizes the blocks of activation pairs matMulTiny runs every
@@ -143,8 +144,8 @@ func matMulTiny(s *Scratch, t Type, w []byte, rs, rows int, b *Batch, out []floa
 }
 
 // tinyRun runs the tinyBLAS arithmetic for 4 widened weight rows (wt, cols
-// apart) and P pairs of activation rows starting at a (pair layout, ps pairs of room
-// per step): out[2q*ldo + i] and out[(2q+1)*ldo + i] for q < P, i < 4.
+// apart) and P pairs of activation rows starting at a (pair layout, its group
+// ps pairs wide): out[2q*ldo + i] and out[(2q+1)*ldo + i] for q < P, i < 4.
 func tinyRun(P int, wt []float32, cols int, a []float32, ps, steps int, out []float32, ldo int) {
 	_, _ = wt[4*cols-1], a[(steps-1)*ps*16+16*P-1]
 	_ = out[(2*P-1)*ldo+3]
