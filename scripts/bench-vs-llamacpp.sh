@@ -7,11 +7,13 @@
 # script downloads the llama-cpp-python sdist from PyPI (it vendors llama.cpp),
 # and builds only llama-bench with CMake into a cache outside the repository.
 #
-# Usage: scripts/bench-vs-llamacpp.sh [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR] [-a ISA]
+# Usage: scripts/bench-vs-llamacpp.sh [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR] [-a ISA] [-p N] [-n N] [-d N]
 #   -m MODEL    GGUF file (default models/SmolLM2-135M-Instruct.Q4_1.gguf; `make model` fetches it)
 #   -t THREADS  CPU threads for both (default: all cores, nproc)
 #   -r REPS     repetitions of each test (default 5, llama-bench's default)
 #   -o OUTDIR   where the two JSON results and the comparison go (default bench/out/vs-llamacpp)
+#   -p N, -n N  prompt and generation tokens of the two tests (default 512 and 128; 0 skips one)
+#   -d N        both tools run the tests with N tokens already in the KV cache (default 0)
 #   -a ISA      native (default): both use everything this CPU has; avx2: both as on a
 #               machine without AVX-512 (llama.cpp built for AVX2 + FMA + F16C only,
 #               gpurun with GPURUN_QUANT_NOVNNI=1, which turns off its 512-bit kernels)
@@ -24,6 +26,7 @@
 # Example:
 #   scripts/bench-vs-llamacpp.sh -t 2 -r 5 -o bench/results/$(date +%F)-cpu-vs-llamacpp
 #   scripts/bench-vs-llamacpp.sh -a avx2 -m model.gguf    (as on an AVX2-only CPU)
+#   scripts/bench-vs-llamacpp.sh -p 0 -n 64 -d 4096        (decoding after 4096 tokens of context)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,20 +36,24 @@ REPS=5
 OUTDIR=bench/out/vs-llamacpp
 PP=512
 TG=128
+DEPTH=0
 ISA=native
-while getopts "m:t:r:o:a:h" opt; do
+while getopts "m:t:r:o:a:p:n:d:h" opt; do
 	case $opt in
 	m) MODEL=$OPTARG ;;
 	t) THREADS=$OPTARG ;;
 	r) REPS=$OPTARG ;;
 	o) OUTDIR=$OPTARG ;;
 	a) ISA=$OPTARG ;;
+	p) PP=$OPTARG ;;
+	n) TG=$OPTARG ;;
+	d) DEPTH=$OPTARG ;;
 	h)
-		sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "usage: $0 [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR] [-a native|avx2] (-h for help)" >&2
+		echo "usage: $0 [-m MODEL] [-t THREADS] [-r REPS] [-o OUTDIR] [-a native|avx2] [-p N] [-n N] [-d N] (-h for help)" >&2
 		exit 2
 		;;
 	esac
@@ -152,13 +159,13 @@ if [[ -z ${GPURUN:-} ]]; then
 fi
 
 mkdir -p "$OUTDIR"
-log "llama-bench: $MODEL, $THREADS threads, pp$PP tg$TG, $REPS repetitions"
-"$LLAMA_BENCH" -m "$MODEL" -t "$THREADS" -p "$PP" -n "$TG" -r "$REPS" -o json >"$OUTDIR/llamacpp.json"
-log "gpurun bench model: $MODEL, $THREADS threads, pp$PP tg$TG, $REPS repetitions"
+log "llama-bench: $MODEL, $THREADS threads, pp$PP tg$TG depth $DEPTH, $REPS repetitions"
+"$LLAMA_BENCH" -m "$MODEL" -t "$THREADS" -p "$PP" -n "$TG" -d "$DEPTH" -r "$REPS" -o json >"$OUTDIR/llamacpp.json"
+log "gpurun bench model: $MODEL, $THREADS threads, pp$PP tg$TG depth $DEPTH, $REPS repetitions"
 if [[ $ISA == avx2 ]]; then
 	export GPURUN_QUANT_NOVNNI=1
 fi
-"$GPURUN" bench model -m "$MODEL" --device cpu --threads "$THREADS" -p "$PP" -n "$TG" -r "$REPS" --json >"$OUTDIR/gpurun.json"
+"$GPURUN" bench model -m "$MODEL" --device cpu --threads "$THREADS" -p "$PP" -n "$TG" -d "$DEPTH" -r "$REPS" --json >"$OUTDIR/gpurun.json"
 {
 	"$GPURUN" bench model --from "$OUTDIR/gpurun.json" --vs-llamacpp "$OUTDIR/llamacpp.json"
 	if [[ $ISA == avx2 ]]; then

@@ -25,12 +25,17 @@ import (
 type Config struct {
 	Prompt int // tokens of the pp test (0: no pp test)
 	Gen    int // tokens of the tg test (0: no tg test)
-	Reps   int // repetitions of each test
+	// Depth is how many tokens the KV cache holds when each test starts
+	// (llama-bench's -d): a prompt of Depth tokens runs, untimed, before
+	// every run. Decoding at depth shows what attention over a long
+	// context costs.
+	Depth int
+	Reps  int // repetitions of each test
 	// NoWarmup skips the untimed warm-up run before each test (llama-bench
 	// warms up with one full pp run and a tg run of one token).
 	NoWarmup bool
-	// CtxLen is the KV cache's length in positions; 0: Prompt + Gen, as
-	// llama-bench sizes its context.
+	// CtxLen is the KV cache's length in positions; 0: Depth + Prompt +
+	// Gen, as llama-bench sizes its context.
 	CtxLen int
 	KVType backend.DType
 	// BOS starts every test as llama-bench does (-1: a random token too).
@@ -50,9 +55,10 @@ type ModelInfo struct {
 
 // Test is one test's samples and summary; TS are tokens per second.
 type Test struct {
-	Name      string    `json:"name"` // "pp512", "tg128"
+	Name      string    `json:"name"` // "pp512", "tg128", "tg128 @ d4096"
 	Prompt    int       `json:"n_prompt"`
 	Gen       int       `json:"n_gen"`
+	Depth     int       `json:"n_depth,omitempty"`
 	SamplesNs []int64   `json:"samples_ns"`
 	SamplesTS []float64 `json:"samples_ts"`
 	AvgNs     float64   `json:"avg_ns"`
@@ -87,6 +93,8 @@ var Definitions = map[string]string{
 		"tokens/s = N / time (as llama-bench's test_prompt)",
 	"tg": "tgN: from an empty KV cache, N single-token Forward calls, each followed by Sync (the first token BOS, then random ids; no sampling); " +
 		"tokens/s = N / time (as llama-bench's test_gen)",
+	"depth": "@ dD: the KV cache holds D tokens (BOS, then random ids) when each run starts, filled untimed before every run " +
+		"(as llama-bench's -d); the test's tokens follow them",
 }
 
 // Threader is implemented by backends with a worker count (the CPU backend).
@@ -101,8 +109,8 @@ type Kerneler interface{ Kernels() string }
 // each test. It stops between runs when ctx is done.
 func Run(ctx context.Context, m model.Model, cfg Config, info ModelInfo, mach sysinfo.Machine, progress func(Test)) (*Report, error) {
 	switch {
-	case cfg.Prompt < 0 || cfg.Gen < 0:
-		return nil, fmt.Errorf("token counts must be >= 0 (prompt %d, gen %d)", cfg.Prompt, cfg.Gen)
+	case cfg.Prompt < 0 || cfg.Gen < 0 || cfg.Depth < 0:
+		return nil, fmt.Errorf("token counts must be >= 0 (prompt %d, gen %d, depth %d)", cfg.Prompt, cfg.Gen, cfg.Depth)
 	case cfg.Prompt == 0 && cfg.Gen == 0:
 		return nil, errors.New("nothing to measure: both the prompt and the generation length are 0")
 	case cfg.Reps < 1:
@@ -111,10 +119,10 @@ func Run(ctx context.Context, m model.Model, cfg Config, info ModelInfo, mach sy
 	b := m.Backend()
 	ctxLen := cfg.CtxLen
 	if ctxLen == 0 {
-		ctxLen = cfg.Prompt + cfg.Gen
+		ctxLen = cfg.Depth + cfg.Prompt + cfg.Gen
 	}
-	if ctxLen < max(cfg.Prompt, cfg.Gen) {
-		return nil, fmt.Errorf("a context of %d positions cannot hold pp%d or tg%d", ctxLen, cfg.Prompt, cfg.Gen)
+	if ctxLen < cfg.Depth+max(cfg.Prompt, cfg.Gen) {
+		return nil, fmt.Errorf("a context of %d positions cannot hold pp%d or tg%d after %d tokens", ctxLen, cfg.Prompt, cfg.Gen, cfg.Depth)
 	}
 	cache, err := m.NewCache(ctxLen, cfg.KVType)
 	if err != nil {
@@ -144,13 +152,19 @@ func Run(ctx context.Context, m model.Model, cfg Config, info ModelInfo, mach sy
 		if tt.n == 0 {
 			continue
 		}
-		t := Test{Name: fmt.Sprintf("%s%d", tt.name, tt.n)}
+		t := Test{Name: fmt.Sprintf("%s%d", tt.name, tt.n), Depth: cfg.Depth}
+		if cfg.Depth > 0 {
+			t.Name += fmt.Sprintf(" @ d%d", cfg.Depth)
+		}
 		if tt.name == "pp" {
 			t.Prompt = tt.n
 		} else {
 			t.Gen = tt.n
 		}
 		if !cfg.NoWarmup {
+			if err := br.start(cfg.Depth); err != nil {
+				return r, fmt.Errorf("%s warm-up: %w", t.Name, err)
+			}
 			if err := tt.run(tt.warmup); err != nil {
 				return r, fmt.Errorf("%s warm-up: %w", t.Name, err)
 			}
@@ -158,6 +172,9 @@ func Run(ctx context.Context, m model.Model, cfg Config, info ModelInfo, mach sy
 		for i := 0; i < cfg.Reps; i++ {
 			if err := ctx.Err(); err != nil {
 				return r, err
+			}
+			if err := br.start(cfg.Depth); err != nil {
+				return r, fmt.Errorf("%s run %d: filling the cache: %w", t.Name, i+1, err)
 			}
 			start := time.Now()
 			if err := tt.run(tt.n); err != nil {
@@ -199,22 +216,32 @@ type bench struct {
 	segs  [1]model.Segment
 }
 
-func (br *bench) token(first bool) int32 {
-	if first && br.bos >= 0 {
+// token is the test token for cache position pos: BOS at 0, else random.
+func (br *bench) token(pos int) int32 {
+	if pos == 0 && br.bos >= 0 {
 		return br.bos
 	}
 	return int32(br.rng.IntN(br.vocab))
 }
 
-// prompt runs n tokens from an empty cache in chunks of the model's batch.
-func (br *bench) prompt(n int) error {
+// start empties the cache and fills it with depth tokens (untimed).
+func (br *bench) start(depth int) error {
 	br.cache.Reset()
+	if depth == 0 {
+		return nil
+	}
+	return br.prompt(depth)
+}
+
+// prompt runs n tokens after what the cache holds, in chunks of the model's
+// batch.
+func (br *bench) prompt(n int) error {
 	chunk := br.m.Options().MaxBatch
 	toks := make([]int32, min(n, chunk))
 	for done := 0; done < n; {
 		k := min(chunk, n-done)
 		for i := range k {
-			toks[i] = br.token(done+i == 0)
+			toks[i] = br.token(br.cache.Pos() + i)
 		}
 		br.segs[0] = model.Segment{Cache: br.cache, Tokens: toks[:k]}
 		if _, err := br.m.Forward(br.segs[:]); err != nil {
@@ -225,11 +252,12 @@ func (br *bench) prompt(n int) error {
 	return br.b.Sync()
 }
 
-// gen runs n single-token steps from an empty cache, waiting for each.
+// gen runs n single-token steps after what the cache holds, waiting for
+// each.
 func (br *bench) gen(n int) error {
-	br.cache.Reset()
-	tok := []int32{br.token(true)}
+	tok := []int32{0}
 	for range n {
+		tok[0] = br.token(br.cache.Pos())
 		br.segs[0] = model.Segment{Cache: br.cache, Tokens: tok}
 		if _, err := br.m.Forward(br.segs[:]); err != nil {
 			return err
@@ -237,7 +265,6 @@ func (br *bench) gen(n int) error {
 		if err := br.b.Sync(); err != nil {
 			return err
 		}
-		tok[0] = br.token(false)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package modelbench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -73,6 +74,24 @@ func TestRunStories(t *testing.T) {
 		t.Errorf("report header %+v", r)
 	}
 
+	// At a depth: every run starts from a cache holding Depth tokens, the
+	// first of them BOS, and the tests are named as llama-bench names them.
+	rec := &recorder{Model: m}
+	r, err = Run(context.Background(), rec, Config{Prompt: 4, Gen: 3, Depth: 6, Reps: 2, KVType: backend.F32, BOS: 1},
+		ModelInfo{}, sysinfo.Machine{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Tests) != 2 || r.Tests[0].Name != "pp4 @ d6" || r.Tests[1].Name != "tg3 @ d6" || r.Tests[1].Depth != 6 || r.CtxLen != 13 {
+		t.Fatalf("depth tests %+v, n_ctx %d", r.Tests, r.CtxLen)
+	}
+	// warm-up and 2 runs of each: fill 6 (batches of 4: 4+2), then pp4 or tg3 from position 6
+	want := "0:1,4,6,0:1,4,6,0:1,4,6," + // pp: warm-up, run 1, run 2 (fill at 0 and 4, pp4 at 6)
+		"0:1,4,6,0:1,4,6,7,8,0:1,4,6,7,8," // tg: warm-up (1 token), run 1, run 2
+	if got := rec.String(); got != want {
+		t.Errorf("forward calls (cache position[:first token]) %q, want %q", got, want)
+	}
+
 	// Only a tg test; a cancelled context; bad configurations.
 	r, err = Run(context.Background(), m, Config{Gen: 3, Reps: 1, NoWarmup: true, BOS: -1}, ModelInfo{}, sysinfo.Machine{}, nil)
 	if err != nil || len(r.Tests) != 1 || r.Tests[0].Name != "tg3" {
@@ -83,12 +102,31 @@ func TestRunStories(t *testing.T) {
 	if _, err := Run(ctx, m, Config{Prompt: 4, Reps: 1}, ModelInfo{}, sysinfo.Machine{}, nil); err == nil {
 		t.Error("Run ignored a cancelled context")
 	}
-	for _, c := range []Config{{Reps: 1}, {Prompt: 4}, {Prompt: -1, Reps: 1}, {Prompt: 8, Reps: 1, CtxLen: 4}} {
+	for _, c := range []Config{{Reps: 1}, {Prompt: 4}, {Prompt: -1, Reps: 1}, {Prompt: 8, Reps: 1, CtxLen: 4},
+		{Gen: 4, Depth: -1, Reps: 1}, {Gen: 4, Depth: 8, Reps: 1, CtxLen: 10}} {
 		if _, err := Run(context.Background(), m, c, ModelInfo{}, sysinfo.Machine{}, nil); err == nil {
 			t.Errorf("Run accepted %+v", c)
 		}
 	}
 }
+
+// recorder notes, for every Forward call, the cache position it starts at
+// (and the first token when the position is 0: BOS).
+type recorder struct {
+	model.Model
+	b strings.Builder
+}
+
+func (r *recorder) Forward(segs []model.Segment) (backend.Buffer, error) {
+	if p := segs[0].Cache.Pos(); p == 0 {
+		fmt.Fprintf(&r.b, "0:%d,", segs[0].Tokens[0])
+	} else {
+		fmt.Fprintf(&r.b, "%d,", p)
+	}
+	return r.Model.Forward(segs)
+}
+
+func (r *recorder) String() string { return r.b.String() }
 
 func synthetic() *Report {
 	return &Report{
@@ -223,9 +261,10 @@ func TestWriteComparison(t *testing.T) {
 	r := synthetic()
 	lb := []LlamaBenchTest{
 		{BuildCommit: "deadbee", BuildNumber: 1, Backends: "CPU", Threads: 2, TypeK: "f16", TypeV: "f16", NBatch: 2048, NUBatch: 512, Prompt: 512, AvgTS: 1024, StdTS: 8},
-		{Threads: 2, Gen: 128, Depth: 512, AvgTS: 1}, // another depth: not compared
+		{Threads: 2, Gen: 128, Depth: 512, AvgTS: 1}, // another depth: compared with gpurun's tg128 @ d512 only
 		{Threads: 2, Gen: 128, AvgTS: 256, StdTS: 2},
 	}
+	r.Tests = append(r.Tests, Test{Name: "tg128 @ d512", Gen: 128, Depth: 512, AvgTS: 2})
 	var b bytes.Buffer
 	if err := r.WriteComparison(&b, lb); err != nil {
 		t.Fatal(err)
@@ -241,6 +280,7 @@ func TestWriteComparison(t *testing.T) {
 	for _, row := range [][]string{
 		{"pp512", "1024.00 ± 8.00", "256.00 ± 0.00", "0.250"},
 		{"tg128", "256.00 ± 2.00", "128.00 ± 39.60", "0.500"},
+		{"tg128 @ d512", "1.00 ± 0.00", "2.00 ± 0.00", "2.000"},
 	} {
 		if !report.HasRow(b.String(), row...) {
 			t.Errorf("comparison lacks the row %q:\n%s", row, b.String())

@@ -139,7 +139,7 @@ func ReadLlamaBench(rd io.Reader) ([]LlamaBenchTest, error) {
 }
 
 // WriteComparison writes both tools' results for the tests they share
-// (same prompt and generation lengths, no depth) and the ratio of their
+// (same prompt and generation lengths and depth) and the ratio of their
 // mean tokens per second, gpurun / llama.cpp (above 1: gpurun is faster).
 func (r *Report) WriteComparison(w io.Writer, lb []LlamaBenchTest) error {
 	var b strings.Builder
@@ -161,7 +161,7 @@ func (r *Report) WriteComparison(w io.Writer, lb []LlamaBenchTest) error {
 	matched := 0
 	for _, g := range r.Tests {
 		for _, l := range lb {
-			if l.Depth != 0 || l.Prompt != g.Prompt || l.Gen != g.Gen {
+			if l.Depth != g.Depth || l.Prompt != g.Prompt || l.Gen != g.Gen {
 				continue
 			}
 			ratio := "-"

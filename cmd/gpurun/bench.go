@@ -297,12 +297,14 @@ func benchModelCommand() *cli.Command {
 			"  ppN  from an empty KV cache, N tokens (BOS, then random ids) through the model in chunks of\n" +
 			"       --batch tokens; tokens/s = N / time\n" +
 			"  tgN  from an empty KV cache, N single-token forward passes, waiting for each; tokens/s = N / time\n" +
+			"  @ dD with --depth D: the cache already holds D tokens (filled untimed before every run)\n" +
 			"Each test runs once untimed (warm-up), then --repetitions times; t/s is the mean ± the sample\n" +
 			"standard deviation of the per-run rates. No sampling or detokenizing is timed.\n\n" +
 			"Examples:\n" +
 			"  gpurun bench model                                  (the default model, all cores)\n" +
 			"  gpurun bench model -m model.gguf -t 2 -r 3 --json > gpurun.json\n" +
 			"  gpurun bench model --device cuda -p 512 -n 128\n" +
+			"  gpurun bench model -p 0 -n 64 -d 4096               (decoding with 4096 tokens of context)\n" +
 			"  gpurun bench model --from gpurun.json --vs-llamacpp llamacpp.json   (side by side with llama-bench -o json)\n" +
 			"  scripts/bench-vs-llamacpp.sh                        (builds llama-bench and does all of the above)\n\n" +
 			"On the CPU the report names the kernel set (avx512vnni, avx2, generic). GPURUN_QUANT_NOVNNI=1\n" +
@@ -317,6 +319,7 @@ func benchModelCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.IntFlag{Name: "n-prompt", Aliases: []string{"p"}, Value: 512, Usage: "tokens of the prompt-processing test (0: skip it)"},
 			&cli.IntFlag{Name: "n-gen", Aliases: []string{"n"}, Value: 128, Usage: "tokens of the generation test (0: skip it)"},
+			&cli.IntFlag{Name: "depth", Aliases: []string{"d"}, Usage: "tokens already in the KV cache when each test starts (llama-bench's -d; filled untimed before every run): `tg128 @ d4096` is decoding with 4096 tokens of context"},
 			&cli.IntFlag{Name: "repetitions", Aliases: []string{"r"}, Value: 5, Usage: "timed runs of each test"},
 			&cli.IntFlag{Name: "batch", Aliases: []string{"b"}, Value: 512, Usage: "most tokens per forward pass (llama-bench's n_ubatch)"},
 			&cli.BoolFlag{Name: "no-warmup", Usage: "skip the untimed warm-up run"},
@@ -373,10 +376,12 @@ func runBenchModel(c *cli.Context) error {
 }
 
 func measureModel(c *cli.Context) (*modelbench.Report, error) {
-	pp, tg := c.Int("n-prompt"), c.Int("n-gen")
+	pp, tg, depth := c.Int("n-prompt"), c.Int("n-gen"), c.Int("depth")
 	switch {
 	case pp < 0 || tg < 0:
 		return nil, usagef("-p and -n must be >= 0 (got %d and %d)", pp, tg)
+	case depth < 0:
+		return nil, usagef("--depth must be >= 0 (got %d)", depth)
 	case pp == 0 && tg == 0:
 		return nil, usagef("-p 0 and -n 0: nothing to measure")
 	}
@@ -392,10 +397,10 @@ func measureModel(c *cli.Context) (*modelbench.Report, error) {
 	}
 	o.MaxBatch = c.Int("batch")
 	ctxLen := o.Ctx
-	if ctxLen != 0 && ctxLen < max(pp, tg) {
-		return nil, usagef("--ctx %d cannot hold -p %d or -n %d", ctxLen, pp, tg)
+	if ctxLen != 0 && ctxLen < depth+max(pp, tg) {
+		return nil, usagef("--ctx %d cannot hold -p %d or -n %d after --depth %d", ctxLen, pp, tg, depth)
 	}
-	o.Ctx = 0 // the benchmark sizes its own cache (pp + tg, as llama-bench)
+	o.Ctx = 0 // the benchmark sizes its own cache (depth + pp + tg, as llama-bench)
 	e, err := engine.Load(o)
 	if err != nil {
 		return nil, err
@@ -407,7 +412,7 @@ func measureModel(c *cli.Context) (*modelbench.Report, error) {
 	if e.Tok.AddBOS() {
 		bos = e.Tok.BOS()
 	}
-	cfg := modelbench.Config{Prompt: pp, Gen: tg, Reps: c.Int("repetitions"), NoWarmup: c.Bool("no-warmup"),
+	cfg := modelbench.Config{Prompt: pp, Gen: tg, Depth: depth, Reps: c.Int("repetitions"), NoWarmup: c.Bool("no-warmup"),
 		CtxLen: ctxLen, KVType: o.KVType, BOS: bos, Seed: c.Uint64("seed")}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -90,6 +90,8 @@ func TestBenchUsageErrors(t *testing.T) {
 			"--methods", "model-decode-cache"}, 2, "exceeds the 256 positions"},
 		{[]string{"bench", "model", "-p", "0", "-n", "0"}, 2, "nothing to measure"},
 		{[]string{"bench", "model", "-r", "0"}, 2, "--repetitions must be > 0"},
+		{[]string{"bench", "model", "-d", "-1"}, 2, "--depth must be >= 0"},
+		{[]string{"bench", "model", "-m", "../../runtime/engine/testdata/gpt2-tiny.gguf", "-d", "100", "-n", "10", "-p", "0", "--ctx", "64"}, 2, "cannot hold -p 0 or -n 10 after --depth 100"},
 		{[]string{"bench", "model", "-m", "/nonexistent.gguf"}, 1, "does not exist"},
 		{[]string{"bench", "model", "--vs-llamacpp", "/nonexistent.json"}, 1, "no such file"},
 	}
