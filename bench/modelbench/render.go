@@ -40,7 +40,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "- model: %s (%s)\n", r.Model.Path, r.modelLabel())
 	fmt.Fprintf(&b, "- device: %s; KV cache %s; n_batch %d; context %d; %d repetitions after a warm-up; t/s is the mean ± sample standard deviation\n",
 		r.deviceLabel(), r.KVType, r.Batch, r.CtxLen, r.Reps)
-	for _, k := range []string{"pp", "tg"} {
+	keys := []string{"pp", "tg"}
+	if len(r.Tests) > 0 && r.Tests[0].Depth > 0 {
+		keys = append(keys, "depth")
+	}
+	for _, k := range keys {
 		if d, ok := r.Definitions[k]; ok {
 			fmt.Fprintf(&b, "- %s\n", d)
 		}
