@@ -1768,6 +1768,39 @@ qf16loop:
 	VZEROUPPER \
 	RET
 
+// X4_STEP runs one step of 32 elements: prefetch the next four rows' bytes,
+// load the activation's 32 floats into Z8, Z9 and each row's into two of
+// Z10..Z17 with L (L(src, dst): load or widen; h: the byte offset of the
+// second 16), multiply-add, and advance every pointer by b bytes.
+#define X4_STEP(L, h, b) \
+	PREFETCHT0 0(R9) \
+	PREFETCHT0 0(R9)(BX*1) \
+	PREFETCHT0 0(R10) \
+	PREFETCHT0 0(R10)(BX*1) \
+	L(0(DI), Z8) \
+	L(h(DI), Z9) \
+	L(0(SI), Z10) \
+	L(h(SI), Z11) \
+	L(0(SI)(BX*1), Z12) \
+	L(h(SI)(BX*1), Z13) \
+	L(0(R8), Z14) \
+	L(h(R8), Z15) \
+	L(0(R8)(BX*1), Z16) \
+	L(h(R8)(BX*1), Z17) \
+	X4_FMAS \
+	ADDQ $b, SI \
+	ADDQ $b, R8 \
+	ADDQ $b, R9 \
+	ADDQ $b, R10 \
+	ADDQ $b, DI \
+	SUBQ $32, CX
+
+#define F32_LOADZ(src, dst) VMOVUPS src, dst
+#define F16_LOADZ(src, dst) VCVTPH2PS src, dst
+#define BF16_LOADZ(src, dst) \
+	VPMOVZXWD src, dst \
+	VPSLLD $16, dst, dst
+
 // func dotF32x4Z(w *byte, rs int, a *byte, n int, out *float32)
 TEXT ·dotF32x4Z(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
@@ -1778,27 +1811,7 @@ TEXT ·dotF32x4Z(SB), NOSPLIT, $0-40
 	X4_PROLOGUE
 
 f32x4loop:
-	PREFETCHT0 0(R9)
-	PREFETCHT0 0(R9)(BX*1)
-	PREFETCHT0 0(R10)
-	PREFETCHT0 0(R10)(BX*1)
-	VMOVUPS 0(DI), Z8
-	VMOVUPS 64(DI), Z9
-	VMOVUPS 0(SI), Z10
-	VMOVUPS 64(SI), Z11
-	VMOVUPS 0(SI)(BX*1), Z12
-	VMOVUPS 64(SI)(BX*1), Z13
-	VMOVUPS 0(R8), Z14
-	VMOVUPS 64(R8), Z15
-	VMOVUPS 0(R8)(BX*1), Z16
-	VMOVUPS 64(R8)(BX*1), Z17
-	X4_FMAS
-	ADDQ $128, SI
-	ADDQ $128, R8
-	ADDQ $128, R9
-	ADDQ $128, R10
-	ADDQ $128, DI
-	SUBQ $32, CX
+	X4_STEP(F32_LOADZ, 64, 128)
 	JNZ  f32x4loop
 	X4_EPILOGUE(ZROW_HADD)
 
@@ -1812,33 +1825,9 @@ TEXT ·dotF16x4Z(SB), NOSPLIT, $0-40
 	X4_PROLOGUE
 
 f16x4loop:
-	PREFETCHT0 0(R9)
-	PREFETCHT0 0(R9)(BX*1)
-	PREFETCHT0 0(R10)
-	PREFETCHT0 0(R10)(BX*1)
-	VCVTPH2PS 0(DI), Z8
-	VCVTPH2PS 32(DI), Z9
-	VCVTPH2PS 0(SI), Z10
-	VCVTPH2PS 32(SI), Z11
-	VCVTPH2PS 0(SI)(BX*1), Z12
-	VCVTPH2PS 32(SI)(BX*1), Z13
-	VCVTPH2PS 0(R8), Z14
-	VCVTPH2PS 32(R8), Z15
-	VCVTPH2PS 0(R8)(BX*1), Z16
-	VCVTPH2PS 32(R8)(BX*1), Z17
-	X4_FMAS
-	ADDQ $64, SI
-	ADDQ $64, R8
-	ADDQ $64, R9
-	ADDQ $64, R10
-	ADDQ $64, DI
-	SUBQ $32, CX
+	X4_STEP(F16_LOADZ, 32, 64)
 	JNZ  f16x4loop
 	X4_EPILOGUE(ZROW_HADD)
-
-#define BF16_LOADZ(off, dst) \
-	VPMOVZXWD off, dst \
-	VPSLLD $16, dst, dst
 
 // func dotBF16x4Z(w *byte, rs int, a *byte, n int, out *float32)
 TEXT ·dotBF16x4Z(SB), NOSPLIT, $0-40
@@ -1850,27 +1839,7 @@ TEXT ·dotBF16x4Z(SB), NOSPLIT, $0-40
 	X4_PROLOGUE
 
 bf16x4loop:
-	PREFETCHT0 0(R9)
-	PREFETCHT0 0(R9)(BX*1)
-	PREFETCHT0 0(R10)
-	PREFETCHT0 0(R10)(BX*1)
-	BF16_LOADZ(0(DI), Z8)
-	BF16_LOADZ(32(DI), Z9)
-	BF16_LOADZ(0(SI), Z10)
-	BF16_LOADZ(32(SI), Z11)
-	BF16_LOADZ(0(SI)(BX*1), Z12)
-	BF16_LOADZ(32(SI)(BX*1), Z13)
-	BF16_LOADZ(0(R8), Z14)
-	BF16_LOADZ(32(R8), Z15)
-	BF16_LOADZ(0(R8)(BX*1), Z16)
-	BF16_LOADZ(32(R8)(BX*1), Z17)
-	X4_FMAS
-	ADDQ $64, SI
-	ADDQ $64, R8
-	ADDQ $64, R9
-	ADDQ $64, R10
-	ADDQ $64, DI
-	SUBQ $32, CX
+	X4_STEP(BF16_LOADZ, 32, 64)
 	JNZ  bf16x4loop
 	X4_EPILOGUE(ZROW_HSUM0)
 
