@@ -95,8 +95,9 @@ func quantizeActAsm(t Type, x []float32, dst []byte) bool {
 	return true
 }
 
-// matVec2 runs MatVec for t with a two-row kernel when there is one for t
-// on this CPU, and reports whether it did.
+// matVec2 runs MatVec for t with a multi-row kernel when there is one for t
+// on this CPU (two rows for Q8_0, Q4_1 and Q4_0; four for F32, F16 and BF16
+// with AVX-512), and reports whether it did.
 func matVec2(t Type, w []byte, rs, cols int, a []byte, out []float32) bool {
 	if !haveAVX2 {
 		return false

@@ -1310,8 +1310,8 @@ q6kdone:
 // A bfloat16 is the top half of a float32: widen with VPMOVZXWD and shift
 // left by 16, then multiply in float32 (see F32, F16, BF16 above).
 
-#define BF16_LOAD(off, reg, dst) \
-	VPMOVZXWD off(reg), dst \
+#define BF16_LOAD(src, dst) \
+	VPMOVZXWD src, dst \
 	VPSLLD $16, dst, dst
 
 // func dotBF16AVX2(w, a *byte, n int) float32
@@ -1325,14 +1325,14 @@ TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
 	VXORPS Y3, Y3, Y3
 
 bf16loop:
-	BF16_LOAD(0, SI, Y4)
-	BF16_LOAD(16, SI, Y5)
-	BF16_LOAD(32, SI, Y6)
-	BF16_LOAD(48, SI, Y7)
-	BF16_LOAD(0, DI, Y8)
-	BF16_LOAD(16, DI, Y9)
-	BF16_LOAD(32, DI, Y10)
-	BF16_LOAD(48, DI, Y11)
+	BF16_LOAD(0(SI), Y4)
+	BF16_LOAD(16(SI), Y5)
+	BF16_LOAD(32(SI), Y6)
+	BF16_LOAD(48(SI), Y7)
+	BF16_LOAD(0(DI), Y8)
+	BF16_LOAD(16(DI), Y9)
+	BF16_LOAD(32(DI), Y10)
+	BF16_LOAD(48(DI), Y11)
 	VFMADD231PS Y8, Y4, Y0
 	VFMADD231PS Y9, Y5, Y1
 	VFMADD231PS Y10, Y6, Y2
@@ -1797,9 +1797,6 @@ qf16loop:
 
 #define F32_LOADZ(src, dst) VMOVUPS src, dst
 #define F16_LOADZ(src, dst) VCVTPH2PS src, dst
-#define BF16_LOADZ(src, dst) \
-	VPMOVZXWD src, dst \
-	VPSLLD $16, dst, dst
 
 // func dotF32x4Z(w *byte, rs int, a *byte, n int, out *float32)
 TEXT ·dotF32x4Z(SB), NOSPLIT, $0-40
@@ -1839,7 +1836,7 @@ TEXT ·dotBF16x4Z(SB), NOSPLIT, $0-40
 	X4_PROLOGUE
 
 bf16x4loop:
-	X4_STEP(BF16_LOADZ, 32, 64)
+	X4_STEP(BF16_LOAD, 32, 64)
 	JNZ  bf16x4loop
 	X4_EPILOGUE(ZROW_HSUM0)
 

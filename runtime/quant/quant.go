@@ -196,7 +196,7 @@ func MatVec(t Type, w []byte, rows, cols int, a []byte, out []float32) {
 }
 
 // matVecWith is MatVec with row kernel k (nil: t's Dot kernel, or its
-// two-row kernel where there is one).
+// multi-row kernel where there is one).
 func matVecWith(t Type, k func(w, a []byte, n int) float32, w []byte, rows, cols int, a []byte, out []float32) {
 	rs, err := t.RowSize(cols)
 	if err != nil {
