@@ -41,8 +41,10 @@
 // (lockstep between barriers, two thread orders); float math is the host's
 // (no FMA contraction, glibc expf), so results match the GPU to rounding, not
 // bitwise; warp-divergent collectives with partial masks are rejected;
-// __launch_bounds__ and register or static-shared-memory limits are not
-// enforced (nvcc -Xptxas -v checks those).
+// __launch_bounds__ is ignored, and register and shared-memory limits are
+// known only when the device is opened with Options.Limits (runtime/cuda's
+// tests read them from the fatbin: runtime/cuda/fatbin); then a launch with
+// more threads than a kernel's registers allow fails as on the GPU.
 #pragma once
 
 #include <algorithm>

@@ -36,7 +36,9 @@ namespace {
 constexpr int kMaxThreads = 1024;
 // kStack (emu.h): per fiber, kStack-aligned; the lowest page is a guard, the
 // top 16 bytes hold the Fiber*.
-constexpr size_t kMaxShared = 227 * 1024;
+// kMaxShared: dynamic shared memory per block without opting in
+// (cuFuncSetAttribute), which no kernel does.
+constexpr size_t kMaxShared = 48 * 1024;
 
 #if defined(__x86_64__)
 // emu_ctx_swap(save, to): push the callee-saved registers and the SSE/x87

@@ -20,7 +20,7 @@ func (b *Backend) Add(dst, x, y backend.Buffer, n int) {
 	if d == nil || a == nil || c == nil {
 		return
 	}
-	bs := b.blockSize(256)
+	bs := b.blockSize("add_f32", 256)
 	b.launch("add", func() string { return fmt.Sprintf("n=%d", n) }, "add_f32", dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0,
 		d.dev(), a.dev(), c.dev(), n)
 }

@@ -21,7 +21,7 @@ func (b *Backend) AddBias(x backend.Buffer, bias backend.Weight, T int) {
 		return
 	}
 	n := w.cols
-	bs := b.blockSize(256)
+	bs := b.blockSize("add_bias_f32", 256)
 	b.launch("add_bias", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "add_bias_f32", dim(gridFor(T*n, bs), 1, 1), dim(bs, 1, 1), 0,
 		xb.dev(), w.f32(), n, T*n)
 }

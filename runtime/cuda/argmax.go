@@ -27,7 +27,7 @@ func (b *Backend) Argmax(x backend.Buffer, n int) (int32, error) {
 		return 0, b.err
 	}
 	out := b.scratchInt("argmax")
-	bs := b.blockSize(1024)
+	bs := b.blockSize("argmax_f32", 1024)
 	b.launch("argmax", func() string { return fmt.Sprintf("n=%d", n) }, "argmax_f32", dim(1, 1, 1), dim(bs, 1, 1), 0, xb.dev(), n, out)
 	b.flush()
 	if b.err != nil {

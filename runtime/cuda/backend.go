@@ -30,7 +30,9 @@ type Options struct {
 	ArenaBytes int
 	// BlockSize, if set, overrides the block size of every kernel that works
 	// with any multiple of 32 threads (norms, softmax, argmax, element-wise,
-	// embed, rope). Tests run several.
+	// embed, rope, the matrix-vector products), each capped at what the
+	// kernel's registers allow on the device (Device.Limits: 608 threads for
+	// a kernel of 103 registers). Tests run several.
 	BlockSize int
 	// MatVecMaxT is the largest T for which products with F32 or F16
 	// weights (and block formats with GEMMPrefill) use the matrix-vector
@@ -103,6 +105,7 @@ type Backend struct {
 	small   uintptr // smallBytes: the argmax and TopK results
 	idx     [4]byte // the argmax result on the host
 	step    stepScalars
+	limits  map[string]kernelLimits // Device.Limits, by kernel
 
 	batch Batcher  // non-nil when launches are queued
 	queue []Launch // queued launches (batch mode)
@@ -125,7 +128,7 @@ func New(dev Device, o Options) (*Backend, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	b := &Backend{dev: dev, opts: o}
+	b := &Backend{dev: dev, opts: o, limits: map[string]kernelLimits{}}
 	if o.Profile {
 		p, ok := dev.(Profiler)
 		if !ok {
@@ -281,13 +284,37 @@ func (b *Backend) flush() {
 	}
 }
 
-// blockSize is the block size for a kernel that takes any multiple of 32
-// threads: the Options override, else def.
-func (b *Backend) blockSize(def int) int {
+// blockSize is the block size for kernel, which takes any multiple of 32
+// threads: the Options override, else def; at most what the kernel's
+// registers allow on the device, rounded down to whole warps.
+func (b *Backend) blockSize(kernel string, def int) int {
+	bs := def
 	if b.opts.BlockSize != 0 {
-		return b.opts.BlockSize
+		bs = b.opts.BlockSize
 	}
-	return def
+	if most := b.limitsOf(kernel).threads &^ 31; most >= 32 && bs > most {
+		bs = most
+	}
+	return bs
+}
+
+// kernelLimits is what one launch of a kernel may ask for (Device.Limits):
+// threads per block and bytes of dynamic shared memory.
+type kernelLimits struct{ threads, shared int }
+
+// limitsOf returns kernel's launch limits, asked of the device once.
+func (b *Backend) limitsOf(kernel string) kernelLimits {
+	if l, ok := b.limits[kernel]; ok {
+		return l
+	}
+	threads, shared, err := b.dev.Limits(kernel)
+	if err != nil {
+		b.fail(err)
+		return kernelLimits{threads: 1024, shared: 48 << 10}
+	}
+	l := kernelLimits{threads: threads, shared: shared}
+	b.limits[kernel] = l
+	return l
 }
 
 // gridFor is the 1-D grid for n elements at bs threads, capped (the

@@ -30,6 +30,12 @@ type Device interface {
 	// at the value of parameter i, in 8 readable bytes (a 4-byte parameter
 	// is read from the low-order bytes).
 	Launch(kernel string, grid, block [3]uint32, sharedBytes int, params []unsafe.Pointer) error
+	// Limits returns the most a launch of kernel may ask for on this
+	// device: maxThreads threads per block (what its registers leave room
+	// for: cuFuncGetAttribute's MAX_THREADS_PER_BLOCK) and maxShared bytes
+	// of dynamic shared memory (48 KiB without opting in, less the kernel's
+	// static shared memory). A launch asking for more fails.
+	Limits(kernel string) (maxThreads, maxShared int, err error)
 	// Synchronize waits for all queued work.
 	Synchronize() error
 	Close() error

@@ -18,7 +18,7 @@ import (
 // compute_90 PTX) from kernels/all.cu.
 //
 //go:embed kernels.fatbin
-var fatbin string
+var kernelsFatbin string
 
 const builtWithCUDA = true
 
@@ -191,10 +191,10 @@ func OpenDevice(ordinal int) (*GPU, error) {
 	if err := cu.SetCurrentContext(g.ctx); err != nil {
 		return nil, fmt.Errorf("cuda: %s: context: %w", g.name, err)
 	}
-	if len(fatbin) == 0 {
+	if len(kernelsFatbin) == 0 {
 		return nil, errors.New("cuda: the embedded kernels.fatbin is empty; run `make kernels`")
 	}
-	if g.mod, err = cu.LoadData(fatbin); err != nil {
+	if g.mod, err = cu.LoadData(kernelsFatbin); err != nil {
 		return nil, fmt.Errorf("cuda: loading the kernel fatbin on %s (sm_%d%d): %w", g.name, g.ccMajor, g.ccMinor, err)
 	}
 	if g.stream, err = cu.MakeStream(cu.NonBlocking); err != nil {
@@ -305,6 +305,25 @@ func (g *GPU) function(name string) (cu.Function, error) {
 	}
 	g.fns[name] = fn
 	return fn, nil
+}
+
+// Limits asks the driver for kernel's MAX_THREADS_PER_BLOCK (which counts
+// its registers) and its static shared memory; dynamic shared memory gets
+// the rest of the 48 KiB a block has without opting in.
+func (g *GPU) Limits(kernel string) (maxThreads, maxShared int, err error) {
+	defer g.enter()()
+	fn, err := g.function(kernel)
+	if err != nil {
+		return 0, 0, err
+	}
+	if maxThreads, err = fn.Attribute(cu.FnMaxThreadsPerBlock); err != nil {
+		return 0, 0, fmt.Errorf("cuda: %s: max threads per block: %w", kernel, err)
+	}
+	static, err := fn.Attribute(cu.SharedSizeBytes)
+	if err != nil {
+		return 0, 0, fmt.Errorf("cuda: %s: static shared memory: %w", kernel, err)
+	}
+	return maxThreads, 48<<10 - static, nil
 }
 
 // Launch queues one kernel on the stream.

@@ -53,12 +53,13 @@ func (b *Backend) Embed(dst backend.Buffer, table backend.Weight, ids []int32) {
 	} else {
 		idPtr = b.stepScalar("embed", ids[0])
 	}
-	bs := b.blockSize(min(256, max(32, ceilDiv(w.cols/8, 32)*32)))
+	kernel := embedKernels[w.typ]
+	bs := b.blockSize(kernel, min(256, max(32, ceilDiv(w.cols/8, 32)*32)))
 	var args argList
 	args.ptrs(d.dev())
 	w.addRegions(&args)
 	args.ptrs(idPtr)
 	args.ints(0, w.cols) // id0 unused (ids is set): a constant, so a graph replays the launch as it is
-	b.launchList("embed", func() string { return fmt.Sprintf("%s T=%d cols=%d", w.typ, len(ids), w.cols) }, embedKernels[w.typ],
+	b.launchList("embed", func() string { return fmt.Sprintf("%s T=%d cols=%d", w.typ, len(ids), w.cols) }, kernel,
 		dim(len(ids), 1, 1), dim(bs, 1, 1), 0, &args)
 }

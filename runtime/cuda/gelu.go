@@ -20,6 +20,6 @@ func (b *Backend) GELU(dst, x backend.Buffer, n int) {
 	if d == nil || xb == nil {
 		return
 	}
-	bs := b.blockSize(256)
+	bs := b.blockSize("gelu_f32", 256)
 	b.launch("gelu", func() string { return fmt.Sprintf("n=%d", n) }, "gelu_f32", dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0, d.dev(), xb.dev(), n)
 }

@@ -54,8 +54,9 @@ func (d *nullDevice) Launch(string, [3]uint32, [3]uint32, int, []unsafe.Pointer)
 	d.launches++
 	return nil
 }
-func (d *nullDevice) Synchronize() error { return nil }
-func (d *nullDevice) Close() error       { return nil }
+func (d *nullDevice) Limits(string) (int, int, error) { return 1024, 48 << 10, nil }
+func (d *nullDevice) Synchronize() error              { return nil }
+func (d *nullDevice) Close() error                    { return nil }
 
 func (d *nullDevice) RunBatch(ls []Launch) error {
 	d.batches++

@@ -29,6 +29,6 @@ func (b *Backend) LayerNorm(dst, x backend.Buffer, w, bias backend.Weight, T int
 		bias_ = bw.f32()
 	}
 	n := wb.cols
-	b.launch("layernorm", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "layernorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
+	b.launch("layernorm", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "layernorm_f32", dim(T, 1, 1), dim(b.normBlock("layernorm_f32", n), 1, 1), 0,
 		d.dev(), xb.dev(), wb.f32(), bias_, n, eps)
 }

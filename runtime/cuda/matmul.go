@@ -7,11 +7,6 @@ import (
 	"gpurun/runtime/quant"
 )
 
-// maxMatVecShared is the dynamic shared memory a matrix-vector block may use
-// without opting in to more (cuFuncSetAttribute): int8 x + 8 bytes per group
-// of 32, enough for K up to 39,321.
-const maxMatVecShared = 48 << 10
-
 // MatMul: dst[T, R] = x[T, K] · wᵀ, R = w.Rows(), K = w.Cols().
 // Kernels (kernels/matmul.cu):
 //   - matmul_<type>: matrix-vector, for any T with block formats (see
@@ -223,11 +218,11 @@ const maxMatVecTile = 8
 
 // matvecTile is how many rows of x each matrix-vector block takes (its
 // grid's y dimension is ceil(T / tile)), for slot bytes of shared memory
-// per row.
-func matvecTile(T, slot int) int {
+// per row and at most maxShared per block (Device.Limits).
+func matvecTile(T, slot, maxShared int) int {
 	tile := min(T, maxMatVecTile)
 	if slot > 0 {
-		tile = min(tile, maxMatVecShared/slot)
+		tile = min(tile, maxShared/slot)
 	}
 	return max(tile, 1)
 }
@@ -285,7 +280,9 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 	}
 	args.ints(R, K)
 	if b.matvec(w, T) {
-		bs := b.blockSize(256)
+		kernel := matvecKernels[op][w.typ]
+		maxShared := b.limitsOf(kernel).shared
+		bs := b.blockSize(kernel, 256)
 		rpw := b.opts.MatVecRowsPerWarp
 		if rpw <= 0 {
 			// one row per warp keeps enough blocks in flight for the
@@ -296,12 +293,12 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 				rpw = 2
 			}
 		}
-		slot, vec, err := matvecInput(w.typ, K, x)
+		slot, vec, err := matvecInput(w.typ, K, x, maxShared)
 		if err != nil {
 			b.fail(backend.Shapef(op, "%s: %v", shape(), err))
 			return
 		}
-		tile := matvecTile(T, slot)
+		tile := matvecTile(T, slot, maxShared)
 		args.ints(rpw, vec)
 		if u == nil { // matmul_<type>: nw, nb, eps, bias, flags
 			args.ptrs(f.normPtr(), f.normB.f32OrNull())
@@ -314,7 +311,7 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 		}
 		args.ints(T, tile)
 		rowsPerBlock := bs / 32 * rpw
-		b.launchList(op, shape, matvecKernels[op][w.typ], dim(ceilDiv(R, rowsPerBlock), ceilDiv(T, tile), 1), dim(bs, 1, 1),
+		b.launchList(op, shape, kernel, dim(ceilDiv(R, rowsPerBlock), ceilDiv(T, tile), 1), dim(bs, 1, 1),
 			tile*slot, &args)
 		return
 	}
@@ -334,9 +331,11 @@ func (b *Backend) matmul(op string, d, x *buffer, w, u *weight, T int, f fuse) {
 // matvecInput says how a matrix-vector kernel takes a row x[K] for weights
 // of type typ: block formats quantize it into a slot of dynamic shared
 // memory (MV_SLOT in kernels/mm.cuh: int8 x, 8 bytes per group of 32, 4 per
-// superblock of 256, rounded up to 16); F32/F16 read it from global memory, with 16-byte
-// loads (vec) when K % 8 == 0 and x is 16-byte aligned.
-func matvecInput(typ quant.Type, K int, x *buffer) (slot, vec int, err error) {
+// superblock of 256, rounded up to 16: enough for K up to ~37,000 in the 48 KiB
+// less the kernel's static shared memory that maxShared allows); F32/F16 read
+// it from global memory, with 16-byte loads (vec) when K % 8 == 0 and x is
+// 16-byte aligned.
+func matvecInput(typ quant.Type, K int, x *buffer, maxShared int) (slot, vec int, err error) {
 	if typ == quant.F32 || typ == quant.F16 {
 		if K%8 == 0 && x.ptr%16 == 0 {
 			vec = 1
@@ -344,8 +343,8 @@ func matvecInput(typ quant.Type, K int, x *buffer) (slot, vec int, err error) {
 		return 0, vec, nil
 	}
 	slot = (K + K/32*8 + K/256*4 + 15) &^ 15
-	if slot > maxMatVecShared {
-		return 0, 0, fmt.Errorf("K = %d needs %d bytes of shared memory for the quantized activations (max %d)", K, slot, maxMatVecShared)
+	if slot > maxShared {
+		return 0, 0, fmt.Errorf("K = %d needs %d bytes of shared memory for the quantized activations (at most %d)", K, slot, maxShared)
 	}
 	return slot, 0, nil
 }

@@ -62,12 +62,14 @@ func (b *Backend) matmulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, w
 		return
 	}
 	f, xn := b.fold(op, xb, n, mq, T)
-	slot, vec, err := matvecInput(mq.typ, K, xn)
+	kernel := matmulQKVKernels[mq.typ]
+	maxShared := b.limitsOf(kernel).shared
+	slot, vec, err := matvecInput(mq.typ, K, xn, maxShared)
 	if err != nil {
 		b.fail(backend.Shapef(op, "%s: %v", mq.typ, err))
 		return
 	}
-	bs := b.blockSize(256)
+	bs := b.blockSize(kernel, 256)
 	rpw := max(1, b.opts.MatVecRowsPerWarp)
 	R := mq.rows + 2*mk.rows
 	var args argList
@@ -80,9 +82,9 @@ func (b *Backend) matmulQKV(q, k, v, x backend.Buffer, n backend.Norm, wq, wk, w
 	args.f32s(f.eps)
 	args.ints(f.flags())
 	args.ptrs(bias[0].f32OrNull(), bias[1].f32OrNull(), bias[2].f32OrNull())
-	tile := matvecTile(T, slot)
+	tile := matvecTile(T, slot, maxShared)
 	args.ints(T, tile)
 	b.launchList(op, func() string {
 		return fmt.Sprintf("%s q %dx%d, k/v %dx%d, T=%d", mq.typ, mq.rows, K, mk.rows, K, T)
-	}, matmulQKVKernels[mq.typ], dim(ceilDiv(R, bs/32*rpw), ceilDiv(T, tile), 1), dim(bs, 1, 1), tile*slot, &args)
+	}, kernel, dim(ceilDiv(R, bs/32*rpw), ceilDiv(T, tile), 1), dim(bs, 1, 1), tile*slot, &args)
 }

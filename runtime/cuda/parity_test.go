@@ -57,7 +57,7 @@ func openEmu(t testing.TB) Device {
 	if emuErr != nil {
 		t.Fatal(emuErr)
 	}
-	d, err := emu.Open(emu.Options{KernelDir: kernelDir(t)})
+	d, err := emu.Open(emu.Options{KernelDir: kernelDir(t), Limits: fatbinLimits(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 
 // normBlock is the block size for a row of n elements: enough threads for
 // ~4 elements each, a multiple of 32, at most 1024.
-func (b *Backend) normBlock(n int) int {
-	return b.blockSize(min(1024, max(32, ceilDiv(n, 4*32)*32)))
+func (b *Backend) normBlock(kernel string, n int) int {
+	return b.blockSize(kernel, min(1024, max(32, ceilDiv(n, 4*32)*32)))
 }
 
 // RMSNorm: dst[t, :] = x[t, :] / sqrt(mean(x[t, :]^2) + eps) * w, T rows of
@@ -27,6 +27,6 @@ func (b *Backend) RMSNorm(dst, x backend.Buffer, w backend.Weight, T int, eps fl
 		return
 	}
 	n := wb.cols
-	b.launch("rmsnorm", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock(n), 1, 1), 0,
+	b.launch("rmsnorm", func() string { return fmt.Sprintf("T=%d n=%d", T, n) }, "rmsnorm_f32", dim(T, 1, 1), dim(b.normBlock("rmsnorm_f32", n), 1, 1), 0,
 		d.dev(), xb.dev(), wb.f32(), n, eps)
 }

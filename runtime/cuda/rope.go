@@ -39,7 +39,7 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 			break
 		}
 	}
-	bs := b.blockSize(min(1024, max(32, ceilDiv(r.Dims/2, 32)*32)))
+	bs := b.blockSize(kernel, min(1024, max(32, ceilDiv(r.Dims/2, 32)*32)))
 	b.launch("rope", func() string {
 		return fmt.Sprintf("T=%d heads=%d headDim=%d dims=%d", len(pos), heads, headDim, r.Dims)
 	}, kernel,

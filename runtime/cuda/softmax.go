@@ -24,6 +24,6 @@ func (b *Backend) Softmax(x backend.Buffer, rows, n int) {
 	if xb == nil {
 		return
 	}
-	bs := b.blockSize(min(1024, max(32, ceilDiv(n, 8*32)*32)))
+	bs := b.blockSize("softmax_f32", min(1024, max(32, ceilDiv(n, 8*32)*32)))
 	b.launch("softmax", func() string { return fmt.Sprintf("rows=%d n=%d", rows, n) }, "softmax_f32", dim(rows, 1, 1), dim(bs, 1, 1), 0, xb.dev(), n)
 }

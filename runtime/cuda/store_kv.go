@@ -27,7 +27,7 @@ func (b *Backend) StoreKV(kc, vc, k, v backend.Buffer, pos, T, kvDim int) {
 		kernel = "store_kv_f16"
 	}
 	n := T * kvDim
-	bs := b.blockSize(256)
+	bs := b.blockSize(kernel, 256)
 	b.launch("store_kv", func() string { return fmt.Sprintf("pos=%d T=%d kvDim=%d", pos, T, kvDim) }, kernel, dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0,
 		kcb.dev(), vcb.dev(), kb.dev(), vb.dev(), b.stepScalar("store_kv", int32(pos)), kvDim, n)
 }

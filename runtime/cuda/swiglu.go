@@ -20,7 +20,7 @@ func (b *Backend) SwiGLU(dst, gate, up backend.Buffer, n int) {
 	if d == nil || g == nil || u == nil {
 		return
 	}
-	bs := b.blockSize(256)
+	bs := b.blockSize("swiglu_f32", 256)
 	b.launch("swiglu", func() string { return fmt.Sprintf("n=%d", n) }, "swiglu_f32", dim(gridFor(n, bs), 1, 1), dim(bs, 1, 1), 0,
 		d.dev(), g.dev(), u.dev(), n)
 }

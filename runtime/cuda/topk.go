@@ -33,7 +33,7 @@ func (b *Backend) TopK(x backend.Buffer, n, k int, ids []int32, vals []float32) 
 		return b.err
 	}
 	dIDs, dVals := base+256, base+256+4*backend.MaxTopK
-	bs := b.blockSize(1024)
+	bs := b.blockSize("topk_f32", 1024)
 	b.launch("topk", func() string { return fmt.Sprintf("n=%d k=%d", n, k) }, "topk_f32", dim(1, 1, 1), dim(bs, 1, 1), 0, xb.dev(), n, k, dIDs, dVals)
 	b.flush()
 	if b.err != nil {

@@ -56,6 +56,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"gpurun/runtime/cuda/fatbin"
 )
 
 // Options configure Open.
@@ -69,6 +71,11 @@ type Options struct {
 	CXX string
 	// Log, if set, receives a line per kernel file compiled.
 	Log func(string)
+	// Limits, if set, are the kernels' launch limits on the GPU, read from
+	// the fatbin nvcc built from the same sources (fatbin.Read): a launch
+	// beyond them fails here as it would there. Without them a kernel may
+	// take 1,024 threads and 48 KiB of dynamic shared memory.
+	Limits map[string]fatbin.Limit
 }
 
 // Device is the emulated device.
@@ -78,6 +85,7 @@ type Device struct {
 	launch  unsafe.Pointer
 	lib     string
 	kernels map[string]bool
+	limits  map[string]fatbin.Limit
 	allocs  map[uintptr]int
 	counts  map[string]int
 	prof    map[string]kernelTime // per-kernel host time while profiling (nil: off)
@@ -117,7 +125,7 @@ func Open(o Options) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Device{lib: lib, kernels: map[string]bool{}, allocs: map[uintptr]int{}, counts: map[string]int{}}
+	d := &Device{lib: lib, kernels: map[string]bool{}, limits: o.Limits, allocs: map[uintptr]int{}, counts: map[string]int{}}
 	cpath := C.CString(lib)
 	defer C.free(unsafe.Pointer(cpath))
 	d.errbuf = (*C.char)(C.malloc(1024))
@@ -262,6 +270,20 @@ func (d *Device) CopyDtoD(dst, src uintptr, bytes int) error {
 	return nil
 }
 
+// Limits returns the most threads per block and bytes of dynamic shared
+// memory a launch of kernel may ask for: Options.Limits' entry, else 1,024
+// and 48 KiB.
+func (d *Device) Limits(kernel string) (maxThreads, maxShared int, err error) {
+	if !d.kernels[kernel] {
+		return 0, 0, fmt.Errorf("emu: no kernel named %q in %s", kernel, d.lib)
+	}
+	l, ok := d.limits[kernel]
+	if !ok {
+		return fatbin.ThreadsPerBlock, fatbin.SharedPerBlock, nil
+	}
+	return l.MaxThreads, l.MaxShared, nil
+}
+
 // Launch runs kernel like cuLaunchKernel: params[i] points at parameter i
 // (8 readable bytes; a 4-byte parameter is taken from the low-order bytes).
 // It returns when the kernel has finished.
@@ -271,6 +293,17 @@ func (d *Device) Launch(kernel string, grid, block [3]uint32, sharedBytes int, p
 	}
 	if len(params) > maxArgs {
 		return fmt.Errorf("emu: %s: %d parameters (at most %d)", kernel, len(params), maxArgs)
+	}
+	if l, ok := d.limits[kernel]; ok {
+		// the GPU's checks, with its error names
+		if n := int(block[0]) * int(block[1]) * int(block[2]); n > l.MaxThreads {
+			return fmt.Errorf("emu: launch %s: CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES: %d threads per block; its registers allow %d", kernel, n, l.MaxThreads)
+		}
+		if sharedBytes > l.MaxShared {
+			return fmt.Errorf("emu: launch %s: CUDA_ERROR_INVALID_VALUE: %d bytes of dynamic shared memory; at most %d without opting in", kernel, sharedBytes, l.MaxShared)
+		}
+	} else if sharedBytes > fatbin.SharedPerBlock {
+		return fmt.Errorf("emu: launch %s: CUDA_ERROR_INVALID_VALUE: %d bytes of dynamic shared memory; at most %d without opting in", kernel, sharedBytes, fatbin.SharedPerBlock)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()

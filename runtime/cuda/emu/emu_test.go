@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"gpurun/runtime/cuda/fatbin"
 	"gpurun/runtime/fixtures"
 )
 
@@ -87,6 +88,50 @@ func TestAddEndToEnd(t *testing.T) {
 	}
 	if err := dev.Launch("no_such_kernel", [3]uint32{1, 1, 1}, [3]uint32{1, 1, 1}, 0, nil); err == nil {
 		t.Fatal("launch of an unknown kernel succeeded")
+	}
+}
+
+// TestLimits: with a kernel's launch limits (as read from the fatbin), a
+// launch beyond them fails with the GPU's error; without, 1,024 threads and
+// 48 KiB of dynamic shared memory.
+func TestLimits(t *testing.T) {
+	kdir, cache := addOnly(t)
+	dev, err := Open(Options{KernelDir: kdir, CacheDir: cache, Limits: map[string]fatbin.Limit{"add_f32": {MaxThreads: 64, MaxShared: 100}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if th, sh, err := dev.Limits("add_f32"); err != nil || th != 64 || sh != 100 {
+		t.Fatalf("Limits(add_f32) = %d, %d, %v; want 64, 100", th, sh, err)
+	}
+	if _, _, err := dev.Limits("no_such_kernel"); err == nil {
+		t.Fatal("Limits of an unknown kernel: no error")
+	}
+	runAdd(t, dev, []float32{1, 2}, []float32{3, 4}) // 64 threads: fits
+	for _, c := range []struct {
+		threads uint32
+		shared  int
+		want    string
+	}{
+		{128, 0, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES: 128 threads per block; its registers allow 64"},
+		{32, 101, "CUDA_ERROR_INVALID_VALUE: 101 bytes of dynamic shared memory; at most 100"},
+	} {
+		err := dev.Launch("add_f32", [3]uint32{1, 1, 1}, [3]uint32{c.threads, 1, 1}, c.shared, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("launch with %d threads, %d bytes shared: %v, want %q", c.threads, c.shared, err, c.want)
+		}
+	}
+
+	plain, err := Open(Options{KernelDir: kdir, CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if th, sh, err := plain.Limits("add_f32"); err != nil || th != 1024 || sh != 48<<10 {
+		t.Fatalf("Limits(add_f32) without limits = %d, %d, %v; want 1024, 49152", th, sh, err)
+	}
+	if err := plain.Launch("add_f32", [3]uint32{1, 1, 1}, [3]uint32{32, 1, 1}, 48<<10+1, nil); err == nil || !strings.Contains(err.Error(), "CUDA_ERROR_INVALID_VALUE") {
+		t.Errorf("launch with 48 KiB + 1 of shared memory: %v", err)
 	}
 }
 
