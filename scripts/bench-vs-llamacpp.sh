@@ -70,83 +70,16 @@ if [[ ! -f $MODEL ]]; then
 	exit 1
 fi
 
-VERSION=${LLAMA_CPP_PYTHON:-0.3.36}
-CACHE=${GPURUN_CACHE:-$HOME/.cache/gpurun}/llama.cpp/$VERSION
+# shellcheck source=scripts/llamacpp.sh
+source scripts/llamacpp.sh
 log() { echo "bench-vs-llamacpp: $*" >&2; }
 
 # smoke MODEL BIN: does this llama-bench run at all on this CPU? (A build with
 # -march=native can emit AMX instructions that a VM does not allow: SIGILL.)
 smoke() { "$2" -m "$1" -t 1 -p 8 -n 1 -r 1 -o json >/dev/null 2>&1; }
 
-build_llama_bench() { # DIR EXTRA_CFLAGS [CMAKE_ARGS...] (default -DGGML_NATIVE=ON)
-	local dir=$1 cflags=$2 src=$CACHE/src/llama_cpp_python-$VERSION/vendor/llama.cpp
-	shift 2
-	local isa=("$@")
-	[[ ${#isa[@]} -gt 0 ]] || isa=(-DGGML_NATIVE=ON)
-	if [[ ! -f $src/CMakeLists.txt ]]; then
-		log "downloading the llama-cpp-python==$VERSION sdist (vendors llama.cpp) into $CACHE/src"
-		mkdir -p "$CACHE/src"
-		python3 -m pip download --quiet --no-deps --no-binary llama-cpp-python \
-			"llama-cpp-python==$VERSION" -d "$CACHE/src" >&2
-		tar -xzf "$CACHE/src/llama_cpp_python-$VERSION.tar.gz" -C "$CACHE/src"
-	fi
-	log "building llama-bench in $dir (several minutes on 2 cores; log in $dir.log)"
-	{
-		cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
-			"${isa[@]}" -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-			-DLLAMA_BUILD_SERVER=OFF -DCMAKE_C_FLAGS="$cflags" -DCMAKE_CXX_FLAGS="$cflags" &&
-			cmake --build "$dir" --target llama-bench -j "$(nproc)"
-	} >"$dir.log" 2>&1 || {
-		tail -n 20 "$dir.log" >&2
-		log "building llama-bench failed (full log: $dir.log)"
-		exit 1
-	}
-}
-
-# amx_usable: the CPU lists AMX and a tile load runs. Some VMs report AMX but
-# do not enable its state, and a -march=native llama.cpp then dies of SIGILL.
-amx_usable() {
-	grep -qw amx_tile /proc/cpuinfo 2>/dev/null || return 1
-	local dir
-	dir=$(mktemp -d)
-	cat >"$dir/amx.c" <<'C'
-#include <immintrin.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-int main(void) {
-	if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */)) return 2;
-	struct { uint8_t palette, start, rsv[14]; uint16_t colsb[16]; uint8_t rows[16]; } cfg;
-	static int32_t buf[16];
-	memset(&cfg, 0, sizeof cfg);
-	cfg.palette = 1, cfg.rows[0] = 1, cfg.colsb[0] = 4;
-	_tile_loadconfig(&cfg);
-	_tile_loadd(0, buf, 64);
-	_tile_release();
-	return 0;
-}
-C
-	local ok=1
-	# (a subshell, so that the shell does not report the SIGILL it expects)
-	if cc -O1 -mamx-tile -o "$dir/amx" "$dir/amx.c" 2>/dev/null && ("$dir/amx"; exit $?) 2>/dev/null; then ok=0; fi
-	rm -rf "$dir"
-	return $ok
-}
-
-if [[ -z ${LLAMA_BENCH:-} && $ISA == avx2 ]]; then
-	LLAMA_BENCH=$CACHE/build-avx2/bin/llama-bench
-	[[ -x $LLAMA_BENCH ]] || build_llama_bench "$CACHE/build-avx2" "" \
-		-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
-fi
 if [[ -z ${LLAMA_BENCH:-} ]]; then
-	build=build cflags=""
-	if grep -qw amx_tile /proc/cpuinfo 2>/dev/null && ! amx_usable; then
-		log "this CPU reports AMX but cannot run it (a VM?): building llama.cpp without AMX"
-		build=build-noamx cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-	fi
-	LLAMA_BENCH=$CACHE/$build/bin/llama-bench
-	[[ -x $LLAMA_BENCH ]] || build_llama_bench "$CACHE/$build" "$cflags"
+	LLAMA_BENCH=$(llamacpp_tool llama-bench "$ISA") || exit 1
 fi
 if ! smoke "$MODEL" "$LLAMA_BENCH"; then
 	log "$LLAMA_BENCH does not run on this machine (try: $LLAMA_BENCH -m $MODEL -p 8 -n 1 -r 1)"
