@@ -299,6 +299,50 @@ func TestStepScalarsOverflow(t *testing.T) {
 	}
 }
 
+// TestRingWraps: without graphs every token id is an upload to the ring; past
+// its end the ring synchronizes and starts over, and no launch reads a slot
+// that a later upload overwrote.
+func TestRingWraps(t *testing.T) {
+	b, err := New(&recorder{Device: openEmu(t)}, Options{NoGraphs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const vocab, dim, n = 120, 32, 4500
+	tt, err := backendtest.Tensor("table", quant.Q8_0, vocab, dim, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := b.LoadWeight(tt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := b.NewBuffer(backend.F32, n*dim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(i int) int32 { return int32((i * 7) % vocab) }
+	for i := range n {
+		b.Embed(out.Slice(i*dim, dim), table, []int32{id(i)})
+	}
+	if n*alignUp(4) <= b.ring.size {
+		t.Fatalf("%d uploads fit the %d-byte ring: the test does not wrap it", n, b.ring.size)
+	}
+	got := make([]float32, n*dim)
+	if err := b.Read(got, out); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, dim)
+	for i := range n {
+		if err := quant.DequantizeRow(quant.Q8_0, tt.Data[int(id(i))*dim/32*34:][:dim/32*34], want); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got[i*dim:(i+1)*dim], want) {
+			t.Fatalf("embed %d (id %d) read another row", i, id(i))
+		}
+	}
+}
+
 // TestGPT2DecodeLaunches pins the kernels of a gpt2 decode step (the tiny
 // GPT-2 of runtime/engine/testdata): LayerNorms, biases, GELU and residual
 // adds folded into the matrix-vector kernels, no graph node updates, no

@@ -153,7 +153,7 @@ func (b *Backend) Read(dst []float32, src backend.Buffer) error {
 // ring is device memory for small uploads made per call (token ids,
 // positions). Uploads are stream-ordered, so a slot can be reused once the
 // device has passed the kernels that read it: the ring synchronizes when it
-// wraps, which happens rarely (it holds thousands of ids).
+// wraps, which happens rarely (it holds thousands of uploads).
 type ring struct {
 	ptr        uintptr
 	size, used int
@@ -186,7 +186,10 @@ func (b *Backend) upload(op string, vals []int32) devPtr {
 				b.fail(err)
 				return 0
 			}
-			size := max(64<<10, 2*need)
+			// 1 MiB: 4,096 slots of 256 bytes. Without graphs every step
+			// value takes a slot (~65 per token for an 8B shape), and a
+			// wrap synchronizes: once per ~60 tokens, not every 4
+			size := max(1<<20, 2*need)
 			p, err := b.dev.Alloc(size)
 			if err != nil {
 				b.fail(fmt.Errorf("%s: %w", op, err))
