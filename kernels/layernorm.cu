@@ -17,7 +17,7 @@ extern "C" __global__ void layernorm_f32(float* dst, const float* x, const float
         const float d = xr[i] - mean;
         v += d * d;
     }
-    const float scale = rsqrtf(block_sum(v, scratch) / n + eps);
+    const float scale = 1.0f / sqrtf(block_sum(v, scratch) / n + eps);  // as rmsnorm.cu
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         const float y = (xr[i] - mean) * scale * w[i];
         dr[i] = b ? y + b[i] : y;

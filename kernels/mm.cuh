@@ -74,7 +74,7 @@ static __device__ __forceinline__ void quantize_x(const float* __restrict__ x, i
         float ss = 0.0f;
         for (int i = threadIdx.x; i < K; i += blockDim.x) ss += (x[i] - mean) * (x[i] - mean);
         ss = block_sum(ss, red);
-        scale = rsqrtf(ss / K + n.eps);
+        scale = 1.0f / sqrtf(ss / K + n.eps);  // as rmsnorm.cu
     }
     const int ngroups = K / 32;
     const int gpb = blockDim.x / 8;  // groups per pass

@@ -18,6 +18,8 @@ extern "C" __global__ void rmsnorm_f32(float* dst, const float* x, const float* 
     float ss = 0.0f;
     for (int i = threadIdx.x; i < n; i += blockDim.x) ss += xr[i] * xr[i];
     ss = block_sum(ss, scratch);
-    const float scale = rsqrtf(ss / n + eps);
+    // 1/sqrtf, as ggml: the GPU's rsqrtf is approximate (2 ulp), and the
+    // emulator's would be exact
+    const float scale = 1.0f / sqrtf(ss / n + eps);
     for (int i = threadIdx.x; i < n; i += blockDim.x) dr[i] = xr[i] * scale * w[i];
 }

@@ -20,9 +20,13 @@ static __device__ __forceinline__ void rope_angle(int p, int i, float theta_scal
     s = (float)sd;
 }
 
-// rope_pair rotates (x0, x1) by the angle (c, s) in place.
+// rope_pair rotates (x0, x1) by the angle (c, s) in place, in the CPU's
+// arithmetic (runtime/cpu/rope.go: what GCC makes of ggml's rotation): b*s
+// and b*c rounded, then one fused multiply-add each. Written out, so that
+// nvcc cannot contract the two products its own way and the emulator (which
+// never contracts) computes the same bits as the GPU.
 static __device__ __forceinline__ void rope_pair(float* x0, float* x1, float c, float s) {
     const float a = *x0, b = *x1;
-    *x0 = a * c - b * s;
-    *x1 = a * s + b * c;
+    *x0 = fmaf(a, c, -(b * s));
+    *x1 = fmaf(a, s, b * c);
 }

@@ -318,6 +318,8 @@ static inline unsigned __float_as_uint(float f) { unsigned x; std::memcpy(&x, &f
 static inline float __fdividef(float a, float b) { return a / b; }
 static inline float __frcp_rn(float x) { return 1.0f / x; }
 static inline float __saturatef(float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : x); }
+// rsqrtf is exact here but approximate (2 ulp) on the GPU: the kernels use
+// 1.0f / sqrtf, which is correctly rounded on both.
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 static inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c); }
