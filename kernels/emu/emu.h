@@ -10,8 +10,10 @@
 //     of a block run one at a time on that OS thread and switch only at
 //     barriers (__syncthreads, __syncwarp, warp shuffles and votes), so code
 //     between barriers runs as if the thread ran alone. Odd-numbered blocks
-//     run their threads in reverse order, so that a missing barrier between a
-//     shared-memory write and another thread's read shows in some block.
+//     run their threads in reverse order, and every other launch swaps the
+//     two orders (one-block kernels run both ways over two launches), so that
+//     a missing barrier between a shared-memory write and another thread's
+//     read shows in some block.
 //   - threadIdx, blockIdx, blockDim, gridDim come from the running fiber,
 //     found from the stack address (stacks are aligned to their size).
 //   - __shared__ is `static thread_local`: one copy per OS thread = per

@@ -98,6 +98,7 @@ struct Job {
     dim3 grid, block;
     size_t shmem = 0;
     long nblocks = 0;
+    bool flip = false;  // every other launch: the thread orders of its blocks swap
     std::atomic<long> next{0};
     std::atomic<bool> failed{false};
     std::mutex err_m;
@@ -200,9 +201,11 @@ bool run_block(Worker* w, long b) {
         f.worker = w;
         prepare_fiber(w, i);
     }
-    // Odd blocks run their threads in reverse order: a read of shared memory
-    // that lacks the barrier after the write shows up in one order or the other.
-    const bool reverse = b & 1;
+    // Odd blocks run their threads in reverse order, and every other launch
+    // swaps the orders (so a one-block kernel runs both ways too): a read of
+    // shared memory that lacks the barrier after the write shows up in one
+    // order or the other.
+    const bool reverse = (b & 1) != j->flip;
     for (;;) {
         bool progress = false;
         int alive = 0;
@@ -410,7 +413,9 @@ __attribute__((visibility("default"))) int emu_launch(const char* name, unsigned
         return set_error(err, errlen, buf);
     }
     std::lock_guard<std::mutex> l(launch_m);
+    static unsigned long launches = 0;  // guarded by launch_m
     Job j;
+    j.flip = launches++ & 1;
     j.entry = e;
     j.args = args;
     j.grid = dim3(gx, gy, gz);

@@ -40,6 +40,15 @@ extern "C" __global__ void early_return(int* out) {
     out[threadIdx.x] = 1;
 }
 
+// A missing barrier: thread t reads what thread n-1-t wrote, with no
+// __syncthreads between (out[t] = n-1-t only if that thread ran first).
+extern "C" __global__ void racy(int* out, int seed) {
+    __shared__ int s[1024];
+    const int t = threadIdx.x, n = blockDim.x;
+    s[t] = seed + t;
+    out[t] = s[n - 1 - t] - seed;
+}
+
 extern "C" __global__ void misaligned(const float* x, float* out) {
     const float4 v = *(const float4*)(x + 1);
     out[0] = v.x;
@@ -104,6 +113,28 @@ func TestEmulatorSemantics(t *testing.T) {
 	}
 	if c != n*(n-1)/2 {
 		t.Errorf("atomicAdd total %d, want %d", c, n*(n-1)/2)
+	}
+}
+
+// TestRaceShowsInOneBlock: a one-block kernel runs its threads in both
+// orders over two launches, so a missing barrier shows in one of them.
+func TestRaceShowsInOneBlock(t *testing.T) {
+	dev := openSelftest(t)
+	const n = 64
+	out, _ := dev.Alloc(n * 4)
+	wrong := [2][2]bool{} // [launch][thread 0, thread n-1]
+	for k, seed := range []uint64{1000, 2000} {
+		if err := launch(dev, "racy", 1, n, 0, uint64(out), seed); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]int32, n)
+		dev.CopyDtoH(unsafe.Slice((*byte)(unsafe.Pointer(&got[0])), 4*n), out)
+		wrong[k] = [2]bool{got[0] != n-1, got[n-1] != 0}
+	}
+	// forward order: thread n-1 reads what thread 0 wrote, thread 0 a stale
+	// value; reverse order the other way round
+	if wrong[0] == wrong[1] || wrong[0][0] == wrong[0][1] {
+		t.Fatalf("threads 0 and %d read a stale value in launches 1, 2: %v; want each stale in exactly one launch", n-1, wrong)
 	}
 }
 
