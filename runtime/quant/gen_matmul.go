@@ -801,24 +801,8 @@ func q4_KT(G int, gemm bool) {
 	if gemm {
 		name += "g"
 	}
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	const rec = 288
-	for t := 0; t < G; t++ {
-		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
-		p("VPXORD Z%d, Z%d, Z%d", 6+t, 6+t, 6+t)
-	}
-	p("TESTQ CX, CX")
-	p("JZ %s_store", name)
-	label(name + "_sb")
-	p("VMOVUPS 4864(SI), Z26")
-	p("VMOVUPS 4928(SI), Z27")
-	for t := 0; t < G; t++ {
-		p("VPXORD Z%d, Z%d, Z%d", 12+t, 12+t, 12+t)
-	}
+	const rec = kTileRec
+	kTileStart(name, G, true)
 	for j := 0; j < 8; j++ {
 		for h := 0; h < 2; h++ {
 			for t := 0; t < G; t++ {
@@ -858,19 +842,10 @@ func q4_KT(G int, gemm bool) {
 				p("VFMADD231PS Z29, Z%d, Z%d", 18+t, 6+t)
 			}
 		}
-		q4KTNext(name, G, rec)
+		q4KTNext(name, G)
 		return
 	}
-	for t := 0; t < G; t++ {
-		p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
-	}
-	for i := 0; i < 4; i++ {
-		w := 24 + i%2
-		p("VMOVDQU32 %d(SI), Z%d", 4608+64*i, w)
-		for t := 0; t < G; t++ {
-			p("VPDPWSSD.BCST %d(DI), Z%d, Z%d", t*rec+256+4*i, w, 18+t)
-		}
-	}
+	kTileMins(G)
 	for t := 0; t < G; t++ {
 		p("VCVTDQ2PS Z%d, Z%d", 12+t, 12+t)
 		p("VMULPS.BCST %d(DI), Z26, Z28", t*rec+272)
@@ -879,16 +854,66 @@ func q4_KT(G int, gemm bool) {
 		p("VMULPS.BCST %d(DI), Z27, Z29", t*rec+272)
 		p("VFMADD231PS Z29, Z%d, Z%d", 18+t, 6+t)
 	}
-	q4KTNext(name, G, rec)
+	q4KTNext(name, G)
 }
 
 // q4KTNext ends q4_KT's super-block loop and stores the results.
-func q4KTNext(name string, G, rec int) {
+func q4KTNext(name string, G int) {
+	kTileNext(name, G)
+	maskedStoreZ(name, G, func(t int) { p("VSUBPS Z%d, Z%d, Z%d", 6+t, t, t) }) // acc - accm
+}
+
+// kTileRec is the bytes of one activation row's super-block that the tile
+// kernels read (q8_K: d, 256 quants, 16 bsums).
+const kTileRec = 288
+
+// kTileStart begins a VNNI tile kernel (q4_KT, q5_KT) up to its sub-block
+// loop: the arguments, acc (Z0-Z5) and, with accm, Z6-Z11 zeroed; per
+// super-block d in Z26, dmin in Z27, s1 (Z12-Z17) zeroed.
+func kTileStart(name string, G int, accm bool) {
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
+		if accm {
+			p("VPXORD Z%d, Z%d, Z%d", 6+t, 6+t, 6+t)
+		}
+	}
+	p("TESTQ CX, CX")
+	p("JZ %s_store", name)
+	label(name + "_sb")
+	p("VMOVUPS 4864(SI), Z26")
+	p("VMOVUPS 4928(SI), Z27")
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", 12+t, 12+t, 12+t)
+	}
+}
+
+// kTileMins sums the min pairs against the activation bsums into s2
+// (Z18-Z23): Σ m·bs per row, exact in int32.
+func kTileMins(G int) {
+	for t := 0; t < G; t++ {
+		p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
+	}
+	for i := 0; i < 4; i++ {
+		w := 24 + i%2
+		p("VMOVDQU32 %d(SI), Z%d", 4608+64*i, w)
+		for t := 0; t < G; t++ {
+			p("VPDPWSSD.BCST %d(DI), Z%d, Z%d", t*kTileRec+256+4*i, w, 18+t)
+		}
+	}
+}
+
+// kTileNext steps a tile kernel to its next super-block (tile and
+// activation records) and loops.
+func kTileNext(name string, G int) {
 	p("ADDQ $4992, SI")
-	p("ADDQ $%d, DI", G*rec)
+	p("ADDQ $%d, DI", G*kTileRec)
 	p("DECQ CX")
 	p("JNZ %s_sb", name)
-	maskedStoreZ(name, G, func(t int) { p("VSUBPS Z%d, Z%d, Z%d", 6+t, t, t) }) // acc - accm
 }
 
 // q4_KTY generates the AVX2 Q4_K tile kernel for G <= 2 activation rows,
@@ -909,7 +934,7 @@ func q4KTNext(name string, G, rec int) {
 // activation row: tile rows 0-7, 8-15), Y4-Y7 isum, Y8/Y9 tile quants and
 // then scale pairs, Y10 activation bytes, Y11-Y14 scratch.
 func q4_KTY(G int, gemm bool) {
-	const rec = 288
+	const rec = kTileRec
 	name := fmt.Sprintf("mmQ4_KQ8_KTY%d", G)
 	if gemm {
 		name += "g"
@@ -950,32 +975,9 @@ func q4_KTY(G int, gemm bool) {
 		}
 	}
 	for j := 0; j < 8; j++ {
-		for r := 0; r < 2*G; r++ {
-			p("VPXOR Y%d, Y%d, Y%d", r, r, r)
-		}
-		for k := 0; k < 8; k++ {
-			p("VMOVDQU %d(SI), Y8", 64*(8*j+k))
-			p("VMOVDQU %d(SI), Y9", 64*(8*j+k)+32)
-			for t := 0; t < G; t++ {
-				p("VPBROADCASTD %d(DI), Y10", t*rec+32*j+4*k)
-				p("VPMADDUBSW Y10, Y8, Y11")
-				p("VPADDW Y11, Y%d, Y%d", 2*t, 2*t)
-				p("VPMADDUBSW Y10, Y9, Y12")
-				p("VPADDW Y12, Y%d, Y%d", 2*t+1, 2*t+1)
-			}
-		}
-		// The scale pairs (sc_j, sc_j) from the tile's int32 sc_j.
-		for h := 0; h < 2; h++ {
-			p("VMOVDQU %d(SI), Y%d", 4096+64*j+32*h, 8+h)
-			p("VPSLLD $16, Y%d, Y11", 8+h)
-			p("VPOR Y11, Y%d, Y%d", 8+h, 8+h)
-		}
-		for t := 0; t < G; t++ {
-			for h := 0; h < 2; h++ {
-				p("VPMADDWD Y%d, Y%d, Y11", 8+h, 2*t+h)
-				p("VPADDD Y11, Y%d, Y%d", 4+2*t+h, 4+2*t+h)
-			}
-		}
+		kTileDotsY(G, j, 0, 8)
+		kScalePairsY(j, 8)
+		kTileScaleY(G, 8)
 		if gemm && j%2 == 1 {
 			step([]int{j / 2})
 		}
@@ -983,10 +985,7 @@ func q4_KTY(G int, gemm bool) {
 	if !gemm {
 		step([]int{0, 1, 2, 3})
 	}
-	p("ADDQ $4992, SI")
-	p("ADDQ $%d, DI", G*rec)
-	p("DECQ CX")
-	p("JNZ %s_sb", name)
+	kTileNext(name, G)
 	label(name + "_done")
 	for t := 0; t < G; t++ {
 		for h := 0; h < 2; h++ {
@@ -1012,24 +1011,9 @@ func q4_KTY(G int, gemm bool) {
 // tile quants, Z26 d, Z27 dmin, Z28 res. The results of activation row t
 // go to out[t*ldo + r] for the lanes r set in mask.
 func q5_KT(G int) {
-	const rec = 288
+	const rec = kTileRec
 	name := fmt.Sprintf("mmQ5_KQ8_KT%d", G)
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
-	for t := 0; t < G; t++ {
-		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
-	}
-	p("TESTQ CX, CX")
-	p("JZ %s_store", name)
-	label(name + "_sb")
-	p("VMOVUPS 4864(SI), Z26")
-	p("VMOVUPS 4928(SI), Z27")
-	for t := 0; t < G; t++ {
-		p("VPXORD Z%d, Z%d, Z%d", 12+t, 12+t, 12+t)
-	}
+	kTileStart(name, G, false)
 	for j := 0; j < 8; j++ {
 		for h := 0; h < 4; h++ {
 			for t := 0; t < G; t++ {
@@ -1047,16 +1031,7 @@ func q5_KT(G int) {
 			}
 		}
 	}
-	for t := 0; t < G; t++ {
-		p("VPXORD Z%d, Z%d, Z%d", 18+t, 18+t, 18+t)
-	}
-	for i := 0; i < 4; i++ {
-		w := 24 + i%2
-		p("VMOVDQU32 %d(SI), Z%d", 4608+64*i, w)
-		for t := 0; t < G; t++ {
-			p("VPDPWSSD.BCST %d(DI), Z%d, Z%d", t*rec+256+4*i, w, 18+t)
-		}
-	}
+	kTileMins(G)
 	for t := 0; t < G; t++ {
 		p("VCVTDQ2PS Z%d, Z28", 12+t)
 		p("VMULPS Z26, Z28, Z28")
@@ -1064,10 +1039,7 @@ func q5_KT(G int) {
 		p("VFNMADD231PS Z%d, Z27, Z28", 18+t)
 		p("VFMADD231PS.BCST %d(DI), Z28, Z%d", t*rec+272, t)
 	}
-	p("ADDQ $4992, SI")
-	p("ADDQ $%d, DI", G*rec)
-	p("DECQ CX")
-	p("JNZ %s_sb", name)
+	kTileNext(name, G)
 	maskedStoreZ(name, G, nil)
 }
 
@@ -1083,7 +1055,7 @@ func q5_KT(G int) {
 // activation bytes, Y11/Y12 scratch, Y13/Y14 the scale pairs (then
 // scratch).
 func q5_KTY(G int) {
-	const rec = 288
+	const rec = kTileRec
 	name := fmt.Sprintf("mmQ5_KQ8_KTY%d", G)
 	resKernelStart(name, 2*G)
 	p("TESTQ CX, CX")
@@ -1093,33 +1065,10 @@ func q5_KTY(G int) {
 		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
 	}
 	for j := 0; j < 8; j++ {
-		// The scale pairs (sc_j, sc_j) from the tile's int32 sc_j.
-		for h := 0; h < 2; h++ {
-			p("VMOVDQU %d(SI), Y%d", 4096+64*j+32*h, 13+h)
-			p("VPSLLD $16, Y%d, Y11", 13+h)
-			p("VPOR Y11, Y%d, Y%d", 13+h, 13+h)
-		}
+		kScalePairsY(j, 13)
 		for q := 0; q < 2; q++ {
-			for r := 0; r < 2*G; r++ {
-				p("VPXOR Y%d, Y%d, Y%d", r, r, r)
-			}
-			for k := 4 * q; k < 4*q+4; k++ {
-				p("VMOVDQU %d(SI), Y8", 64*(8*j+k))
-				p("VMOVDQU %d(SI), Y9", 64*(8*j+k)+32)
-				for t := 0; t < G; t++ {
-					p("VPBROADCASTD %d(DI), Y10", t*rec+32*j+4*k)
-					p("VPMADDUBSW Y10, Y8, Y11")
-					p("VPADDW Y11, Y%d, Y%d", 2*t, 2*t)
-					p("VPMADDUBSW Y10, Y9, Y12")
-					p("VPADDW Y12, Y%d, Y%d", 2*t+1, 2*t+1)
-				}
-			}
-			for t := 0; t < G; t++ {
-				for h := 0; h < 2; h++ {
-					p("VPMADDWD Y%d, Y%d, Y11", 13+h, 2*t+h)
-					p("VPADDD Y11, Y%d, Y%d", 4+2*t+h, 4+2*t+h)
-				}
-			}
+			kTileDotsY(G, j, 4*q, 4*q+4)
+			kTileScaleY(G, 13)
 		}
 	}
 	// res = d·float(s1); res -= dmin·float(s2) (fused); acc = fma(res, d8, acc).
@@ -1142,16 +1091,56 @@ func q5_KTY(G int) {
 			p("VMOVUPS Y14, %d(R11)", 64*t+32*h)
 		}
 	}
-	p("ADDQ $4992, SI")
-	p("ADDQ $%d, DI", G*rec)
-	p("DECQ CX")
-	p("JNZ %s_sb", name)
+	kTileNext(name, G)
 	label(name + "_done")
 	p("VZEROUPPER")
 	p("RET")
 }
 
-// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants
+// kTileDotsY zeroes the int16 sums (Y0-Y3, two per activation row: tile rows
+// 0-7 and 8-15) and adds, for the tile's dwords k0..k1-1 of sub-block j, the
+// VPMADDUBSW products of the unsigned quants (Y8, Y9) and four broadcast
+// activation bytes (Y10) with VPADDW; Y11 and Y12 are scratch.
+func kTileDotsY(G, j, k0, k1 int) {
+	for r := 0; r < 2*G; r++ {
+		p("VPXOR Y%d, Y%d, Y%d", r, r, r)
+	}
+	for k := k0; k < k1; k++ {
+		p("VMOVDQU %d(SI), Y8", 64*(8*j+k))
+		p("VMOVDQU %d(SI), Y9", 64*(8*j+k)+32)
+		for t := 0; t < G; t++ {
+			p("VPBROADCASTD %d(DI), Y10", t*kTileRec+32*j+4*k)
+			p("VPMADDUBSW Y10, Y8, Y11")
+			p("VPADDW Y11, Y%d, Y%d", 2*t, 2*t)
+			p("VPMADDUBSW Y10, Y9, Y12")
+			p("VPADDW Y12, Y%d, Y%d", 2*t+1, 2*t+1)
+		}
+	}
+}
+
+// kScalePairsY loads sub-block j's scale pairs (sc_j, sc_j) from the tile's
+// int32 sc_j into registers reg and reg+1 (tile rows 0-7, 8-15); Y11 is
+// scratch.
+func kScalePairsY(j, reg int) {
+	for h := 0; h < 2; h++ {
+		p("VMOVDQU %d(SI), Y%d", 4096+64*j+32*h, reg+h)
+		p("VPSLLD $16, Y%d, Y11", reg+h)
+		p("VPOR Y11, Y%d, Y%d", reg+h, reg+h)
+	}
+}
+
+// kTileScaleY adds the int16 sums times the scale pairs in reg, reg+1 into
+// the int32 sums Y4-Y7 (one VPMADDWD each); Y11 is scratch.
+func kTileScaleY(G, reg int) {
+	for t := 0; t < G; t++ {
+		for h := 0; h < 2; h++ {
+			p("VPMADDWD Y%d, Y%d, Y11", reg+h, 2*t+h)
+			p("VPADDD Y11, Y%d, Y%d", 4+2*t+h, 4+2*t+h)
+		}
+	}
+}
+
+// q4_KQuantsY generates q4kQuants16Y(tile, w *byte, rs, nb int): the quants
 // of repackQ4_KTile's tile for 16 full rows in AVX2 (the headers are
 // written in Go, kTileHeaders). Per super-block and sub-block j, each
 // row's 32 quants (the low or high nibbles of its chunk j/2) form one
