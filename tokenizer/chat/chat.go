@@ -70,7 +70,14 @@ func Compile(template string) (*Template, error) {
 }
 
 // Render applies the template to msgs (see the package function Render).
-func (t *Template) Render(msgs []Message, addGenerationPrompt bool, bosToken, eosToken string) (string, error) {
+// The template comes from the model file: a panic inside the engine (it
+// panics on, e.g., {{ 'a' * -1 }}) is returned as a render error.
+func (t *Template) Render(msgs []Message, addGenerationPrompt bool, bosToken, eosToken string) (out string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = "", &TemplateError{Stage: "render", Err: fmt.Errorf("the template engine failed: %v", r)}
+		}
+	}()
 	list := make([]any, len(msgs))
 	for i, m := range msgs {
 		list[i] = map[string]any{"role": m.Role, "content": m.Content}
@@ -81,7 +88,7 @@ func (t *Template) Render(msgs []Message, addGenerationPrompt bool, bosToken, eo
 	data["add_generation_prompt"] = jinja.NewBool(addGenerationPrompt)
 	data["bos_token"] = jinja.NewString(bosToken)
 	data["eos_token"] = jinja.NewString(eosToken)
-	out, err := t.t.RenderValues(data)
+	out, err = t.t.RenderValues(data)
 	if err != nil {
 		return "", &TemplateError{Stage: "render", Err: err}
 	}

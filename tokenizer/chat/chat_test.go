@@ -166,6 +166,10 @@ func TestRenderErrors(t *testing.T) {
 		{"nested ranges", "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", nil, "render"},
 		{"range of text", "{{ range('x') }}", nil, "render"},
 		{"range step zero", "{{ range(1, 5, 0) }}", nil, "render"},
+		// panics inside the engine (strings.Repeat), recovered as errors
+		{"negative repetition", "{{ 'a' * -1 }}", nil, "render"},
+		{"repetition overflow", "{{ 'ab' * 4611686018427387904 }}", nil, "render"},
+		{"negative indent", "{{ messages[0].content | indent(-3) }}", nil, "render"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

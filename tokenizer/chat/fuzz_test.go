@@ -33,6 +33,8 @@ func FuzzRender(f *testing.F) {
 		"{% macro m(a) %}{{ m(a + 1) }}{% endmacro %}{{ m(1) }}",
 		"{%- macro m(a) -%}{%- if a > 0 -%}{{ m(a - 1) }}{%- endif -%}{%- endmacro -%}{{ m(300) }}",
 		"{% for i in range(10**9) %}{% endfor %}",
+		"{{ 'a' * -1 }}",
+		"{{ messages[0].content | indent(-3) }}",
 	} {
 		f.Add(s)
 	}
