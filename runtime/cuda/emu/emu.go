@@ -294,16 +294,16 @@ func (d *Device) Launch(kernel string, grid, block [3]uint32, sharedBytes int, p
 	if len(params) > maxArgs {
 		return fmt.Errorf("emu: %s: %d parameters (at most %d)", kernel, len(params), maxArgs)
 	}
+	// the GPU's checks, with its error names
+	maxShared := fatbin.SharedPerBlock
 	if l, ok := d.limits[kernel]; ok {
-		// the GPU's checks, with its error names
 		if n := int(block[0]) * int(block[1]) * int(block[2]); n > l.MaxThreads {
 			return fmt.Errorf("emu: launch %s: CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES: %d threads per block; its registers allow %d", kernel, n, l.MaxThreads)
 		}
-		if sharedBytes > l.MaxShared {
-			return fmt.Errorf("emu: launch %s: CUDA_ERROR_INVALID_VALUE: %d bytes of dynamic shared memory; at most %d without opting in", kernel, sharedBytes, l.MaxShared)
-		}
-	} else if sharedBytes > fatbin.SharedPerBlock {
-		return fmt.Errorf("emu: launch %s: CUDA_ERROR_INVALID_VALUE: %d bytes of dynamic shared memory; at most %d without opting in", kernel, sharedBytes, fatbin.SharedPerBlock)
+		maxShared = l.MaxShared
+	}
+	if sharedBytes > maxShared {
+		return fmt.Errorf("emu: launch %s: CUDA_ERROR_INVALID_VALUE: %d bytes of dynamic shared memory; at most %d without opting in", kernel, sharedBytes, maxShared)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
