@@ -26,8 +26,7 @@ func TestFatbinIsFresh(t *testing.T) {
 	if err != nil {
 		t.Skip("no repository here")
 	}
-	fat := filepath.Join(root, "runtime", "cuda", "kernels.fatbin")
-	if _, err := os.Stat(fat); err != nil {
+	if _, err := os.Stat(fatbinPath(root)); err != nil {
 		t.Skip("no kernels.fatbin (make kernels builds it)")
 	}
 	if err := fatbinFresh(root); err != nil {
@@ -35,11 +34,13 @@ func TestFatbinIsFresh(t *testing.T) {
 	}
 }
 
+// fatbinPath is where `make kernels` puts the fatbin in the repository at root.
+func fatbinPath(root string) string { return filepath.Join(root, "runtime", "cuda", "kernels.fatbin") }
+
 // fatbinFresh says whether kernels.fatbin was built from the current
 // kernels/*.cu and *.cuh (kernels.fatbin.sum holds their sha256).
 func fatbinFresh(root string) error {
-	fat := filepath.Join(root, "runtime", "cuda", "kernels.fatbin")
-	f, err := os.Open(fat + ".sum")
+	f, err := os.Open(fatbinPath(root) + ".sum")
 	if err != nil {
 		return fmt.Errorf("kernels.fatbin has no kernels.fatbin.sum; rebuild it with make kernels")
 	}
@@ -98,7 +99,7 @@ func fatbinLimits(t testing.TB) map[string]fatbin.Limit {
 			limitsWhy = "no repository"
 			return
 		}
-		fat := filepath.Join(root, "runtime", "cuda", "kernels.fatbin")
+		fat := fatbinPath(root)
 		if _, err := os.Stat(fat); err != nil {
 			limitsWhy = fat + " (make kernels)"
 			return
