@@ -32,7 +32,11 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          llama.cpp's F16 conversions): one token runs ggml_vec_dot_f16, a
          prompt llamafile's tinyBLAS (one 8-lane accumulator per output);
   bf16:  the same in BF16 (ggml_vec_dot_bf16, tinyBLAS);
-  f32:   the same in F32 (ggml_vec_dot_f32, tinyBLAS).
+  f32:   the same in F32 (ggml_vec_dot_f32, tinyBLAS);
+  q4km:  the f32 model quantized by llama.cpp's own quantizer
+         (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
+         here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
+         of layer 1 (use_more_bits), as in downloaded Q4_K_M files.
 
 Writes runtime/engine/testdata/llama-tiny-NAME.gguf and
 runtime/engine/testdata/llama_tiny_NAME_llamacpp.json for each:
@@ -108,7 +112,11 @@ MODELS = {
     "bf16": (BF16, BF16, gguf.LlamaFileType.MOSTLY_BF16),
     "f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
 }
-ONLY = sys.argv[3].split(",") if len(sys.argv) > 3 else list(MODELS)
+# name: llama.cpp file type that llama_model_quantize makes of the f32 model
+QUANTIZED = {
+    "q4km": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
+}
+ONLY = sys.argv[3].split(",") if len(sys.argv) > 3 else list(MODELS) + list(QUANTIZED)
 
 LIBDIR = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
 ggml_base = ctypes.CDLL(os.path.join(LIBDIR, "libggml-base.so"))
@@ -185,10 +193,26 @@ def logits_now(llm, n_vocab):
     return np.ctypeslib.as_array(ptr, shape=(n_vocab,)).copy()
 
 
-def run(name, mt, ot, ftype):
+def quantize(name, model):
+    """Writes the f32 model, then llama.cpp's QUANTIZED[name] of it to model."""
+    src = model + ".f32.tmp"
+    write_model(src, F32, F32, gguf.LlamaFileType.ALL_F32)
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = QUANTIZED[name]
+    params.nthread = 2
+    rc = llama_cpp.llama_model_quantize(src.encode(), model.encode(), ctypes.byref(params))
+    os.remove(src)
+    if rc != 0:
+        sys.exit(f"llama_model_quantize {name}: {rc}")
+
+
+def run(name):
     model = os.path.join(OUTDIR, f"llama-tiny-{name}.gguf")
     out_path = os.path.join(OUTDIR, f"llama_tiny_{name}_llamacpp.json")
-    write_model(model, mt, ot, ftype)
+    if name in QUANTIZED:
+        quantize(name, model)
+    else:
+        write_model(model, *MODELS[name])
     llm = llama_cpp.Llama(model_path=model, n_ctx=CTX, n_batch=256, n_ubatch=256, n_threads=2,
                           n_threads_batch=2, type_k=0, type_v=0, flash_attn=False,
                           logits_all=False, verbose=False)
@@ -256,8 +280,7 @@ def run(name, mt, ot, ftype):
 
 def main():
     for name in ONLY:
-        mt, ot, ftype = MODELS[name]
-        run(name, mt, ot, ftype)
+        run(name)
 
 
 if __name__ == "__main__":
