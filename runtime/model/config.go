@@ -42,7 +42,7 @@ func (c Config) QDim() int { return c.Heads * c.HeadDim }
 func (c Config) AttentionScale() float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -61,7 +61,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	switch arch {
 	case "llama":
 		c.RoPE.Mode = backend.RoPENormal
-	case "qwen2":
+	case "qwen2", "qwen3":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:

@@ -9,7 +9,8 @@ import (
 )
 
 // Llama is the llama architecture: SmolLM2, TinyLlama, Llama 2/3, Mistral,
-// and (with attention biases and NeoX RoPE) Qwen2.
+// and, with NeoX RoPE, Qwen2 (attention biases) and Qwen3 (an RMSNorm of
+// each query and key head before RoPE).
 //
 // Shapes are written (rows, cols) with cols contiguous, as the weights are
 // used: y = W·x takes x of length cols to y of length rows.
@@ -28,18 +29,20 @@ type Llama struct {
 
 // LlamaLayer is one transformer block.
 type LlamaLayer struct {
-	AttnNorm backend.Weight `gguf:"attn_norm.weight" shape:"dim"`        // (dim)
-	Wq       backend.Weight `gguf:"attn_q.weight" shape:"dim,qdim"`      // (heads*head_dim, dim)
-	Wk       backend.Weight `gguf:"attn_k.weight" shape:"dim,kvdim"`     // (kv_heads*head_dim, dim)
-	Wv       backend.Weight `gguf:"attn_v.weight" shape:"dim,kvdim"`     // (kv_heads*head_dim, dim)
-	Bq       backend.Weight `gguf:"attn_q.bias,optional" shape:"qdim"`   // (heads*head_dim), Qwen2
-	Bk       backend.Weight `gguf:"attn_k.bias,optional" shape:"kvdim"`  // (kv_heads*head_dim)
-	Bv       backend.Weight `gguf:"attn_v.bias,optional" shape:"kvdim"`  // (kv_heads*head_dim)
-	Wo       backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"` // (dim, heads*head_dim)
-	FFNNorm  backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`         // (dim)
-	Gate     backend.Weight `gguf:"ffn_gate.weight" shape:"dim,ffn"`     // (ffn, dim)
-	Up       backend.Weight `gguf:"ffn_up.weight" shape:"dim,ffn"`       // (ffn, dim)
-	Down     backend.Weight `gguf:"ffn_down.weight" shape:"ffn,dim"`     // (dim, ffn)
+	AttnNorm backend.Weight `gguf:"attn_norm.weight" shape:"dim"`                // (dim)
+	Wq       backend.Weight `gguf:"attn_q.weight" shape:"dim,qdim"`              // (heads*head_dim, dim)
+	Wk       backend.Weight `gguf:"attn_k.weight" shape:"dim,kvdim"`             // (kv_heads*head_dim, dim)
+	Wv       backend.Weight `gguf:"attn_v.weight" shape:"dim,kvdim"`             // (kv_heads*head_dim, dim)
+	Bq       backend.Weight `gguf:"attn_q.bias,optional" shape:"qdim"`           // (heads*head_dim), Qwen2
+	Bk       backend.Weight `gguf:"attn_k.bias,optional" shape:"kvdim"`          // (kv_heads*head_dim)
+	Bv       backend.Weight `gguf:"attn_v.bias,optional" shape:"kvdim"`          // (kv_heads*head_dim)
+	QNorm    backend.Weight `gguf:"attn_q_norm.weight,optional" shape:"headdim"` // (head_dim), Qwen3
+	KNorm    backend.Weight `gguf:"attn_k_norm.weight,optional" shape:"headdim"` // (head_dim)
+	Wo       backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"`         // (dim, heads*head_dim)
+	FFNNorm  backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`                 // (dim)
+	Gate     backend.Weight `gguf:"ffn_gate.weight" shape:"dim,ffn"`             // (ffn, dim)
+	Up       backend.Weight `gguf:"ffn_up.weight" shape:"dim,ffn"`               // (ffn, dim)
+	Down     backend.Weight `gguf:"ffn_down.weight" shape:"ffn,dim"`             // (dim, ffn)
 }
 
 // llamaScratch is allocated once for MaxBatch rows (R) and MaxSeqs logit rows (S).
@@ -72,6 +75,7 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 	cfg.Vocab = int(emb.Dims[1])
 	dims := map[string]int{
 		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN,
+		"headdim": cfg.HeadDim,
 	}
 	m := &Llama{cfg: cfg, opts: o, b: b, Layers: make([]LlamaLayer, cfg.Layers)}
 	if err := loadWeights(f, b, "", dims, m); err != nil {
@@ -82,8 +86,15 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 		m.cfg.TiedEmbed = true
 	}
 	for l := range m.Layers {
-		if err := loadWeights(f, b, fmt.Sprintf("blk.%d.", l), dims, &m.Layers[l]); err != nil {
+		L := &m.Layers[l]
+		if err := loadWeights(f, b, fmt.Sprintf("blk.%d.", l), dims, L); err != nil {
 			return nil, err
+		}
+		if (L.QNorm == nil) != (L.KNorm == nil) {
+			return nil, fmt.Errorf("model: block %d has only one of attn_q_norm.weight and attn_k_norm.weight", l)
+		}
+		if (L.Bq == nil) != (L.Bk == nil) || (L.Bq == nil) != (L.Bv == nil) {
+			return nil, fmt.Errorf("model: block %d has some of the attention biases attn_q/k/v.bias but not all", l)
 		}
 	}
 	if err := m.allocScratch(); err != nil {
@@ -181,6 +192,10 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 			b.AddBias(s.q, L.Bq, R)
 			b.AddBias(s.k, L.Bk, R)
 			b.AddBias(s.v, L.Bv, R)
+		}
+		if L.QNorm != nil { // Qwen3: each head's q and k RMS-normalised, in place
+			b.RMSNorm(s.q, s.q, L.QNorm, R*c.Heads, c.NormEps)   // (R*heads, head_dim)
+			b.RMSNorm(s.k, s.k, L.KNorm, R*c.KVHeads, c.NormEps) // (R*kv_heads, head_dim)
 		}
 		row := 0
 		for _, sg := range segs {

@@ -33,6 +33,11 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          prompt llamafile's tinyBLAS (one 8-lane accumulator per output);
   bf16:  the same in BF16 (ggml_vec_dot_bf16, tinyBLAS);
   f32:   the same in F32 (ggml_vec_dot_f32, tinyBLAS);
+  qwen3: the Qwen3 architecture in F16: NeoX RoPE, no biases, an RMSNorm
+         of each query and key head before RoPE (attn_q_norm, attn_k_norm),
+         and heads of 128 (attention.key_length, as Qwen3's) so that 4
+         heads make 512, not dim 256 (as Qwen3-0.6B's 16 x 128 = 2048
+         against dim 1024);
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -111,7 +116,10 @@ MODELS = {
     "f16": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
     "bf16": (BF16, BF16, gguf.LlamaFileType.MOSTLY_BF16),
     "f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
+    "qwen3": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
 }
+# name: architecture and head dim of the models that are not plain llama ones
+ARCH = {"qwen3": ("qwen3", 128)}
 # name: llama.cpp file type that llama_model_quantize makes of the f32 model
 QUANTIZED = {
     "q4km": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
@@ -138,13 +146,13 @@ def ggml_quantize(data, qtype):
     return out
 
 
-def write_model(path, mt, ot, ftype):
+def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS):
     rng = np.random.default_rng(SEED)
 
     def normal(shape, std):
         return (rng.standard_normal(shape) * std).astype(np.float32)
 
-    w = gguf.GGUFWriter(path, "llama")
+    w = gguf.GGUFWriter(path, arch)
     w.add_name(f"{os.path.basename(path)} (random weights, GPT-2 vocabulary cut to 1024 tokens)")
     w.add_context_length(CTX)
     w.add_embedding_length(DIM)
@@ -152,7 +160,10 @@ def write_model(path, mt, ot, ftype):
     w.add_block_count(LAYERS)
     w.add_head_count(HEADS)
     w.add_head_count_kv(KV_HEADS)
-    w.add_rope_dimension_count(DIM // HEADS)
+    w.add_rope_dimension_count(hd)
+    if hd != DIM // HEADS:
+        w.add_key_length(hd)
+        w.add_value_length(hd)
     w.add_rope_freq_base(10000.0)
     w.add_layer_norm_rms_eps(EPS)
     w.add_file_type(ftype)
@@ -166,7 +177,6 @@ def write_model(path, mt, ot, ftype):
         else:
             w.add_tensor(name, ggml_quantize(data, qtype), raw_dtype=qtype)
 
-    hd = DIM // HEADS
     tensor("token_embd.weight", normal((N_VOCAB, DIM), 0.5), mt)
     for l in range(LAYERS):
         p = f"blk.{l}."
@@ -174,6 +184,9 @@ def write_model(path, mt, ot, ftype):
         tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), mt)
         tensor(p + "attn_k.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
         tensor(p + "attn_v.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
+        if arch == "qwen3":
+            tensor(p + "attn_q_norm.weight", 1 + normal((hd,), 0.1))
+            tensor(p + "attn_k_norm.weight", 1 + normal((hd,), 0.1))
         tensor(p + "attn_output.weight", normal((DIM, HEADS * hd), DIM ** -0.5), mt)
         tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
         tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
@@ -212,7 +225,7 @@ def run(name):
     if name in QUANTIZED:
         quantize(name, model)
     else:
-        write_model(model, *MODELS[name])
+        write_model(model, *MODELS[name], *ARCH.get(name, ()))
     llm = llama_cpp.Llama(model_path=model, n_ctx=CTX, n_batch=256, n_ubatch=256, n_threads=2,
                           n_threads_batch=2, type_k=0, type_v=0, flash_attn=False,
                           logits_all=False, verbose=False)
