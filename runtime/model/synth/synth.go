@@ -22,9 +22,10 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
-	RopeBase                                     float32 // llama, qwen2
+	HeadDim                                      int     // 0: Dim / Heads
+	RopeBase                                     float32 // llama, qwen2, qwen3
 	Tied                                         bool    // no output.weight: the embedding is the classifier
 }
 
@@ -35,6 +36,7 @@ var shapes = map[string]Shape{
 	"llama2-7b":    {Dim: 4096, Heads: 32, KVHeads: 32, FFN: 11008, Layers: 32, Vocab: 32000, Ctx: 4096, RopeBase: 10000},
 	"tinyllama-1b": {Dim: 2048, Heads: 32, KVHeads: 4, FFN: 5632, Layers: 22, Vocab: 32000, Ctx: 2048, RopeBase: 10000},
 	"qwen2.5-0.5b": {Arch: "qwen2", Dim: 896, Heads: 14, KVHeads: 2, FFN: 4864, Layers: 24, Vocab: 151936, Ctx: 32768, RopeBase: 1000000, Tied: true},
+	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
 	// GPT-2 ties its classifier to the embedding, but llama.cpp's converter
 	// writes the copy as output.weight: so do we.
 	"gpt2-124m": {Arch: "gpt2", Dim: 768, Heads: 12, KVHeads: 12, FFN: 3072, Layers: 12, Vocab: 50257, Ctx: 1024},
@@ -68,6 +70,10 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	if s.Heads <= 0 || s.Dim%s.Heads != 0 {
 		return nil, fmt.Errorf("synth: %d heads do not divide dim %d", s.Heads, s.Dim)
 	}
+	hd := s.Dim / s.Heads
+	if s.HeadDim > 0 {
+		hd = s.HeadDim
+	}
 	w := gguf.NewWriter()
 	w.AddKV("general.architecture", arch)
 	w.AddKV("general.name", "random "+name)
@@ -79,10 +85,14 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2":
+	case "llama", "qwen2", "qwen3":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
-		w.AddKV(arch+".rope.dimension_count", uint32(s.Dim/s.Heads))
+		w.AddKV(arch+".rope.dimension_count", uint32(hd))
+		if hd != s.Dim/s.Heads {
+			w.AddKV(arch+".attention.key_length", uint32(hd))
+			w.AddKV(arch+".attention.value_length", uint32(hd))
+		}
 		w.AddKV(arch+".attention.layer_norm_rms_epsilon", float32(1e-5))
 	default:
 		return nil, fmt.Errorf("synth: unknown architecture %q", arch)
@@ -107,7 +117,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		}
 	}
 	// The order of llama.cpp's converters (and of the files benchmarks ran on).
-	d, hd := s.Dim, s.Dim/s.Heads
+	d := s.Dim
 	mat("token_embd.weight", et, s.Vocab, d)
 	if arch == "gpt2" {
 		mat("position_embd.weight", quant.F32, s.Ctx, d)
@@ -140,6 +150,10 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		mat(p+"attn_q.weight", wt, s.Heads*hd, d)
 		mat(p+"attn_k.weight", wt, s.KVHeads*hd, d)
 		mat(p+"attn_v.weight", wt, s.KVHeads*hd, d)
+		if arch == "qwen3" {
+			vec(p+"attn_q_norm.weight", hd, ones)
+			vec(p+"attn_k_norm.weight", hd, ones)
+		}
 		if arch == "qwen2" {
 			vec(p+"attn_q.bias", s.Heads*hd, zeros)
 			vec(p+"attn_k.bias", s.KVHeads*hd, zeros)

@@ -21,6 +21,7 @@ func TestBuildLoads(t *testing.T) {
 	}{
 		{"smollm2-135m", synth.Shape{Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}, quant.Q8_0},
 		{"qwen2.5-0.5b", synth.Shape{Arch: "qwen2", Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 1000000, Tied: true}, quant.Q8_0},
+		{"qwen3-0.6b", synth.Shape{Arch: "qwen3", Dim: 64, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 1000000, Tied: true}, quant.Q8_0},
 		{"gpt2-124m", synth.Shape{Arch: "gpt2", Dim: 64, Heads: 2, KVHeads: 2, FFN: 256, Layers: 2, Vocab: 300, Ctx: 64}, quant.Q8_0},
 		// K-quants have no quantizer: random blocks with modest scales.
 		{"tinyllama-1b", synth.Shape{Dim: 256, Heads: 4, KVHeads: 2, FFN: 512, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000}, quant.Q4_K},
@@ -50,6 +51,9 @@ func TestBuildLoads(t *testing.T) {
 			}
 			if got := m.Config().Arch; got != arch {
 				t.Errorf("architecture %q, want %q", got, arch)
+			}
+			if hd := c.shape.HeadDim; hd > 0 && m.Config().HeadDim != hd {
+				t.Errorf("head dim %d, want %d", m.Config().HeadDim, hd)
 			}
 			cache, err := m.NewCache(16, backend.F32)
 			if err != nil {
