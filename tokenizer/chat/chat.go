@@ -55,6 +55,10 @@ func Render(template string, msgs []Message, addGenerationPrompt bool, bosToken,
 // Template is a compiled chat template, safe for concurrent use.
 type Template struct {
 	t *jinja.Template
+	// globals are extra names every render sees (nil: none). The golden
+	// test sets strftime_now to a date-free stand-in; renders otherwise get
+	// the engine's, today's date as transformers gives it.
+	globals map[string]jinja.Value
 }
 
 // Compile parses a chat template once for repeated rendering.
@@ -88,6 +92,9 @@ func (t *Template) Render(msgs []Message, addGenerationPrompt bool, bosToken, eo
 	data["add_generation_prompt"] = jinja.NewBool(addGenerationPrompt)
 	data["bos_token"] = jinja.NewString(bosToken)
 	data["eos_token"] = jinja.NewString(eosToken)
+	for k, v := range t.globals {
+		data[k] = v
+	}
 	out, err = t.t.RenderValues(data)
 	if err != nil {
 		return "", &TemplateError{Stage: "render", Err: err}

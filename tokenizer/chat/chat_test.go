@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ardanlabs/jinja"
+
 	"gpurun/runtime/fixtures"
 	"gpurun/runtime/gguf"
 	"gpurun/tokenizer"
@@ -102,6 +104,23 @@ func ggufTemplate(t *testing.T, path string) string {
 	return tok.ChatTemplate()
 }
 
+// renderWithSentinelDate is Render with gen_chat_golden.py's strftime_now,
+// which returns "<strftime_now FORMAT>" instead of today's date.
+func renderWithSentinelDate(src string, msgs []Message, addGenerationPrompt bool, bos, eos string) (string, error) {
+	tm, err := Compile(src)
+	if err != nil {
+		return "", err
+	}
+	tm.globals = map[string]jinja.Value{"strftime_now": jinja.NewCallable("strftime_now",
+		func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
+			if len(args) != 1 {
+				return jinja.Undefined(), fmt.Errorf("strftime_now wants one format, got %d arguments", len(args))
+			}
+			return jinja.NewString("<strftime_now " + args[0].AsString() + ">"), nil
+		})}
+	return tm.Render(msgs, addGenerationPrompt, bos, eos)
+}
+
 // TestRenderGolden compares renderings with Python jinja2 configured as
 // transformers configures it (testdata/gen_chat_golden.py).
 func TestRenderGolden(t *testing.T) {
@@ -122,7 +141,7 @@ func TestRenderGolden(t *testing.T) {
 			for _, m := range g.Conversations[c.Conversation] {
 				msgs = append(msgs, Message{Role: m.Role, Content: m.Content})
 			}
-			got, err := Render(src, msgs, c.AddGenerationPrompt, c.BOS, c.EOS)
+			got, err := renderWithSentinelDate(src, msgs, c.AddGenerationPrompt, c.BOS, c.EOS)
 			if c.Error != "" {
 				if err == nil || !strings.Contains(err.Error(), c.Error) {
 					t.Fatalf("err = %v, want one containing %q", err, c.Error)

@@ -6,10 +6,17 @@ raise_exception as a global, variables messages / add_generation_prompt /
 bos_token / eos_token).
 
 Templates: templates/*.jinja in this directory (ChatML, Llama 2, Llama 3, Zephyr,
-as published in those models' tokenizer_config.json files; macros.jinja, written
-here to exercise macros and the whitespace control around them) and the templates
+as published in those models' tokenizer_config.json files; Qwen3, Qwen2.5, Llama
+3.2, Mistral Nemo, Gemma 2, Phi-3.5, DeepSeek-R1-Distill-Qwen, SmolLM3, Granite
+3.3 and gpt-oss as llama.cpp collects them in models/templates, copied from the
+llama-cpp-python 0.3.36 sdist's vendor/llama.cpp; macros.jinja, written here to
+exercise macros and the whitespace control around them) and the templates
 stored in two GGUF files: the default SmolLM2 model and llama.cpp's phi-3 test
 vocabulary.
+
+transformers gives templates strftime_now(format), today's date; so that the
+goldens do not depend on the day, this environment's returns the sentinel
+"<strftime_now FORMAT>", and the Go test installs the same one.
 
 Run from the repository root with a Python that has jinja2 and gguf:
 
@@ -41,6 +48,16 @@ TOKENS = {  # bos, eos as each model's vocabulary spells them
     "macros": ("<s>", "</s>"),
     "smollm2": ("<|im_start|>", "<|im_end|>"),
     "phi3": ("<s>", "<|endoftext|>"),
+    "qwen3": ("", "<|im_end|>"),
+    "qwen2.5": ("", "<|im_end|>"),
+    "llama3.2": ("<|begin_of_text|>", "<|eot_id|>"),
+    "mistral-nemo": ("<s>", "</s>"),
+    "gemma2": ("<bos>", "<eos>"),
+    "phi3.5": ("<s>", "<|endoftext|>"),
+    "deepseek-r1-distill-qwen": ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    "smollm3": ("", "<|im_end|>"),
+    "granite3.3": ("", "<|end_of_text|>"),
+    "gpt-oss": ("<|startoftext|>", "<|return|>"),
 }
 
 CONVERSATIONS = {
@@ -75,6 +92,10 @@ def raise_exception(message):
     raise TemplateRaised(message)
 
 
+def strftime_now(fmt):
+    return "<strftime_now " + fmt + ">"
+
+
 def gguf_template(path):
     r = GGUFReader(os.path.join(ROOT, path))
     f = r.fields["tokenizer.chat_template"]
@@ -85,6 +106,7 @@ def main():
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
                                         extensions=["jinja2.ext.loopcontrols"])
     env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
 
     templates = {}
     for p in sorted(glob.glob(os.path.join(HERE, "templates", "*.jinja"))):
