@@ -73,8 +73,8 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:  "gpurun",
 		Usage: "run GGUF language models on NVIDIA GPUs (CUDA) or any CPU",
-		Description: "gpurun loads a GGUF model file (Llama-family such as SmolLM2, TinyLlama, Llama 2/3,\n" +
-			"Mistral, Qwen2, Qwen3; and GPT-2) and generates text. Weights stay quantized: memory-mapped on the CPU,\n" +
+		Description: "gpurun loads a GGUF model file (Llama-family such as SmolLM2, SmolLM3, TinyLlama,\n" +
+			"Llama 2/3, Mistral, Qwen2, Qwen3; and GPT-2) and generates text. Weights stay quantized: memory-mapped on the CPU,\n" +
 			"uploaded once to the GPU.\n\n" +
 			"Start with:  make demo            (fetches the default model, builds, generates)\n" +
 			"             gpurun info MODEL     (what is inside a GGUF file)",

@@ -214,29 +214,37 @@ func TestEmuSmolLM2(t *testing.T) {
 	}
 }
 
-// TestEmuQwen3: the tiny Qwen3 of runtime/engine/testdata (whose CPU logits
-// equal llama.cpp's bit for bit) on the emulated CUDA kernels: heads of 128
-// against dim 256, and each query and key head RMS-normalised before RoPE
-// (rmsnorm_f32 over T*heads rows, in place). The greedy tokens equal the
-// CPU's; the smallest lead in llama.cpp's continuations of this model is
-// 0.018, far above the two backends' rounding differences.
-func TestEmuQwen3(t *testing.T) {
+// TestEmuArchitectures: the tiny Qwen3 and SmolLM3 of runtime/engine/testdata
+// (whose CPU logits equal llama.cpp's bit for bit) on the emulated CUDA
+// kernels. Qwen3 has heads of 128 against dim 256 and RMS-normalises each
+// query and key head before RoPE (rmsnorm_f32 over T*heads rows, in place);
+// SmolLM3's fourth layer stores its keys without RoPE (store_kv). The greedy
+// tokens equal the CPU's; the smallest lead in llama.cpp's continuations of
+// these models is 0.002, far above the two backends' rounding differences.
+func TestEmuArchitectures(t *testing.T) {
 	root, err := fixtures.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(root, "runtime", "engine", "testdata", "llama-tiny-qwen3.gguf")
-	mc, mg := twinModels(t, path, &recorder{Device: openEmu(t)}, Options{}, model.Options{MaxBatch: 16})
-	if c := mg.Config(); c.Arch != "qwen3" || c.HeadDim != 128 || c.QDim() == c.Dim {
-		t.Fatalf("config %+v: want qwen3 with heads of 128 and qdim != dim", c)
-	}
-	prompt := []int32{15496, 11, 616, 3290, 318, 13779} // any ids below the 1024 of the vocabulary
-	for i := range prompt {
-		prompt[i] %= 1024
-	}
-	want := greedyTokens(t, mc, prompt, 24)
-	got := greedyTokens(t, mg, prompt, 24)
-	if !slices.Equal(got, want) {
-		t.Fatalf("emulated CUDA %v\n           CPU %v", got, want)
+	for _, c := range []struct {
+		name  string
+		check func(model.Config) bool
+	}{
+		{"qwen3", func(c model.Config) bool { return c.HeadDim == 128 && c.QDim() != c.Dim }},
+		{"smollm3", func(c model.Config) bool { return c.Layers == 4 && !c.UsesRoPE(3) && c.UsesRoPE(2) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(root, "runtime", "engine", "testdata", "llama-tiny-"+c.name+".gguf")
+			mc, mg := twinModels(t, path, &recorder{Device: openEmu(t)}, Options{}, model.Options{MaxBatch: 16})
+			if cfg := mg.Config(); cfg.Arch != c.name || !c.check(cfg) {
+				t.Fatalf("config %+v is not the %s this test is about", cfg, c.name)
+			}
+			prompt := []int32{15496 % 1024, 11, 616, 3290 % 1024, 318, 13779 % 1024}
+			want := greedyTokens(t, mc, prompt, 24)
+			got := greedyTokens(t, mg, prompt, 24)
+			if !slices.Equal(got, want) {
+				t.Fatalf("emulated CUDA %v\n           CPU %v", got, want)
+			}
+		})
 	}
 }

@@ -30,6 +30,16 @@ type Config struct {
 	// position_embd has CtxTrain rows); 0 for rotary models, whose context
 	// may exceed CtxTrain (with a warning).
 	MaxPos int
+	// NoRoPEStep, when set, leaves out RoPE in every NoRoPEStep-th layer
+	// (layer l with (l+1) % NoRoPEStep == 0): SmolLM3's NoPE layers, 4 as
+	// llama.cpp has it for the smollm3 architecture.
+	NoRoPEStep int
+}
+
+// UsesRoPE reports whether layer l of a rotary model rotates its queries
+// and keys.
+func (c Config) UsesRoPE(l int) bool {
+	return c.NoRoPEStep == 0 || (l+1)%c.NoRoPEStep != 0
 }
 
 // KVDim is the width of a K or V cache row.
@@ -42,7 +52,7 @@ func (c Config) QDim() int { return c.Heads * c.HeadDim }
 func (c Config) AttentionScale() float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -61,6 +71,9 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	switch arch {
 	case "llama":
 		c.RoPE.Mode = backend.RoPENormal
+	case "smollm3":
+		c.RoPE.Mode = backend.RoPENormal
+		c.NoRoPEStep = 4
 	case "qwen2", "qwen3":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":

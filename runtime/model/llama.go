@@ -10,7 +10,8 @@ import (
 
 // Llama is the llama architecture: SmolLM2, TinyLlama, Llama 2/3, Mistral,
 // and, with NeoX RoPE, Qwen2 (attention biases) and Qwen3 (an RMSNorm of
-// each query and key head before RoPE).
+// each query and key head before RoPE); SmolLM3 leaves RoPE out of every
+// fourth layer.
 //
 // Shapes are written (rows, cols) with cols contiguous, as the weights are
 // used: y = W·x takes x of length cols to y of length rows.
@@ -201,9 +202,13 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 		for _, sg := range segs {
 			T, p := len(sg.Tokens), sg.Cache.Pos()
 			q := rows(s.q, s.qRow, row, T, c.QDim())
+			k, v := rows(s.k, s.kRow, row, T, c.KVDim()), rows(s.v, s.vRow, row, T, c.KVDim())
 			// rotate q and k, then store k and v at the segment's cache rows
-			backend.RoPEStoreKV(b, q, rows(s.k, s.kRow, row, T, c.KVDim()), rows(s.v, s.vRow, row, T, c.KVDim()),
-				sg.Cache.K[l], sg.Cache.V[l], pos[row:row+T], ropeArgs)
+			if c.UsesRoPE(l) {
+				backend.RoPEStoreKV(b, q, k, v, sg.Cache.K[l], sg.Cache.V[l], pos[row:row+T], ropeArgs)
+			} else {
+				b.StoreKV(sg.Cache.K[l], sg.Cache.V[l], k, v, p, T, c.KVDim())
+			}
 			b.Attention(rows(s.att, s.attRow, row, T, c.QDim()), q,
 				sg.Cache.K[l], sg.Cache.V[l], backend.AttentionArgs{
 					T: T, Pos: p, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,

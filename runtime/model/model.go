@@ -62,7 +62,7 @@ func Load(f *gguf.File, b backend.Backend, o Options) (Model, error) {
 		return nil, err
 	}
 	switch arch {
-	case "llama", "qwen2", "qwen3":
+	case "llama", "qwen2", "qwen3", "smollm3":
 		return loadLlama(f, b, o.withDefaults())
 	case "gpt2":
 		return loadGPT2(f, b, o.withDefaults())

@@ -38,6 +38,8 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          and heads of 128 (attention.key_length, as Qwen3's) so that 4
          heads make 512, not dim 256 (as Qwen3-0.6B's 16 x 128 = 2048
          against dim 1024);
+  smollm3: the SmolLM3 architecture in F16, 4 layers: llama's, without
+         RoPE in every fourth layer (layer 3 here), as llama.cpp runs it;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -117,9 +119,10 @@ MODELS = {
     "bf16": (BF16, BF16, gguf.LlamaFileType.MOSTLY_BF16),
     "f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
     "qwen3": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
+    "smollm3": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
 }
-# name: architecture and head dim of the models that are not plain llama ones
-ARCH = {"qwen3": ("qwen3", 128)}
+# name: architecture, head dim and layers of the models that are not plain llama ones
+ARCH = {"qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4)}
 # name: llama.cpp file type that llama_model_quantize makes of the f32 model
 QUANTIZED = {
     "q4km": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
@@ -146,7 +149,7 @@ def ggml_quantize(data, qtype):
     return out
 
 
-def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS):
+def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYERS):
     rng = np.random.default_rng(SEED)
 
     def normal(shape, std):
@@ -157,7 +160,7 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS):
     w.add_context_length(CTX)
     w.add_embedding_length(DIM)
     w.add_feed_forward_length(FFN)
-    w.add_block_count(LAYERS)
+    w.add_block_count(layers)
     w.add_head_count(HEADS)
     w.add_head_count_kv(KV_HEADS)
     w.add_rope_dimension_count(hd)
@@ -178,7 +181,7 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS):
             w.add_tensor(name, ggml_quantize(data, qtype), raw_dtype=qtype)
 
     tensor("token_embd.weight", normal((N_VOCAB, DIM), 0.5), mt)
-    for l in range(LAYERS):
+    for l in range(layers):
         p = f"blk.{l}."
         tensor(p + "attn_norm.weight", 1 + normal((DIM,), 0.1))
         tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), mt)
