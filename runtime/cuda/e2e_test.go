@@ -220,7 +220,7 @@ func TestEmuSmolLM2(t *testing.T) {
 // query and key head before RoPE (rmsnorm_f32 over T*heads rows, in place);
 // SmolLM3's fourth layer stores its keys without RoPE (store_kv). The greedy
 // tokens equal the CPU's; the smallest lead in llama.cpp's continuations of
-// these models is 0.002, far above the two backends' rounding differences.
+// these models is 0.02, far above the two backends' rounding differences.
 func TestEmuArchitectures(t *testing.T) {
 	root, err := fixtures.RepoRoot()
 	if err != nil {

@@ -33,12 +33,12 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          prompt llamafile's tinyBLAS (one 8-lane accumulator per output);
   bf16:  the same in BF16 (ggml_vec_dot_bf16, tinyBLAS);
   f32:   the same in F32 (ggml_vec_dot_f32, tinyBLAS);
-  qwen3: the Qwen3 architecture in F16: NeoX RoPE, no biases, an RMSNorm
+  qwen3: the Qwen3 architecture in Q8_0: NeoX RoPE, no biases, an RMSNorm
          of each query and key head before RoPE (attn_q_norm, attn_k_norm),
          and heads of 128 (attention.key_length, as Qwen3's) so that 4
          heads make 512, not dim 256 (as Qwen3-0.6B's 16 x 128 = 2048
          against dim 1024);
-  smollm3: the SmolLM3 architecture in F16, 4 layers: llama's, without
+  smollm3: the SmolLM3 architecture in Q8_0, 4 layers: llama's, without
          RoPE in every fourth layer (layer 3 here), as llama.cpp runs it;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
@@ -118,8 +118,8 @@ MODELS = {
     "f16": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
     "bf16": (BF16, BF16, gguf.LlamaFileType.MOSTLY_BF16),
     "f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
-    "qwen3": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
-    "smollm3": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
+    "qwen3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "smollm3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4)}
