@@ -215,12 +215,16 @@ func TestEmuSmolLM2(t *testing.T) {
 }
 
 // TestEmuArchitectures: the tiny Qwen3 and SmolLM3 of runtime/engine/testdata
-// (whose CPU logits equal llama.cpp's bit for bit) on the emulated CUDA
+// (Q8_0; their CPU logits equal llama.cpp's bit for bit) on the emulated CUDA
 // kernels. Qwen3 has heads of 128 against dim 256 and RMS-normalises each
 // query and key head before RoPE (rmsnorm_f32 over T*heads rows, in place);
-// SmolLM3's fourth layer stores its keys without RoPE (store_kv). The greedy
-// tokens equal the CPU's; the smallest lead in llama.cpp's continuations of
-// these models is 0.02, far above the two backends' rounding differences.
+// SmolLM3's fourth layer stores its keys without RoPE (store_kv). Both
+// backends follow the CPU's greedy tokens for a prefill and 24 decode steps;
+// the logits agree to NMSE 1e-3 at every step (measured: 1.7e-4 for Qwen3,
+// 4.2e-5 for SmolLM3), and CUDA's token is the CPU's
+// wherever the CPU's leads by 0.05 or more. (Exact token equality is not a
+// fair demand: a last-bit difference can flip the rounding of an activation
+// quantized to 8 bits for a Q8_0 product, as on SmolLM2; TestEmuSmolLM2.)
 func TestEmuArchitectures(t *testing.T) {
 	root, err := fixtures.RepoRoot()
 	if err != nil {
@@ -239,12 +243,44 @@ func TestEmuArchitectures(t *testing.T) {
 			if cfg := mg.Config(); cfg.Arch != c.name || !c.check(cfg) {
 				t.Fatalf("config %+v is not the %s this test is about", cfg, c.name)
 			}
-			prompt := []int32{15496 % 1024, 11, 616, 3290 % 1024, 318, 13779 % 1024}
-			want := greedyTokens(t, mc, prompt, 24)
-			got := greedyTokens(t, mg, prompt, 24)
-			if !slices.Equal(got, want) {
-				t.Fatalf("emulated CUDA %v\n           CPU %v", got, want)
+			cc, err := mc.NewCache(64, backend.F32)
+			if err != nil {
+				t.Fatal(err)
 			}
+			cg, err := mg.NewCache(64, backend.F32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vocab := mc.Config().Vocab
+			lc, lg := make([]float32, vocab), make([]float32, vocab)
+			toks := []int32{15496 % 1024, 11, 616, 3290 % 1024, 318, 13779 % 1024}
+			worst := 0.0
+			for step := range 25 {
+				for _, r := range []struct {
+					m   model.Model
+					c   *kvcache.Cache
+					row []float32
+				}{{mc, cc, lc}, {mg, cg, lg}} {
+					l, err := r.m.Forward([]model.Segment{{Cache: r.c, Tokens: toks}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := r.m.Backend().Read(r.row, l); err != nil {
+						t.Fatal(err)
+					}
+				}
+				e := backendtest.NMSE(lc, lg)
+				worst = max(worst, e)
+				if e > 1e-3 {
+					t.Errorf("step %d: logits NMSE %.3g against the CPU's (at most 1e-3)", step, e)
+				}
+				want, got := sampler.Argmax(lc), sampler.Argmax(lg)
+				if got != want && backendtest.TopGap(lc) >= 0.05 {
+					t.Errorf("step %d: CUDA's token %d, the CPU's %d, which leads by %.3f", step, got, want, backendtest.TopGap(lc))
+				}
+				toks = []int32{want}
+			}
+			t.Logf("25 steps, logits NMSE at most %.3g", worst)
 		})
 	}
 }
