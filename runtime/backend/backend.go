@@ -84,6 +84,10 @@ type RoPE struct {
 	FreqBase float32 // theta_i = pos * FreqBase^(-2i/Dims)
 	// FreqScale multiplies positions (linear scaling); 1 when unused.
 	FreqScale float32
+	// Factors, if set, divide each pair's angle: F32 [Dims/2], the
+	// rope_freqs.weight that llama.cpp's converter writes for Llama 3.1's
+	// "llama3" scaling (ggml: theta_i / factors[i], then FreqScale).
+	Factors Weight
 }
 
 // AttentionArgs gives the shapes of one causal attention call over a

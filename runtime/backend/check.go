@@ -101,6 +101,9 @@ func CheckRoPE(x Buffer, pos []int32, heads, headDim int, r RoPE) error {
 	if r.Dims <= 0 || r.Dims > headDim || r.Dims%2 != 0 {
 		return Shapef("rope", "rotary dims %d must be even and in (0, head dim %d]", r.Dims, headDim)
 	}
+	if f := r.Factors; f != nil && (f.Type() != quant.F32 || f.Rows() != 1 || f.Cols() != r.Dims/2) {
+		return Shapef("rope", "frequency factors %q are %s [%d x %d], want F32 [%d] (rotary dims / 2)", f.Name(), f.Type(), f.Rows(), f.Cols(), r.Dims/2)
+	}
 	for i, p := range pos {
 		if p < 0 {
 			return Shapef("rope", "position %d at row %d is negative", p, i)

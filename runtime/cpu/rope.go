@@ -15,7 +15,8 @@ import (
 // The arithmetic is ggml_compute_forward_rope_flt's, bit for bit (see
 // ggmlmath.go for why): theta_0 = float32(pos), theta_{i+1} = theta_i *
 // theta_scale in float32 with theta_scale = powf(FreqBase, -2/Dims); the
-// angle is FreqScale * theta_i; cos and sin come from glibc's sincosf
+// angle is FreqScale * theta_i (with Factors, FreqScale * (theta_i /
+// factor_i), as ggml_rope_cache_init divides); cos and sin come from glibc's sincosf
 // (sincosf in ggmlmath.go). The rotation is what GCC made of
 //
 //	x0' = x0*cos - x1*sin   x1' = x0*sin + x1*cos
@@ -39,8 +40,12 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 	if scale == 0 {
 		scale = 1
 	}
+	var factors []float32
+	if r.Factors != nil {
+		factors = weight(r.Factors).f32
+	}
 	b.rope = ropeTask{x: f32s(x), pos: pos, heads: heads, headDim: headDim, r: r, scale: scale,
-		thetaScale: powf(r.FreqBase, -2/float32(r.Dims)), cs: b.ropeCS}
+		thetaScale: powf(r.FreqBase, -2/float32(r.Dims)), factors: factors, cs: b.ropeCS}
 	b.pool.run(&b.rope, len(pos), normGrain(heads*headDim))
 }
 
@@ -52,6 +57,7 @@ type ropeTask struct {
 	heads, headDim    int
 	r                 backend.RoPE
 	scale, thetaScale float32
+	factors           []float32 // nil: none
 	cs                [][]float32
 }
 
@@ -62,7 +68,11 @@ func (rt *ropeTask) do(w, lo, hi int) {
 	for t := lo; t < hi; t++ {
 		theta := float32(rt.pos[t])
 		for i := 0; i < half; i++ {
-			cs[2*i+1], cs[2*i] = sincosf(rt.scale * theta)
+			if rt.factors != nil {
+				cs[2*i+1], cs[2*i] = sincosf(rt.scale * (theta / rt.factors[i]))
+			} else {
+				cs[2*i+1], cs[2*i] = sincosf(rt.scale * theta)
+			}
 			theta *= rt.thetaScale
 		}
 		for h := 0; h < rt.heads; h++ {

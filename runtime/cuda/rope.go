@@ -39,12 +39,21 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 			break
 		}
 	}
+	factors := b.ropeFactors("rope", r)
 	bs := b.blockSize(kernel, min(1024, max(32, ceilDiv(r.Dims/2, 32)*32)))
 	b.launch("rope", func() string {
 		return fmt.Sprintf("T=%d heads=%d headDim=%d dims=%d", len(pos), heads, headDim, r.Dims)
 	}, kernel,
 		dim(len(pos), heads, 1), dim(bs, 1, 1), 0,
-		xb.dev(), posPtr, int(pos[0]), headDim, r.Dims, thetaScale, scale)
+		xb.dev(), posPtr, int(pos[0]), headDim, r.Dims, thetaScale, scale, factors)
+}
+
+// ropeFactors is the device address of r's frequency factors, or null.
+func (b *Backend) ropeFactors(op string, r backend.RoPE) devPtr {
+	if r.Factors == nil {
+		return 0
+	}
+	return b.asWeight(op, r.Factors).f32OrNull()
 }
 
 // ropeParams gives a RoPE's kernel parameters: neox (0: adjacent pairs, 1:

@@ -33,10 +33,11 @@ func (b *Backend) RoPEStoreKV(q, k, v, kc, vc backend.Buffer, pos []int32, a bac
 		return
 	}
 	kernel := ropeStoreKVKernels[kcb.dt]
+	factors := b.ropeFactors(op, a.RoPE)
 	bs := b.blockSize(kernel, min(1024, max(32, ceilDiv(a.HeadDim, 32)*32)))
 	b.launch(op, func() string {
 		return fmt.Sprintf("%s pos=%d T=%d heads=%d/%d headDim=%d", kcb.dt, pos[0], len(pos), a.Heads, a.KVHeads, a.HeadDim)
 	},
 		kernel, dim(len(pos), a.Heads+a.KVHeads, 1), dim(bs, 1, 1), 0,
-		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Heads, a.HeadDim, a.RoPE.Dims, thetaScale, scale, neox)
+		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Heads, a.HeadDim, a.RoPE.Dims, thetaScale, scale, neox, factors)
 }

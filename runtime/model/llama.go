@@ -23,7 +23,10 @@ type Llama struct {
 	TokEmbd backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`      // (vocab, dim)
 	OutNorm backend.Weight `gguf:"output_norm.weight" shape:"dim"`           // (dim)
 	Output  backend.Weight `gguf:"output.weight,optional" shape:"dim,vocab"` // (vocab, dim); absent: tied to TokEmbd
-	Layers  []LlamaLayer
+	// RoPEFreqs divides each rotary pair's angle (rope_dims/2): what
+	// llama.cpp's converter writes for Llama 3.1's "llama3" RoPE scaling.
+	RoPEFreqs backend.Weight `gguf:"rope_freqs.weight,optional" shape:"ropehalf"`
+	Layers    []LlamaLayer
 
 	s llamaScratch
 }
@@ -76,7 +79,7 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 	cfg.Vocab = int(emb.Dims[1])
 	dims := map[string]int{
 		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN,
-		"headdim": cfg.HeadDim,
+		"headdim": cfg.HeadDim, "ropehalf": cfg.RoPE.Dims / 2,
 	}
 	m := &Llama{cfg: cfg, opts: o, b: b, Layers: make([]LlamaLayer, cfg.Layers)}
 	if err := loadWeights(f, b, "", dims, m); err != nil {
@@ -86,6 +89,7 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 		m.Output = m.TokEmbd
 		m.cfg.TiedEmbed = true
 	}
+	m.cfg.RoPE.Factors = m.RoPEFreqs // nil when absent
 	for l := range m.Layers {
 		L := &m.Layers[l]
 		if err := loadWeights(f, b, fmt.Sprintf("blk.%d.", l), dims, L); err != nil {

@@ -38,6 +38,10 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          and heads of 128 (attention.key_length, as Qwen3's) so that 4
          heads make 512, not dim 256 (as Qwen3-0.6B's 16 x 128 = 2048
          against dim 1024);
+  llama3rope: a Llama in Q8_0 with rope_freqs.weight, the frequency
+         factors llama.cpp's converter writes for Llama 3.1's "llama3" RoPE
+         scaling (factor 8, low 1, high 4, original context 8192, computed
+         as convert_hf_to_gguf.py computes them), and a base of 500000;
   smollm3: the SmolLM3 architecture in Q8_0, 4 layers: llama's, without
          RoPE in every fourth layer (layer 3 here), as llama.cpp runs it;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
@@ -67,6 +71,7 @@ Usage:
 import base64
 import ctypes
 import json
+import math
 import os
 import platform
 import sys
@@ -120,9 +125,29 @@ MODELS = {
     "f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
     "qwen3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "smollm3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "llama3rope": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
-ARCH = {"qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4)}
+ARCH = {"qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
+        "llama3rope": ("llama", DIM // HEADS, LAYERS, True)}
+
+
+def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
+    """1/scale per rotary pair, as convert_hf_to_gguf.py's LlamaModel writes
+    rope_freqs.weight for rope_scaling type "llama3"."""
+    freqs = 1.0 / (base ** (np.arange(0, hd, 2, dtype=np.float32) / hd))
+    low_wavelen, high_wavelen = old_ctx / low, old_ctx / high
+    out = []
+    for f in freqs:
+        wavelen = 2 * math.pi / f
+        if wavelen < high_wavelen:
+            out.append(1.0)
+        elif wavelen > low_wavelen:
+            out.append(factor)
+        else:
+            smooth = (old_ctx / wavelen - low) / (high - low)
+            out.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(out, dtype=np.float32)
 # name: llama.cpp file type that llama_model_quantize makes of the f32 model
 QUANTIZED = {
     "q4km": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
@@ -149,7 +174,7 @@ def ggml_quantize(data, qtype):
     return out
 
 
-def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYERS):
+def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYERS, rope_freqs=False):
     rng = np.random.default_rng(SEED)
 
     def normal(shape, std):
@@ -167,7 +192,8 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
     if hd != DIM // HEADS:
         w.add_key_length(hd)
         w.add_value_length(hd)
-    w.add_rope_freq_base(10000.0)
+    base = 500000.0 if rope_freqs else 10000.0
+    w.add_rope_freq_base(base)
     w.add_layer_norm_rms_eps(EPS)
     w.add_file_type(ftype)
     assert N_VOCAB == gpt2_tiny.N_VOCAB
@@ -181,6 +207,8 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             w.add_tensor(name, ggml_quantize(data, qtype), raw_dtype=qtype)
 
     tensor("token_embd.weight", normal((N_VOCAB, DIM), 0.5), mt)
+    if rope_freqs:
+        tensor("rope_freqs.weight", llama3_rope_factors(hd, base))
     for l in range(layers):
         p = f"blk.{l}."
         tensor(p + "attn_norm.weight", 1 + normal((DIM,), 0.1))

@@ -101,15 +101,17 @@ func Cases() []Case {
 		add(addBiasCase(T, 72))
 	}
 	for _, mode := range []backend.RoPEMode{backend.RoPENormal, backend.RoPENeox} {
-		add(ropeCase(mode, []int32{0}, 3, 64, 64))
-		add(ropeCase(mode, []int32{5, 6, 7, 8}, 2, 64, 32))
-		add(ropeCase(mode, []int32{1000, 4095}, 2, 128, 128))
+		add(ropeCase(mode, []int32{0}, 3, 64, 64, false))
+		add(ropeCase(mode, []int32{5, 6, 7, 8}, 2, 64, 32, false))
+		add(ropeCase(mode, []int32{1000, 4095}, 2, 128, 128, false))
+		add(ropeCase(mode, []int32{3, 900, 4095}, 2, 64, 64, true))
 	}
 	for _, dt := range []backend.DType{backend.F32, backend.F16} {
 		add(storeKVCase(dt, 16, 3, 5, 48))
 		for _, mode := range []backend.RoPEMode{backend.RoPENormal, backend.RoPENeox} {
-			add(ropeStoreKVCase(dt, mode, 20, 7, 1, 6, 2, 64, 64))
-			add(ropeStoreKVCase(dt, mode, 20, 0, 3, 4, 1, 128, 96))
+			add(ropeStoreKVCase(dt, mode, 20, 7, 1, 6, 2, 64, 64, false))
+			add(ropeStoreKVCase(dt, mode, 20, 0, 3, 4, 1, 128, 96, false))
+			add(ropeStoreKVCase(dt, mode, 20, 11, 2, 4, 2, 64, 64, true))
 		}
 	}
 	for _, dt := range []backend.DType{backend.F32, backend.F16} {
@@ -550,8 +552,25 @@ func addBiasCase(T, n int) Case {
 		}}
 }
 
-func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int) Case {
+// ropeFactors loads frequency factors for dims rotary dims (nil without
+// want): from 1 for the fastest pairs to 8 for the slowest, as Llama 3.1's
+// scaling makes them.
+func ropeFactors(b backend.Backend, dims int, want bool) (backend.Weight, error) {
+	if !want {
+		return nil, nil
+	}
+	f := make([]float32, dims/2)
+	for i := range f {
+		f[i] = 1 + 7*float32(i)/float32(len(f)-1)
+	}
+	return b.LoadWeight(Vector("rope_freqs", f))
+}
+
+func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int, factors bool) Case {
 	name := map[backend.RoPEMode]string{backend.RoPENormal: "normal", backend.RoPENeox: "neox"}[mode]
+	if factors {
+		name += "+factors"
+	}
 	return Case{Op: "rope", Name: fmt.Sprintf("%s/T=%d/h=%d/d=%d/rot=%d/pos=%d", name, len(pos), heads, headDim, dims, pos[0]), MaxNMSE: 1e-10,
 		Run: func(b backend.Backend) ([]float32, error) {
 			n := len(pos) * heads * headDim
@@ -559,7 +578,11 @@ func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int) Case
 			if err != nil {
 				return nil, err
 			}
-			b.RoPE(x, pos, heads, headDim, backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1})
+			fw, err := ropeFactors(b, dims, factors)
+			if err != nil {
+				return nil, err
+			}
+			b.RoPE(x, pos, heads, headDim, backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1, Factors: fw})
 			if err := b.Sync(); err != nil {
 				return nil, err
 			}
@@ -569,8 +592,11 @@ func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int) Case
 }
 
 // ropeStoreKVCase returns q and k (rotated in place) followed by both caches.
-func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, heads, kvHeads, headDim, dims int) Case {
+func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, heads, kvHeads, headDim, dims int, factors bool) Case {
 	name := map[backend.RoPEMode]string{backend.RoPENormal: "normal", backend.RoPENeox: "neox"}[mode]
+	if factors {
+		name += "+factors"
+	}
 	maxNMSE := 1e-10
 	if dt == backend.F16 {
 		maxNMSE = nmseF16
@@ -596,9 +622,13 @@ func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, 
 			for i := range ps {
 				ps[i] = int32(pos + i)
 			}
+			fw, err := ropeFactors(b, dims, factors)
+			if err != nil {
+				return nil, err
+			}
 			backend.RoPEStoreKV(b, in[0], in[1], in[2], kc, vc, ps, backend.RoPEStoreKVArgs{
 				Heads: heads, KVHeads: kvHeads, HeadDim: headDim,
-				RoPE: backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1},
+				RoPE: backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1, Factors: fw},
 			})
 			if err := b.Sync(); err != nil {
 				return nil, err
