@@ -22,6 +22,49 @@ var computable = map[quant.Type]bool{
 // ("blk.3." for a layer). A tag ending in ",optional" may be absent.
 // Each tag also states the shape, ggml order (innermost first), in terms of
 // the config: `gguf:"attn_q.weight" shape:"dim,qdim"`.
+// UnusedTensors lists, in file order, the tensors of f that m did not load:
+// the names of every non-nil backend.Weight field of m, its layers included,
+// are the ones used (a part of a tensor, named "tensor[q]" by loadThirds,
+// counts for the tensor).
+func UnusedTensors(f *gguf.File, m any) []string {
+	used := map[string]bool{}
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i))
+				}
+			}
+		case reflect.Slice:
+			for i := 0; i < v.Len(); i++ {
+				walk(v.Index(i))
+			}
+		case reflect.Interface:
+			if w, ok := v.Interface().(backend.Weight); ok && w != nil {
+				name := w.Name()
+				if i := strings.LastIndexByte(name, '['); i > 0 && strings.HasSuffix(name, "]") {
+					name = name[:i]
+				}
+				used[name] = true
+			}
+		}
+	}
+	walk(reflect.ValueOf(m))
+	var out []string
+	for _, t := range f.Tensors {
+		if !used[t.Name] {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
 func loadWeights(f *gguf.File, b backend.Backend, prefix string, dims map[string]int, dst any) error {
 	v := reflect.ValueOf(dst).Elem()
 	ty := v.Type()

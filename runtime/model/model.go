@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"log/slog"
 
 	"gpurun/runtime/backend"
 	"gpurun/runtime/gguf"
@@ -61,13 +62,25 @@ func Load(f *gguf.File, b backend.Backend, o Options) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	var m Model
 	switch arch {
 	case "llama", "qwen2", "qwen3", "smollm3":
-		return loadLlama(f, b, o.withDefaults())
+		m, err = loadLlama(f, b, o.withDefaults())
 	case "gpt2":
-		return loadGPT2(f, b, o.withDefaults())
+		m, err = loadGPT2(f, b, o.withDefaults())
+	default:
+		return nil, &UnsupportedError{arch}
 	}
-	return nil, &UnsupportedError{arch}
+	if err != nil {
+		return nil, err
+	}
+	if unused := UnusedTensors(f, m); len(unused) > 0 {
+		// A tensor the architecture does not read may change what the
+		// model computes (as rope_freqs.weight did before gpurun read it).
+		slog.Warn("model: the file has tensors this architecture does not use; its output may differ from llama.cpp's",
+			"arch", arch, "count", len(unused), "first", unused[0])
+	}
+	return m, nil
 }
 
 // ContextError is a context size beyond the positions a model with learned

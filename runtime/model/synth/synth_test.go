@@ -1,6 +1,8 @@
 package synth_test
 
 import (
+	"io"
+	"slices"
 	"testing"
 
 	"gpurun/runtime/backend"
@@ -55,6 +57,9 @@ func TestBuildLoads(t *testing.T) {
 			if hd := c.shape.HeadDim; hd > 0 && m.Config().HeadDim != hd {
 				t.Errorf("head dim %d, want %d", m.Config().HeadDim, hd)
 			}
+			if unused := model.UnusedTensors(f, m); len(unused) > 0 {
+				t.Errorf("tensors written but not loaded: %v", unused)
+			}
 			cache, err := m.NewCache(16, backend.F32)
 			if err != nil {
 				t.Fatal(err)
@@ -87,5 +92,39 @@ func TestNamedShapes(t *testing.T) {
 	}
 	if _, err := synth.Build("bad", synth.Shape{Arch: "mamba", Dim: 8, Heads: 2}, quant.F32, quant.F32, 1); err == nil {
 		t.Error("Build accepted an unknown architecture")
+	}
+}
+
+// TestUnusedTensors: a tensor the architecture does not read is reported
+// (Load warns about it), in file order.
+func TestUnusedTensors(t *testing.T) {
+	s := synth.Shape{Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 1, Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}
+	w, err := synth.Build("unused", s, quant.F32, quant.F32, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"blk.0.mystery.weight", "rope_mystery.weight"} {
+		if err := w.AddTensorFunc(name, quant.F32, []uint64{4}, func(w io.Writer) error {
+			_, err := w.Write(make([]byte, 16))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := gguf.Parse(w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cpu.New(cpu.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	m, err := model.Load(f, b, model.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := model.UnusedTensors(f, m); !slices.Equal(got, []string{"blk.0.mystery.weight", "rope_mystery.weight"}) {
+		t.Fatalf("unused %v", got)
 	}
 }
