@@ -263,52 +263,32 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 // part of the batch and start the slots over; every embed still reads its
 // own id.
 func TestStepScalarsOverflow(t *testing.T) {
-	b, err := New(&recorder{Device: openEmu(t)}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	const vocab, dim, n = 120, 64, 100
-	tt, err := backendtest.Tensor("table", quant.Q8_0, vocab, dim, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, err := b.LoadWeight(tt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := b.NewBuffer(backend.F32, n*dim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range n {
-		b.Embed(out.Slice(i*dim, dim), table, []int32{int32(vocab - 1 - i)})
-	}
-	got := make([]float32, n*dim)
-	if err := b.Read(got, out); err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, dim)
-	for i := range n {
-		if err := quant.DequantizeRow(quant.Q8_0, tt.Data[(vocab-1-i)*dim/32*34:][:dim/32*34], want); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got[i*dim:(i+1)*dim], want) {
-			t.Fatalf("embed %d (id %d) read another row", i, vocab-1-i)
-		}
-	}
+	const vocab = 120
+	embedRows(t, Options{}, vocab, 64, 100, func(i int) int32 { return int32(vocab - 1 - i) })
 }
 
 // TestRingWraps: without graphs every token id is an upload to the ring; past
 // its end the ring synchronizes and starts over, and no launch reads a slot
 // that a later upload overwrote.
 func TestRingWraps(t *testing.T) {
-	b, err := New(&recorder{Device: openEmu(t)}, Options{NoGraphs: true})
+	const n = 4500
+	b := embedRows(t, Options{NoGraphs: true}, 120, 32, n, func(i int) int32 { return int32((i * 7) % 120) })
+	if n*alignUp(4) <= b.ring.size {
+		t.Fatalf("%d uploads fit the %d-byte ring: the test does not wrap it", n, b.ring.size)
+	}
+}
+
+// embedRows embeds rows i < n of a random Q8_0 table [vocab, dim], token id(i)
+// each, with one single-token Embed call per row on an emulated backend with
+// opts, and checks every row against the table's dequantized row. It
+// returns the backend (closed when the test ends).
+func embedRows(t *testing.T, opts Options, vocab, dim, n int, id func(int) int32) *Backend {
+	t.Helper()
+	b, err := New(&recorder{Device: openEmu(t)}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
-	const vocab, dim, n = 120, 32, 4500
+	t.Cleanup(func() { b.Close() })
 	tt, err := backendtest.Tensor("table", quant.Q8_0, vocab, dim, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -321,26 +301,24 @@ func TestRingWraps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := func(i int) int32 { return int32((i * 7) % vocab) }
 	for i := range n {
 		b.Embed(out.Slice(i*dim, dim), table, []int32{id(i)})
-	}
-	if n*alignUp(4) <= b.ring.size {
-		t.Fatalf("%d uploads fit the %d-byte ring: the test does not wrap it", n, b.ring.size)
 	}
 	got := make([]float32, n*dim)
 	if err := b.Read(got, out); err != nil {
 		t.Fatal(err)
 	}
 	want := make([]float32, dim)
+	rb := dim / 32 * 34 // bytes of a Q8_0 row
 	for i := range n {
-		if err := quant.DequantizeRow(quant.Q8_0, tt.Data[int(id(i))*dim/32*34:][:dim/32*34], want); err != nil {
+		if err := quant.DequantizeRow(quant.Q8_0, tt.Data[int(id(i))*rb:][:rb], want); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(got[i*dim:(i+1)*dim], want) {
 			t.Fatalf("embed %d (id %d) read another row", i, id(i))
 		}
 	}
+	return b
 }
 
 // TestGPT2DecodeLaunches pins the kernels of a gpt2 decode step (the tiny

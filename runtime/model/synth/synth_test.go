@@ -34,19 +34,7 @@ func TestBuildLoads(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f, err := gguf.Parse(w.Bytes())
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := cpu.New(cpu.Options{Threads: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			m, err := model.Load(f, b, model.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			f, m := load(t, w)
 			arch := c.shape.Arch
 			if arch == "" {
 				arch = "llama"
@@ -111,6 +99,16 @@ func TestUnusedTensors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	f, m := load(t, w)
+	if got := model.UnusedTensors(f, m); !slices.Equal(got, []string{"blk.0.mystery.weight", "rope_mystery.weight"}) {
+		t.Fatalf("unused %v", got)
+	}
+}
+
+// load parses what w writes and loads it on a one-thread CPU backend
+// (closed when the test ends).
+func load(t *testing.T, w *gguf.Writer) (*gguf.File, model.Model) {
+	t.Helper()
 	f, err := gguf.Parse(w.Bytes())
 	if err != nil {
 		t.Fatal(err)
@@ -119,12 +117,10 @@ func TestUnusedTensors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	t.Cleanup(func() { b.Close() })
 	m, err := model.Load(f, b, model.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := model.UnusedTensors(f, m); !slices.Equal(got, []string{"blk.0.mystery.weight", "rope_mystery.weight"}) {
-		t.Fatalf("unused %v", got)
-	}
+	return f, m
 }
