@@ -119,6 +119,9 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 	row("feed-forward", in.FeedForward)
 	if in.RopeDim > 0 {
 		rope := fmt.Sprintf("dims %d, freq base %g", in.RopeDim, in.RopeFreqBase)
+		if in.RopeFactors {
+			rope += ", frequency factors (rope_freqs.weight)"
+		}
 		if in.RopeScaling != "" {
 			rope += ", scaling " + in.RopeScaling
 		}

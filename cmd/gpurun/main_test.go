@@ -44,6 +44,11 @@ func TestInfo(t *testing.T) {
 	if in.Layers != 5 || in.KVBytes != 5*2048*32*2*4 || in.Parameters == 0 {
 		t.Errorf("--json: %+v", in)
 	}
+	// a file with Llama 3.1's RoPE frequency factors says so
+	out, errs, code = gpurun(t, "", "info", filepath.Join("..", "..", "runtime", "engine", "testdata", "llama-tiny-llama3rope.gguf"))
+	if code != 0 || !strings.Contains(out, "freq base 500000, frequency factors (rope_freqs.weight)") {
+		t.Errorf("info of a model with rope_freqs.weight: exit %d %s\n%s", code, errs, out)
+	}
 	vocabs, _ := filepath.Glob(filepath.Join(fixtures.Path(t, "llama-vocab"), "*.gguf"))
 	for _, v := range vocabs {
 		if out, errs, code := gpurun(t, "", "info", v); code != 0 || !strings.Contains(out, "tokenizer") {

@@ -227,9 +227,10 @@ func followCPU(t *testing.T, mc, mg model.Model, prompt []int32, steps int, maxN
 	return worst
 }
 
-// TestEmuArchitectures: the tiny Qwen3, SmolLM3 and Llama-with-rope_freqs of
+// TestEmuArchitectures: the tiny Qwen2, Qwen3, SmolLM3 and Llama-with-rope_freqs of
 // runtime/engine/testdata (Q8_0; their CPU logits equal llama.cpp's bit for
-// bit) on the emulated CUDA kernels. Qwen3 has heads of 128 against dim 256
+// bit) on the emulated CUDA kernels. Qwen2 adds biases to q, k and v (folded
+// into matmul_qkv) and rotates NeoX-style; Qwen3 has heads of 128 against dim 256
 // and RMS-normalises each query and key head before RoPE (rmsnorm_f32 over
 // T*heads rows, in place); SmolLM3's fourth layer stores its keys without
 // RoPE (store_kv); llama3rope divides the rotary angles by Llama 3.1's
@@ -249,6 +250,7 @@ func TestEmuArchitectures(t *testing.T) {
 		name  string
 		check func(model.Config) bool
 	}{
+		{"qwen2", func(c model.Config) bool { return c.Arch == "qwen2" && c.RoPE.Mode == backend.RoPENeox }},
 		{"qwen3", func(c model.Config) bool { return c.Arch == "qwen3" && c.HeadDim == 128 && c.QDim() != c.Dim }},
 		{"smollm3", func(c model.Config) bool {
 			return c.Arch == "smollm3" && c.Layers == 4 && !c.UsesRoPE(3) && c.UsesRoPE(2)

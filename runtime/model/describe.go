@@ -30,6 +30,7 @@ type Info struct {
 	RopeDim        uint32        `json:"rope_dimension_count,omitempty"`
 	RopeFreqBase   float32       `json:"rope_freq_base,omitempty"`
 	RopeScaling    string        `json:"rope_scaling,omitempty"`
+	RopeFactors    bool          `json:"rope_freq_factors,omitempty"` // rope_freqs.weight (Llama 3.1's scaling)
 	NormEps        float32       `json:"norm_epsilon,omitempty"`
 	TokenizerModel string        `json:"tokenizer_model,omitempty"`
 	PreTokenizer   string        `json:"pre_tokenizer,omitempty"`
@@ -79,6 +80,7 @@ func Describe(f *gguf.File) Info {
 		in.RopeFreqBase = 10000 // llama.cpp's default
 	}
 	in.RopeScaling, _ = f.String(f.ArchKey("rope.scaling.type"))
+	in.RopeFactors = f.Tensor("rope_freqs.weight") != nil
 	in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_rms_epsilon"))
 	if in.NormEps == 0 {
 		in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_epsilon"))

@@ -33,6 +33,8 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          prompt llamafile's tinyBLAS (one 8-lane accumulator per output);
   bf16:  the same in BF16 (ggml_vec_dot_bf16, tinyBLAS);
   f32:   the same in F32 (ggml_vec_dot_f32, tinyBLAS);
+  qwen2: the Qwen2 architecture in Q8_0: NeoX RoPE and biases on the
+         q, k and v projections (Qwen2.5, DeepSeek-R1-Distill-Qwen);
   qwen3: the Qwen3 architecture in Q8_0: NeoX RoPE, no biases, an RMSNorm
          of each query and key head before RoPE (attn_q_norm, attn_k_norm),
          and heads of 128 (attention.key_length, as Qwen3's) so that 4
@@ -123,12 +125,13 @@ MODELS = {
     "f16": (F16, F16, gguf.LlamaFileType.MOSTLY_F16),
     "bf16": (BF16, BF16, gguf.LlamaFileType.MOSTLY_BF16),
     "f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
+    "qwen2": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "qwen3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "smollm3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "llama3rope": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
-ARCH = {"qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
+ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
         "llama3rope": ("llama", DIM // HEADS, LAYERS, True)}
 
 
@@ -215,6 +218,10 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), mt)
         tensor(p + "attn_k.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
         tensor(p + "attn_v.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
+        if arch == "qwen2":
+            tensor(p + "attn_q.bias", normal((HEADS * hd,), 0.5))
+            tensor(p + "attn_k.bias", normal((KV_HEADS * hd,), 0.5))
+            tensor(p + "attn_v.bias", normal((KV_HEADS * hd,), 0.5))
         if arch == "qwen3":
             tensor(p + "attn_q_norm.weight", 1 + normal((hd,), 0.1))
             tensor(p + "attn_k_norm.weight", 1 + normal((hd,), 0.1))
