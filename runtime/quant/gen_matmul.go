@@ -373,11 +373,7 @@ func kScalesMins() {
 // quants, Z18 d, Z19 scale products.
 func q4_0T(G int) {
 	name := fmt.Sprintf("mmQ4_0Q8_0T%d", G)
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
+	tileArgs(name, "out *float32, ldo, mask int", 48)
 	const rec = 48
 	for t := 0; t < G; t++ {
 		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
@@ -408,15 +404,21 @@ func q4_0T(G int) {
 	maskedStoreZ(name, G, nil)
 }
 
+// tileArgs opens the tile kernel func name(tile, a *byte, nb int, <rest>)
+// taking args bytes of arguments: SI = tile, DI = a, CX = nb.
+func tileArgs(name, rest string, args int) {
+	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, %s)\n", name, rest)
+	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, args)
+	p("MOVQ tile+0(FP), SI")
+	p("MOVQ a+8(FP), DI")
+	p("MOVQ nb+16(FP), CX")
+}
+
 // resKernelStart opens an AVX2 tile kernel func name(tile, a *byte, nb
 // int, res *float32) whose float accumulators live in res: SI = tile, DI =
 // a, CX = nb, R11 = res, and the first ymms 32-byte words of res zeroed.
 func resKernelStart(name string, ymms int) {
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
+	tileArgs(name, "res *float32", 32)
 	p("MOVQ res+24(FP), R11")
 	p("VXORPS Y11, Y11, Y11")
 	for i := 0; i < ymms; i++ {
@@ -871,11 +873,7 @@ const kTileRec = 288
 // loop: the arguments, acc (Z0-Z5) and, with accm, Z6-Z11 zeroed; per
 // super-block d in Z26, dmin in Z27, s1 (Z12-Z17) zeroed.
 func kTileStart(name string, G int, accm bool) {
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, out *float32, ldo, mask int)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
+	tileArgs(name, "out *float32, ldo, mask int", 48)
 	for t := 0; t < G; t++ {
 		p("VPXORD Z%d, Z%d, Z%d", t, t, t)
 		if accm {
@@ -1412,11 +1410,7 @@ func kBatchZ(G, mp int) {
 	const rec, sb = 576, 8832
 	moff := map[int]int{4: 544, 8: 512}[mp]
 	name := kBatchName(mp, G, "Z")
-	fmt.Fprintf(&b, "\n// func %s(tile, a *byte, nb int, res *float32)\n", name)
-	fmt.Fprintf(&b, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
-	p("MOVQ tile+0(FP), SI")
-	p("MOVQ a+8(FP), DI")
-	p("MOVQ nb+16(FP), CX")
+	tileArgs(name, "res *float32", 32)
 	for t := 0; t < G; t++ {
 		p("VPXORD Z%d, Z%d, Z%d", 12+t, 12+t, 12+t)
 	}
