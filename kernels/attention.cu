@@ -3,8 +3,9 @@
 // and each query keeps an online softmax (running max m, running sum l, an
 // unnormalised accumulator), so the T x n score matrix never exists.
 //
-//   dst[t, h, :] = softmax(scale * q[t, h, :] · K[0..pos+t, g, :]ᵀ) · V[0..pos+t, g, :]
-//   g = h / (heads / kvheads)
+//   dst[t, h, :] = softmax(scale * q[t, h, :] · K[f(t)..pos+t, g, :]ᵀ) · V[f(t)..pos+t, g, :]
+//   g = h / (heads / kvheads), f(t) = 0, or with a sliding window
+//   (window > 0) max(0, pos + t + 1 - window)
 //
 // Kernels: attention_<cache dtype>_d<DMAX> for head dims D <= DMAX (32, 64,
 // 128, 256).
@@ -14,8 +15,8 @@
 // Launch (attention_*): grid = (kvheads * hchunks, ceil(T / BR), nsplit),
 // block = 128 (4 warps). A block takes one KV head, GB of the query heads
 // that share it (hchunk), BR consecutive query rows, and one split of the
-// keys: [split * split_keys, +split_keys), cut at the last row's causal
-// limit. Its BR * GB query vectors are spread over the warps (at most QVW
+// keys: [f(row0) + split * split_keys, +split_keys), cut at the last row's
+// causal limit. Its BR * GB query vectors are spread over the warps (at most QVW
 // each); K/V tiles are loaded once for all of them (the GQA saving). In a
 // tile, lane j scores key j, the warp updates the online softmax, and lane
 // d accumulates output dims d, d+32, ... .
@@ -83,7 +84,7 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
                                                       int* __restrict__ counters, const float* __restrict__ q,
                                                       const KV* __restrict__ kc, const KV* __restrict__ vc, int T, int pos,
                                                       int heads, int kvheads, int D, float scale, int split_keys, int BR,
-                                                      int GB) {
+                                                      int GB, int window) {
     constexpr int NW = 4;              // warps
     constexpr int QV = NW * QVW;       // query vectors per block, max
     constexpr int DPL = DMAX / 32;     // output dims per lane
@@ -116,7 +117,8 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
         Qs[qv][d] = v;
     }
 
-    const int k_begin = split * split_keys;
+    const int k_first = window > 0 ? max(0, pos + row0 + 1 - window) : 0;  // the first row's window
+    const int k_begin = k_first + split * split_keys;
     const int k_end = min(k_begin + split_keys, pos + row0 + nrows);  // exclusive; causal limit of the last row
 
     float m[QVW], l[QVW], acc[QVW][DPL];
@@ -171,7 +173,7 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
             // score of key kt + lane
             const int key = kt + lane;
             float s = -INFINITY;
-            if (lane < BC && key < k_end && key <= pos + t) {
+            if (lane < BC && key < k_end && key <= pos + t && (window <= 0 || key > pos + t - window)) {
                 float dot = 0.0f;
                 for (int d = 0; d < D; d++) dot += Qs[qv][d] * Ks[lane][d];
                 s = dot;
@@ -252,8 +254,8 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
 // the next decode step with the same arguments.
 #define ATT_ARGS                                                                                                  \
     float *dst, float *part, int *counters, const float *q, const KV_T *kc, const KV_T *vc, int T, const int *posp, \
-        int heads, int kvheads, int D, float scale, int split_keys, int BR, int GB
-#define ATT_PASS dst, part, counters, q, kc, vc, T, *posp, heads, kvheads, D, scale, split_keys, BR, GB
+        int heads, int kvheads, int D, float scale, int split_keys, int BR, int GB, int window
+#define ATT_PASS dst, part, counters, q, kc, vc, T, *posp, heads, kvheads, D, scale, split_keys, BR, GB, window
 
 #define KV_T float
 extern "C" __global__ void attention_f32_d32(ATT_ARGS) { attention_tile<float, 32, 32, 4>(ATT_PASS); }

@@ -127,6 +127,9 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 		}
 		row("rope", rope)
 	}
+	if in.SlidingWindow > 0 {
+		row("sliding window", fmt.Sprintf("%d positions (local layers)", in.SlidingWindow))
+	}
 	row("norm epsilon", in.NormEps)
 	tok := in.TokenizerModel
 	if in.PreTokenizer != "" {

@@ -100,6 +100,18 @@ type AttentionArgs struct {
 	HeadDim  int     // dims per head
 	Scale    float32 // usually 1/sqrt(HeadDim)
 	CacheLen int     // rows the cache buffers hold (the context size)
+	// Window, when positive, is sliding-window attention: row t sees only
+	// the Window most recent positions, (Pos+t-Window, Pos+t] (Gemma 3's
+	// local layers; llama.cpp's LLAMA_SWA_TYPE_STANDARD). 0: all of them.
+	Window int
+}
+
+// First is the first cache row that query row t sees.
+func (a AttentionArgs) First(t int) int {
+	if a.Window <= 0 {
+		return 0
+	}
+	return max(0, a.Pos+t+1-a.Window)
 }
 
 // Backend is the op set a model's forward pass is written against.
@@ -136,13 +148,18 @@ type Backend interface {
 	// layer's caches kc[CacheLen, kvDim] and vc[CacheLen, kvDim] (F32 or F16).
 	StoreKV(kc, vc, k, v Buffer, pos, T, kvDim int)
 	// Attention: for each query row t and head h, softmax(q·Kᵀ·scale) over
-	// cache rows [0, Pos+t], times V: dst[T, Heads*HeadDim]. Head h reads KV
-	// head h / (Heads/KVHeads).
+	// cache rows [a.First(t), Pos+t], times V: dst[T, Heads*HeadDim]. Head h
+	// reads KV head h / (Heads/KVHeads).
 	Attention(dst, q, kc, vc Buffer, a AttentionArgs)
 	// SwiGLU: dst[i] = silu(gate[i]) * up[i] for n elements.
 	SwiGLU(dst, gate, up Buffer, n int)
 	// GELU (tanh approximation, as ggml): dst[i] = gelu(x[i]) for n elements.
 	GELU(dst, x Buffer, n int)
+	// GeGLU: dst[i] = gelu(gate[i]) * up[i] for n elements (GELU as above;
+	// dst may alias gate or up): the gated feed-forward of Gemma.
+	GeGLU(dst, gate, up Buffer, n int)
+	// Scale: dst[i] = x[i] * s for n elements (dst may alias x).
+	Scale(dst, x Buffer, s float32, n int)
 	// Add: dst[i] = a[i] + b[i] for n elements (dst may alias a or b).
 	Add(dst, a, b Buffer, n int)
 	// Softmax in place over each of rows rows of n elements.

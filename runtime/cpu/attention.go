@@ -28,6 +28,11 @@ import (
 //     output). Positions past Pos+t are masked to exactly 0 in llama.cpp,
 //     which leaves every lane sum unchanged, so they are skipped here.
 //
+// A sliding window (a.Window) masks the positions before a.First(t) to -inf
+// before the softmax, as llama.cpp's mask does, and the work starts at the
+// first row's First rounded down to a multiple of 32: the positions skipped
+// would have added exact zeros to the same lanes and groups of eight.
+//
 // Choosing by a.T assumes each call is one llama.cpp ubatch of one sequence
 // (llama.cpp picks tinyBLAS by the ubatch's token count, so a decode step
 // that batches several sequences would take it too). An F16 cache is
@@ -38,7 +43,7 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 		return
 	}
 	if kb, vb := kc.(*Buf), vc.(*Buf); a.T == 1 && useZMM && a.HeadDim%64 == 0 && !kb.isF16 &&
-		a.Heads > a.KVHeads && a.Pos+1 >= decodeGroupMin {
+		a.Heads > a.KVHeads && a.Pos+1 >= decodeGroupMin && a.First(0) == 0 {
 		b.attentionGrouped(dst, q, kb, vb, a)
 		return
 	}
@@ -97,23 +102,39 @@ type kvView struct {
 	stride int
 }
 
-// view returns KV head g's first n rows for the assembly: the cache itself
-// when it holds float32, else those rows widened from f16 into the
+// view returns KV head g's rows [base, n) for the assembly: the cache
+// itself when it holds float32, else those rows widened from f16 into the
 // worker's scratch (exact, with F16C), so that f16 caches run the same
 // kernels (llama.cpp multiplies f16 K and V in f16 instead: f16 caches are
 // close to it, not bit-exact).
-func (at *attentionTask) view(w, g, n int) kvView {
+func (at *attentionTask) view(w, g, base, n int) kvView {
 	a := at.a
 	D, kvDim := a.HeadDim, a.KVHeads*a.HeadDim
+	off := base*kvDim + g*D
 	if !at.k.isF16 {
-		_, _ = at.k.f32[(n-1)*kvDim+g*D+D-1], at.v.f32[(n-1)*kvDim+g*D+D-1] // the assembly reads n rows
-		return kvView{k: at.k.f32[g*D:], v: at.v.f32[g*D:], stride: kvDim}
+		_, _ = at.k.f32[(n-1)*kvDim+g*D+D-1], at.v.f32[(n-1)*kvDim+g*D+D-1] // the assembly reads up to row n-1
+		return kvView{k: at.k.f32[off:], v: at.v.f32[off:], stride: kvDim}
 	}
 	_, _ = at.k.f16[(n-1)*kvDim+g*D+D-1], at.v.f16[(n-1)*kvDim+g*D+D-1]
-	kf, vf := at.wide[w][:n*D], at.wide[w][a.CacheLen*D:][:n*D]
-	widenRowsF16(&kf[0], &at.k.f16[g*D], kvDim, D, n)
-	widenRowsF16(&vf[0], &at.v.f16[g*D], kvDim, D, n)
+	m := n - base
+	kf, vf := at.wide[w][:m*D], at.wide[w][a.CacheLen*D:][:m*D]
+	widenRowsF16(&kf[0], &at.k.f16[off], kvDim, D, m)
+	widenRowsF16(&vf[0], &at.v.f16[off], kvDim, D, m)
 	return kvView{k: kf, v: vf, stride: D}
+}
+
+// base is the first position the work item starting at query row t0
+// computes: its First, rounded down to a multiple of 32 so that every
+// position keeps its lane (position % 8 or % 32) and its group of eight.
+func (at *attentionTask) base(t0 int) int { return at.a.First(t0) &^ 31 }
+
+// maskBefore sets the scores of the positions from base up to query row
+// t's First (s[0] is position base) to -inf, as llama.cpp's sliding-window
+// mask does.
+func (at *attentionTask) maskBefore(s []float32, t, base int) {
+	for j := range at.a.First(t) - base {
+		s[j] = float32(math.Inf(-1))
+	}
 }
 
 // do runs work items [lo, hi): one (query row, head) pair each, or with
@@ -131,34 +152,36 @@ func (at *attentionTask) do(w, lo, hi int) {
 	for idx := lo; idx < hi; idx++ {
 		t0, h := idx/a.Heads*per, idx%a.Heads
 		rows := min(per, a.T-t0)
+		base := at.base(t0)
 		var kv kvView
 		if fast {
-			kv = at.view(w, h/(a.Heads/a.KVHeads), a.Pos+t0+rows)
+			kv = at.view(w, h/(a.Heads/a.KVHeads), base, a.Pos+t0+rows)
 		}
 		if rows == 4 && a.HeadDim%64 == 0 {
-			at.quadRows(w, t0, h, kv)
+			at.quadRows(w, t0, h, base, kv)
 			continue
 		}
 		scored := false
 		if rows == 4 {
-			at.scoreQuad(w, t0, h, kv)
+			at.scoreQuad(w, t0, h, base, kv)
 			scored = true
 		}
 		for i := range rows {
-			at.row(w, t0+i, h, at.scores[w][i*at.stride:(i+1)*at.stride], scored, fast, kv)
+			at.row(w, t0+i, h, base, at.scores[w][i*at.stride:(i+1)*at.stride], scored, fast, kv)
 		}
 	}
 }
 
-// scoreQuad fills the score rows of query rows t0..t0+3, head h. The four
-// rows share the keys of the last (n = Pos+t0+4); the earlier rows' extra
-// scores lie past their n, where softmaxGGML masks them.
-func (at *attentionTask) scoreQuad(w, t0, h int, kv kvView) {
+// scoreQuad fills the score rows of query rows t0..t0+3, head h, from
+// position base on. The four rows share the keys of the last (up to
+// n = Pos+t0+4); the earlier rows' extra scores lie past their n, where
+// softmaxGGML masks them.
+func (at *attentionTask) scoreQuad(w, t0, h, base int, kv kvView) {
 	a := at.a
 	D := a.HeadDim
 	n := a.Pos + t0 + 4
 	_ = at.q[((t0+3)*a.Heads+h)*D+D-1]
-	scores4ZMM(&kv.k[0], kv.stride, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n, a.Scale, &at.scores[w][0], at.stride)
+	scores4ZMM(&kv.k[0], kv.stride, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n-base, a.Scale, &at.scores[w][0], at.stride)
 }
 
 // quadRows is the attention of query rows t0..t0+3, head h, with each pass
@@ -166,14 +189,15 @@ func (at *attentionTask) scoreQuad(w, t0, h int, kv kvView) {
 // multiples of 64): scoreQuad, the softmax of each row, axpy4ZMM into the
 // four rows' slot sums, and each row's fold. A row's probabilities past
 // its own positions are zeroed, so its sums are the ones row would form.
-func (at *attentionTask) quadRows(w, t0, h int, kv kvView) {
+func (at *attentionTask) quadRows(w, t0, h, base int, kv kvView) {
 	a := at.a
 	D := a.HeadDim
-	last := a.Pos + t0 + 4
-	at.scoreQuad(w, t0, h, kv)
+	last := a.Pos + t0 + 4 - base // positions base..: s[j] is position base+j
+	at.scoreQuad(w, t0, h, base, kv)
 	for i := range 4 {
 		s := at.scores[w][i*at.stride : (i+1)*at.stride]
-		n := a.Pos + t0 + i + 1
+		at.maskBefore(s, t0+i, base)
+		n := a.Pos + t0 + i + 1 - base
 		softmaxGGML(s[:(n+7)&^7], n)
 		if m := (n + 7) &^ 7; m < last {
 			clear(s[m:last])
@@ -188,9 +212,10 @@ func (at *attentionTask) quadRows(w, t0, h int, kv kvView) {
 }
 
 // row is the attention of query row t, head h, with s as its score row
-// (already holding the scores when scored): with fast, the assembly over
-// kv; otherwise the portable loops over the cache (f32 or f16).
-func (at *attentionTask) row(w, t, h int, s []float32, scored, fast bool, kv kvView) {
+// from position base on (already holding the scores when scored): with
+// fast, the assembly over kv; otherwise the portable loops over the cache
+// (f32 or f16).
+func (at *attentionTask) row(w, t, h, base int, s []float32, scored, fast bool, kv kvView) {
 	a := at.a
 	D := a.HeadDim
 	g := h / (a.Heads / a.KVHeads)
@@ -198,7 +223,7 @@ func (at *attentionTask) row(w, t, h int, s []float32, scored, fast bool, kv kvV
 	idx := t*a.Heads + h
 	q := at.q[idx*D : (idx+1)*D]
 	out := at.out[idx*D : (idx+1)*D]
-	n := a.Pos + t + 1
+	n := a.Pos + t + 1 - base // positions base..Pos+t: s[j] is position base+j
 	tmp := at.tmp[w]
 	krow := tmp[:D]
 	switch {
@@ -206,16 +231,18 @@ func (at *attentionTask) row(w, t, h int, s []float32, scored, fast bool, kv kvV
 	case fast:
 		scoresF32AVX2(&kv.k[0], kv.stride, &q[0], D, n, a.Scale, &s[0])
 	default:
-		for j := 0; j < n; j++ {
-			k := cacheRow(at.k, j*kvDim+g*D, krow)
+		for j := range n {
+			k := cacheRow(at.k, (base+j)*kvDim+g*D, krow)
 			s[j] = vecDotF32(k, q) * a.Scale
 		}
 	}
+	at.maskBefore(s, t, base)
 	softmaxGGML(s[:(n+7)&^7], n)
 	s = s[:n]
 
 	// acc[slot*D+i] accumulates position j's term p_j*v_j[i] in lane
-	// slot = j % slots, in order of j, with one FMA each.
+	// slot = j % slots, in order of j, with one FMA each (base is a
+	// multiple of 32: the lanes are the positions' own).
 	acc := tmp[2*D : 2*D+at.slots*D]
 	if fast {
 		axpySlotsAVX2(&s[0], &kv.v[0], kv.stride, D, n, &acc[0], at.slots)
@@ -223,7 +250,7 @@ func (at *attentionTask) row(w, t, h int, s []float32, scored, fast bool, kv kvV
 		clear(acc)
 		vrow := tmp[D : 2*D]
 		for j, p := range s {
-			v := cacheRow(at.v, j*kvDim+g*D, vrow)
+			v := cacheRow(at.v, (base+j)*kvDim+g*D, vrow)
 			axpyFMA(p, v, acc[(j%at.slots)*D:][:D])
 		}
 	}

@@ -67,6 +67,7 @@ type Backend struct {
 	grp               groupTask
 	softmax           softmaxTask
 	gelu              geluTask
+	geglu             gegluTask
 	norm              normTask
 	bias              addBiasTask
 	add               addTask

@@ -21,14 +21,20 @@ func (b *Backend) GELU(dst, x backend.Buffer, n int) {
 	if b.err != nil || b.fail(backend.CheckElementwise("gelu", n, []string{"dst", "x"}, dst, x)) {
 		return
 	}
+	b.gelu = geluTask{dst: f32s(dst)[:n], x: f32s(x)[:n], tab: b.geluTable()}
+	b.pool.run(&b.gelu, n, max(4096, b.pool.grainFor(n)))
+}
+
+// geluTable returns ggml's table of gelu at every float16 input, built on
+// first use.
+func (b *Backend) geluTable() []float32 {
 	if b.geluTab == nil {
 		b.geluTab = make([]float32, 1<<16)
 		for i := range b.geluTab {
 			b.geluTab[i] = geluEntry(quant.F16ToF32(uint16(i)))
 		}
 	}
-	b.gelu = geluTask{dst: f32s(dst)[:n], x: f32s(x)[:n], tab: b.geluTab}
-	b.pool.run(&b.gelu, n, max(4096, b.pool.grainFor(n)))
+	return b.geluTab
 }
 
 type geluTask struct {

@@ -1,6 +1,7 @@
 package cpu_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -129,6 +130,19 @@ func TestElementwise(t *testing.T) {
 	// pins the exact values)
 	closeTo(t, "gelu", read(t, b, dst), want, 2e-3)
 
+	b.GeGLU(dst, xb, yb, n)
+	for i := range want {
+		want[i] *= float64(y[i]) // gelu(x) from above
+	}
+	closeTo(t, "geglu", read(t, b, dst), want, 4e-3)
+
+	b.Scale(dst, xb, 0.3, n)
+	for i, v := range read(t, b, dst) {
+		if v != x[i]*0.3 {
+			t.Fatalf("scale: element %d: %g, want %g", i, v, x[i]*0.3)
+		}
+	}
+
 	b.Softmax(xb, 3, 100)
 	got := read(t, b, xb)
 	for r := 0; r < 3; r++ {
@@ -177,50 +191,64 @@ func TestRoPE(t *testing.T) {
 }
 
 // TestAttention checks causal grouped-query attention with f32 and f16
-// caches against a float64 computation.
+// caches against a float64 computation, with and without a sliding window,
+// on each of the paths: head dims 64 (the assembly; prefill in quads of
+// rows), 32 (quads scored together) and 8 (the portable loops).
 func TestAttention(t *testing.T) {
 	b := newCPU(t)
-	a := backend.AttentionArgs{T: 3, Pos: 4, Heads: 4, KVHeads: 2, HeadDim: 8, CacheLen: 10, Scale: 0.35}
-	kvDim := a.KVHeads * a.HeadDim
-	rows := a.Pos + a.T
-	k := backendtest.Floats(backendtest.Rand(7), rows*kvDim, 2)
-	v := backendtest.Floats(backendtest.Rand(8), rows*kvDim, 2)
-	q := backendtest.Floats(backendtest.Rand(9), a.T*a.Heads*a.HeadDim, 2)
-	want := make([]float64, len(q))
-	for ti := 0; ti < a.T; ti++ {
-		for h := 0; h < a.Heads; h++ {
-			g := h / (a.Heads / a.KVHeads)
-			n := a.Pos + ti + 1
-			s := make([]float64, n)
-			var mx, sum float64 = math.Inf(-1), 0
-			for j := 0; j < n; j++ {
-				for d := 0; d < a.HeadDim; d++ {
-					s[j] += float64(q[(ti*a.Heads+h)*a.HeadDim+d]) * float64(k[j*kvDim+g*a.HeadDim+d])
+	for _, a := range []backend.AttentionArgs{
+		{T: 3, Pos: 4, Heads: 4, KVHeads: 2, HeadDim: 8, CacheLen: 10, Scale: 0.35},
+		{T: 3, Pos: 4, Heads: 4, KVHeads: 2, HeadDim: 8, CacheLen: 10, Scale: 0.35, Window: 3},
+		{T: 1, Pos: 70, Heads: 2, KVHeads: 1, HeadDim: 64, CacheLen: 80, Scale: 0.125, Window: 5},
+		{T: 45, Pos: 30, Heads: 2, KVHeads: 1, HeadDim: 64, CacheLen: 80, Scale: 0.125, Window: 37},
+		{T: 45, Pos: 30, Heads: 4, KVHeads: 2, HeadDim: 32, CacheLen: 80, Scale: 0.2, Window: 9},
+		{T: 45, Pos: 30, Heads: 4, KVHeads: 2, HeadDim: 32, CacheLen: 80, Scale: 0.2, Window: 1000},
+	} {
+		kvDim := a.KVHeads * a.HeadDim
+		rows := a.Pos + a.T
+		k := backendtest.Floats(backendtest.Rand(7), rows*kvDim, 2)
+		v := backendtest.Floats(backendtest.Rand(8), rows*kvDim, 2)
+		q := backendtest.Floats(backendtest.Rand(9), a.T*a.Heads*a.HeadDim, 2)
+		want := make([]float64, len(q))
+		for ti := 0; ti < a.T; ti++ {
+			first := 0
+			if a.Window > 0 {
+				first = max(0, a.Pos+ti+1-a.Window)
+			}
+			for h := 0; h < a.Heads; h++ {
+				g := h / (a.Heads / a.KVHeads)
+				n := a.Pos + ti + 1
+				s := make([]float64, n)
+				var mx, sum float64 = math.Inf(-1), 0
+				for j := first; j < n; j++ {
+					for d := 0; d < a.HeadDim; d++ {
+						s[j] += float64(q[(ti*a.Heads+h)*a.HeadDim+d]) * float64(k[j*kvDim+g*a.HeadDim+d])
+					}
+					s[j] *= float64(a.Scale)
+					mx = math.Max(mx, s[j])
 				}
-				s[j] *= float64(a.Scale)
-				mx = math.Max(mx, s[j])
-			}
-			for j := range s {
-				s[j] = math.Exp(s[j] - mx)
-				sum += s[j]
-			}
-			for j := range s {
-				for d := 0; d < a.HeadDim; d++ {
-					want[(ti*a.Heads+h)*a.HeadDim+d] += s[j] / sum * float64(v[j*kvDim+g*a.HeadDim+d])
+				for j := first; j < n; j++ {
+					s[j] = math.Exp(s[j] - mx)
+					sum += s[j]
+				}
+				for j := first; j < n; j++ {
+					for d := 0; d < a.HeadDim; d++ {
+						want[(ti*a.Heads+h)*a.HeadDim+d] += s[j] / sum * float64(v[j*kvDim+g*a.HeadDim+d])
+					}
 				}
 			}
 		}
-	}
-	for _, c := range []struct {
-		dt  backend.DType
-		tol float64
-	}{{backend.F32, 1e-5}, {backend.F16, 3e-3}} {
-		kc, _ := b.NewBuffer(c.dt, a.CacheLen*kvDim)
-		vc, _ := b.NewBuffer(c.dt, a.CacheLen*kvDim)
-		b.StoreKV(kc, vc, upload(t, b, k), upload(t, b, v), 0, rows, kvDim)
-		dst, _ := b.NewBuffer(backend.F32, len(q))
-		b.Attention(dst, upload(t, b, q), kc, vc, a)
-		closeTo(t, "attention "+c.dt.String(), read(t, b, dst), want, c.tol)
+		for _, c := range []struct {
+			dt  backend.DType
+			tol float64
+		}{{backend.F32, 1e-5}, {backend.F16, 3e-3}} {
+			kc, _ := b.NewBuffer(c.dt, a.CacheLen*kvDim)
+			vc, _ := b.NewBuffer(c.dt, a.CacheLen*kvDim)
+			b.StoreKV(kc, vc, upload(t, b, k), upload(t, b, v), 0, rows, kvDim)
+			dst, _ := b.NewBuffer(backend.F32, len(q))
+			b.Attention(dst, upload(t, b, q), kc, vc, a)
+			closeTo(t, fmt.Sprintf("attention %s %+v", c.dt, a), read(t, b, dst), want, c.tol)
+		}
 	}
 }
 

@@ -13,8 +13,9 @@ var attentionKernels = map[backend.DType]map[int]string{
 }
 
 // Attention: causal grouped-query attention of q[T, Heads, D] over the
-// cache rows [0, Pos+t] of kc, vc [CacheLen, KVHeads*D] (F32 or F16) into
-// dst[T, Heads, D].
+// cache rows [a.First(t), Pos+t] of kc, vc [CacheLen, KVHeads*D] (F32 or
+// F16) into dst[T, Heads, D]. With a sliding window, the blocks start at
+// their first row's First: a decode step reads Window rows, not Pos+1.
 //
 // Kernels (kernels/attention.cu): attention_<f32|f16>_d<32|64|128|256>, a
 // flash-attention tile kernel (online softmax over K/V tiles in shared
@@ -58,7 +59,7 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	hchunks := ceilDiv(G, gb)
 	rowTiles := ceilDiv(a.T, br)
 	splitKeys := b.opts.AttnSplitKeys
-	keys := a.Pos + a.T
+	keys := a.Pos + a.T - a.First(0) // the most keys one row tile spans
 	nsplit := 1
 	if a.KVHeads*hchunks*rowTiles < 128 {
 		nsplit = ceilDiv(keys, splitKeys)
@@ -68,7 +69,7 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 		return
 	}
 	shape := func() string {
-		return fmt.Sprintf("%s T=%d pos=%d heads=%d/%d D=%d splits=%d", kb.dt, a.T, a.Pos, a.Heads, a.KVHeads, D, nsplit)
+		return fmt.Sprintf("%s T=%d pos=%d heads=%d/%d D=%d window=%d splits=%d", kb.dt, a.T, a.Pos, a.Heads, a.KVHeads, D, a.Window, nsplit)
 	}
 	part, counters := devPtr(0), devPtr(0)
 	if nsplit > 1 {
@@ -78,5 +79,5 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	kernel := attentionKernels[kb.dt][dmax]
 	b.launch("attention", shape, kernel, dim(a.KVHeads*hchunks, rowTiles, nsplit), dim(32*warps, 1, 1), 0,
 		d.dev(), part, counters, qb.dev(), kb.dev(), vb.dev(), a.T, b.stepScalar("attention", int32(a.Pos)),
-		a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb)
+		a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb, a.Window)
 }

@@ -234,7 +234,11 @@ func followCPU(t *testing.T, mc, mg model.Model, prompt []int32, steps int, maxN
 // and RMS-normalises each query and key head before RoPE (rmsnorm_f32 over
 // T*heads rows, in place); SmolLM3's fourth layer stores its keys without
 // RoPE (store_kv); llama3rope divides the rotary angles by Llama 3.1's
-// frequency factors (rope_store_kv's factors). Both backends follow the
+// frequency factors (rope_store_kv's factors); gemma3 scales its embeddings
+// and queries (scale_f32), gates its feed-forward with geglu_f32, norms the
+// outputs of both sub-blocks, and attends through a window of 12 positions
+// in five layers of six (attention's window; the 31 positions pass it).
+// Both backends follow the
 // CPU's greedy tokens for a prefill and 24 decode steps (followCPU); the
 // logits agree to NMSE 1e-3 at every step (measured: 1.7e-4 for Qwen3,
 // 4.2e-5 for SmolLM3, 1.8e-4 for llama3rope), and CUDA's token is the CPU's
@@ -256,6 +260,9 @@ func TestEmuArchitectures(t *testing.T) {
 			return c.Arch == "smollm3" && c.Layers == 4 && !c.UsesRoPE(3) && c.UsesRoPE(2)
 		}},
 		{"llama3rope", func(c model.Config) bool { return c.Arch == "llama" && c.RoPE.Factors != nil }},
+		{"gemma3", func(c model.Config) bool {
+			return c.Arch == "gemma3" && c.SlidingWindow == 12 && c.IsLocal(4) && !c.IsLocal(5) && c.TiedEmbed
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(root, "runtime", "engine", "testdata", "llama-tiny-"+c.name+".gguf")

@@ -34,6 +34,23 @@ type Config struct {
 	// (layer l with (l+1) % NoRoPEStep == 0): SmolLM3's NoPE layers, 4 as
 	// llama.cpp has it for the smollm3 architecture.
 	NoRoPEStep int
+
+	// Gemma 3 (zero elsewhere):
+	// SlidingWindow, when positive, limits the attention of the local
+	// layers to that many positions; every SWAPattern-th layer (layer l
+	// with l % SWAPattern == SWAPattern-1) is global, as llama.cpp's
+	// set_swa_pattern has it. Local layers rotate with RoPELocal.
+	SlidingWindow int
+	SWAPattern    int
+	RoPELocal     backend.RoPE
+	// EmbedScale multiplies the token embeddings (sqrt(dim)); QueryScale
+	// multiplies the queries after RoPE, attention then scaling by 1.
+	EmbedScale, QueryScale float32
+}
+
+// IsLocal reports whether layer l attends through a sliding window.
+func (c Config) IsLocal(l int) bool {
+	return c.SlidingWindow > 0 && (c.SWAPattern == 0 || l%c.SWAPattern < c.SWAPattern-1)
 }
 
 // UsesRoPE reports whether layer l of a rotary model rotates its queries
@@ -52,7 +69,7 @@ func (c Config) QDim() int { return c.Heads * c.HeadDim }
 func (c Config) AttentionScale() float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "gemma3", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -74,7 +91,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
 		c.NoRoPEStep = 4
-	case "qwen2", "qwen3":
+	case "qwen2", "qwen3", "gemma3":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:
@@ -154,6 +171,50 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("model: rope scaling %q is not supported (supported: none, linear)", scaling)
 	}
+	if arch == "gemma3" {
+		return gemma3Config(f, c)
+	}
+	return c, nil
+}
+
+// gemma3Config finishes c for gemma3, as llama.cpp's llama_model_gemma3
+// reads it: the sliding window and its layer pattern (default 6: five
+// local layers, then a global one), the local layers' RoPE base
+// (rope.freq_base_swa, default 10000, no scaling), and the scales.
+func gemma3Config(f *gguf.File, c Config) (Config, error) {
+	window, err := f.Uint32Or(f.ArchKey("attention.sliding_window"), 0)
+	if err != nil {
+		return Config{}, err
+	}
+	c.SlidingWindow = int(window)
+	if c.SlidingWindow > 0 {
+		pattern, err := f.Uint32Or(f.ArchKey("attention.sliding_window_pattern"), 6)
+		if err != nil {
+			return Config{}, fmt.Errorf("model: %w (gpurun reads the pattern as one number, not per-layer flags)", err)
+		}
+		c.SWAPattern = int(pattern)
+		c.RoPELocal = c.RoPE
+		c.RoPELocal.FreqScale = 1
+		if c.RoPELocal.FreqBase, err = f.Float32Or(f.ArchKey("rope.freq_base_swa"), 10000); err != nil {
+			return Config{}, err
+		}
+	}
+	softcap, err := f.Float32Or(f.ArchKey("final_logit_softcapping"), 0)
+	if err != nil {
+		return Config{}, err
+	}
+	if softcap != 0 {
+		return Config{}, fmt.Errorf("model: gemma3 with final logit softcapping (%g) is not supported", softcap)
+	}
+	// float32 arithmetic, as llama.cpp's: sqrtf(n_embd), and 1/sqrtf of
+	// the head size (of n_embd/n_head for the 62-layer 27B, after
+	// gemma_pytorch's query_pre_attn_scalar).
+	c.EmbedScale = float32(math.Sqrt(float64(c.Dim)))
+	qpre := c.HeadDim
+	if c.Layers == 62 {
+		qpre = c.Dim / c.Heads
+	}
+	c.QueryScale = 1 / float32(math.Sqrt(float64(qpre)))
 	return c, nil
 }
 

@@ -31,6 +31,7 @@ type Info struct {
 	RopeFreqBase   float32       `json:"rope_freq_base,omitempty"`
 	RopeScaling    string        `json:"rope_scaling,omitempty"`
 	RopeFactors    bool          `json:"rope_freq_factors,omitempty"` // rope_freqs.weight (Llama 3.1's scaling)
+	SlidingWindow  uint32        `json:"sliding_window,omitempty"`    // attention.sliding_window (Gemma 3's local layers)
 	NormEps        float32       `json:"norm_epsilon,omitempty"`
 	TokenizerModel string        `json:"tokenizer_model,omitempty"`
 	PreTokenizer   string        `json:"pre_tokenizer,omitempty"`
@@ -81,6 +82,7 @@ func Describe(f *gguf.File) Info {
 	}
 	in.RopeScaling, _ = f.String(f.ArchKey("rope.scaling.type"))
 	in.RopeFactors = f.Tensor("rope_freqs.weight") != nil
+	in.SlidingWindow = u("attention.sliding_window")
 	in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_rms_epsilon"))
 	if in.NormEps == 0 {
 		in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_epsilon"))

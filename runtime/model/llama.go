@@ -109,22 +109,28 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 }
 
 func (m *Llama) allocScratch() error {
-	c, R, S := m.cfg, m.opts.MaxBatch, m.opts.MaxSeqs
-	s := &m.s
+	_, fused := m.b.(backend.MatMulSwiGLUer)
+	return m.s.alloc(m.b, m.cfg, m.opts, !fused)
+}
+
+// alloc sizes the scratch for c and o; g and u (the gate and up
+// products) only when the backend multiplies them separately (gu).
+func (s *llamaScratch) alloc(b backend.Backend, c Config, o Options, gu bool) error {
+	R, S := o.MaxBatch, o.MaxSeqs
 	var err error
 	alloc := func(n int) backend.Buffer {
 		if err != nil {
 			return nil
 		}
 		var buf backend.Buffer
-		buf, err = m.b.NewBuffer(backend.F32, n)
+		buf, err = b.NewBuffer(backend.F32, n)
 		return buf
 	}
 	s.x, s.h, s.o = alloc(R*c.Dim), alloc(R*c.Dim), alloc(R*c.Dim)
 	s.q, s.att = alloc(R*c.QDim()), alloc(R*c.QDim())
 	s.k, s.v = alloc(R*c.KVDim()), alloc(R*c.KVDim())
 	s.ffn = alloc(R * c.FFN)
-	if _, fused := m.b.(backend.MatMulSwiGLUer); !fused {
+	if gu {
 		s.g, s.u = alloc(R*c.FFN), alloc(R*c.FFN)
 	}
 	s.logits = alloc(S * c.Vocab)

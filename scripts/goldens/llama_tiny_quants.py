@@ -46,6 +46,16 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          as convert_hf_to_gguf.py computes them), and a base of 500000;
   smollm3: the SmolLM3 architecture in Q8_0, 4 layers: llama's, without
          RoPE in every fourth layer (layer 3 here), as llama.cpp runs it;
+  gemma3: the Gemma 3 architecture in Q8_0, 6 layers with heads of 128
+         (1/sqrt(128) is not a power of two, so the query scale's rounding
+         shows): embeddings scaled by sqrt(dim) and tied to the classifier,
+         q/k head norms, the post-attention and post-feed-forward norms,
+         GELU-gated feed-forward, and a sliding window of 12 positions in
+         layers 0-4 (llama.cpp's default pattern of 6) with RoPE base 10000
+         there and 1000000 in layer 5, the global one. The positions of
+         the decode text and the greedy runs pass the window, and stay
+         under the 256 cells of llama.cpp's SWA cache, so its cells are in
+         position order (as gpurun's);
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -129,10 +139,11 @@ MODELS = {
     "qwen3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "smollm3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "llama3rope": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "gemma3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
-        "llama3rope": ("llama", DIM // HEADS, LAYERS, True)}
+        "llama3rope": ("llama", DIM // HEADS, LAYERS, True), "gemma3": ("gemma3", 128, 6, False, 12)}
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
@@ -177,7 +188,7 @@ def ggml_quantize(data, qtype):
     return out
 
 
-def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYERS, rope_freqs=False):
+def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYERS, rope_freqs=False, window=0):
     rng = np.random.default_rng(SEED)
 
     def normal(shape, std):
@@ -195,8 +206,10 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
     if hd != DIM // HEADS:
         w.add_key_length(hd)
         w.add_value_length(hd)
-    base = 500000.0 if rope_freqs else 10000.0
+    base = 500000.0 if rope_freqs else 1000000.0 if arch == "gemma3" else 10000.0
     w.add_rope_freq_base(base)
+    if window:
+        w.add_sliding_window(window)
     w.add_layer_norm_rms_eps(EPS)
     w.add_file_type(ftype)
     assert N_VOCAB == gpt2_tiny.N_VOCAB
@@ -222,16 +235,21 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             tensor(p + "attn_q.bias", normal((HEADS * hd,), 0.5))
             tensor(p + "attn_k.bias", normal((KV_HEADS * hd,), 0.5))
             tensor(p + "attn_v.bias", normal((KV_HEADS * hd,), 0.5))
-        if arch == "qwen3":
+        if arch in ("qwen3", "gemma3"):
             tensor(p + "attn_q_norm.weight", 1 + normal((hd,), 0.1))
             tensor(p + "attn_k_norm.weight", 1 + normal((hd,), 0.1))
         tensor(p + "attn_output.weight", normal((DIM, HEADS * hd), DIM ** -0.5), mt)
+        if arch == "gemma3":
+            tensor(p + "post_attention_norm.weight", 1 + normal((DIM,), 0.1))
         tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
         tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
         tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)
         tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), mt)
+        if arch == "gemma3":
+            tensor(p + "post_ffw_norm.weight", 1 + normal((DIM,), 0.1))
     tensor("output_norm.weight", 1 + normal((DIM,), 0.1))
-    tensor("output.weight", normal((N_VOCAB, DIM), 0.5), ot)
+    if arch != "gemma3":  # gemma3: the classifier is the token embedding
+        tensor("output.weight", normal((N_VOCAB, DIM), 0.5), ot)
 
     w.write_header_to_file()
     w.write_kv_data_to_file()

@@ -122,6 +122,15 @@ func Cases() []Case {
 			{T: 9, Pos: 5, Heads: 4, KVHeads: 1, HeadDim: 128, CacheLen: 20},
 			{T: 3, Pos: 2, Heads: 2, KVHeads: 1, HeadDim: 8, CacheLen: 8},
 			{T: 33, Pos: 64, Heads: 2, KVHeads: 1, HeadDim: 64, CacheLen: 100},
+			// sliding windows (Gemma 3's local layers): decode past the
+			// window, prefill rows whose windows start mid-tile, a window
+			// longer than the sequence
+			{T: 1, Pos: 37, Heads: 4, KVHeads: 1, HeadDim: 64, CacheLen: 40, Window: 7},
+			{T: 1, Pos: 300, Heads: 4, KVHeads: 1, HeadDim: 64, CacheLen: 320, Window: 100}, // split-K from First(0)
+			{T: 33, Pos: 64, Heads: 2, KVHeads: 1, HeadDim: 64, CacheLen: 100, Window: 20},
+			{T: 9, Pos: 5, Heads: 4, KVHeads: 2, HeadDim: 256, CacheLen: 20, Window: 6},
+			{T: 40, Pos: 2, Heads: 2, KVHeads: 1, HeadDim: 8, CacheLen: 48, Window: 5},
+			{T: 5, Pos: 3, Heads: 2, KVHeads: 2, HeadDim: 32, CacheLen: 8, Window: 100},
 		} {
 			a.Scale = float32(1 / math.Sqrt(float64(a.HeadDim)))
 			add(attentionCase(dt, a))
@@ -130,6 +139,8 @@ func Cases() []Case {
 	for _, n := range []int{1, 100, 1537} {
 		add(swigluCase(n))
 		add(geluCase(n))
+		add(gegluCase(n))
+		add(scaleCase(n))
 		add(addCase(n))
 		add(argmaxCase(n))
 	}
@@ -682,7 +693,11 @@ func attentionCase(dt backend.DType, a backend.AttentionArgs) Case {
 	if dt == backend.F16 {
 		maxNMSE = nmseF16
 	}
-	return Case{Op: "attention", Name: fmt.Sprintf("%s/T=%d/pos=%d/h=%d/kv=%d/d=%d", dt, a.T, a.Pos, a.Heads, a.KVHeads, a.HeadDim), MaxNMSE: maxNMSE,
+	name := fmt.Sprintf("%s/T=%d/pos=%d/h=%d/kv=%d/d=%d", dt, a.T, a.Pos, a.Heads, a.KVHeads, a.HeadDim)
+	if a.Window > 0 {
+		name += fmt.Sprintf("/window=%d", a.Window)
+	}
+	return Case{Op: "attention", Name: name, MaxNMSE: maxNMSE,
 		Run: func(b backend.Backend) ([]float32, error) {
 			kvDim := a.KVHeads * a.HeadDim
 			rows := a.Pos + a.T
@@ -725,6 +740,31 @@ func geluCase(n int) Case {
 				return nil, err
 			}
 			return withOutput(b, n, func(dst backend.Buffer) { b.GELU(dst, in[0], n) })
+		}}
+}
+
+// gegluCase: gates beyond ±10 take the clamps (see geluCase for the
+// rounding).
+func gegluCase(n int) Case {
+	return Case{Op: "geglu", Name: fmt.Sprintf("n=%d", n), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			in, err := inputs(b, Floats(Rand(112), n, 12), Floats(Rand(113), n, 2))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, n, func(dst backend.Buffer) { b.GeGLU(dst, in[0], in[1], n) })
+		}}
+}
+
+// scaleCase: one rounded product per element, the same everywhere.
+func scaleCase(n int) Case {
+	return Case{Op: "scale", Name: fmt.Sprintf("n=%d", n), MaxNMSE: 0,
+		Run: func(b backend.Backend) ([]float32, error) {
+			in, err := inputs(b, Floats(Rand(114), n, 3))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, n, func(dst backend.Buffer) { b.Scale(dst, in[0], 25.298221, n) })
 		}}
 }
 

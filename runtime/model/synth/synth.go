@@ -22,10 +22,11 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "gemma3" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
-	RopeBase                                     float32 // llama, qwen2, qwen3
+	RopeBase                                     float32 // llama, qwen2, qwen3, gemma3 (its global layers)
+	Window                                       int     // gemma3: attention.sliding_window (0: no window)
 	Tied                                         bool    // no output.weight: the embedding is the classifier
 }
 
@@ -37,6 +38,8 @@ var shapes = map[string]Shape{
 	"tinyllama-1b": {Dim: 2048, Heads: 32, KVHeads: 4, FFN: 5632, Layers: 22, Vocab: 32000, Ctx: 2048, RopeBase: 10000},
 	"qwen2.5-0.5b": {Arch: "qwen2", Dim: 896, Heads: 14, KVHeads: 2, FFN: 4864, Layers: 24, Vocab: 151936, Ctx: 32768, RopeBase: 1000000, Tied: true},
 	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
+	"gemma3-270m":  {Arch: "gemma3", Dim: 640, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 2048, Layers: 18, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
+	"gemma3-1b":    {Arch: "gemma3", Dim: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Layers: 26, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
 	// GPT-2 ties its classifier to the embedding, but llama.cpp's converter
 	// writes the copy as output.weight: so do we.
 	"gpt2-124m": {Arch: "gpt2", Dim: 768, Heads: 12, KVHeads: 12, FFN: 3072, Layers: 12, Vocab: 50257, Ctx: 1024},
@@ -67,7 +70,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	if arch == "" {
 		arch = "llama"
 	}
-	if s.Heads <= 0 || s.Dim%s.Heads != 0 {
+	if s.Heads <= 0 || (s.HeadDim == 0 && s.Dim%s.Heads != 0) {
 		return nil, fmt.Errorf("synth: %d heads do not divide dim %d", s.Heads, s.Dim)
 	}
 	hd := s.Dim / s.Heads
@@ -85,7 +88,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "smollm3":
+	case "llama", "qwen2", "qwen3", "smollm3", "gemma3":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
 		w.AddKV(arch+".rope.dimension_count", uint32(hd))
@@ -94,6 +97,9 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			w.AddKV(arch+".attention.value_length", uint32(hd))
 		}
 		w.AddKV(arch+".attention.layer_norm_rms_epsilon", float32(1e-5))
+		if arch == "gemma3" && s.Window > 0 {
+			w.AddKV("gemma3.attention.sliding_window", uint32(s.Window))
+		}
 	default:
 		return nil, fmt.Errorf("synth: unknown architecture %q", arch)
 	}
@@ -150,7 +156,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		mat(p+"attn_q.weight", wt, s.Heads*hd, d)
 		mat(p+"attn_k.weight", wt, s.KVHeads*hd, d)
 		mat(p+"attn_v.weight", wt, s.KVHeads*hd, d)
-		if arch == "qwen3" {
+		if arch == "qwen3" || arch == "gemma3" {
 			vec(p+"attn_q_norm.weight", hd, ones)
 			vec(p+"attn_k_norm.weight", hd, ones)
 		}
@@ -160,10 +166,16 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			vec(p+"attn_v.bias", s.KVHeads*hd, zeros)
 		}
 		mat(p+"attn_output.weight", wt, d, s.Heads*hd)
+		if arch == "gemma3" {
+			vec(p+"post_attention_norm.weight", d, ones)
+		}
 		vec(p+"ffn_norm.weight", d, ones)
 		mat(p+"ffn_gate.weight", wt, s.FFN, d)
 		mat(p+"ffn_up.weight", wt, s.FFN, d)
 		mat(p+"ffn_down.weight", wt, d, s.FFN)
+		if arch == "gemma3" {
+			vec(p+"post_ffw_norm.weight", d, ones)
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errs[0]

@@ -1,0 +1,184 @@
+package model
+
+import (
+	"fmt"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/kvcache"
+)
+
+// Gemma3 is the gemma3 architecture (Gemma 3 270M, 1B, 4B, ... as text
+// models), as llama.cpp's llama_model_gemma3 runs it. Next to Llama:
+//   - the token embeddings are scaled by sqrt(dim) and double as the
+//     classifier;
+//   - each query and key head is RMS-normalised before NeoX RoPE, and the
+//     queries are scaled after it (Config.QueryScale; attention scales by 1);
+//   - five layers of six are local: they attend to the last
+//     Config.SlidingWindow positions only and rotate with their own RoPE
+//     base (Config.RoPELocal);
+//   - the attention and feed-forward outputs pass through an RMSNorm of their
+//     own before joining the residual stream;
+//   - the feed-forward is gated by GELU (GeGLU) instead of SiLU.
+//
+// The norm weights in a GGUF file already hold Gemma's 1 + w (llama.cpp's
+// converter adds the 1).
+//
+// Shapes as in Llama: (rows, cols) with cols contiguous.
+type Gemma3 struct {
+	cfg  Config
+	opts Options
+	b    backend.Backend
+
+	TokEmbd backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`      // (vocab, dim)
+	OutNorm backend.Weight `gguf:"output_norm.weight" shape:"dim"`           // (dim)
+	Output  backend.Weight `gguf:"output.weight,optional" shape:"dim,vocab"` // (vocab, dim); absent: tied to TokEmbd
+	Layers  []Gemma3Layer
+
+	s llamaScratch
+}
+
+// Gemma3Layer is one transformer block.
+type Gemma3Layer struct {
+	AttnNorm     backend.Weight `gguf:"attn_norm.weight" shape:"dim"`           // (dim)
+	Wq           backend.Weight `gguf:"attn_q.weight" shape:"dim,qdim"`         // (heads*head_dim, dim)
+	Wk           backend.Weight `gguf:"attn_k.weight" shape:"dim,kvdim"`        // (kv_heads*head_dim, dim)
+	Wv           backend.Weight `gguf:"attn_v.weight" shape:"dim,kvdim"`        // (kv_heads*head_dim, dim)
+	QNorm        backend.Weight `gguf:"attn_q_norm.weight" shape:"headdim"`     // (head_dim)
+	KNorm        backend.Weight `gguf:"attn_k_norm.weight" shape:"headdim"`     // (head_dim)
+	Wo           backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"`    // (dim, heads*head_dim)
+	AttnPostNorm backend.Weight `gguf:"post_attention_norm.weight" shape:"dim"` // (dim)
+	FFNNorm      backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`            // (dim)
+	Gate         backend.Weight `gguf:"ffn_gate.weight" shape:"dim,ffn"`        // (ffn, dim)
+	Up           backend.Weight `gguf:"ffn_up.weight" shape:"dim,ffn"`          // (ffn, dim)
+	Down         backend.Weight `gguf:"ffn_down.weight" shape:"ffn,dim"`        // (dim, ffn)
+	FFNPostNorm  backend.Weight `gguf:"post_ffw_norm.weight" shape:"dim"`       // (dim)
+}
+
+func loadGemma3(f *gguf.File, b backend.Backend, o Options) (*Gemma3, error) {
+	cfg, err := ReadConfig(f)
+	if err != nil {
+		return nil, err
+	}
+	emb := f.Tensor("token_embd.weight")
+	if emb == nil || len(emb.Dims) != 2 {
+		return nil, fmt.Errorf("model: tensor \"token_embd.weight\" is missing or not 2-D")
+	}
+	cfg.Vocab = int(emb.Dims[1])
+	dims := map[string]int{
+		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN, "headdim": cfg.HeadDim,
+	}
+	m := &Gemma3{cfg: cfg, opts: o, b: b, Layers: make([]Gemma3Layer, cfg.Layers)}
+	if err := loadWeights(f, b, "", dims, m); err != nil {
+		return nil, err
+	}
+	if m.Output == nil {
+		m.Output = m.TokEmbd
+		m.cfg.TiedEmbed = true
+	}
+	for l := range m.Layers {
+		if err := loadWeights(f, b, fmt.Sprintf("blk.%d.", l), dims, &m.Layers[l]); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.s.alloc(b, m.cfg, o, true); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Config returns the hyperparameters.
+func (m *Gemma3) Config() Config { return m.cfg }
+
+// Backend returns the backend the weights live on.
+func (m *Gemma3) Backend() backend.Backend { return m.b }
+
+// Options returns the batch limits.
+func (m *Gemma3) Options() Options { return m.opts }
+
+// NewCache allocates a KV cache for one sequence (every layer keeps all of
+// its positions; a local layer's attention reads only its window of them).
+func (m *Gemma3) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
+	return kvcache.New(m.b, m.cfg.Layers, ctxLen, m.cfg.KVDim(), dt)
+}
+
+// Forward runs the segments through the model; see Model.Forward.
+func (m *Gemma3) Forward(segs []Segment) (backend.Buffer, error) {
+	R, err := checkSegments(segs, m.opts)
+	if err != nil {
+		return nil, err
+	}
+	b, c, s := m.b, m.cfg, &m.s
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+
+	pos := positions(segs, s.pos)                       // (R) positions of all rows, segment after segment
+	embedTokens(b, s.x, s.xRow, m.TokEmbd, segs, c.Dim) // x (R, dim) = token embeddings
+	b.Scale(s.x, s.x, c.EmbedScale, R*c.Dim)            // x *= sqrt(dim)
+
+	for l := range m.Layers {
+		L := &m.Layers[l]
+		// Attention: q, k, v = norm(x)·W; per-head norms of q and k; RoPE;
+		// cache; q scaled; attention (windowed in local layers); o = att·Woᵀ.
+		attnNorm := backend.Norm{W: L.AttnNorm, Eps: c.NormEps}
+		backend.NormMatMulQKV(b, s.q, s.k, s.v, s.x, attnNorm, L.Wq, L.Wk, L.Wv, R, s.h) // (R, qdim), (R, kvdim), (R, kvdim)
+		b.RMSNorm(s.q, s.q, L.QNorm, R*c.Heads, c.NormEps)                               // (R*heads, head_dim)
+		b.RMSNorm(s.k, s.k, L.KNorm, R*c.KVHeads, c.NormEps)                             // (R*kv_heads, head_dim)
+		ropeArgs := backend.RoPEStoreKVArgs{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, RoPE: c.RoPE}
+		window := 0
+		if c.IsLocal(l) {
+			ropeArgs.RoPE, window = c.RoPELocal, c.SlidingWindow
+		}
+		row := 0
+		for _, sg := range segs {
+			T, p := len(sg.Tokens), sg.Cache.Pos()
+			q := rows(s.q, s.qRow, row, T, c.QDim())
+			k, v := rows(s.k, s.kRow, row, T, c.KVDim()), rows(s.v, s.vRow, row, T, c.KVDim())
+			backend.RoPEStoreKV(b, q, k, v, sg.Cache.K[l], sg.Cache.V[l], pos[row:row+T], ropeArgs)
+			b.Scale(q, q, c.QueryScale, T*c.QDim())
+			b.Attention(rows(s.att, s.attRow, row, T, c.QDim()), q,
+				sg.Cache.K[l], sg.Cache.V[l], backend.AttentionArgs{
+					T: T, Pos: p, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
+					Scale: 1, CacheLen: sg.Cache.Len, Window: window,
+				})
+			row += T
+		}
+		b.MatMul(s.o, s.att, L.Wo, R) // o (R, dim)
+
+		if l == len(m.Layers)-1 && R > len(segs) {
+			// The rest of the last layer runs only on the rows whose logits
+			// are wanted, each segment's last, as llama.cpp's does
+			// (inp_out_ids, taken after the attention projection).
+			row := 0
+			for _, sg := range segs {
+				row += len(sg.Tokens)
+				m.residual(L, s.x.Slice((row-1)*c.Dim, c.Dim), s.o.Slice((row-1)*c.Dim, c.Dim), 1)
+			}
+			continue
+		}
+		m.residual(L, s.x, s.o, R)
+	}
+
+	// Logits of each segment's last row: norm(x)·Outputᵀ.
+	outNorm := backend.Norm{W: m.OutNorm, Eps: c.NormEps}
+	return finish(b, s.logits, s.x, s.h, outNorm, m.Output, segs, R, c.Dim, c.Vocab)
+}
+
+// residual is the rest of block L for T rows, from the attention
+// projection o (T, dim) on (o is overwritten):
+//
+//	x += postnorm(o)
+//	x += postnorm(down · (gelu(gate · norm(x)) * (up · norm(x))))
+func (m *Gemma3) residual(L *Gemma3Layer, x, o backend.Buffer, T int) {
+	b, c, s := m.b, m.cfg, &m.s
+	b.RMSNorm(o, o, L.AttnPostNorm, T, c.NormEps)
+	b.Add(x, x, o, T*c.Dim)
+	b.RMSNorm(s.h, x, L.FFNNorm, T, c.NormEps) // h (T, dim)
+	b.MatMul(s.g, s.h, L.Gate, T)              // (T, ffn)
+	b.MatMul(s.u, s.h, L.Up, T)                // (T, ffn)
+	b.GeGLU(s.ffn, s.g, s.u, T*c.FFN)          // (T, ffn)
+	b.MatMul(o, s.ffn, L.Down, T)              // (T, dim)
+	b.RMSNorm(o, o, L.FFNPostNorm, T, c.NormEps)
+	b.Add(x, x, o, T*c.Dim)
+}
