@@ -16,6 +16,7 @@
 #include "rope.cu"
 #include "rope_store_kv.cu"
 #include "scale.cu"
+#include "softcap.cu"
 #include "softmax.cu"
 #include "store_kv.cu"
 #include "swiglu.cu"

@@ -5,7 +5,9 @@
 //
 //   dst[t, h, :] = softmax(scale * q[t, h, :] · K[f(t)..pos+t, g, :]ᵀ) · V[f(t)..pos+t, g, :]
 //   g = h / (heads / kvheads), f(t) = 0, or with a sliding window
-//   (window > 0) max(0, pos + t + 1 - window)
+//   (window > 0) max(0, pos + t + 1 - window); with soft-capping (cap > 0)
+//   each score s = scale * q·k becomes cap * tanh(s / cap), cap being
+//   scale * Softcap (Gemma 2)
 //
 // Kernels: attention_<cache dtype>_d<DMAX> for head dims D <= DMAX (32, 64,
 // 128, 256).
@@ -84,7 +86,7 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
                                                       int* __restrict__ counters, const float* __restrict__ q,
                                                       const KV* __restrict__ kc, const KV* __restrict__ vc, int T, int pos,
                                                       int heads, int kvheads, int D, float scale, int split_keys, int BR,
-                                                      int GB, int window) {
+                                                      int GB, int window, float cap) {
     constexpr int NW = 4;              // warps
     constexpr int QV = NW * QVW;       // query vectors per block, max
     constexpr int DPL = DMAX / 32;     // output dims per lane
@@ -176,7 +178,7 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
             if (lane < BC && key < k_end && key <= pos + t && (window <= 0 || key > pos + t - window)) {
                 float dot = 0.0f;
                 for (int d = 0; d < D; d++) dot += Qs[qv][d] * Ks[lane][d];
-                s = dot;
+                s = cap > 0.0f ? cap * tanhf(dot * (1.0f / cap)) : dot;
             }
             const float mt = warp_max(s);
             const float mn = fmaxf(m[i], mt);
@@ -254,8 +256,8 @@ static __device__ __forceinline__ void attention_tile(float* __restrict__ dst, f
 // the next decode step with the same arguments.
 #define ATT_ARGS                                                                                                  \
     float *dst, float *part, int *counters, const float *q, const KV_T *kc, const KV_T *vc, int T, const int *posp, \
-        int heads, int kvheads, int D, float scale, int split_keys, int BR, int GB, int window
-#define ATT_PASS dst, part, counters, q, kc, vc, T, *posp, heads, kvheads, D, scale, split_keys, BR, GB, window
+        int heads, int kvheads, int D, float scale, int split_keys, int BR, int GB, int window, float cap
+#define ATT_PASS dst, part, counters, q, kc, vc, T, *posp, heads, kvheads, D, scale, split_keys, BR, GB, window, cap
 
 #define KV_T float
 extern "C" __global__ void attention_f32_d32(ATT_ARGS) { attention_tile<float, 32, 32, 4>(ATT_PASS); }

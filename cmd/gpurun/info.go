@@ -130,6 +130,9 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 	if in.SlidingWindow > 0 {
 		row("sliding window", fmt.Sprintf("%d positions (local layers)", in.SlidingWindow))
 	}
+	if in.AttnSoftcap > 0 || in.FinalSoftcap > 0 {
+		row("soft-capping", fmt.Sprintf("attention %g, logits %g", in.AttnSoftcap, in.FinalSoftcap))
+	}
 	row("norm epsilon", in.NormEps)
 	tok := in.TokenizerModel
 	if in.PreTokenizer != "" {

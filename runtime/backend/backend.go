@@ -104,6 +104,11 @@ type AttentionArgs struct {
 	// the Window most recent positions, (Pos+t-Window, Pos+t] (Gemma 3's
 	// local layers; llama.cpp's LLAMA_SWA_TYPE_STANDARD). 0: all of them.
 	Window int
+	// Softcap, when positive, caps the scores before the softmax:
+	// s = Scale * Softcap * tanh(q·k / Softcap), Gemma 2's attention logit
+	// soft-capping (llama.cpp: kq scaled by 1/Softcap, tanh, scaled by
+	// Softcap, then the softmax's scale). 0: s = Scale * q·k.
+	Softcap float32
 }
 
 // First is the first cache row that query row t sees.
@@ -160,6 +165,10 @@ type Backend interface {
 	GeGLU(dst, gate, up Buffer, n int)
 	// Scale: dst[i] = x[i] * s for n elements (dst may alias x).
 	Scale(dst, x Buffer, s float32, n int)
+	// Softcap: dst[i] = tanh(x[i] * (1/c)) * c for n elements (dst may
+	// alias x), each step rounded to float32: Gemma 2's final logit
+	// soft-capping.
+	Softcap(dst, x Buffer, c float32, n int)
 	// Add: dst[i] = a[i] + b[i] for n elements (dst may alias a or b).
 	Add(dst, a, b Buffer, n int)
 	// Softmax in place over each of rows rows of n elements.

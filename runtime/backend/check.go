@@ -180,7 +180,7 @@ func CheckRoPEStoreKV(q, k, v, kc, vc Buffer, pos []int32, a RoPEStoreKVArgs) er
 // CheckAttention validates Attention arguments.
 func CheckAttention(dst, q, kc, vc Buffer, a AttentionArgs) error {
 	switch {
-	case a.T < 1 || a.Pos < 0 || a.Heads < 1 || a.KVHeads < 1 || a.HeadDim < 1 || a.Window < 0:
+	case a.T < 1 || a.Pos < 0 || a.Heads < 1 || a.KVHeads < 1 || a.HeadDim < 1 || a.Window < 0 || !(a.Softcap >= 0):
 		return Shapef("attention", "bad shape %+v", a)
 	case a.Heads%a.KVHeads != 0:
 		return Shapef("attention", "%d heads are not a multiple of %d KV heads", a.Heads, a.KVHeads)

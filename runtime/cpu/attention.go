@@ -28,6 +28,10 @@ import (
 //     output). Positions past Pos+t are masked to exactly 0 in llama.cpp,
 //     which leaves every lane sum unchanged, so they are skipped here.
 //
+// Soft-capping (a.Softcap) scores with scale 1, caps each score as
+// llama.cpp's graph does (times 1/Softcap, tanhf, times Softcap), then
+// applies a.Scale (the softmax's scale).
+//
 // A sliding window (a.Window) masks the positions before a.First(t) to -inf
 // before the softmax, as llama.cpp's mask does, and the work starts at the
 // first row's First rounded down to a multiple of 32: the positions skipped
@@ -43,7 +47,7 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 		return
 	}
 	if kb, vb := kc.(*Buf), vc.(*Buf); a.T == 1 && useZMM && a.HeadDim%64 == 0 && !kb.isF16 &&
-		a.Heads > a.KVHeads && a.Pos+1 >= decodeGroupMin && a.First(0) == 0 {
+		a.Heads > a.KVHeads && a.Pos+1 >= decodeGroupMin && a.First(0) == 0 && a.Softcap == 0 {
 		b.attentionGrouped(dst, q, kb, vb, a)
 		return
 	}
@@ -181,7 +185,32 @@ func (at *attentionTask) scoreQuad(w, t0, h, base int, kv kvView) {
 	D := a.HeadDim
 	n := a.Pos + t0 + 4
 	_ = at.q[((t0+3)*a.Heads+h)*D+D-1]
-	scores4ZMM(&kv.k[0], kv.stride, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n-base, a.Scale, &at.scores[w][0], at.stride)
+	scores4ZMM(&kv.k[0], kv.stride, &at.q[(t0*a.Heads+h)*D], a.Heads*D, D, n-base, at.dotScale(), &at.scores[w][0], at.stride)
+	for i := range 4 {
+		at.capScores(at.scores[w][i*at.stride:][:n-base])
+	}
+}
+
+// dotScale is the scale the score kernels apply to q·k: a.Scale, or 1
+// when capScores applies it after the cap.
+func (at *attentionTask) dotScale() float32 {
+	if at.a.Softcap > 0 {
+		return 1
+	}
+	return at.a.Scale
+}
+
+// capScores soft-caps raw scores q·k and scales them (a.Softcap > 0; a
+// no-op otherwise).
+func (at *attentionTask) capScores(s []float32) {
+	c := at.a.Softcap
+	if c <= 0 {
+		return
+	}
+	inv, scale := 1/c, at.a.Scale
+	for j, v := range s {
+		s[j] = softcap(v, inv, c) * scale
+	}
 }
 
 // quadRows is the attention of query rows t0..t0+3, head h, with each pass
@@ -229,12 +258,14 @@ func (at *attentionTask) row(w, t, h, base int, s []float32, scored, fast bool, 
 	switch {
 	case scored:
 	case fast:
-		scoresF32AVX2(&kv.k[0], kv.stride, &q[0], D, n, a.Scale, &s[0])
+		scoresF32AVX2(&kv.k[0], kv.stride, &q[0], D, n, at.dotScale(), &s[0])
+		at.capScores(s[:n])
 	default:
 		for j := range n {
 			k := cacheRow(at.k, (base+j)*kvDim+g*D, krow)
-			s[j] = vecDotF32(k, q) * a.Scale
+			s[j] = vecDotF32(k, q) * at.dotScale()
 		}
+		at.capScores(s[:n])
 	}
 	at.maskBefore(s, t, base)
 	softmaxGGML(s[:(n+7)&^7], n)

@@ -136,6 +136,12 @@ func TestElementwise(t *testing.T) {
 	}
 	closeTo(t, "geglu", read(t, b, dst), want, 4e-3)
 
+	b.Softcap(dst, xb, 2.5, n)
+	for i := range want {
+		want[i] = 2.5 * math.Tanh(float64(x[i])/2.5)
+	}
+	closeTo(t, "softcap", read(t, b, dst), want, 1e-6)
+
 	b.Scale(dst, xb, 0.3, n)
 	for i, v := range read(t, b, dst) {
 		if v != x[i]*0.3 {
@@ -203,6 +209,11 @@ func TestAttention(t *testing.T) {
 		{T: 45, Pos: 30, Heads: 2, KVHeads: 1, HeadDim: 64, CacheLen: 80, Scale: 0.125, Window: 37},
 		{T: 45, Pos: 30, Heads: 4, KVHeads: 2, HeadDim: 32, CacheLen: 80, Scale: 0.2, Window: 9},
 		{T: 45, Pos: 30, Heads: 4, KVHeads: 2, HeadDim: 32, CacheLen: 80, Scale: 0.2, Window: 1000},
+		// soft-capped scores (Gemma 2), alone and with a window
+		{T: 3, Pos: 4, Heads: 4, KVHeads: 2, HeadDim: 8, CacheLen: 10, Scale: 0.35, Softcap: 2},
+		{T: 1, Pos: 70, Heads: 2, KVHeads: 1, HeadDim: 64, CacheLen: 80, Scale: 1, Softcap: 5},
+		{T: 45, Pos: 30, Heads: 2, KVHeads: 1, HeadDim: 64, CacheLen: 80, Scale: 0.125, Window: 37, Softcap: 3},
+		{T: 45, Pos: 30, Heads: 4, KVHeads: 2, HeadDim: 32, CacheLen: 80, Scale: 0.2, Softcap: 1.5},
 	} {
 		kvDim := a.KVHeads * a.HeadDim
 		rows := a.Pos + a.T
@@ -223,6 +234,9 @@ func TestAttention(t *testing.T) {
 				for j := first; j < n; j++ {
 					for d := 0; d < a.HeadDim; d++ {
 						s[j] += float64(q[(ti*a.Heads+h)*a.HeadDim+d]) * float64(k[j*kvDim+g*a.HeadDim+d])
+					}
+					if a.Softcap > 0 {
+						s[j] = float64(a.Softcap) * math.Tanh(s[j]/float64(a.Softcap))
 					}
 					s[j] *= float64(a.Scale)
 					mx = math.Max(mx, s[j])

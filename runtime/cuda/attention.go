@@ -15,7 +15,9 @@ var attentionKernels = map[backend.DType]map[int]string{
 // Attention: causal grouped-query attention of q[T, Heads, D] over the
 // cache rows [a.First(t), Pos+t] of kc, vc [CacheLen, KVHeads*D] (F32 or
 // F16) into dst[T, Heads, D]. With a sliding window, the blocks start at
-// their first row's First: a decode step reads Window rows, not Pos+1.
+// their first row's First: a decode step reads Window rows, not Pos+1. The
+// kernel scales the queries as it loads them, so a soft cap reaches it as
+// Scale*Softcap (the same function of q·k).
 //
 // Kernels (kernels/attention.cu): attention_<f32|f16>_d<32|64|128|256>, a
 // flash-attention tile kernel (online softmax over K/V tiles in shared
@@ -79,5 +81,5 @@ func (b *Backend) Attention(dst, q, kc, vc backend.Buffer, a backend.AttentionAr
 	kernel := attentionKernels[kb.dt][dmax]
 	b.launch("attention", shape, kernel, dim(a.KVHeads*hchunks, rowTiles, nsplit), dim(32*warps, 1, 1), 0,
 		d.dev(), part, counters, qb.dev(), kb.dev(), vb.dev(), a.T, b.stepScalar("attention", int32(a.Pos)),
-		a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb, a.Window)
+		a.Heads, a.KVHeads, D, a.Scale, splitKeys, br, gb, a.Window, a.Scale*a.Softcap)
 }

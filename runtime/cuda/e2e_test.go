@@ -237,7 +237,9 @@ func followCPU(t *testing.T, mc, mg model.Model, prompt []int32, steps int, maxN
 // frequency factors (rope_store_kv's factors); gemma3 scales its embeddings
 // and queries (scale_f32), gates its feed-forward with geglu_f32, norms the
 // outputs of both sub-blocks, and attends through a window of 12 positions
-// in five layers of six (attention's window; the 31 positions pass it).
+// in five layers of six (attention's window; the 31 positions pass it);
+// gemma2 soft-caps the attention scores (attention's cap) and the logits
+// (softcap_f32) with the device's tanhf.
 // Both backends follow the
 // CPU's greedy tokens for a prefill and 24 decode steps (followCPU); the
 // logits agree to NMSE 1e-3 at every step (measured: 1.7e-4 for Qwen3,
@@ -262,6 +264,9 @@ func TestEmuArchitectures(t *testing.T) {
 		{"llama3rope", func(c model.Config) bool { return c.Arch == "llama" && c.RoPE.Factors != nil }},
 		{"gemma3", func(c model.Config) bool {
 			return c.Arch == "gemma3" && c.SlidingWindow == 12 && c.IsLocal(4) && !c.IsLocal(5) && c.TiedEmbed
+		}},
+		{"gemma2", func(c model.Config) bool {
+			return c.Arch == "gemma2" && c.SlidingWindow == 12 && c.IsLocal(2) && !c.IsLocal(3) && c.AttnSoftcap == 50 && c.FinalSoftcap == 30
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

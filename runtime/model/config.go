@@ -35,7 +35,7 @@ type Config struct {
 	// llama.cpp has it for the smollm3 architecture.
 	NoRoPEStep int
 
-	// Gemma 3 (zero elsewhere):
+	// Gemma 2 and 3 (zero elsewhere):
 	// SlidingWindow, when positive, limits the attention of the local
 	// layers to that many positions; every SWAPattern-th layer (layer l
 	// with l % SWAPattern == SWAPattern-1) is global, as llama.cpp's
@@ -46,6 +46,9 @@ type Config struct {
 	// EmbedScale multiplies the token embeddings (sqrt(dim)); QueryScale
 	// multiplies the queries after RoPE, attention then scaling by 1.
 	EmbedScale, QueryScale float32
+	// AttnSoftcap and FinalSoftcap, when positive, soft-cap the attention
+	// scores and the logits: c * tanh(x / c) (Gemma 2).
+	AttnSoftcap, FinalSoftcap float32
 }
 
 // IsLocal reports whether layer l attends through a sliding window.
@@ -69,7 +72,7 @@ func (c Config) QDim() int { return c.Heads * c.HeadDim }
 func (c Config) AttentionScale() float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "gemma3", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -91,7 +94,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
 		c.NoRoPEStep = 4
-	case "qwen2", "qwen3", "gemma3":
+	case "qwen2", "qwen3", "gemma2", "gemma3":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:
@@ -171,47 +174,73 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("model: rope scaling %q is not supported (supported: none, linear)", scaling)
 	}
-	if arch == "gemma3" {
-		return gemma3Config(f, c)
+	if arch == "gemma2" || arch == "gemma3" {
+		return gemmaConfig(f, c)
 	}
 	return c, nil
 }
 
-// gemma3Config finishes c for gemma3, as llama.cpp's llama_model_gemma3
-// reads it: the sliding window and its layer pattern (default 6: five
-// local layers, then a global one), the local layers' RoPE base
-// (rope.freq_base_swa, default 10000, no scaling), and the scales.
-func gemma3Config(f *gguf.File, c Config) (Config, error) {
-	window, err := f.Uint32Or(f.ArchKey("attention.sliding_window"), 0)
+// gemmaConfig finishes c for gemma2 and gemma3, as llama.cpp's
+// llama_model_gemma2 and llama_model_gemma3 read them:
+//
+//	                       gemma2                 gemma3
+//	sliding window         key, default 4096      key; none without it
+//	pattern (1 global in)  key, default 2         key, default 6
+//	local RoPE base        rope.freq_base_swa, default: the global one's / 10000
+//	local RoPE scale       the global one's       1
+//	attention soft-cap     key, default 50        none
+//	final soft-cap         key, default 30        key; none without it
+//
+// and the scales of both: the embeddings by sqrtf(dim), the queries by
+// 1/sqrtf(head dim) (of dim/heads for the 27B models, after
+// gemma_pytorch's query_pre_attn_scalar), in float32 as llama.cpp has them.
+func gemmaConfig(f *gguf.File, c Config) (Config, error) {
+	g2 := c.Arch == "gemma2"
+	var err error
+	u := func(key string, def uint32) int {
+		var v uint32
+		if err == nil {
+			v, err = f.Uint32Or(f.ArchKey(key), def)
+		}
+		return int(v)
+	}
+	fl := func(key string, def float32) float32 {
+		var v float32
+		if err == nil {
+			v, err = f.Float32Or(f.ArchKey(key), def)
+		}
+		return v
+	}
+	window, pattern, localBase, finalCap := uint32(0), uint32(6), float32(10000), float32(0)
+	if g2 {
+		window, pattern, localBase, finalCap = 4096, 2, c.RoPE.FreqBase, 30
+		c.AttnSoftcap = fl("attn_logit_softcapping", 50)
+	}
+	c.SlidingWindow = u("attention.sliding_window", window)
 	if err != nil {
 		return Config{}, err
 	}
-	c.SlidingWindow = int(window)
 	if c.SlidingWindow > 0 {
-		pattern, err := f.Uint32Or(f.ArchKey("attention.sliding_window_pattern"), 6)
+		c.SWAPattern = u("attention.sliding_window_pattern", pattern)
 		if err != nil {
 			return Config{}, fmt.Errorf("model: %w (gpurun reads the pattern as one number, not per-layer flags)", err)
 		}
-		c.SWAPattern = int(pattern)
 		c.RoPELocal = c.RoPE
-		c.RoPELocal.FreqScale = 1
-		if c.RoPELocal.FreqBase, err = f.Float32Or(f.ArchKey("rope.freq_base_swa"), 10000); err != nil {
-			return Config{}, err
+		if !g2 {
+			c.RoPELocal.FreqScale = 1
 		}
+		c.RoPELocal.FreqBase = fl("rope.freq_base_swa", localBase)
 	}
-	softcap, err := f.Float32Or(f.ArchKey("final_logit_softcapping"), 0)
+	c.FinalSoftcap = fl("final_logit_softcapping", finalCap)
 	if err != nil {
 		return Config{}, err
 	}
-	if softcap != 0 {
-		return Config{}, fmt.Errorf("model: gemma3 with final logit softcapping (%g) is not supported", softcap)
+	if c.AttnSoftcap < 0 || c.FinalSoftcap < 0 || c.AttnSoftcap != c.AttnSoftcap || c.FinalSoftcap != c.FinalSoftcap {
+		return Config{}, fmt.Errorf("model: soft-caps %g (attention) and %g (logits) must not be negative", c.AttnSoftcap, c.FinalSoftcap)
 	}
-	// float32 arithmetic, as llama.cpp's: sqrtf(n_embd), and 1/sqrtf of
-	// the head size (of n_embd/n_head for the 62-layer 27B, after
-	// gemma_pytorch's query_pre_attn_scalar).
 	c.EmbedScale = float32(math.Sqrt(float64(c.Dim)))
 	qpre := c.HeadDim
-	if c.Layers == 62 {
+	if (g2 && c.Layers == 46) || (!g2 && c.Layers == 62) {
 		qpre = c.Dim / c.Heads
 	}
 	c.QueryScale = 1 / float32(math.Sqrt(float64(qpre)))

@@ -31,7 +31,9 @@ type Info struct {
 	RopeFreqBase   float32       `json:"rope_freq_base,omitempty"`
 	RopeScaling    string        `json:"rope_scaling,omitempty"`
 	RopeFactors    bool          `json:"rope_freq_factors,omitempty"` // rope_freqs.weight (Llama 3.1's scaling)
-	SlidingWindow  uint32        `json:"sliding_window,omitempty"`    // attention.sliding_window (Gemma 3's local layers)
+	SlidingWindow  uint32        `json:"sliding_window,omitempty"`    // attention.sliding_window (Gemma's local layers)
+	AttnSoftcap    float32       `json:"attn_logit_softcapping,omitempty"`
+	FinalSoftcap   float32       `json:"final_logit_softcapping,omitempty"`
 	NormEps        float32       `json:"norm_epsilon,omitempty"`
 	TokenizerModel string        `json:"tokenizer_model,omitempty"`
 	PreTokenizer   string        `json:"pre_tokenizer,omitempty"`
@@ -83,6 +85,8 @@ func Describe(f *gguf.File) Info {
 	in.RopeScaling, _ = f.String(f.ArchKey("rope.scaling.type"))
 	in.RopeFactors = f.Tensor("rope_freqs.weight") != nil
 	in.SlidingWindow = u("attention.sliding_window")
+	in.AttnSoftcap, _ = f.Float32(f.ArchKey("attn_logit_softcapping"))
+	in.FinalSoftcap, _ = f.Float32(f.ArchKey("final_logit_softcapping"))
 	in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_rms_epsilon"))
 	if in.NormEps == 0 {
 		in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_epsilon"))

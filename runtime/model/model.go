@@ -66,8 +66,8 @@ func Load(f *gguf.File, b backend.Backend, o Options) (Model, error) {
 	switch arch {
 	case "llama", "qwen2", "qwen3", "smollm3":
 		m, err = loadLlama(f, b, o.withDefaults())
-	case "gemma3":
-		m, err = loadGemma3(f, b, o.withDefaults())
+	case "gemma2", "gemma3":
+		m, err = loadGemma(f, b, o.withDefaults())
 	case "gpt2":
 		m, err = loadGPT2(f, b, o.withDefaults())
 	default:

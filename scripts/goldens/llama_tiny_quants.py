@@ -56,6 +56,12 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          the decode text and the greedy runs pass the window, and stay
          under the 256 cells of llama.cpp's SWA cache, so its cells are in
          position order (as gpurun's);
+  gemma2: the Gemma 2 architecture in Q8_0, 4 layers with heads of 128:
+         as gemma3 without the q/k head norms, with a window of 12 in
+         every other layer (0 and 2; the default pattern of 2) and one RoPE
+         base for all, and with Gemma 2's soft-capping of the attention
+         scores (50) and of the logits (30), which llama.cpp computes with
+         the C library's tanhf;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -140,10 +146,12 @@ MODELS = {
     "smollm3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "llama3rope": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "gemma3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "gemma2": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
-        "llama3rope": ("llama", DIM // HEADS, LAYERS, True), "gemma3": ("gemma3", 128, 6, False, 12)}
+        "llama3rope": ("llama", DIM // HEADS, LAYERS, True), "gemma3": ("gemma3", 128, 6, False, 12),
+        "gemma2": ("gemma2", 128, 4, False, 12)}
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
@@ -210,6 +218,10 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
     w.add_rope_freq_base(base)
     if window:
         w.add_sliding_window(window)
+    if arch == "gemma2":  # Gemma 2's config.json values, as its converter writes them
+        w.add_attn_logit_softcapping(50.0)
+        w.add_final_logit_softcapping(30.0)
+    gemma = arch in ("gemma2", "gemma3")
     w.add_layer_norm_rms_eps(EPS)
     w.add_file_type(ftype)
     assert N_VOCAB == gpt2_tiny.N_VOCAB
@@ -239,16 +251,16 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             tensor(p + "attn_q_norm.weight", 1 + normal((hd,), 0.1))
             tensor(p + "attn_k_norm.weight", 1 + normal((hd,), 0.1))
         tensor(p + "attn_output.weight", normal((DIM, HEADS * hd), DIM ** -0.5), mt)
-        if arch == "gemma3":
+        if gemma:
             tensor(p + "post_attention_norm.weight", 1 + normal((DIM,), 0.1))
         tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
         tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
         tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)
         tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), mt)
-        if arch == "gemma3":
+        if gemma:
             tensor(p + "post_ffw_norm.weight", 1 + normal((DIM,), 0.1))
     tensor("output_norm.weight", 1 + normal((DIM,), 0.1))
-    if arch != "gemma3":  # gemma3: the classifier is the token embedding
+    if not gemma:  # Gemma: the classifier is the token embedding
         tensor("output.weight", normal((N_VOCAB, DIM), 0.5), ot)
 
     w.write_header_to_file()

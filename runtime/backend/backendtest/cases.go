@@ -131,6 +131,9 @@ func Cases() []Case {
 			{T: 9, Pos: 5, Heads: 4, KVHeads: 2, HeadDim: 256, CacheLen: 20, Window: 6},
 			{T: 40, Pos: 2, Heads: 2, KVHeads: 1, HeadDim: 8, CacheLen: 48, Window: 5},
 			{T: 5, Pos: 3, Heads: 2, KVHeads: 2, HeadDim: 32, CacheLen: 8, Window: 100},
+			// soft-capped scores (Gemma 2; a cap of 2 bends them hard)
+			{T: 1, Pos: 300, Heads: 4, KVHeads: 2, HeadDim: 128, CacheLen: 320, Softcap: 2},
+			{T: 33, Pos: 64, Heads: 4, KVHeads: 2, HeadDim: 64, CacheLen: 100, Window: 20, Softcap: 2},
 		} {
 			a.Scale = float32(1 / math.Sqrt(float64(a.HeadDim)))
 			add(attentionCase(dt, a))
@@ -141,6 +144,7 @@ func Cases() []Case {
 		add(geluCase(n))
 		add(gegluCase(n))
 		add(scaleCase(n))
+		add(softcapCase(n))
 		add(addCase(n))
 		add(argmaxCase(n))
 	}
@@ -697,6 +701,9 @@ func attentionCase(dt backend.DType, a backend.AttentionArgs) Case {
 	if a.Window > 0 {
 		name += fmt.Sprintf("/window=%d", a.Window)
 	}
+	if a.Softcap > 0 {
+		name += fmt.Sprintf("/softcap=%g", a.Softcap)
+	}
 	return Case{Op: "attention", Name: name, MaxNMSE: maxNMSE,
 		Run: func(b backend.Backend) ([]float32, error) {
 			kvDim := a.KVHeads * a.HeadDim
@@ -765,6 +772,19 @@ func scaleCase(n int) Case {
 				return nil, err
 			}
 			return withOutput(b, n, func(dst backend.Buffer) { b.Scale(dst, in[0], 25.298221, n) })
+		}}
+}
+
+// softcapCase: values up to ±90 against a cap of 30, so that tanh runs
+// from its linear part to saturation.
+func softcapCase(n int) Case {
+	return Case{Op: "softcap", Name: fmt.Sprintf("n=%d", n), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			in, err := inputs(b, Floats(Rand(115), n, 90))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, n, func(dst backend.Buffer) { b.Softcap(dst, in[0], 30, n) })
 		}}
 }
 

@@ -22,11 +22,11 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "gemma3" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "gemma2", "gemma3" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
-	RopeBase                                     float32 // llama, qwen2, qwen3, gemma3 (its global layers)
-	Window                                       int     // gemma3: attention.sliding_window (0: no window)
+	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
+	Window                                       int     // gemma2, gemma3: attention.sliding_window (0: none written)
 	Tied                                         bool    // no output.weight: the embedding is the classifier
 }
 
@@ -38,6 +38,7 @@ var shapes = map[string]Shape{
 	"tinyllama-1b": {Dim: 2048, Heads: 32, KVHeads: 4, FFN: 5632, Layers: 22, Vocab: 32000, Ctx: 2048, RopeBase: 10000},
 	"qwen2.5-0.5b": {Arch: "qwen2", Dim: 896, Heads: 14, KVHeads: 2, FFN: 4864, Layers: 24, Vocab: 151936, Ctx: 32768, RopeBase: 1000000, Tied: true},
 	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
+	"gemma2-2b":    {Arch: "gemma2", Dim: 2304, Heads: 8, KVHeads: 4, HeadDim: 256, FFN: 9216, Layers: 26, Vocab: 256000, Ctx: 8192, RopeBase: 10000, Window: 4096, Tied: true},
 	"gemma3-270m":  {Arch: "gemma3", Dim: 640, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 2048, Layers: 18, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
 	"gemma3-1b":    {Arch: "gemma3", Dim: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Layers: 26, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
 	// GPT-2 ties its classifier to the embedding, but llama.cpp's converter
@@ -88,7 +89,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "smollm3", "gemma3":
+	case "llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
 		w.AddKV(arch+".rope.dimension_count", uint32(hd))
@@ -97,8 +98,12 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			w.AddKV(arch+".attention.value_length", uint32(hd))
 		}
 		w.AddKV(arch+".attention.layer_norm_rms_epsilon", float32(1e-5))
-		if arch == "gemma3" && s.Window > 0 {
-			w.AddKV("gemma3.attention.sliding_window", uint32(s.Window))
+		if (arch == "gemma2" || arch == "gemma3") && s.Window > 0 {
+			w.AddKV(arch+".attention.sliding_window", uint32(s.Window))
+		}
+		if arch == "gemma2" { // the values of Gemma 2's config.json, as its converter writes them
+			w.AddKV("gemma2.attn_logit_softcapping", float32(50))
+			w.AddKV("gemma2.final_logit_softcapping", float32(30))
 		}
 	default:
 		return nil, fmt.Errorf("synth: unknown architecture %q", arch)
@@ -166,14 +171,14 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			vec(p+"attn_v.bias", s.KVHeads*hd, zeros)
 		}
 		mat(p+"attn_output.weight", wt, d, s.Heads*hd)
-		if arch == "gemma3" {
+		if arch == "gemma2" || arch == "gemma3" {
 			vec(p+"post_attention_norm.weight", d, ones)
 		}
 		vec(p+"ffn_norm.weight", d, ones)
 		mat(p+"ffn_gate.weight", wt, s.FFN, d)
 		mat(p+"ffn_up.weight", wt, s.FFN, d)
 		mat(p+"ffn_down.weight", wt, d, s.FFN)
-		if arch == "gemma3" {
+		if arch == "gemma2" || arch == "gemma3" {
 			vec(p+"post_ffw_norm.weight", d, ones)
 		}
 	}

@@ -8,24 +8,27 @@ import (
 	"gpurun/runtime/kvcache"
 )
 
-// Gemma3 is the gemma3 architecture (Gemma 3 270M, 1B, 4B, ... as text
-// models), as llama.cpp's llama_model_gemma3 runs it. Next to Llama:
+// Gemma is the gemma2 and gemma3 architectures (Gemma 2 2B/9B/27B; Gemma 3
+// 270M, 1B, 4B, ... as text models), as llama.cpp's llama_model_gemma2 and
+// llama_model_gemma3 run them. Next to Llama:
 //   - the token embeddings are scaled by sqrt(dim) and double as the
 //     classifier;
-//   - each query and key head is RMS-normalised before NeoX RoPE, and the
-//     queries are scaled after it (Config.QueryScale; attention scales by 1);
-//   - five layers of six are local: they attend to the last
-//     Config.SlidingWindow positions only and rotate with their own RoPE
-//     base (Config.RoPELocal);
+//   - the queries are scaled after RoPE (Config.QueryScale; attention
+//     scales by 1); Gemma 3 first RMS-normalises each query and key head;
+//   - some layers are local: they attend to the last Config.SlidingWindow
+//     positions only (Gemma 2: every other layer, window 4096; Gemma 3: five
+//     of six, window 512) and rotate with their own RoPE (Config.RoPELocal);
 //   - the attention and feed-forward outputs pass through an RMSNorm of their
 //     own before joining the residual stream;
-//   - the feed-forward is gated by GELU (GeGLU) instead of SiLU.
+//   - the feed-forward is gated by GELU (GeGLU) instead of SiLU;
+//   - Gemma 2 soft-caps the attention scores (Config.AttnSoftcap) and the
+//     logits (Config.FinalSoftcap): c * tanh(x / c).
 //
 // The norm weights in a GGUF file already hold Gemma's 1 + w (llama.cpp's
 // converter adds the 1).
 //
 // Shapes as in Llama: (rows, cols) with cols contiguous.
-type Gemma3 struct {
+type Gemma struct {
 	cfg  Config
 	opts Options
 	b    backend.Backend
@@ -33,29 +36,29 @@ type Gemma3 struct {
 	TokEmbd backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`      // (vocab, dim)
 	OutNorm backend.Weight `gguf:"output_norm.weight" shape:"dim"`           // (dim)
 	Output  backend.Weight `gguf:"output.weight,optional" shape:"dim,vocab"` // (vocab, dim); absent: tied to TokEmbd
-	Layers  []Gemma3Layer
+	Layers  []GemmaLayer
 
 	s llamaScratch
 }
 
-// Gemma3Layer is one transformer block.
-type Gemma3Layer struct {
-	AttnNorm     backend.Weight `gguf:"attn_norm.weight" shape:"dim"`           // (dim)
-	Wq           backend.Weight `gguf:"attn_q.weight" shape:"dim,qdim"`         // (heads*head_dim, dim)
-	Wk           backend.Weight `gguf:"attn_k.weight" shape:"dim,kvdim"`        // (kv_heads*head_dim, dim)
-	Wv           backend.Weight `gguf:"attn_v.weight" shape:"dim,kvdim"`        // (kv_heads*head_dim, dim)
-	QNorm        backend.Weight `gguf:"attn_q_norm.weight" shape:"headdim"`     // (head_dim)
-	KNorm        backend.Weight `gguf:"attn_k_norm.weight" shape:"headdim"`     // (head_dim)
-	Wo           backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"`    // (dim, heads*head_dim)
-	AttnPostNorm backend.Weight `gguf:"post_attention_norm.weight" shape:"dim"` // (dim)
-	FFNNorm      backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`            // (dim)
-	Gate         backend.Weight `gguf:"ffn_gate.weight" shape:"dim,ffn"`        // (ffn, dim)
-	Up           backend.Weight `gguf:"ffn_up.weight" shape:"dim,ffn"`          // (ffn, dim)
-	Down         backend.Weight `gguf:"ffn_down.weight" shape:"ffn,dim"`        // (dim, ffn)
-	FFNPostNorm  backend.Weight `gguf:"post_ffw_norm.weight" shape:"dim"`       // (dim)
+// GemmaLayer is one transformer block.
+type GemmaLayer struct {
+	AttnNorm     backend.Weight `gguf:"attn_norm.weight" shape:"dim"`                // (dim)
+	Wq           backend.Weight `gguf:"attn_q.weight" shape:"dim,qdim"`              // (heads*head_dim, dim)
+	Wk           backend.Weight `gguf:"attn_k.weight" shape:"dim,kvdim"`             // (kv_heads*head_dim, dim)
+	Wv           backend.Weight `gguf:"attn_v.weight" shape:"dim,kvdim"`             // (kv_heads*head_dim, dim)
+	QNorm        backend.Weight `gguf:"attn_q_norm.weight,optional" shape:"headdim"` // (head_dim), Gemma 3
+	KNorm        backend.Weight `gguf:"attn_k_norm.weight,optional" shape:"headdim"` // (head_dim), Gemma 3
+	Wo           backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"`         // (dim, heads*head_dim)
+	AttnPostNorm backend.Weight `gguf:"post_attention_norm.weight" shape:"dim"`      // (dim)
+	FFNNorm      backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`                 // (dim)
+	Gate         backend.Weight `gguf:"ffn_gate.weight" shape:"dim,ffn"`             // (ffn, dim)
+	Up           backend.Weight `gguf:"ffn_up.weight" shape:"dim,ffn"`               // (ffn, dim)
+	Down         backend.Weight `gguf:"ffn_down.weight" shape:"ffn,dim"`             // (dim, ffn)
+	FFNPostNorm  backend.Weight `gguf:"post_ffw_norm.weight" shape:"dim"`            // (dim)
 }
 
-func loadGemma3(f *gguf.File, b backend.Backend, o Options) (*Gemma3, error) {
+func loadGemma(f *gguf.File, b backend.Backend, o Options) (*Gemma, error) {
 	cfg, err := ReadConfig(f)
 	if err != nil {
 		return nil, err
@@ -68,17 +71,21 @@ func loadGemma3(f *gguf.File, b backend.Backend, o Options) (*Gemma3, error) {
 	dims := map[string]int{
 		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN, "headdim": cfg.HeadDim,
 	}
-	m := &Gemma3{cfg: cfg, opts: o, b: b, Layers: make([]Gemma3Layer, cfg.Layers)}
+	m := &Gemma{cfg: cfg, opts: o, b: b, Layers: make([]GemmaLayer, cfg.Layers)}
 	if err := loadWeights(f, b, "", dims, m); err != nil {
 		return nil, err
 	}
-	if m.Output == nil {
+	if m.Output == nil || cfg.Arch == "gemma2" { // llama.cpp's gemma2 always classifies with the embedding
 		m.Output = m.TokEmbd
 		m.cfg.TiedEmbed = true
 	}
 	for l := range m.Layers {
-		if err := loadWeights(f, b, fmt.Sprintf("blk.%d.", l), dims, &m.Layers[l]); err != nil {
+		L := &m.Layers[l]
+		if err := loadWeights(f, b, fmt.Sprintf("blk.%d.", l), dims, L); err != nil {
 			return nil, err
+		}
+		if cfg.Arch == "gemma3" && (L.QNorm == nil || L.KNorm == nil) {
+			return nil, fmt.Errorf("model: gemma3 block %d lacks attn_q_norm.weight or attn_k_norm.weight", l)
 		}
 	}
 	if err := m.s.alloc(b, m.cfg, o, true); err != nil {
@@ -88,22 +95,22 @@ func loadGemma3(f *gguf.File, b backend.Backend, o Options) (*Gemma3, error) {
 }
 
 // Config returns the hyperparameters.
-func (m *Gemma3) Config() Config { return m.cfg }
+func (m *Gemma) Config() Config { return m.cfg }
 
 // Backend returns the backend the weights live on.
-func (m *Gemma3) Backend() backend.Backend { return m.b }
+func (m *Gemma) Backend() backend.Backend { return m.b }
 
 // Options returns the batch limits.
-func (m *Gemma3) Options() Options { return m.opts }
+func (m *Gemma) Options() Options { return m.opts }
 
 // NewCache allocates a KV cache for one sequence (every layer keeps all of
 // its positions; a local layer's attention reads only its window of them).
-func (m *Gemma3) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
+func (m *Gemma) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
 	return kvcache.New(m.b, m.cfg.Layers, ctxLen, m.cfg.KVDim(), dt)
 }
 
 // Forward runs the segments through the model; see Model.Forward.
-func (m *Gemma3) Forward(segs []Segment) (backend.Buffer, error) {
+func (m *Gemma) Forward(segs []Segment) (backend.Buffer, error) {
 	R, err := checkSegments(segs, m.opts)
 	if err != nil {
 		return nil, err
@@ -119,12 +126,15 @@ func (m *Gemma3) Forward(segs []Segment) (backend.Buffer, error) {
 
 	for l := range m.Layers {
 		L := &m.Layers[l]
-		// Attention: q, k, v = norm(x)·W; per-head norms of q and k; RoPE;
-		// cache; q scaled; attention (windowed in local layers); o = att·Woᵀ.
+		// Attention: q, k, v = norm(x)·W; per-head norms of q and k (Gemma
+		// 3); RoPE; cache; q scaled; attention (windowed in local layers,
+		// soft-capped in Gemma 2); o = att·Woᵀ.
 		attnNorm := backend.Norm{W: L.AttnNorm, Eps: c.NormEps}
 		backend.NormMatMulQKV(b, s.q, s.k, s.v, s.x, attnNorm, L.Wq, L.Wk, L.Wv, R, s.h) // (R, qdim), (R, kvdim), (R, kvdim)
-		b.RMSNorm(s.q, s.q, L.QNorm, R*c.Heads, c.NormEps)                               // (R*heads, head_dim)
-		b.RMSNorm(s.k, s.k, L.KNorm, R*c.KVHeads, c.NormEps)                             // (R*kv_heads, head_dim)
+		if L.QNorm != nil {
+			b.RMSNorm(s.q, s.q, L.QNorm, R*c.Heads, c.NormEps)   // (R*heads, head_dim)
+			b.RMSNorm(s.k, s.k, L.KNorm, R*c.KVHeads, c.NormEps) // (R*kv_heads, head_dim)
+		}
 		ropeArgs := backend.RoPEStoreKVArgs{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, RoPE: c.RoPE}
 		window := 0
 		if c.IsLocal(l) {
@@ -140,7 +150,7 @@ func (m *Gemma3) Forward(segs []Segment) (backend.Buffer, error) {
 			b.Attention(rows(s.att, s.attRow, row, T, c.QDim()), q,
 				sg.Cache.K[l], sg.Cache.V[l], backend.AttentionArgs{
 					T: T, Pos: p, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
-					Scale: 1, CacheLen: sg.Cache.Len, Window: window,
+					Scale: 1, CacheLen: sg.Cache.Len, Window: window, Softcap: c.AttnSoftcap,
 				})
 			row += T
 		}
@@ -160,9 +170,15 @@ func (m *Gemma3) Forward(segs []Segment) (backend.Buffer, error) {
 		m.residual(L, s.x, s.o, R)
 	}
 
-	// Logits of each segment's last row: norm(x)·Outputᵀ.
+	// Logits of each segment's last row: norm(x)·Outputᵀ, soft-capped in
+	// Gemma 2.
 	outNorm := backend.Norm{W: m.OutNorm, Eps: c.NormEps}
-	return finish(b, s.logits, s.x, s.h, outNorm, m.Output, segs, R, c.Dim, c.Vocab)
+	logits, err := finish(b, s.logits, s.x, s.h, outNorm, m.Output, segs, R, c.Dim, c.Vocab)
+	if err != nil || c.FinalSoftcap == 0 {
+		return logits, err
+	}
+	b.Softcap(logits, logits, c.FinalSoftcap, len(segs)*c.Vocab)
+	return logits, b.Err()
 }
 
 // residual is the rest of block L for T rows, from the attention
@@ -170,7 +186,7 @@ func (m *Gemma3) Forward(segs []Segment) (backend.Buffer, error) {
 //
 //	x += postnorm(o)
 //	x += postnorm(down · (gelu(gate · norm(x)) * (up · norm(x))))
-func (m *Gemma3) residual(L *Gemma3Layer, x, o backend.Buffer, T int) {
+func (m *Gemma) residual(L *GemmaLayer, x, o backend.Buffer, T int) {
 	b, c, s := m.b, m.cfg, &m.s
 	b.RMSNorm(o, o, L.AttnPostNorm, T, c.NormEps)
 	b.Add(x, x, o, T*c.Dim)

@@ -1,0 +1,164 @@
+package model_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/cpu"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/model"
+	"gpurun/runtime/model/synth"
+	"gpurun/runtime/quant"
+)
+
+// gemma3Shape is a Gemma 3 small enough for unit tests: 7 layers, so that
+// the default pattern makes layer 5 global and layer 6 local again;
+// gemma2Shape the same as a Gemma 2 (whose synth file has the soft-caps
+// 50 and 30, and no window key: llama.cpp's default is 4096).
+var (
+	gemma3Shape = synth.Shape{Arch: "gemma3", Layers: 7, Dim: 64, Heads: 4, KVHeads: 1, HeadDim: 32, FFN: 128,
+		Vocab: 300, Ctx: 64, RopeBase: 1000000, Window: 3, Tied: true}
+	gemma2Shape = synth.Shape{Arch: "gemma2", Layers: 7, Dim: 64, Heads: 4, KVHeads: 1, HeadDim: 32, FFN: 128,
+		Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}
+)
+
+// gemmaFile builds shape s with the extra metadata kv (key suffix after
+// the architecture's prefix, value).
+func gemmaFile(t *testing.T, s synth.Shape, kv map[string]any) *gguf.File {
+	t.Helper()
+	w, err := synth.Build("gemma test", s, quant.Q8_0, quant.Q8_0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range kv {
+		w.AddKV(s.Arch+"."+k, v)
+	}
+	f, err := gguf.Parse(w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// TestGemmaConfig: the metadata llama.cpp's llama_model_gemma2 and
+// llama_model_gemma3 read, with their defaults, and what gpurun refuses.
+func TestGemmaConfig(t *testing.T) {
+	sixth := []bool{true, true, true, true, true, false, true}
+	other := []bool{true, false, true, false, true, false, true}
+	for _, c := range []struct {
+		name                  string
+		shape                 synth.Shape
+		kv                    map[string]any
+		window                int
+		local                 []bool // IsLocal of each layer
+		localBase, localScale float32
+		attnCap, finalCap     float32
+		err                   string
+	}{
+		{name: "gemma3 default pattern", shape: gemma3Shape, window: 3, local: sixth, localBase: 10000, localScale: 1},
+		{name: "gemma3 pattern 2, local base", shape: gemma3Shape,
+			kv:     map[string]any{"attention.sliding_window_pattern": uint32(2), "rope.freq_base_swa": float32(20000)},
+			window: 3, local: other, localBase: 20000, localScale: 1},
+		{name: "gemma3 no window", shape: func() synth.Shape { s := gemma3Shape; s.Window = 0; return s }(),
+			local: make([]bool, 7)},
+		{name: "gemma3 final soft-cap", shape: gemma3Shape, kv: map[string]any{"final_logit_softcapping": float32(30)},
+			window: 3, local: sixth, localBase: 10000, localScale: 1, finalCap: 30},
+		{name: "gemma3 negative soft-cap", shape: gemma3Shape, kv: map[string]any{"final_logit_softcapping": float32(-1)},
+			err: "must not be negative"},
+		{name: "gemma3 pattern as flags", shape: gemma3Shape, kv: map[string]any{"attention.sliding_window_pattern": []bool{true, false}},
+			err: "sliding_window_pattern"},
+		// Gemma 2: the window defaults to 4096 in every other layer, the
+		// local layers rotate as the global ones, both soft-caps apply
+		{name: "gemma2 defaults", shape: gemma2Shape, window: 4096, local: other, localBase: 10000, localScale: 1, attnCap: 50, finalCap: 30},
+		{name: "gemma2 window, scaling", shape: gemma2Shape,
+			kv:     map[string]any{"attention.sliding_window": uint32(5), "rope.scaling.type": "linear", "rope.scaling.factor": float32(4)},
+			window: 5, local: other, localBase: 10000, localScale: 0.25, attnCap: 50, finalCap: 30},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := model.ReadConfig(gemmaFile(t, c.shape, c.kv))
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want one containing %q", err, c.err)
+				}
+				t.Log(err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.SlidingWindow != c.window {
+				t.Errorf("sliding window %d, want %d", cfg.SlidingWindow, c.window)
+			}
+			for l, want := range c.local {
+				if cfg.IsLocal(l) != want {
+					t.Errorf("layer %d: local %v, want %v", l, !want, want)
+				}
+			}
+			if c.window > 0 && (cfg.RoPELocal.FreqBase != c.localBase || cfg.RoPELocal.FreqScale != c.localScale ||
+				cfg.RoPE.FreqBase != c.shape.RopeBase || cfg.RoPELocal.Mode != backend.RoPENeox) {
+				t.Errorf("RoPE: local %+v, global %+v", cfg.RoPELocal, cfg.RoPE)
+			}
+			if cfg.FinalSoftcap != c.finalCap || cfg.AttnSoftcap != c.attnCap {
+				t.Errorf("soft-caps %g (attention), %g (logits), want %g, %g", cfg.AttnSoftcap, cfg.FinalSoftcap, c.attnCap, c.finalCap)
+			}
+			if cfg.RoPE.Mode != backend.RoPENeox {
+				t.Errorf("RoPE mode %v, want NeoX", cfg.RoPE.Mode)
+			}
+			if want := float32(math.Sqrt(64)); cfg.EmbedScale != want {
+				t.Errorf("embedding scale %g, want %g", cfg.EmbedScale, want)
+			}
+			if want := float32(1) / float32(math.Sqrt(32)); cfg.QueryScale != want {
+				t.Errorf("query scale %g, want %g (1/sqrtf(head dim))", cfg.QueryScale, want)
+			}
+		})
+	}
+}
+
+// TestGemmaForwardNoAlloc: a Gemma 2 or 3 decode step past the window,
+// alone or batched, allocates nothing on the CPU backend once warm.
+func TestGemmaForwardNoAlloc(t *testing.T) {
+	b, err := cpu.New(cpu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, shape := range []synth.Shape{gemma3Shape, gemma2Shape} {
+		shape.Window = 3
+		testForwardNoAlloc(t, b, gemmaFile(t, shape, nil))
+	}
+}
+
+func testForwardNoAlloc(t *testing.T, b backend.Backend, f *gguf.File) {
+	t.Helper()
+	m, err := model.Load(f, b, model.Options{MaxSeqs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seqs := range []int{1, 3} {
+		segs := make([]model.Segment, seqs)
+		toks := make([]int32, seqs)
+		for i := range segs {
+			c, err := m.NewCache(64, backend.F32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Forward([]model.Segment{{Cache: c, Tokens: []int32{10, 20, 30, 40, 50 + int32(i)}}}); err != nil {
+				t.Fatal(err)
+			}
+			toks[i] = int32(100 + i)
+			segs[i] = model.Segment{Cache: c, Tokens: toks[i : i+1]}
+		}
+		if _, err := m.Forward(segs); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(10, func() {
+			if _, err := m.Forward(segs); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s, %d sequences: %v allocations per decode step", m.Config().Arch, seqs, n)
+		}
+	}
+}
