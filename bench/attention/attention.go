@@ -31,8 +31,12 @@ const (
 	Naive Method = "naive"
 	// Fused is the backend's Attention op over a prompt of n tokens.
 	Fused Method = "fused"
+	// FusedWindow is Fused with a sliding window of Shape.Window positions.
+	FusedWindow Method = "fused-window"
 	// DecodeCache is one generation step at position n with a KV cache.
 	DecodeCache Method = "decode-cache"
+	// DecodeWindow is DecodeCache with a sliding window of Shape.Window positions.
+	DecodeWindow Method = "decode-window"
 	// DecodeNoCache is one generation step at position n without a cache.
 	DecodeNoCache Method = "decode-nocache"
 	// ModelDecodeCache is one step of a whole model at position n with its cache.
@@ -42,12 +46,18 @@ const (
 )
 
 // Methods lists every method in report order.
-var Methods = []Method{Naive, Fused, DecodeCache, DecodeNoCache, ModelDecodeCache, ModelDecodeNoCache}
+var Methods = []Method{Naive, Fused, FusedWindow, DecodeCache, DecodeWindow, DecodeNoCache, ModelDecodeCache, ModelDecodeNoCache}
 
 // LayerMethods are the methods of one attention layer, the default set.
-var LayerMethods = Methods[:4]
+var LayerMethods = []Method{Naive, Fused, DecodeCache, DecodeNoCache}
+
+// WindowMethods are the sliding-window methods, added to the default set
+// when Shape.Window is set.
+var WindowMethods = []Method{FusedWindow, DecodeWindow}
 
 func (m Method) wholeModel() bool { return m == ModelDecodeCache || m == ModelDecodeNoCache }
+
+func (m Method) windowed() bool { return m == FusedWindow || m == DecodeWindow }
 
 // ParseMethod accepts a method name.
 func ParseMethod(s string) (Method, error) {
@@ -56,7 +66,7 @@ func ParseMethod(s string) (Method, error) {
 			return m, nil
 		}
 	}
-	return "", fmt.Errorf("unknown method %q (want naive, fused, decode-cache, decode-nocache, model-decode-cache or model-decode-nocache)", s)
+	return "", fmt.Errorf("unknown method %q (want naive, fused, fused-window, decode-cache, decode-window, decode-nocache, model-decode-cache or model-decode-nocache)", s)
 }
 
 // Definition says exactly what one timed run of m is; reports print it.
@@ -68,8 +78,13 @@ func Definition(m Method) string {
 	case Fused:
 		return "prompt of n tokens: one call of the backend's fused causal Attention op (T=n, Pos=0) over a KV cache of n rows; " +
 			"scores live one row (cpu) or one tile (cuda) at a time"
+	case FusedWindow:
+		return "as fused, with a sliding window (Gemma's local layers): query row t attends to the last `window` positions only, " +
+			"min(t+1, window) keys"
 	case DecodeCache:
 		return "one generation step at position n with a KV cache: StoreKV of the new token's K, V row, then Attention for that one query over the n cached rows"
+	case DecodeWindow:
+		return "as decode-cache, with a sliding window: the one query attends to the last min(n, window) cached rows"
 	case DecodeNoCache:
 		return "one generation step at position n without a KV cache: the prefix's K, V rows are stored again (StoreKV of n rows) and attention is recomputed for all n rows " +
 			"(Attention T=n, Pos=0), as a cache-less forward pass must; projections, MLP and the other layers are not included"
@@ -141,14 +156,18 @@ func (c *Config) validate() error {
 		return fmt.Errorf("context lengths %v: want ascending values >= 1", c.Lengths)
 	}
 	if len(c.Methods) == 0 {
-		c.Methods = LayerMethods
-		if c.Model != nil {
-			c.Methods = Methods
+		for _, m := range Methods {
+			if (!m.wholeModel() || c.Model != nil) && (!m.windowed() || c.Shape.Window > 0) {
+				c.Methods = append(c.Methods, m)
+			}
 		}
 	}
 	for _, m := range c.Methods {
 		if m.wholeModel() && c.Model == nil {
 			return fmt.Errorf("method %s needs a model", m)
+		}
+		if m.windowed() && c.Shape.Window == 0 {
+			return fmt.Errorf("method %s needs a sliding window (--window)", m)
 		}
 	}
 	if c.Reps < 1 {
@@ -468,7 +487,8 @@ func setup(b backend.Backend, cfg Config, m Method, n int, rng *rand.Rand) (runn
 	}
 
 	qRows := n // query rows of the timed call
-	if m == DecodeCache {
+	decode := m == DecodeCache || m == DecodeWindow
+	if decode {
 		qRows = 1
 	}
 	newBuf := func(dt backend.DType, size int, fill bool) (backend.Buffer, error) {
@@ -507,7 +527,7 @@ func setup(b backend.Backend, cfg Config, m Method, n int, rng *rand.Rand) (runn
 	// Fill the caches: all n rows for the prompt methods; the n-1 earlier
 	// rows for a decode step, whose own row is stored by the timed run.
 	fill := n
-	if m == DecodeCache {
+	if decode {
 		fill = n - 1
 	}
 	for pos := 0; pos < fill; {
@@ -519,11 +539,14 @@ func setup(b backend.Backend, cfg Config, m Method, n int, rng *rand.Rand) (runn
 		return runner{}, nil, fmt.Errorf("filling the KV cache: %w", err)
 	}
 	args := backend.AttentionArgs{T: qRows, Pos: 0, Heads: s.Heads, KVHeads: s.KVHeads, HeadDim: s.HeadDim, Scale: scale, CacheLen: n}
+	if m.windowed() {
+		args.Window = s.Window
+	}
 	var run func() error
 	switch m {
-	case Fused:
+	case Fused, FusedWindow:
 		run = func() error { b.Attention(out, q, kc, vc, args); return b.Err() }
-	case DecodeCache:
+	case DecodeCache, DecodeWindow:
 		args.Pos = n - 1
 		run = func() error {
 			b.StoreKV(kc, vc, k, v, n-1, 1, kvDim)

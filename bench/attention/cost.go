@@ -7,6 +7,9 @@ type Shape struct {
 	Heads   int `json:"heads"`    // query heads
 	KVHeads int `json:"kv_heads"` // key/value heads (grouped-query attention)
 	HeadDim int `json:"head_dim"`
+	// Window is the sliding window of the fused-window and decode-window
+	// methods (positions); 0: those methods are off.
+	Window int `json:"window,omitempty"`
 }
 
 // SmolLM2 is the default layout: SmolLM2-135M's 9 query heads sharing 3 KV
@@ -20,6 +23,8 @@ func (s Shape) Validate() error {
 		return fmt.Errorf("heads %d, kv heads %d, head dim %d: all must be >= 1", s.Heads, s.KVHeads, s.HeadDim)
 	case s.Heads%s.KVHeads != 0:
 		return fmt.Errorf("%d heads are not a multiple of %d kv heads", s.Heads, s.KVHeads)
+	case s.Window < 0:
+		return fmt.Errorf("sliding window %d: want 0 (off) or a positive number of positions", s.Window)
 	}
 	return nil
 }
@@ -47,7 +52,10 @@ const f32 = 4
 //
 //	naive           4·n²·D per head (Q·Kᵀ and P·V over the full n×n matrix; the mask comes after)
 //	fused           4·D·n(n+1)/2 per head (row t sees t+1 keys: causal work only)
+//	fused-window    4·D·Σ min(t+1, W) per head (W = Shape.Window): n(n+1)/2 pairs up to
+//	                n = W, then W more per row — linear in n
 //	decode-cache    4·D·n per head (one query row over n cached keys)
+//	decode-window   4·D·min(n, W) per head: constant once n > W
 //	decode-nocache  the same as fused at n (every prefix row is recomputed)
 //
 // Bytes are the compulsory memory traffic of the algorithm as written (each
@@ -56,7 +64,9 @@ const f32 = 4
 //	naive           per head Q, K, V read and O written (4·n·D) plus the n×n
 //	                scores written, read and rewritten by softmax, read by P·V (4·n²), float32
 //	fused           Q read and O written (2·n·Heads·D float32) + K and V read (2·n·KVHeads·D·kvElem)
+//	fused-window    as fused (every row of K and V is still read once)
 //	decode-cache    q, o of one row; K and V of n rows read; one new K, V row stored
+//	decode-window   as decode-cache, with min(n, W) rows of K and V read
 //	decode-nocache  n K, V rows stored (read as float32, written as kvElem) + fused at n
 //
 // Memory is the working set the method holds at once: its inputs, outputs
@@ -89,12 +99,28 @@ func CostOf(m Method, s Shape, n int, kvElem int) (Cost, error) {
 			Bytes:  2*qBytes + 2*kvBytes,
 			Memory: 2*qBytes + 2*kvBytes,
 		}, nil
-	case DecodeCache:
+	case FusedWindow:
+		// pairs: sum over t < n of min(t+1, W); K and V rows read once each
+		W := float64(max(s.Window, 1))
+		pairs := N * (N + 1) / 2
+		if N > W {
+			pairs = W*(W+1)/2 + (N-W)*W
+		}
+		return Cost{
+			FLOPs:  4 * D * pairs * H,
+			Bytes:  2*qBytes + 2*kvBytes,
+			Memory: 2*qBytes + 2*kvBytes,
+		}, nil
+	case DecodeCache, DecodeWindow:
 		row := H * D * f32
 		kvRow := KVH * D
+		keys := N // rows the query reads
+		if m == DecodeWindow {
+			keys = min(N, float64(max(s.Window, 1)))
+		}
 		return Cost{
-			FLOPs:  4 * D * N * H,
-			Bytes:  2*row + 2*kvBytes + 2*kvRow*(f32+E),
+			FLOPs:  4 * D * keys * H,
+			Bytes:  2*row + 2*keys*kvRow*E + 2*kvRow*(f32+E),
 			Memory: 2*row + 2*kvRow*f32 + 2*kvBytes,
 		}, nil
 	case DecodeNoCache:

@@ -40,13 +40,44 @@ func TestCostOf(t *testing.T) {
 	}
 }
 
+// TestCostOfWindow: with a window W the pairs are n(n+1)/2 up to n = W,
+// then W(W+1)/2 + (n-W)·W; a decode step reads min(n, W) rows.
+func TestCostOfWindow(t *testing.T) {
+	s := SmolLM2
+	s.Window = 100
+	tests := []struct {
+		name              string
+		m                 Method
+		n, kvElem         int
+		flops, bytes, mem float64
+	}{
+		{"fused-window n=64 (inside)", FusedWindow, 64, 4, 2 * 64 * 64 * 65 * 9, 2*64*576*4 + 2*64*192*4, 2*64*576*4 + 2*64*192*4},
+		{"fused-window n=1000", FusedWindow, 1000, 2, 4 * 64 * (100*101/2 + 900*100) * 9, 2*1000*576*4 + 2*1000*192*2, 2*1000*576*4 + 2*1000*192*2},
+		{"decode-window n=64", DecodeWindow, 64, 4, 4 * 64 * 64 * 9, 2*576*4 + 2*64*192*4 + 2*192*(4+4), 2*576*4 + 2*192*4 + 2*64*192*4},
+		{"decode-window n=4096", DecodeWindow, 4096, 2, 4 * 64 * 100 * 9, 2*576*4 + 2*100*192*2 + 2*192*(4+2), 2*576*4 + 2*192*4 + 2*4096*192*2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := CostOf(tt.m, s, tt.n, tt.kvElem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.FLOPs != tt.flops || c.Bytes != tt.bytes || c.Memory != tt.mem {
+				t.Errorf("CostOf = %+v, want FLOPs %g, bytes %g, memory %g", c, tt.flops, tt.bytes, tt.mem)
+			}
+		})
+	}
+}
+
 // The formulas' growth is what the study's claims rest on: quadratic FLOPs
 // for a prompt, linear for a cached decode step, and memory quadratic only
 // for the naive method.
 func TestCostGrowth(t *testing.T) {
+	s := SmolLM2
+	s.Window = 4096
 	ratio := func(m Method, field func(Cost) float64) float64 {
-		a, _ := CostOf(m, SmolLM2, 1<<20, 4)
-		b, _ := CostOf(m, SmolLM2, 1<<21, 4)
+		a, _ := CostOf(m, s, 1<<20, 4)
+		b, _ := CostOf(m, s, 1<<21, 4)
 		return math.Log2(field(b) / field(a))
 	}
 	flops := func(c Cost) float64 { return c.FLOPs }
@@ -61,6 +92,8 @@ func TestCostGrowth(t *testing.T) {
 		{"fused flops", Fused, flops, 2},
 		{"decode-cache flops", DecodeCache, flops, 1},
 		{"decode-nocache flops", DecodeNoCache, flops, 2},
+		{"fused-window flops", FusedWindow, flops, 1},
+		{"decode-window flops", DecodeWindow, flops, 0},
 		{"naive memory", Naive, mem, 2},
 		{"fused memory", Fused, mem, 1},
 		{"decode-cache memory", DecodeCache, mem, 1},
@@ -96,10 +129,12 @@ func TestShapeValidate(t *testing.T) {
 		ok bool
 	}{
 		{SmolLM2, true},
-		{Shape{32, 8, 128}, true},
-		{Shape{9, 2, 64}, false},
-		{Shape{0, 1, 64}, false},
-		{Shape{4, 4, 0}, false},
+		{Shape{Heads: 32, KVHeads: 8, HeadDim: 128}, true},
+		{Shape{Heads: 4, KVHeads: 1, HeadDim: 256, Window: 512}, true},
+		{Shape{Heads: 9, KVHeads: 2, HeadDim: 64}, false},
+		{Shape{Heads: 0, KVHeads: 1, HeadDim: 64}, false},
+		{Shape{Heads: 4, KVHeads: 4, HeadDim: 0}, false},
+		{Shape{Heads: 4, KVHeads: 4, HeadDim: 64, Window: -1}, false},
 	}
 	for _, tt := range tests {
 		if err := tt.s.Validate(); (err == nil) != tt.ok {

@@ -25,8 +25,12 @@ func methodStyle(m Method) (color.Color, draw.GlyphDrawer) {
 		return color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, draw.CircleGlyph{}
 	case Fused:
 		return color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, draw.SquareGlyph{}
+	case FusedWindow:
+		return color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff}, draw.BoxGlyph{}
 	case DecodeCache:
 		return color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, draw.TriangleGlyph{}
+	case DecodeWindow:
+		return color.RGBA{R: 0xbc, G: 0xbd, B: 0x22, A: 0xff}, draw.PlusGlyph{}
 	case ModelDecodeCache:
 		return color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, draw.PyramidGlyph{}
 	case ModelDecodeNoCache:

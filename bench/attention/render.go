@@ -62,7 +62,10 @@ var expectations = []expected{
 	{"prompt attention time, fused", Fused, false, "2"},
 	{"prompt attention memory, naive", Naive, true, "2"},
 	{"prompt attention memory, fused", Fused, true, "1"},
+	// A window of W positions: quadratic while n <= W, then linear.
+	{"prompt attention time, sliding window", FusedWindow, false, "2 → 1 (n ≫ window)"},
 	{"decode step time, with KV cache", DecodeCache, false, "1"},
+	{"decode step time, sliding window", DecodeWindow, false, "1 → 0 (n ≫ window)"},
 	{"decode step time, without KV cache", DecodeNoCache, false, "2"},
 	// A whole model adds per-token work that does not depend on n (the
 	// weights): it dominates at small n, the attention term at large n.
@@ -85,8 +88,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if r.Threads > 0 {
 		dev += fmt.Sprintf(" (%d threads)", r.Threads)
 	}
-	fmt.Fprintf(&b, "- device: %s; naive on the host, %d threads; heads %d, KV heads %d, head dim %d; KV cache %s\n",
-		dev, r.HostThreads, r.Shape.Heads, r.Shape.KVHeads, r.Shape.HeadDim, r.KVType)
+	window := ""
+	if r.Shape.Window > 0 {
+		window = fmt.Sprintf("; sliding window %d (the -window methods)", r.Shape.Window)
+	}
+	fmt.Fprintf(&b, "- device: %s; naive on the host, %d threads; heads %d, KV heads %d, head dim %d%s; KV cache %s\n",
+		dev, r.HostThreads, r.Shape.Heads, r.Shape.KVHeads, r.Shape.HeadDim, window, r.KVType)
 	lens := make([]string, len(r.Lengths))
 	for i, n := range r.Lengths {
 		lens[i] = strconv.Itoa(n)

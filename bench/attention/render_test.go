@@ -215,6 +215,23 @@ func TestRunSmall(t *testing.T) {
 		t.Errorf("report header %+v", r)
 	}
 
+	// With a window the two windowed methods join the default set; a
+	// windowed method without one is refused.
+	wcfg := cfg
+	wcfg.Shape.Window = 12
+	wr, err := Run(context.Background(), b, wcfg, sysinfo.Machine{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(wr.Points) != 2+5*3 || wr.fit(FusedWindow) == nil || wr.fit(DecodeWindow) == nil {
+		t.Errorf("with a window: %d points, fits %+v", len(wr.Points), wr.Fits)
+	}
+	bad := cfg
+	bad.Methods = []Method{DecodeWindow}
+	if _, err := Run(context.Background(), b, bad, sysinfo.Machine{}, nil); err == nil {
+		t.Error("Run accepted decode-window without a window")
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := Run(ctx, b, cfg, sysinfo.Machine{}, nil); err == nil {

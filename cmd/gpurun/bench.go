@@ -58,6 +58,9 @@ func benchAttentionCommand() *cli.Command {
 			"  decode-cache    one generation step at position n with a KV cache (StoreKV + Attention of 1 row)\n" +
 			"  decode-nocache  one generation step at position n without one (the prefix's K/V stored again and\n" +
 			"                  attention recomputed for all n rows: what a cache-less forward pass must do)\n" +
+			"and with --window W, the two with a sliding window of W positions (Gemma's local layers):\n" +
+			"  fused-window    the fused op over a prompt of n tokens, each row seeing its last W positions\n" +
+			"  decode-window   one cached generation step at position n over the last min(n, W) rows\n" +
 			"and with --model FILE, the same two for the whole model (every layer, projections, MLP, logits):\n" +
 			"  model-decode-cache    Forward of 1 token over a cache of n-1 positions\n" +
 			"  model-decode-nocache  Forward of all n tokens from an empty cache (chunks of --batch)\n" +
@@ -71,6 +74,7 @@ func benchAttentionCommand() *cli.Command {
 			"  gpurun bench attention --max-len 2048 --plot attn.png\n" +
 			"  gpurun bench attention --device cuda --json > cuda-attention.json\n" +
 			"  gpurun bench attention --heads 32 --kv-heads 8 --head-dim 128 --methods fused,decode-cache\n" +
+			"  gpurun bench attention --heads 4 --kv-heads 1 --head-dim 256 --window 512 --methods fused,fused-window,decode-cache,decode-window\n" +
 			"  gpurun bench attention -m models/SmolLM2-135M-Instruct.Q4_1.gguf --methods model-decode-cache,model-decode-nocache\n" +
 			"  gpurun bench attention --from cuda-attention.json --plot cuda-attention.png   (re-render, no measuring)\n" +
 			"  python3 scripts/sdpa_peer.py > sdpa.json && gpurun bench attention --from cuda-attention.json --vs-sdpa sdpa.json",
@@ -83,8 +87,9 @@ func benchAttentionCommand() *cli.Command {
 			&cli.IntFlag{Name: "heads", Value: attention.SmolLM2.Heads, Usage: "query heads"},
 			&cli.IntFlag{Name: "kv-heads", Value: attention.SmolLM2.KVHeads, Usage: "key/value heads (grouped-query attention)"},
 			&cli.IntFlag{Name: "head-dim", Value: attention.SmolLM2.HeadDim, Usage: "dimensions per head"},
+			&cli.IntFlag{Name: "window", Usage: "also time the sliding-window methods with a window of this many positions (0: off)"},
 			&cli.StringFlag{Name: "kv-type", Usage: "KV cache element type: f32 or f16", DefaultText: "f32 on cpu, f16 on cuda"},
-			&cli.StringFlag{Name: "methods", Usage: "comma-separated methods to time", DefaultText: "naive,fused,decode-cache,decode-nocache, and the model-decode ones with --model"},
+			&cli.StringFlag{Name: "methods", Usage: "comma-separated methods to time", DefaultText: "naive,fused,decode-cache,decode-nocache; the -window ones with --window; the model-decode ones with --model"},
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "also time whole-model decode steps with and without a KV cache on this GGUF `FILE`"},
 			&cli.IntFlag{Name: "model-max-len", Usage: "largest n for the whole-model methods", DefaultText: fmt.Sprintf("%d on cpu, --max-len on cuda", cpuModelMaxLen)},
 			&cli.IntFlag{Name: "batch", Value: 512, Usage: "with --model: most tokens per forward pass"},
@@ -172,14 +177,14 @@ func measureAttention(c *cli.Context) (*attention.Report, error) {
 			return nil, err
 		}
 	}
-	for _, name := range []string{"threads", "max-len", "naive-max-len"} {
+	for _, name := range []string{"threads", "max-len", "naive-max-len", "window"} {
 		if v := c.Int(name); v < 0 {
 			return nil, usagef("--%s must be >= 0, got %d", name, v)
 		}
 	}
-	shape := attention.Shape{Heads: c.Int("heads"), KVHeads: c.Int("kv-heads"), HeadDim: c.Int("head-dim")}
+	shape := attention.Shape{Heads: c.Int("heads"), KVHeads: c.Int("kv-heads"), HeadDim: c.Int("head-dim"), Window: c.Int("window")}
 	if err := shape.Validate(); err != nil {
-		return nil, usagef("--heads/--kv-heads/--head-dim: %v", err)
+		return nil, usagef("--heads/--kv-heads/--head-dim/--window: %v", err)
 	}
 	var methods []attention.Method
 	if list := c.String("methods"); list != "" {
@@ -190,6 +195,9 @@ func measureAttention(c *cli.Context) (*attention.Report, error) {
 			}
 			if strings.HasPrefix(string(m), "model-") && c.String("model") == "" {
 				return nil, usagef("--methods %s needs a model: pass --model FILE", m)
+			}
+			if strings.HasSuffix(string(m), "-window") && shape.Window == 0 {
+				return nil, usagef("--methods %s needs a sliding window: pass --window N", m)
 			}
 			methods = append(methods, m)
 		}
