@@ -5,6 +5,7 @@
 #include "add_bias.cu"
 #include "argmax.cu"
 #include "attention.cu"
+#include "copy.cu"
 #include "embed.cu"
 #include "gelu.cu"
 #include "geglu.cu"

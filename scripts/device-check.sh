@@ -28,7 +28,8 @@
 #   5. Llama-3-8B-shaped model (random Q4_1): tg/pp on CUDA, bytes per token vs copy bandwidth;
 #      its kernel profile; matrix-vector GB/s on its shapes (BenchmarkGPUMatVec); the
 #      host's time per decode step (BenchmarkHostDecode)
-#   6. attention study on CUDA and PyTorch scaled_dot_product_attention (fp16, causal) side by side
+#   6. attention study on CUDA and PyTorch scaled_dot_product_attention (fp16, causal) side by side;
+#      the sliding-window methods on Gemma 3's heads
 #   6b. pp512 again with GPURUN_CUDA_GEMM_PREFILL=1 (f16 tensor-core prefill) for SmolLM2 and the 8B shape
 #   7. GPT-2 124M shapes (random Q8_0; LayerNorm, biases, GELU): pp512/tg128 (the tiny GPT-2's
 #      CUDA tokens against the CPU's run in step 2, TestGPUGPT2)
@@ -187,6 +188,8 @@ step matvec-gbs 180 $X/cuda.test -test.run '^$' -test.bench 'GPUMatVec|GPUDecode
 step attention-cuda 240 sh -c "$X/gpurun bench attention --device $DEVICE --max-len 16384 --methods fused,decode-cache --json > $OUT/cuda-attention.json"
 step sdpa-peer 240 python3 scripts/sdpa_peer.py --max-len 16384 --out "$OUT/sdpa.json"
 step attention-vs-sdpa 30 sh -c "$X/gpurun bench attention --from $OUT/cuda-attention.json --vs-sdpa $OUT/sdpa.json > $OUT/attention-vs-sdpa.md"
+# Sliding windows on Gemma 3 1B's heads: what the window saves the CUDA kernels.
+step attention-window-cuda 60 sh -c "$X/gpurun bench attention --device $DEVICE --heads 4 --kv-heads 1 --head-dim 256 --window 512 --max-len 16384 --methods fused,fused-window,decode-cache,decode-window --json > $OUT/cuda-attention-window.json"
 
 # Prefill on the f16 tensor-core GEMM instead of the matrix-vector tiles (Options.GEMMPrefill):
 # is the speed worth leaving the CPU's 8-bit arithmetic?

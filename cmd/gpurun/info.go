@@ -155,6 +155,9 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 		row("memory", fmt.Sprintf("weights %s + KV cache at %d tokens %s (f32) / %s (f16) = %s / %s",
 			kvcache.HumanBytes(in.WeightBytes), in.ContextLength, kvcache.HumanBytes(in.KVCacheBytesF32), kvcache.HumanBytes(in.KVCacheBytesF16),
 			kvcache.HumanBytes(in.WeightBytes+in.KVCacheBytesF32), kvcache.HumanBytes(in.WeightBytes+in.KVCacheBytesF16)))
+		if in.KVWindowLayers > 0 {
+			row("", fmt.Sprintf("(%d sliding-window layers keep %d rows each: their window and a batch)", in.KVWindowLayers, in.KVWindowRows))
+		}
 	}
 	tw.Flush()
 	if withKV {

@@ -165,6 +165,9 @@ type Backend interface {
 	GeGLU(dst, gate, up Buffer, n int)
 	// Scale: dst[i] = x[i] * s for n elements (dst may alias x).
 	Scale(dst, x Buffer, s float32, n int)
+	// Copy: dst[i] = src[i] for n elements of one dtype (F32 or F16); the
+	// two must not overlap. The sliding-window KV cache moves its rows with it.
+	Copy(dst, src Buffer, n int)
 	// Softcap: dst[i] = tanh(x[i] * (1/c)) * c for n elements (dst may
 	// alias x), each step rounded to float32: Gemma 2's final logit
 	// soft-capping.
@@ -361,6 +364,10 @@ func NormMatMulQKVBias(b Backend, q, k, v, x Buffer, n Norm, wq, wk, wv, bq, bk,
 type RoPEStoreKVArgs struct {
 	Heads, KVHeads, HeadDim int
 	RoPE                    RoPE
+	// Offset is the position held by cache row 0: position p is stored at
+	// row p - Offset (a sliding-window cache that dropped its oldest rows);
+	// 0 for a cache that holds every position.
+	Offset int
 }
 
 // RoPEStoreKVer is an optional fused op for the step between the
@@ -368,10 +375,10 @@ type RoPEStoreKVArgs struct {
 //
 //	RoPE(q, pos, a.Heads, a.HeadDim, a.RoPE)
 //	RoPE(k, pos, a.KVHeads, a.HeadDim, a.RoPE)
-//	StoreKV(kc, vc, k, v, pos[0], len(pos), a.KVHeads*a.HeadDim)
+//	StoreKV(kc, vc, k, v, pos[0]-a.Offset, len(pos), a.KVHeads*a.HeadDim)
 //
 // for T = len(pos) rows of one sequence at consecutive positions
-// (pos[t] = pos[0] + t), which are also the cache rows written.
+// (pos[t] = pos[0] + t), stored at cache rows pos[t] - a.Offset.
 type RoPEStoreKVer interface {
 	RoPEStoreKV(q, k, v, kc, vc Buffer, pos []int32, a RoPEStoreKVArgs)
 }
@@ -385,7 +392,7 @@ func RoPEStoreKV(b Backend, q, k, v, kc, vc Buffer, pos []int32, a RoPEStoreKVAr
 	b.RoPE(q, pos, a.Heads, a.HeadDim, a.RoPE)
 	b.RoPE(k, pos, a.KVHeads, a.HeadDim, a.RoPE)
 	if len(pos) > 0 {
-		b.StoreKV(kc, vc, k, v, int(pos[0]), len(pos), a.KVHeads*a.HeadDim)
+		b.StoreKV(kc, vc, k, v, int(pos[0])-a.Offset, len(pos), a.KVHeads*a.HeadDim)
 	}
 }
 

@@ -170,11 +170,28 @@ func CheckRoPEStoreKV(q, k, v, kc, vc Buffer, pos []int32, a RoPEStoreKVArgs) er
 	if a.Heads < 1 || a.KVHeads < 1 {
 		return Shapef("rope_store_kv", "%d heads, %d KV heads", a.Heads, a.KVHeads)
 	}
+	if a.Offset < 0 || int(pos[0]) < a.Offset {
+		return Shapef("rope_store_kv", "position %d is before the cache's first row (position %d)", pos[0], a.Offset)
+	}
 	return first(
 		CheckRoPE(q, pos, a.Heads, a.HeadDim, a.RoPE),
 		CheckRoPE(k, pos, a.KVHeads, a.HeadDim, a.RoPE),
-		CheckStoreKV(kc, vc, k, v, int(pos[0]), len(pos), a.KVHeads*a.HeadDim),
+		CheckStoreKV(kc, vc, k, v, int(pos[0])-a.Offset, len(pos), a.KVHeads*a.HeadDim),
 	)
+}
+
+// CheckCopy validates Copy arguments: one dtype, n elements in each, no overlap
+// is the caller's promise.
+func CheckCopy(dst, src Buffer, n int) error {
+	switch {
+	case dst == nil || src == nil || n < 0:
+		return Shapef("copy", "bad arguments (n %d)", n)
+	case dst.DType() != src.DType():
+		return Shapef("copy", "dst is %s, src %s", dst.DType(), src.DType())
+	case dst.Len() < n || src.Len() < n:
+		return Shapef("copy", "%d elements do not fit dst (%d) and src (%d)", n, dst.Len(), src.Len())
+	}
+	return nil
 }
 
 // CheckAttention validates Attention arguments.

@@ -3,6 +3,7 @@ package cpu_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"gpurun/runtime/backend"
@@ -313,6 +314,45 @@ func TestMatMulAgainstDequantized(t *testing.T) {
 		}
 		if e := backendtest.NMSE(want, got); e > limit {
 			t.Errorf("%s: NMSE %.3g > %.g", typ, e, limit)
+		}
+	}
+}
+
+// TestAttentionWindowOffset: windowed attention over a cache whose rows
+// start at position off (a sliding-window cache that moved its rows) gives
+// the bits of the same attention over a cache of every position when off
+// is a multiple of 32 (every position keeps its lane and group of eight),
+// and not when it moves positions to other lanes (odd offsets here) — what
+// kvcache.Cache.Slide relies on.
+func TestAttentionWindowOffset(t *testing.T) {
+	b := newCPU(t)
+	const P, W, heads, kvHeads, D = 300, 40, 4, 2, 64
+	kvDim := kvHeads * D
+	k := backendtest.Floats(backendtest.Rand(17), P*kvDim, 2)
+	v := backendtest.Floats(backendtest.Rand(18), P*kvDim, 2)
+	q := backendtest.Floats(backendtest.Rand(19), 9*heads*D, 2)
+	run := func(off, pos, T int) []float32 {
+		kc, _ := b.NewBuffer(backend.F32, (P-off)*kvDim)
+		vc, _ := b.NewBuffer(backend.F32, (P-off)*kvDim)
+		b.StoreKV(kc, vc, upload(t, b, k[off*kvDim:]), upload(t, b, v[off*kvDim:]), 0, P-off, kvDim)
+		dst, _ := b.NewBuffer(backend.F32, T*heads*D)
+		b.Attention(dst, upload(t, b, q[:T*heads*D]), kc, vc, backend.AttentionArgs{T: T, Pos: pos - off, Heads: heads,
+			KVHeads: kvHeads, HeadDim: D, Scale: 0.125, CacheLen: P - off, Window: W})
+		return read(t, b, dst)
+	}
+	for _, c := range []struct{ pos, T int }{{P - 1, 1}, {P - 9, 9}, {200, 4}} {
+		full := run(0, c.pos, c.T)
+		for _, off := range []int{32, 128, 160} {
+			if got := run(off, c.pos, c.T); !slices.Equal(got, full) {
+				t.Errorf("pos %d, T %d: rows from %d differ from the full cache's", c.pos, c.T, off)
+			}
+		}
+		differ := false
+		for _, off := range []int{1, 3, 17, 99} {
+			differ = differ || !slices.Equal(run(off, c.pos, c.T), full)
+		}
+		if !differ {
+			t.Errorf("pos %d, T %d: odd offsets gave the same bits too; the test shows nothing", c.pos, c.T)
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 var ropeStoreKVKernels = map[backend.DType]string{backend.F32: "rope_store_kv_f32", backend.F16: "rope_store_kv_f16"}
 
 // RoPEStoreKV rotates q[T, Heads, HeadDim] and k[T, KVHeads, HeadDim] in
-// place and stores k and v into cache rows [pos[0], pos[0]+T) of kc, vc:
+// place and stores k and v into cache rows [pos[0], pos[0]+T) - a.Offset of kc, vc:
 // RoPE, RoPE and StoreKV in one launch. Kernels rope_store_kv_f32 /
 // rope_store_kv_f16 (kernels/rope_store_kv.cu, by the cache's element type):
 // grid (T, Heads + KVHeads).
@@ -39,5 +39,5 @@ func (b *Backend) RoPEStoreKV(q, k, v, kc, vc backend.Buffer, pos []int32, a bac
 		return fmt.Sprintf("%s pos=%d T=%d heads=%d/%d headDim=%d", kcb.dt, pos[0], len(pos), a.Heads, a.KVHeads, a.HeadDim)
 	},
 		kernel, dim(len(pos), a.Heads+a.KVHeads, 1), dim(bs, 1, 1), 0,
-		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Heads, a.HeadDim, a.RoPE.Dims, thetaScale, scale, neox, factors)
+		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Offset, a.Heads, a.HeadDim, a.RoPE.Dims, thetaScale, scale, neox, factors)
 }

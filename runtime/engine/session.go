@@ -134,8 +134,7 @@ func (s *Session) Generate(ctx context.Context, r Request, emit func(text string
 // (all of tokens but the last, which must run to give logits), truncating
 // the cache to it, and returns the tokens kept and those still to run.
 func reusePrefix(c *kvcache.Cache, cached, tokens []int32) (kept, todo []int32) {
-	p := min(commonPrefix(cached, tokens), len(tokens)-1)
-	c.Truncate(p)
+	p := c.Truncate(min(commonPrefix(cached, tokens), len(tokens)-1))
 	return cached[:p], tokens[p:]
 }
 

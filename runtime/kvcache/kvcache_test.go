@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/cpu"
 )
 
 func TestBytes(t *testing.T) {
@@ -93,5 +94,96 @@ func TestNewRefusesWhatCannotFit(t *testing.T) {
 				t.Errorf("%d buffers allocated, want %d", b.buffers, c.buffers)
 			}
 		})
+	}
+}
+
+// TestWindowSlide: window layers hold the positions their attention can
+// still see, at row p - Offset, through every Slide, while a full layer
+// holds all of them; storing batches of 1 to 4 positions.
+func TestWindowSlide(t *testing.T) {
+	b, err := cpu.New(cpu.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const size, maxBatch, kvDim, ctx = 5, 4, 2, 1000
+	w := Window{Local: []bool{true, false, true}, Size: size, Rows: WindowRows(size, maxBatch)}
+	if w.Rows != 96 {
+		t.Fatalf("WindowRows(5, 4) = %d, want 96 (2*(5+31) + 4, rounded up to 32)", w.Rows)
+	}
+	c, err := NewWindowed(b, 3, ctx, kvDim, backend.F32, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := Bytes(2, 96, kvDim, backend.F32) + Bytes(1, ctx, kvDim, backend.F32); c.Bytes() != want {
+		t.Errorf("Bytes %d, want %d", c.Bytes(), want)
+	}
+	value := func(l, p int) float32 { return float32(1000*l + p) }
+	moved := 0
+	for step := 0; c.Pos() < 600; step++ {
+		T := 1 + step%maxBatch
+		if err := c.Reserve(T); err != nil {
+			t.Fatal(err)
+		}
+		before := c.Offset(0)
+		if err := c.Slide(T); err != nil {
+			t.Fatal(err)
+		}
+		if c.Offset(0) != before {
+			moved++
+		}
+		p := c.Pos()
+		for l := range 3 {
+			k := make([]float32, T*kvDim)
+			for i := range k {
+				k[i] = value(l, p+i/kvDim)
+			}
+			kb, err := b.NewBuffer(backend.F32, len(k))
+			if err == nil {
+				err = b.Write(kb, k)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.StoreKV(c.K[l], c.V[l], kb, kb, p-c.Offset(l), T, kvDim)
+		}
+		if err := c.Advance(T); err != nil {
+			t.Fatal(err)
+		}
+		for l := range 3 {
+			off := c.Offset(l)
+			if off%32 != 0 || (l == 1 && off != 0) {
+				t.Fatalf("layer %d offset %d", l, off)
+			}
+			got := make([]float32, c.Rows(l)*kvDim)
+			if err := b.Read(got, c.K[l]); err != nil {
+				t.Fatal(err)
+			}
+			first := 0
+			if w.Local[l] {
+				first = max(0, c.Pos()-size) // the next token sees (pos-size, pos]
+			}
+			for q := first; q < c.Pos(); q++ {
+				if v := got[(q-off)*kvDim]; v != value(l, q) {
+					t.Fatalf("layer %d at %d positions: position %d (row %d) holds %g, want %g", l, c.Pos(), q, q-off, v, value(l, q))
+				}
+			}
+		}
+	}
+	if moved < 5 {
+		t.Errorf("the window moved %d times over 600 positions", moved)
+	}
+
+	// Truncating keeps a prefix only where the window layers still hold
+	// what a token there would see.
+	pos, off := c.Pos(), c.Offset(0)
+	if got := c.Truncate(pos - 3); got != pos-3 || c.Offset(0) != off {
+		t.Errorf("Truncate(%d) kept %d (offset %d -> %d)", pos-3, got, off, c.Offset(0))
+	}
+	if got := c.Truncate(off + 2); got != 0 || c.Pos() != 0 || c.Offset(0) != 0 {
+		t.Errorf("Truncate(%d) below the window's rows kept %d, offset %d; want 0", off+2, got, c.Offset(0))
+	}
+	if err := c.Slide(w.Rows + 1); err == nil {
+		t.Error("Slide accepted more positions than the window's rows")
 	}
 }

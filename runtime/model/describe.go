@@ -42,9 +42,12 @@ type Info struct {
 	Tensors        []TensorTypes `json:"tensor_types"`
 	TensorCount    int           `json:"tensor_count"`
 	WeightBytes    int64         `json:"weight_bytes"`
-	// KV cache for the full context_length: layers x context x kv_dim x 2 (K and V) x element size.
-	KVCacheBytesF32 int64 `json:"kv_cache_bytes_f32,omitempty"`
-	KVCacheBytesF16 int64 `json:"kv_cache_bytes_f16,omitempty"`
+	// KV cache for the full context_length: layers x context x kv_dim x 2 (K and V) x element size,
+	// with KVWindowLayers sliding-window layers holding KVWindowRows rows instead of the context.
+	KVCacheBytesF32 int64  `json:"kv_cache_bytes_f32,omitempty"`
+	KVCacheBytesF16 int64  `json:"kv_cache_bytes_f16,omitempty"`
+	KVWindowLayers  uint32 `json:"kv_window_layers,omitempty"`
+	KVWindowRows    uint32 `json:"kv_window_rows,omitempty"`
 }
 
 // TensorTypes counts the tensors of one element type.
@@ -120,8 +123,26 @@ func Describe(f *gguf.File) Info {
 		if k := u("attention.value_length"); k > 0 {
 			kvDim = int64(in.KVHeads) * int64(k)
 		}
-		in.KVCacheBytesF32 = kvcache.Bytes(int(in.Layers), int(in.ContextLength), int(kvDim), backend.F32)
-		in.KVCacheBytesF16 = kvcache.Bytes(int(in.Layers), int(in.ContextLength), int(kvDim), backend.F16)
+		// Sliding-window layers keep only their window's rows (Gemma's
+		// local layers; with the default batch of a forward pass).
+		full, local, rows := int(in.Layers), 0, 0
+		if cfg, err := ReadConfig(f); err == nil && cfg.SlidingWindow > 0 {
+			rows = kvcache.WindowRows(cfg.SlidingWindow, Options{}.withDefaults().MaxBatch)
+			for l := range cfg.Layers {
+				if cfg.IsLocal(l) && rows < int(in.ContextLength) {
+					full, local = full-1, local+1
+				}
+			}
+		}
+		if local > 0 {
+			in.KVWindowRows, in.KVWindowLayers = uint32(rows), uint32(local)
+		}
+		for _, kv := range []struct {
+			dst *int64
+			dt  backend.DType
+		}{{&in.KVCacheBytesF32, backend.F32}, {&in.KVCacheBytesF16, backend.F16}} {
+			*kv.dst = kvcache.Bytes(full, int(in.ContextLength), int(kvDim), kv.dt) + kvcache.Bytes(local, rows, int(kvDim), kv.dt)
+		}
 	}
 	return in
 }

@@ -103,10 +103,21 @@ func (m *Gemma) Backend() backend.Backend { return m.b }
 // Options returns the batch limits.
 func (m *Gemma) Options() Options { return m.opts }
 
-// NewCache allocates a KV cache for one sequence (every layer keeps all of
-// its positions; a local layer's attention reads only its window of them).
+// NewCache allocates a KV cache for one sequence. The local layers keep
+// only the rows their window can still see (kvcache.WindowRows of the
+// window and MaxBatch: 1,600 rows for Gemma 3's 512 and a batch of 512,
+// against 32,768 positions of context), unless Options.FullCache.
 func (m *Gemma) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
-	return kvcache.New(m.b, m.cfg.Layers, ctxLen, m.cfg.KVDim(), dt)
+	c := m.cfg
+	w := kvcache.Window{Size: c.SlidingWindow}
+	if c.SlidingWindow > 0 && !m.opts.FullCache {
+		w.Local = make([]bool, c.Layers)
+		for l := range w.Local {
+			w.Local[l] = c.IsLocal(l)
+		}
+		w.Rows = kvcache.WindowRows(c.SlidingWindow, m.opts.MaxBatch)
+	}
+	return kvcache.NewWindowed(m.b, c.Layers, ctxLen, c.KVDim(), dt, w)
 }
 
 // Forward runs the segments through the model; see Model.Forward.
@@ -120,6 +131,11 @@ func (m *Gemma) Forward(segs []Segment) (backend.Buffer, error) {
 		return nil, err
 	}
 
+	for _, sg := range segs {
+		if err := sg.Cache.Slide(len(sg.Tokens)); err != nil { // room in the local layers' rows
+			return nil, err
+		}
+	}
 	pos := positions(segs, s.pos)                       // (R) positions of all rows, segment after segment
 	embedTokens(b, s.x, s.xRow, m.TokEmbd, segs, c.Dim) // x (R, dim) = token embeddings
 	b.Scale(s.x, s.x, c.EmbedScale, R*c.Dim)            // x *= sqrt(dim)
@@ -142,15 +158,19 @@ func (m *Gemma) Forward(segs []Segment) (backend.Buffer, error) {
 		}
 		row := 0
 		for _, sg := range segs {
-			T, p := len(sg.Tokens), sg.Cache.Pos()
+			// A local layer's cache may hold only the window's rows: row 0
+			// is position off (a multiple of 32), and attention counts
+			// positions from there (the same lanes and sums).
+			T, off := len(sg.Tokens), sg.Cache.Offset(l)
 			q := rows(s.q, s.qRow, row, T, c.QDim())
 			k, v := rows(s.k, s.kRow, row, T, c.KVDim()), rows(s.v, s.vRow, row, T, c.KVDim())
+			ropeArgs.Offset = off
 			backend.RoPEStoreKV(b, q, k, v, sg.Cache.K[l], sg.Cache.V[l], pos[row:row+T], ropeArgs)
 			b.Scale(q, q, c.QueryScale, T*c.QDim())
 			b.Attention(rows(s.att, s.attRow, row, T, c.QDim()), q,
 				sg.Cache.K[l], sg.Cache.V[l], backend.AttentionArgs{
-					T: T, Pos: p, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
-					Scale: 1, CacheLen: sg.Cache.Len, Window: window, Softcap: c.AttnSoftcap,
+					T: T, Pos: sg.Cache.Pos() - off, Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim,
+					Scale: 1, CacheLen: sg.Cache.Rows(l), Window: window, Softcap: c.AttnSoftcap,
 				})
 			row += T
 		}

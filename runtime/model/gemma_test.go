@@ -2,12 +2,15 @@ package model_test
 
 import (
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"gpurun/runtime/backend"
 	"gpurun/runtime/cpu"
+	"gpurun/runtime/fixtures"
 	"gpurun/runtime/gguf"
+	"gpurun/runtime/kvcache"
 	"gpurun/runtime/model"
 	"gpurun/runtime/model/synth"
 	"gpurun/runtime/quant"
@@ -161,4 +164,94 @@ func testForwardNoAlloc(t *testing.T, b backend.Backend, f *gguf.File) {
 			t.Errorf("%s, %d sequences: %v allocations per decode step", m.Config().Arch, seqs, n)
 		}
 	}
+}
+
+// tinyGemma opens the tiny Gemma of runtime/engine/testdata whose logits
+// TestQuantModels* hold to llama.cpp's (name: gemma2 or gemma3; window 12).
+func tinyGemma(t *testing.T, name string) *gguf.File {
+	t.Helper()
+	root, err := fixtures.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(filepath.Join(root, "runtime/engine/testdata/llama-tiny-"+name+".gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// TestGemmaWindowCacheBitExact: with local layers that keep only their
+// window's rows (which move 3 times here), every logit equals the one a
+// cache of every position gives, bit for bit: over a prompt fed in chunks
+// of 1 to 4 tokens and 200 decode steps, on the tiny Gemma 3 and Gemma 2.
+func TestGemmaWindowCacheBitExact(t *testing.T) {
+	b, err := cpu.New(cpu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, name := range []string{"gemma3", "gemma2"} {
+		t.Run(name, func(t *testing.T) {
+			f := tinyGemma(t, name)
+			var ms [2]model.Model
+			var cs [2]*kvcache.Cache
+			for i, full := range []bool{false, true} {
+				if ms[i], err = model.Load(f, b, model.Options{MaxBatch: 4, FullCache: full}); err != nil {
+					t.Fatal(err)
+				}
+				if cs[i], err = ms[i].NewCache(256, backend.F32); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if cs[0].Bytes() >= cs[1].Bytes() {
+				t.Fatalf("window cache %d bytes, full %d", cs[0].Bytes(), cs[1].Bytes())
+			}
+			vocab := ms[0].Config().Vocab
+			got := [2][]float32{make([]float32, vocab), make([]float32, vocab)}
+			next, moves, last := int32(7), 0, 0
+			for step := 0; cs[0].Pos() < 250; step++ {
+				toks := []int32{next}
+				if step < 12 { // a prompt in chunks of 1 to 4
+					toks = make([]int32, 1+step%4)
+					for i := range toks {
+						toks[i] = int32((step*31 + i*7) % vocab)
+					}
+				}
+				for i := range 2 {
+					logits, err := ms[i].Forward([]model.Segment{{Cache: cs[i], Tokens: toks}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := b.Read(got[i], logits); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for j := range got[0] {
+					if math.Float32bits(got[0][j]) != math.Float32bits(got[1][j]) {
+						t.Fatalf("position %d, logit %d: %g with the window cache, %g with the full one", cs[0].Pos(), j, got[0][j], got[1][j])
+					}
+				}
+				if off := cs[0].Offset(0); off != last {
+					moves, last = moves+1, off
+				}
+				next = int32(argmax(got[0]))
+			}
+			if moves < 3 {
+				t.Errorf("the window's rows moved %d times", moves)
+			}
+			t.Logf("250 positions, the window's rows moved %d times; cache %d bytes against %d", moves, cs[0].Bytes(), cs[1].Bytes())
+		})
+	}
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// MaxSeqs is the most segments one Forward call may carry (sequences
 	// decoded together). Default 1.
 	MaxSeqs int
+	// FullCache makes every layer's KV cache keep every position; by
+	// default a sliding-window layer (Gemma's local layers) keeps only the
+	// rows its attention can still see (kvcache.WindowRows).
+	FullCache bool
 }
 
 func (o Options) withDefaults() Options {

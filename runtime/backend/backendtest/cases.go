@@ -108,10 +108,12 @@ func Cases() []Case {
 	}
 	for _, dt := range []backend.DType{backend.F32, backend.F16} {
 		add(storeKVCase(dt, 16, 3, 5, 48))
+		add(copyCase(dt, 1000))
 		for _, mode := range []backend.RoPEMode{backend.RoPENormal, backend.RoPENeox} {
-			add(ropeStoreKVCase(dt, mode, 20, 7, 1, 6, 2, 64, 64, false))
-			add(ropeStoreKVCase(dt, mode, 20, 0, 3, 4, 1, 128, 96, false))
-			add(ropeStoreKVCase(dt, mode, 20, 11, 2, 4, 2, 64, 64, true))
+			add(ropeStoreKVCase(dt, mode, 20, 7, 1, 6, 2, 64, 64, false, 0))
+			add(ropeStoreKVCase(dt, mode, 20, 0, 3, 4, 1, 128, 96, false, 0))
+			add(ropeStoreKVCase(dt, mode, 20, 11, 2, 4, 2, 64, 64, true, 0))
+			add(ropeStoreKVCase(dt, mode, 20, 45, 3, 4, 2, 64, 64, false, 32))
 		}
 	}
 	for _, dt := range []backend.DType{backend.F32, backend.F16} {
@@ -607,10 +609,15 @@ func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int, fact
 }
 
 // ropeStoreKVCase returns q and k (rotated in place) followed by both caches.
-func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, heads, kvHeads, headDim, dims int, factors bool) Case {
+// ropeStoreKVCase: offset > 0 is a sliding-window cache whose row 0 holds
+// position offset.
+func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, heads, kvHeads, headDim, dims int, factors bool, offset int) Case {
 	name := map[backend.RoPEMode]string{backend.RoPENormal: "normal", backend.RoPENeox: "neox"}[mode]
 	if factors {
 		name += "+factors"
+	}
+	if offset > 0 {
+		name += fmt.Sprintf("+offset=%d", offset)
 	}
 	maxNMSE := 1e-10
 	if dt == backend.F16 {
@@ -643,7 +650,7 @@ func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, 
 			}
 			backend.RoPEStoreKV(b, in[0], in[1], in[2], kc, vc, ps, backend.RoPEStoreKVArgs{
 				Heads: heads, KVHeads: kvHeads, HeadDim: headDim,
-				RoPE: backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1, Factors: fw},
+				RoPE: backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1, Factors: fw}, Offset: offset,
 			})
 			if err := b.Sync(); err != nil {
 				return nil, err
@@ -747,6 +754,32 @@ func geluCase(n int) Case {
 				return nil, err
 			}
 			return withOutput(b, n, func(dst backend.Buffer) { b.GELU(dst, in[0], n) })
+		}}
+}
+
+// copyCase: n elements of dt from the middle of one buffer to the start
+// of another, the tail of dst left as it was (zero).
+func copyCase(dt backend.DType, n int) Case {
+	maxNMSE := 0.0
+	return Case{Op: "copy", Name: fmt.Sprintf("%s/n=%d", dt, n), MaxNMSE: maxNMSE,
+		Run: func(b backend.Backend) ([]float32, error) {
+			src, err := b.NewBuffer(dt, 2*n)
+			if err != nil {
+				return nil, err
+			}
+			dst, err := b.NewBuffer(dt, n+7)
+			if err != nil {
+				return nil, err
+			}
+			if err := b.Write(src, Floats(Rand(116), 2*n, 4)); err != nil {
+				return nil, err
+			}
+			b.Copy(dst, src.Slice(n/2, n), n)
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			out := make([]float32, n+7)
+			return out, b.Read(out, dst)
 		}}
 }
 
