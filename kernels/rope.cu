@@ -14,26 +14,26 @@
 #include "rope.cuh"
 
 extern "C" __global__ void rope_f32(float* x, const int* pos, int pos0, int head_dim, int dims, float theta_scale,
-                                    float freq_scale, const float* factors) {
+                                    float freq_scale, const float* factors, float mscale) {
     const int t = blockIdx.x;
     const int p = pos ? pos[t] : pos0 + t;
     float* h = x + ((size_t)t * gridDim.y + blockIdx.y) * head_dim;
     for (int i = threadIdx.x; i < dims / 2; i += blockDim.x) {
         float c, s;
-        rope_angle(p, i, theta_scale, freq_scale, factors, c, s);
+        rope_angle(p, i, theta_scale, freq_scale, factors, mscale, c, s);
         rope_pair(&h[2 * i], &h[2 * i + 1], c, s);
     }
 }
 
 extern "C" __global__ void rope_neox_f32(float* x, const int* pos, int pos0, int head_dim, int dims, float theta_scale,
-                                         float freq_scale, const float* factors) {
+                                         float freq_scale, const float* factors, float mscale) {
     const int t = blockIdx.x;
     const int p = pos ? pos[t] : pos0 + t;
     float* h = x + ((size_t)t * gridDim.y + blockIdx.y) * head_dim;
     const int half = dims / 2;
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
         float c, s;
-        rope_angle(p, i, theta_scale, freq_scale, factors, c, s);
+        rope_angle(p, i, theta_scale, freq_scale, factors, mscale, c, s);
         rope_pair(&h[i], &h[i + half], c, s);
     }
 }

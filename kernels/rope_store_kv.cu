@@ -27,7 +27,7 @@ __device__ __forceinline__ void cache_put<uint16_t>(uint16_t* c, size_t i, float
 template <typename C>
 static __device__ __forceinline__ void rope_store_kv(float* q, float* k, const float* v, C* kc, C* vc, const int* pos0p, int row_off,
                                                      int heads, int head_dim, int dims, float theta_scale, float freq_scale,
-                                                     int neox, const float* factors) {
+                                                     int neox, const float* factors, float mscale) {
     const int t = blockIdx.x, y = blockIdx.y;
     const int kv_heads = gridDim.y - heads;
     const int p = *pos0p + t;
@@ -38,7 +38,7 @@ static __device__ __forceinline__ void rope_store_kv(float* q, float* k, const f
     const size_t crow = ((size_t)(p - row_off) * kv_heads + j) * head_dim;  // cache offset of this head (when !is_q)
     for (int i = threadIdx.x; i < half; i += blockDim.x) {
         float c, s;
-        rope_angle(p, i, theta_scale, freq_scale, factors, c, s);
+        rope_angle(p, i, theta_scale, freq_scale, factors, mscale, c, s);
         const int a = neox ? i : 2 * i, b = neox ? i + half : 2 * i + 1;
         rope_pair(&h[a], &h[b], c, s);
         if (!is_q) {
@@ -55,12 +55,12 @@ static __device__ __forceinline__ void rope_store_kv(float* q, float* k, const f
 }
 
 extern "C" __global__ void rope_store_kv_f32(float* q, float* k, const float* v, float* kc, float* vc, const int* pos0p, int row_off,
-                                             int heads, int head_dim, int dims, float theta_scale, float freq_scale, int neox, const float* factors) {
-    rope_store_kv<float>(q, k, v, kc, vc, pos0p, row_off, heads, head_dim, dims, theta_scale, freq_scale, neox, factors);
+                                             int heads, int head_dim, int dims, float theta_scale, float freq_scale, int neox, const float* factors, float mscale) {
+    rope_store_kv<float>(q, k, v, kc, vc, pos0p, row_off, heads, head_dim, dims, theta_scale, freq_scale, neox, factors, mscale);
 }
 
 extern "C" __global__ void rope_store_kv_f16(float* q, float* k, const float* v, uint16_t* kc, uint16_t* vc, const int* pos0p,
                                              int row_off, int heads, int head_dim, int dims, float theta_scale, float freq_scale,
-                                             int neox, const float* factors) {
-    rope_store_kv<uint16_t>(q, k, v, kc, vc, pos0p, row_off, heads, head_dim, dims, theta_scale, freq_scale, neox, factors);
+                                             int neox, const float* factors, float mscale) {
+    rope_store_kv<uint16_t>(q, k, v, kc, vc, pos0p, row_off, heads, head_dim, dims, theta_scale, freq_scale, neox, factors, mscale);
 }

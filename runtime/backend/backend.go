@@ -88,6 +88,9 @@ type RoPE struct {
 	// rope_freqs.weight that llama.cpp's converter writes for Llama 3.1's
 	// "llama3" scaling (ggml: theta_i / factors[i], then FreqScale).
 	Factors Weight
+	// AttnFactor multiplies cos and sin (ggml's attn_factor, mscale):
+	// rope.scaling.attn_factor of Phi-3's LongRoPE. 0 means 1.
+	AttnFactor float32
 }
 
 // AttentionArgs gives the shapes of one causal attention call over a

@@ -17,7 +17,7 @@ import (
 // theta_scale in float32 with theta_scale = powf(FreqBase, -2/Dims); the
 // angle is FreqScale * theta_i (with Factors, FreqScale * (theta_i /
 // factor_i), as ggml_rope_cache_init divides); cos and sin come from glibc's sincosf
-// (sincosf in ggmlmath.go). The rotation is what GCC made of
+// (sincosf in ggmlmath.go), each times AttnFactor when set (ggml's mscale). The rotation is what GCC made of
 //
 //	x0' = x0*cos - x1*sin   x1' = x0*sin + x1*cos
 //
@@ -44,7 +44,11 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 	if r.Factors != nil {
 		factors = weight(r.Factors).f32
 	}
-	b.rope = ropeTask{x: f32s(x), pos: pos, heads: heads, headDim: headDim, r: r, scale: scale,
+	mscale := r.AttnFactor
+	if mscale == 0 {
+		mscale = 1
+	}
+	b.rope = ropeTask{x: f32s(x), pos: pos, heads: heads, headDim: headDim, r: r, scale: scale, mscale: mscale,
 		thetaScale: powf(r.FreqBase, -2/float32(r.Dims)), factors: factors, cs: b.ropeCS}
 	b.pool.run(&b.rope, len(pos), normGrain(heads*headDim))
 }
@@ -57,6 +61,7 @@ type ropeTask struct {
 	heads, headDim    int
 	r                 backend.RoPE
 	scale, thetaScale float32
+	mscale            float32   // times cos and sin
 	factors           []float32 // nil: none
 	cs                [][]float32
 }
@@ -73,6 +78,7 @@ func (rt *ropeTask) do(w, lo, hi int) {
 			} else {
 				cs[2*i+1], cs[2*i] = sincosf(rt.scale * theta)
 			}
+			cs[2*i], cs[2*i+1] = cs[2*i]*rt.mscale, cs[2*i+1]*rt.mscale
 			theta *= rt.thetaScale
 		}
 		for h := 0; h < rt.heads; h++ {

@@ -45,7 +45,15 @@ func (b *Backend) RoPE(x backend.Buffer, pos []int32, heads, headDim int, r back
 		return fmt.Sprintf("T=%d heads=%d headDim=%d dims=%d", len(pos), heads, headDim, r.Dims)
 	}, kernel,
 		dim(len(pos), heads, 1), dim(bs, 1, 1), 0,
-		xb.dev(), posPtr, int(pos[0]), headDim, r.Dims, thetaScale, scale, factors)
+		xb.dev(), posPtr, int(pos[0]), headDim, r.Dims, thetaScale, scale, factors, ropeMscale(r))
+}
+
+// ropeMscale is r's attention factor, 1 when unset.
+func ropeMscale(r backend.RoPE) float32 {
+	if r.AttnFactor == 0 {
+		return 1
+	}
+	return r.AttnFactor
 }
 
 // ropeFactors is the device address of r's frequency factors, or null.

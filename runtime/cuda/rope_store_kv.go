@@ -39,5 +39,5 @@ func (b *Backend) RoPEStoreKV(q, k, v, kc, vc backend.Buffer, pos []int32, a bac
 		return fmt.Sprintf("%s pos=%d T=%d heads=%d/%d headDim=%d", kcb.dt, pos[0], len(pos), a.Heads, a.KVHeads, a.HeadDim)
 	},
 		kernel, dim(len(pos), a.Heads+a.KVHeads, 1), dim(bs, 1, 1), 0,
-		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Offset, a.Heads, a.HeadDim, a.RoPE.Dims, thetaScale, scale, neox, factors)
+		qb.dev(), kb.dev(), vb.dev(), kcb.dev(), vcb.dev(), b.stepScalar(op, pos[0]), a.Offset, a.Heads, a.HeadDim, a.RoPE.Dims, thetaScale, scale, neox, factors, ropeMscale(a.RoPE))
 }

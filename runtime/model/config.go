@@ -49,6 +49,11 @@ type Config struct {
 	// AttnSoftcap and FinalSoftcap, when positive, soft-cap the attention
 	// scores and the logits: c * tanh(x / c) (Gemma 2).
 	AttnSoftcap, FinalSoftcap float32
+
+	// OrigCtx is the context Phi-3's LongRoPE switches factors at
+	// (rope.scaling.original_context_length): a sequence whose context is
+	// longer rotates with rope_factors_long, others with rope_factors_short.
+	OrigCtx int
 }
 
 // IsLocal reports whether layer l attends through a sliding window.
@@ -72,7 +77,7 @@ func (c Config) QDim() int { return c.Heads * c.HeadDim }
 func (c Config) AttentionScale() float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "phi3", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -94,7 +99,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
 		c.NoRoPEStep = 4
-	case "qwen2", "qwen3", "gemma2", "gemma3":
+	case "qwen2", "qwen3", "gemma2", "gemma3", "phi3":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:
@@ -171,11 +176,18 @@ func ReadConfig(f *gguf.File) (Config, error) {
 		if factor > 0 {
 			c.RoPE.FreqScale = 1 / factor
 		}
+	case "longrope", "su": // Phi-3's: its frequency factors are tensors (phi3.go)
+		if arch != "phi3" {
+			return Config{}, fmt.Errorf("model: rope scaling %q is supported for phi3 only", scaling)
+		}
 	default:
-		return Config{}, fmt.Errorf("model: rope scaling %q is not supported (supported: none, linear)", scaling)
+		return Config{}, fmt.Errorf("model: rope scaling %q is not supported (supported: none, linear; longrope for phi3)", scaling)
 	}
 	if arch == "gemma2" || arch == "gemma3" {
 		return gemmaConfig(f, c)
+	}
+	if arch == "phi3" {
+		return phi3Config(f, c)
 	}
 	return c, nil
 }
@@ -244,6 +256,30 @@ func gemmaConfig(f *gguf.File, c Config) (Config, error) {
 		qpre = c.Dim / c.Heads
 	}
 	c.QueryScale = 1 / float32(math.Sqrt(float64(qpre)))
+	return c, nil
+}
+
+// phi3Config finishes c for phi3, as llama.cpp's llama_model_phi3 reads
+// it: the queries scaled by 1/sqrtf(head dim) after RoPE, LongRoPE's
+// original context (default: the training context) and attention factor
+// (rope.scaling.attn_factor, default 1). llama.cpp turns Phi-3's sliding
+// window off, and so does gpurun.
+func phi3Config(f *gguf.File, c Config) (Config, error) {
+	if c.QDim() != c.Dim {
+		return Config{}, fmt.Errorf("model: phi3 with %d heads of %d does not fit embedding length %d", c.Heads, c.HeadDim, c.Dim)
+	}
+	orig, err := f.Uint32Or(f.ArchKey("rope.scaling.original_context_length"), uint32(c.CtxTrain))
+	if err != nil {
+		return Config{}, err
+	}
+	c.OrigCtx = int(orig)
+	if c.RoPE.AttnFactor, err = f.Float32Or(f.ArchKey("rope.scaling.attn_factor"), 1); err != nil {
+		return Config{}, err
+	}
+	if !(c.RoPE.AttnFactor > 0) {
+		return Config{}, fmt.Errorf("model: %s = %g must be positive", f.ArchKey("rope.scaling.attn_factor"), c.RoPE.AttnFactor)
+	}
+	c.QueryScale = 1 / float32(math.Sqrt(float64(c.HeadDim)))
 	return c, nil
 }
 

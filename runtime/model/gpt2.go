@@ -107,37 +107,64 @@ func loadGPT2(f *gguf.File, b backend.Backend, o Options) (*GPT2, error) {
 }
 
 // loadThirds loads the tensor name, of shape spec, as three weights: its
-// outermost dimension cut into equal parts, each a view of the file's bytes.
+// outermost dimension cut into equal parts (q, k and v).
 func loadThirds(f *gguf.File, b backend.Backend, name, spec string, dims map[string]int) ([3]backend.Weight, error) {
 	var ws [3]backend.Weight
 	t := f.Tensor(name)
 	if t == nil {
 		return ws, fmt.Errorf("model: tensor %q is missing", name)
 	}
-	if err := checkShape(t, spec, dims); err != nil {
-		return ws, err
-	}
-	if !computable[t.Type] {
-		return ws, fmt.Errorf("model: tensor %q has type %s, which gpurun cannot compute with yet", name, t.Type)
-	}
-	outer := len(t.Dims) - 1
-	if t.Dims[outer]%3 != 0 || int64(len(t.Data))%3 != 0 {
+	outer := t.Dims[len(t.Dims)-1]
+	if outer%3 != 0 {
 		return ws, fmt.Errorf("model: tensor %q (%v) does not split into q, k and v", name, t.Dims)
 	}
-	part := int64(len(t.Data)) / 3
-	for i := range ws {
+	n := int(outer / 3)
+	parts, err := loadParts(f, b, name, spec, dims, []int{n, n, n}, "qkv")
+	if err == nil {
+		copy(ws[:], parts)
+	}
+	return ws, err
+}
+
+// loadParts loads the tensor name, of shape spec, as len(sizes) weights:
+// its outermost dimension (rows, for a matrix) cut into parts of those
+// sizes, each a view of the file's bytes named "name[label]" (labels[i]).
+func loadParts(f *gguf.File, b backend.Backend, name, spec string, dims map[string]int, sizes []int, labels string) ([]backend.Weight, error) {
+	t := f.Tensor(name)
+	if t == nil {
+		return nil, fmt.Errorf("model: tensor %q is missing", name)
+	}
+	if err := checkShape(t, spec, dims); err != nil {
+		return nil, err
+	}
+	if !computable[t.Type] {
+		return nil, fmt.Errorf("model: tensor %q has type %s, which gpurun cannot compute with yet", name, t.Type)
+	}
+	outer := len(t.Dims) - 1
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	if uint64(total) != t.Dims[outer] || int64(len(t.Data))%int64(total) != 0 {
+		return nil, fmt.Errorf("model: tensor %q (%v) does not split into parts of %v", name, t.Dims, sizes)
+	}
+	unit := int64(len(t.Data)) / int64(total) // bytes per row
+	ws := make([]backend.Weight, len(sizes))
+	var off int64
+	for i, n := range sizes {
 		sub := *t
-		sub.Name = fmt.Sprintf("%s[%c]", name, "qkv"[i])
+		sub.Name = fmt.Sprintf("%s[%c]", name, labels[i])
 		sub.Dims = append([]uint64(nil), t.Dims...)
-		sub.Dims[outer] /= 3
-		sub.Offset += uint64(int64(i) * part)
-		sub.Size = part
-		sub.Data = t.Data[int64(i)*part : int64(i+1)*part]
+		sub.Dims[outer] = uint64(n)
+		sub.Offset += uint64(off)
+		sub.Size = int64(n) * unit
+		sub.Data = t.Data[off : off+sub.Size]
 		w, err := b.LoadWeight(&sub)
 		if err != nil {
-			return ws, fmt.Errorf("model: loading %q: %w", sub.Name, err)
+			return nil, fmt.Errorf("model: loading %q: %w", sub.Name, err)
 		}
 		ws[i] = w
+		off += sub.Size
 	}
 	return ws, nil
 }

@@ -17,14 +17,9 @@ var computable = map[quant.Type]bool{
 	quant.Q2_K: true, quant.Q3_K: true, quant.Q4_K: true, quant.Q5_K: true, quant.Q6_K: true,
 }
 
-// loadWeights fills the backend.Weight fields of the struct dst points to
-// from the tensors named by their `gguf:"name"` tags, prefixed with prefix
-// ("blk.3." for a layer). A tag ending in ",optional" may be absent.
-// Each tag also states the shape, ggml order (innermost first), in terms of
-// the config: `gguf:"attn_q.weight" shape:"dim,qdim"`.
 // UnusedTensors lists, in file order, the tensors of f that m did not load:
 // the names of every non-nil backend.Weight field of m, its layers included,
-// are the ones used (a part of a tensor, named "tensor[q]" by loadThirds,
+// are the ones used (a part of a tensor, named "tensor[q]" by loadParts,
 // counts for the tensor).
 func UnusedTensors(f *gguf.File, m any) []string {
 	used := map[string]bool{}
@@ -65,6 +60,11 @@ func UnusedTensors(f *gguf.File, m any) []string {
 	return out
 }
 
+// loadWeights fills the backend.Weight fields of the struct dst points to
+// from the tensors named by their `gguf:"name"` tags, prefixed with prefix
+// ("blk.3." for a layer). A tag ending in ",optional" may be absent.
+// Each tag also states the shape, ggml order (innermost first), in terms of
+// the config: `gguf:"attn_q.weight" shape:"dim,qdim"`.
 func loadWeights(f *gguf.File, b backend.Backend, prefix string, dims map[string]int, dst any) error {
 	v := reflect.ValueOf(dst).Elem()
 	ty := v.Type()

@@ -72,6 +72,8 @@ func Load(f *gguf.File, b backend.Backend, o Options) (Model, error) {
 		m, err = loadLlama(f, b, o.withDefaults())
 	case "gemma2", "gemma3":
 		m, err = loadGemma(f, b, o.withDefaults())
+	case "phi3":
+		m, err = loadPhi3(f, b, o.withDefaults())
 	case "gpt2":
 		m, err = loadGPT2(f, b, o.withDefaults())
 	default:

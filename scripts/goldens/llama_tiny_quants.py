@@ -62,6 +62,13 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          base for all, and with Gemma 2's soft-capping of the attention
          scores (50) and of the logits (30), which llama.cpp computes with
          the C library's tanhf;
+  phi3:  the Phi-3 architecture in Q8_0: q, k and v in one fused
+         attn_qkv.weight, gate and up in one ffn_up.weight (2 x 512 rows),
+         a rotary dim of 48 of the 64 of each head (as Phi-4-mini's 96 of
+         128), and LongRoPE: rope_factors_long/short.weight with an
+         original context of 128 (below the 256 used here, so the long
+         factors apply) and an attention factor of sqrt(1 + ln 2 / ln 128),
+         the formula of convert_hf_to_gguf.py's Phi3MiniModel;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -147,11 +154,12 @@ MODELS = {
     "llama3rope": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "gemma3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "gemma2": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "phi3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
         "llama3rope": ("llama", DIM // HEADS, LAYERS, True), "gemma3": ("gemma3", 128, 6, False, 12),
-        "gemma2": ("gemma2", 128, 4, False, 12)}
+        "gemma2": ("gemma2", 128, 4, False, 12), "phi3": ("phi3", DIM // HEADS, LAYERS)}
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
@@ -203,14 +211,21 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         return (rng.standard_normal(shape) * std).astype(np.float32)
 
     w = gguf.GGUFWriter(path, arch)
-    w.add_name(f"{os.path.basename(path)} (random weights, GPT-2 vocabulary cut to 1024 tokens)")
+    # general.name must not say "phi3": llama.cpp then marks a Phi-3
+    # vocabulary's special tokens (</s> among them, which GPT-2's lacks)
+    name = os.path.basename(path).replace("phi3", "p3")
+    w.add_name(f"{name} (random weights, GPT-2 vocabulary cut to 1024 tokens)")
     w.add_context_length(CTX)
     w.add_embedding_length(DIM)
     w.add_feed_forward_length(FFN)
     w.add_block_count(layers)
     w.add_head_count(HEADS)
     w.add_head_count_kv(KV_HEADS)
-    w.add_rope_dimension_count(hd)
+    rot = hd * 3 // 4 if arch == "phi3" else hd  # Phi-4-mini's partial_rotary_factor 0.75
+    w.add_rope_dimension_count(rot)
+    if arch == "phi3":
+        w.add_rope_scaling_orig_ctx_len(128)
+        w.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(CTX / 128) / math.log(128)))
     if hd != DIM // HEADS:
         w.add_key_length(hd)
         w.add_value_length(hd)
@@ -237,12 +252,18 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
     tensor("token_embd.weight", normal((N_VOCAB, DIM), 0.5), mt)
     if rope_freqs:
         tensor("rope_freqs.weight", llama3_rope_factors(hd, base))
+    if arch == "phi3":  # LongRoPE: per-pair factors, growing with the pair's wavelength
+        tensor("rope_factors_long.weight", np.linspace(1.0, 12.0, rot // 2, dtype=np.float32))
+        tensor("rope_factors_short.weight", np.linspace(1.0, 1.5, rot // 2, dtype=np.float32))
     for l in range(layers):
         p = f"blk.{l}."
         tensor(p + "attn_norm.weight", 1 + normal((DIM,), 0.1))
-        tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), mt)
-        tensor(p + "attn_k.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
-        tensor(p + "attn_v.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
+        if arch == "phi3":  # one fused projection, q rows first
+            tensor(p + "attn_qkv.weight", normal(((HEADS + 2 * KV_HEADS) * hd, DIM), DIM ** -0.5), mt)
+        else:
+            tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), mt)
+            tensor(p + "attn_k.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
+            tensor(p + "attn_v.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
         if arch == "qwen2":
             tensor(p + "attn_q.bias", normal((HEADS * hd,), 0.5))
             tensor(p + "attn_k.bias", normal((KV_HEADS * hd,), 0.5))
@@ -254,8 +275,11 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         if gemma:
             tensor(p + "post_attention_norm.weight", 1 + normal((DIM,), 0.1))
         tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
-        tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
-        tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)
+        if arch == "phi3":  # gate and up in one, the gate's rows first
+            tensor(p + "ffn_up.weight", normal((2 * FFN, DIM), DIM ** -0.5), mt)
+        else:
+            tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
+            tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)
         tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), mt)
         if gemma:
             tensor(p + "post_ffw_norm.weight", 1 + normal((DIM,), 0.1))

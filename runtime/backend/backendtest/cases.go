@@ -586,7 +586,7 @@ func ropeFactors(b backend.Backend, dims int, want bool) (backend.Weight, error)
 func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int, factors bool) Case {
 	name := map[backend.RoPEMode]string{backend.RoPENormal: "normal", backend.RoPENeox: "neox"}[mode]
 	if factors {
-		name += "+factors"
+		name += "+factors+mscale"
 	}
 	return Case{Op: "rope", Name: fmt.Sprintf("%s/T=%d/h=%d/d=%d/rot=%d/pos=%d", name, len(pos), heads, headDim, dims, pos[0]), MaxNMSE: 1e-10,
 		Run: func(b backend.Backend) ([]float32, error) {
@@ -599,7 +599,7 @@ func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int, fact
 			if err != nil {
 				return nil, err
 			}
-			b.RoPE(x, pos, heads, headDim, backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1, Factors: fw})
+			b.RoPE(x, pos, heads, headDim, backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1, Factors: fw, AttnFactor: attnFactor(factors)})
 			if err := b.Sync(); err != nil {
 				return nil, err
 			}
@@ -614,7 +614,7 @@ func ropeCase(mode backend.RoPEMode, pos []int32, heads, headDim, dims int, fact
 func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, heads, kvHeads, headDim, dims int, factors bool, offset int) Case {
 	name := map[backend.RoPEMode]string{backend.RoPENormal: "normal", backend.RoPENeox: "neox"}[mode]
 	if factors {
-		name += "+factors"
+		name += "+factors+mscale"
 	}
 	if offset > 0 {
 		name += fmt.Sprintf("+offset=%d", offset)
@@ -650,7 +650,7 @@ func ropeStoreKVCase(dt backend.DType, mode backend.RoPEMode, cacheLen, pos, T, 
 			}
 			backend.RoPEStoreKV(b, in[0], in[1], in[2], kc, vc, ps, backend.RoPEStoreKVArgs{
 				Heads: heads, KVHeads: kvHeads, HeadDim: headDim,
-				RoPE: backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1, Factors: fw}, Offset: offset,
+				RoPE: backend.RoPE{Mode: mode, Dims: dims, FreqBase: 10000, FreqScale: 1, Factors: fw, AttnFactor: attnFactor(factors)}, Offset: offset,
 			})
 			if err := b.Sync(); err != nil {
 				return nil, err
@@ -755,6 +755,16 @@ func geluCase(n int) Case {
 			}
 			return withOutput(b, n, func(dst backend.Buffer) { b.GELU(dst, in[0], n) })
 		}}
+}
+
+// attnFactor is the attention factor (mscale) of the cases with frequency
+// factors, as Phi-3.5's LongRoPE has it: sqrt(1 + ln(32)/ln(4096)); 0
+// (none) for the others.
+func attnFactor(factors bool) float32 {
+	if factors {
+		return 1.1902381
+	}
+	return 0
 }
 
 // copyCase: n elements of dt from the middle of one buffer to the start

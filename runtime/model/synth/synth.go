@@ -22,11 +22,12 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "gemma2", "gemma3" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "phi3" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
 	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
 	Window                                       int     // gemma2, gemma3: attention.sliding_window (0: none written)
+	RopeDims                                     int     // rotary dims per head (0: all); phi3 writes LongRoPE factors for them
 	Tied                                         bool    // no output.weight: the embedding is the classifier
 }
 
@@ -39,6 +40,7 @@ var shapes = map[string]Shape{
 	"qwen2.5-0.5b": {Arch: "qwen2", Dim: 896, Heads: 14, KVHeads: 2, FFN: 4864, Layers: 24, Vocab: 151936, Ctx: 32768, RopeBase: 1000000, Tied: true},
 	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
 	"gemma2-2b":    {Arch: "gemma2", Dim: 2304, Heads: 8, KVHeads: 4, HeadDim: 256, FFN: 9216, Layers: 26, Vocab: 256000, Ctx: 8192, RopeBase: 10000, Window: 4096, Tied: true},
+	"phi4-mini":    {Arch: "phi3", Dim: 3072, Heads: 24, KVHeads: 8, FFN: 8192, Layers: 32, Vocab: 200064, Ctx: 131072, RopeBase: 10000, RopeDims: 96, Tied: true},
 	"gemma3-270m":  {Arch: "gemma3", Dim: 640, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 2048, Layers: 18, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
 	"gemma3-1b":    {Arch: "gemma3", Dim: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Layers: 26, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
 	// GPT-2 ties its classifier to the embedding, but llama.cpp's converter
@@ -78,6 +80,10 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	if s.HeadDim > 0 {
 		hd = s.HeadDim
 	}
+	rot := hd
+	if s.RopeDims > 0 {
+		rot = s.RopeDims
+	}
 	w := gguf.NewWriter()
 	w.AddKV("general.architecture", arch)
 	w.AddKV("general.name", "random "+name)
@@ -89,10 +95,14 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3":
+	case "llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "phi3":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
-		w.AddKV(arch+".rope.dimension_count", uint32(hd))
+		w.AddKV(arch+".rope.dimension_count", uint32(rot))
+		if arch == "phi3" { // LongRoPE, as Phi-4-mini's converted files have it
+			w.AddKV("phi3.rope.scaling.original_context_length", uint32(min(4096, s.Ctx)))
+			w.AddKV("phi3.rope.scaling.attn_factor", float32(1.19))
+		}
 		if hd != s.Dim/s.Heads {
 			w.AddKV(arch+".attention.key_length", uint32(hd))
 			w.AddKV(arch+".attention.value_length", uint32(hd))
@@ -134,6 +144,10 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		mat("position_embd.weight", quant.F32, s.Ctx, d)
 	}
 	vec("output_norm.weight", d, ones)
+	if arch == "phi3" {
+		vec("rope_factors_long.weight", rot/2, ones)
+		vec("rope_factors_short.weight", rot/2, ones)
+	}
 	if arch == "gpt2" {
 		vec("output_norm.bias", d, zeros)
 	}
@@ -158,6 +172,14 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			continue
 		}
 		vec(p+"attn_norm.weight", d, ones)
+		if arch == "phi3" { // q, k and v in one tensor; gate and up in one
+			mat(p+"attn_qkv.weight", wt, (s.Heads+2*s.KVHeads)*hd, d)
+			mat(p+"attn_output.weight", wt, d, s.Heads*hd)
+			vec(p+"ffn_norm.weight", d, ones)
+			mat(p+"ffn_up.weight", wt, 2*s.FFN, d)
+			mat(p+"ffn_down.weight", wt, d, s.FFN)
+			continue
+		}
 		mat(p+"attn_q.weight", wt, s.Heads*hd, d)
 		mat(p+"attn_k.weight", wt, s.KVHeads*hd, d)
 		mat(p+"attn_v.weight", wt, s.KVHeads*hd, d)
