@@ -52,7 +52,7 @@ func TestPreTokenizerGolden(t *testing.T) {
 		} `json:"families"`
 	}
 	readJSON(t, "testdata/pretok_golden.json", &doc)
-	for _, name := range []string{"gpt-2", "llama-bpe", "qwen2", "smollm", "falcon", "deepseek-llm", "deepseek-coder"} {
+	for _, name := range []string{"gpt-2", "llama-bpe", "qwen2", "smollm", "falcon", "deepseek-llm", "deepseek-coder", "gpt-4o"} {
 		t.Run(name, func(t *testing.T) {
 			fam, ok := doc.Families[name]
 			if !ok || len(fam.Cases) == 0 {

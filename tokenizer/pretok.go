@@ -195,8 +195,16 @@ func matchLlama3(s string, i, end, maxDigits int) int {
 			return runOf(s, i+w, end, classLetter) - i
 		}
 	}
+	return matchPunctOrSpace(s, i, end, c, false)
+}
+
+// matchPunctOrSpace is the tail shared by the Llama 3 and GPT-4o patterns,
+// at s[i] of class c (whitespace or "other"):
+// `` ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+``, with [\r\n/]* after
+// the punctuation when slash (GPT-4o).
+func matchPunctOrSpace(s string, i, end int, c charClass, slash bool) int {
 	// ` ?[^\s\p{L}\p{N}]+[\r\n]*`
-	j := i
+	b, j := s[i], i
 	if b == ' ' {
 		if c2, _ := classAt(s, i+1, end); c2 == classOther {
 			c, j = classOther, i+1
@@ -204,10 +212,13 @@ func matchLlama3(s string, i, end, maxDigits int) int {
 	}
 	if c == classOther {
 		j = runOf(s, j, end, classOther)
-		for j < end && (s[j] == '\r' || s[j] == '\n') {
+		for j < end && (s[j] == '\r' || s[j] == '\n' || (slash && s[j] == '/')) {
 			j++
 		}
 		return j - i
+	}
+	if c != classSpace {
+		return 0
 	}
 	// c is whitespace: \s*[\r\n]+ ends just after the run's last newline.
 	nl := -1
@@ -225,6 +236,78 @@ func matchLlama3(s string, i, end, maxDigits int) int {
 		return nl - i
 	}
 	return matchTrailingSpaces(s, i, end)
+}
+
+// matchGPT4o implements the GPT-4o pattern (tokenizer.ggml.pre "gpt-4o":
+// Phi-4-mini, Llama 4) in the form llama.cpp runs it:
+//
+//	[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?
+//	|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?
+//	|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// A letter other than a-z counts as "upper", one other than A-Z as
+// "lower": a letter of another script is both.
+func matchGPT4o(s string, i, end int) int {
+	c, w := classAt(s, i, end)
+	j := i // after the optional leading [^\r\n\p{L}\p{N}]
+	if c != classLetter && c != classNumber && c != classEnd && s[i] != '\r' && s[i] != '\n' {
+		if c2, _ := classAt(s, i+w, end); c2 == classLetter {
+			j = i + w
+		}
+	}
+	if c2, _ := classAt(s, j, end); c2 == classLetter {
+		return matchCasedWord(s, j, end) - i
+	}
+	if c == classNumber {
+		j := i
+		for k := 0; k < 3; k++ {
+			c2, w2 := classAt(s, j, end)
+			if c2 != classNumber {
+				break
+			}
+			j += w2
+		}
+		return j - i
+	}
+	return matchPunctOrSpace(s, i, end, c, true)
+}
+
+// matchCasedWord returns the end of GPT-4o's letter alternatives from the
+// letter at s[i], then an optional contraction. U*L+ comes first: its U*
+// backtracks from the longest run of "upper" letters to the first that an
+// L follows. A letter ending that run is lowercase ASCII (an L), so U*L+
+// takes the run and the L letters after it; when the run ends the word, it
+// ends at the run's last letter that is also an L (another script's), and
+// without one U+L* takes the whole run.
+func matchCasedWord(s string, i, end int) int {
+	j, lastL := i, -1 // after the "upper" run; the end of its last L letter
+	for {
+		c, w := classAt(s, j, end)
+		if c != classLetter || (s[j] >= 'a' && s[j] <= 'z') {
+			break
+		}
+		if s[j] >= utf8.RuneSelf { // another script's letter: upper and lower
+			lastL = j + w
+		}
+		j += w
+	}
+	e := j
+	switch c, _ := classAt(s, j, end); {
+	case c == classLetter: // a-z: U*L+ with all of the run, then the L letters
+		for {
+			c, w := classAt(s, e, end)
+			if c != classLetter || (s[e] >= 'A' && s[e] <= 'Z') {
+				break
+			}
+			e += w
+		}
+	case lastL > 0: // U*L+ ending at the run's last L letter
+		e = lastL
+	}
+	if n := matchContraction(s, e, end, true); n > 0 {
+		e += n
+	}
+	return e
 }
 
 // matchNewline: [\r\n]
@@ -425,6 +508,8 @@ func preTokenizerFor(name string) (spec preSpec, ok bool) {
 		return preSpec{family: "deepseek-llm", steps: deepseekLLMSteps}, true
 	case "deepseek-coder":
 		return preSpec{family: "deepseek-coder", steps: deepseekCoderSteps}, true
+	case "gpt-4o", "llama4":
+		return preSpec{family: "gpt-4o", steps: func() []splitStep { return []splitStep{isolate(matchGPT4o)} }}, true
 	}
 	return preSpec{family: "gpt2", steps: gpt2Steps}, false
 }

@@ -10,7 +10,7 @@
 Run from the repository root with a Python that has `tokenizers` and `llama-cpp-python`:
 
     python3 -m venv /tmp/tokvenv && /tmp/tokvenv/bin/pip install tokenizers llama-cpp-python
-    /tmp/tokvenv/bin/python tokenizer/testdata/gen_goldens.py
+    /tmp/tokvenv/bin/python tokenizer/testdata/gen_goldens.py [pretok]   (pretok: only pretok_golden.json)
 
 Inputs: ../shared/fixtures/llama-vocab/*.gguf and .inp, ../shared/fixtures/stories260K/stories260K.gguf,
 models/SmolLM2-135M-Instruct.Q4_1.gguf (fetched by scripts/fetch-model.sh).
@@ -31,6 +31,12 @@ GPT2 = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|
 LLAMA3 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 QWEN2 = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 CJK = "[一-龥ࠀ-一가-퟿]+"
+# GPT-4o's pattern in the form llama.cpp runs it (llama-vocab.cpp,
+# LLAMA_VOCAB_PRE_TYPE_GPT4O): a letter other than a-z is "upper", one
+# other than A-Z "lower".
+GPT4O = (r"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
+         r"|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?"
+         r"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 # The split sequences of each pre-tokenizer family, as llama.cpp lists them
 # (llama-vocab.cpp) and the models' tokenizer.json files define them. The key
@@ -50,6 +56,7 @@ FAMILIES = {
         "\\p{N}+",
     ],
     "deepseek-coder": ["[\r\n]", "\\s?\\p{L}+", "\\s?\\p{P}+", CJK, "\\p{N}"],
+    "gpt-4o": [GPT4O],
 }
 
 # Extra texts that reach corners of the patterns the shared vectors do not.
@@ -76,6 +83,10 @@ EXTRA_TEXTS = [
     "ＡＢＣ ａｂｃ ！？",
     "x\r\ny\rz",
     "a  \n",
+    "HTTPServer ÀB àB Ñandú McDonald's HELLO'S O'Neil camelCase XMLHttpRequest",
+    "ΑΒΓ αβγ ΑβΓ Привет МИР éTÉ",
+    "path/to/file.go\n/ x//y ..//\n",
+    "'Tis IT'LL 'Re",
 ]
 
 
@@ -182,6 +193,8 @@ def main():
         json.dump({"generator": "tokenizers " + __import__("tokenizers").__version__,
                    "families": pretok_goldens(texts)}, f, ensure_ascii=False, indent=1)
         f.write("\n")
+    if sys.argv[1:] == ["pretok"]:  # only the pre-tokenizer splits
+        return
     import llama_cpp
     vocabs = llamacpp_goldens()
     with open(os.path.join(OUT, "llamacpp_golden.json"), "w", encoding="utf-8") as f:
