@@ -200,8 +200,10 @@ func matchLlama3(s string, i, end, maxDigits int) int {
 
 // matchPunctOrSpace is the tail shared by the Llama 3 and GPT-4o patterns,
 // at s[i] of class c (whitespace or "other"):
-// `` ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+``, with [\r\n/]* after
-// the punctuation when slash (GPT-4o).
+//
+//	[ ]?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// with [\r\n/]* after the punctuation when slash (GPT-4o).
 func matchPunctOrSpace(s string, i, end int, c charClass, slash bool) int {
 	// ` ?[^\s\p{L}\p{N}]+[\r\n]*`
 	b, j := s[i], i
