@@ -122,6 +122,9 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 		if in.RopeFactors {
 			rope += ", frequency factors (rope_freqs.weight)"
 		}
+		if in.RopeLongShort {
+			rope += ", LongRoPE factors (long past the original context, short within it)"
+		}
 		if in.RopeScaling != "" {
 			rope += ", scaling " + in.RopeScaling
 		}

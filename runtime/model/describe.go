@@ -30,8 +30,9 @@ type Info struct {
 	RopeDim        uint32        `json:"rope_dimension_count,omitempty"`
 	RopeFreqBase   float32       `json:"rope_freq_base,omitempty"`
 	RopeScaling    string        `json:"rope_scaling,omitempty"`
-	RopeFactors    bool          `json:"rope_freq_factors,omitempty"` // rope_freqs.weight (Llama 3.1's scaling)
-	SlidingWindow  uint32        `json:"sliding_window,omitempty"`    // attention.sliding_window (Gemma's local layers)
+	RopeFactors    bool          `json:"rope_freq_factors,omitempty"`       // rope_freqs.weight (Llama 3.1's scaling)
+	RopeLongShort  bool          `json:"rope_long_short_factors,omitempty"` // rope_factors_long/short.weight (Phi-3's LongRoPE)
+	SlidingWindow  uint32        `json:"sliding_window,omitempty"`          // attention.sliding_window (Gemma's local layers)
 	AttnSoftcap    float32       `json:"attn_logit_softcapping,omitempty"`
 	FinalSoftcap   float32       `json:"final_logit_softcapping,omitempty"`
 	NormEps        float32       `json:"norm_epsilon,omitempty"`
@@ -87,6 +88,7 @@ func Describe(f *gguf.File) Info {
 	}
 	in.RopeScaling, _ = f.String(f.ArchKey("rope.scaling.type"))
 	in.RopeFactors = f.Tensor("rope_freqs.weight") != nil
+	in.RopeLongShort = f.Tensor("rope_factors_long.weight") != nil
 	in.SlidingWindow = u("attention.sliding_window")
 	in.AttnSoftcap, _ = f.Float32(f.ArchKey("attn_logit_softcapping"))
 	in.FinalSoftcap, _ = f.Float32(f.ArchKey("final_logit_softcapping"))
