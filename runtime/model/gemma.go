@@ -29,9 +29,7 @@ import (
 //
 // Shapes as in Llama: (rows, cols) with cols contiguous.
 type Gemma struct {
-	cfg  Config
-	opts Options
-	b    backend.Backend
+	base
 
 	TokEmbd backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`      // (vocab, dim)
 	OutNorm backend.Weight `gguf:"output_norm.weight" shape:"dim"`           // (dim)
@@ -59,19 +57,14 @@ type GemmaLayer struct {
 }
 
 func loadGemma(f *gguf.File, b backend.Backend, o Options) (*Gemma, error) {
-	cfg, err := ReadConfig(f)
+	cfg, err := readConfigVocab(f)
 	if err != nil {
 		return nil, err
 	}
-	emb := f.Tensor("token_embd.weight")
-	if emb == nil || len(emb.Dims) != 2 {
-		return nil, fmt.Errorf("model: tensor \"token_embd.weight\" is missing or not 2-D")
-	}
-	cfg.Vocab = int(emb.Dims[1])
 	dims := map[string]int{
 		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN, "headdim": cfg.HeadDim,
 	}
-	m := &Gemma{cfg: cfg, opts: o, b: b, Layers: make([]GemmaLayer, cfg.Layers)}
+	m := &Gemma{base: base{cfg, o, b}, Layers: make([]GemmaLayer, cfg.Layers)}
 	if err := loadWeights(f, b, "", dims, m); err != nil {
 		return nil, err
 	}
@@ -93,15 +86,6 @@ func loadGemma(f *gguf.File, b backend.Backend, o Options) (*Gemma, error) {
 	}
 	return m, nil
 }
-
-// Config returns the hyperparameters.
-func (m *Gemma) Config() Config { return m.cfg }
-
-// Backend returns the backend the weights live on.
-func (m *Gemma) Backend() backend.Backend { return m.b }
-
-// Options returns the batch limits.
-func (m *Gemma) Options() Options { return m.opts }
 
 // NewCache allocates a KV cache for one sequence. The local layers keep
 // only the rows their window can still see (kvcache.WindowRows of the
@@ -176,15 +160,8 @@ func (m *Gemma) Forward(segs []Segment) (backend.Buffer, error) {
 		}
 		b.MatMul(s.o, s.att, L.Wo, R) // o (R, dim)
 
-		if l == len(m.Layers)-1 && R > len(segs) {
-			// The rest of the last layer runs only on the rows whose logits
-			// are wanted, each segment's last, as llama.cpp's does
-			// (inp_out_ids, taken after the attention projection).
-			row := 0
-			for _, sg := range segs {
-				row += len(sg.Tokens)
-				m.residual(L, s.x.Slice((row-1)*c.Dim, c.Dim), s.o.Slice((row-1)*c.Dim, c.Dim), 1)
-			}
+		if l == len(m.Layers)-1 && R > len(segs) { // llama.cpp takes its rows after the attention projection
+			forLastRows(segs, func(r int) { m.residual(L, s.x.Slice(r*c.Dim, c.Dim), s.o.Slice(r*c.Dim, c.Dim), 1) })
 			continue
 		}
 		m.residual(L, s.x, s.o, R)

@@ -119,56 +119,9 @@ func TestGemmaConfig(t *testing.T) {
 	}
 }
 
-// TestGemmaForwardNoAlloc: a Gemma 2 or 3 decode step past the window,
-// alone or batched, allocates nothing on the CPU backend once warm.
-func TestGemmaForwardNoAlloc(t *testing.T) {
-	b, err := cpu.New(cpu.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	for _, shape := range []synth.Shape{gemma3Shape, gemma2Shape} {
-		shape.Window = 3
-		testForwardNoAlloc(t, b, gemmaFile(t, shape, nil))
-	}
-}
-
-func testForwardNoAlloc(t *testing.T, b backend.Backend, f *gguf.File) {
-	t.Helper()
-	m, err := model.Load(f, b, model.Options{MaxSeqs: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, seqs := range []int{1, 3} {
-		segs := make([]model.Segment, seqs)
-		toks := make([]int32, seqs)
-		for i := range segs {
-			c, err := m.NewCache(64, backend.F32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := m.Forward([]model.Segment{{Cache: c, Tokens: []int32{10, 20, 30, 40, 50 + int32(i)}}}); err != nil {
-				t.Fatal(err)
-			}
-			toks[i] = int32(100 + i)
-			segs[i] = model.Segment{Cache: c, Tokens: toks[i : i+1]}
-		}
-		if _, err := m.Forward(segs); err != nil {
-			t.Fatal(err)
-		}
-		if n := testing.AllocsPerRun(10, func() {
-			if _, err := m.Forward(segs); err != nil {
-				t.Fatal(err)
-			}
-		}); n != 0 {
-			t.Errorf("%s, %d sequences: %v allocations per decode step", m.Config().Arch, seqs, n)
-		}
-	}
-}
-
-// tinyGemma opens the tiny Gemma of runtime/engine/testdata whose logits
-// TestQuantModels* hold to llama.cpp's (name: gemma2 or gemma3; window 12).
-func tinyGemma(t *testing.T, name string) *gguf.File {
+// tinyModel opens the tiny model of runtime/engine/testdata whose logits
+// TestQuantModels* hold to llama.cpp's (name: gemma2, gemma3, phi3, ...).
+func tinyModel(t *testing.T, name string) *gguf.File {
 	t.Helper()
 	root, err := fixtures.RepoRoot()
 	if err != nil {
@@ -194,7 +147,7 @@ func TestGemmaWindowCacheBitExact(t *testing.T) {
 	defer b.Close()
 	for _, name := range []string{"gemma3", "gemma2"} {
 		t.Run(name, func(t *testing.T) {
-			f := tinyGemma(t, name)
+			f := tinyModel(t, name)
 			var ms [2]model.Model
 			var cs [2]*kvcache.Cache
 			for i, full := range []bool{false, true} {

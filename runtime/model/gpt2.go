@@ -15,9 +15,7 @@ import (
 //
 // Shapes are written (rows, cols) with cols contiguous, as in Llama.
 type GPT2 struct {
-	cfg  Config
-	opts Options
-	b    backend.Backend
+	base
 
 	TokEmbd  backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`      // (vocab, dim)
 	PosEmbd  backend.Weight `gguf:"position_embd.weight" shape:"dim,ctx"`     // (ctx_train, dim)
@@ -66,17 +64,12 @@ type gpt2Scratch struct {
 }
 
 func loadGPT2(f *gguf.File, b backend.Backend, o Options) (*GPT2, error) {
-	cfg, err := ReadConfig(f)
+	cfg, err := readConfigVocab(f)
 	if err != nil {
 		return nil, err
 	}
-	emb := f.Tensor("token_embd.weight")
-	if emb == nil || len(emb.Dims) != 2 {
-		return nil, fmt.Errorf("model: tensor \"token_embd.weight\" is missing or not 2-D")
-	}
-	cfg.Vocab = int(emb.Dims[1])
 	dims := map[string]int{"dim": cfg.Dim, "vocab": cfg.Vocab, "ctx": cfg.CtxTrain, "ffn": cfg.FFN, "qkv": 3 * cfg.Dim}
-	m := &GPT2{cfg: cfg, opts: o, b: b, Layers: make([]GPT2Layer, cfg.Layers)}
+	m := &GPT2{base: base{cfg, o, b}, Layers: make([]GPT2Layer, cfg.Layers)}
 	if err := loadWeights(f, b, "", dims, m); err != nil {
 		return nil, err
 	}
@@ -200,15 +193,6 @@ func (m *GPT2) allocScratch() error {
 	return nil
 }
 
-// Config returns the hyperparameters.
-func (m *GPT2) Config() Config { return m.cfg }
-
-// Backend returns the backend the weights live on.
-func (m *GPT2) Backend() backend.Backend { return m.b }
-
-// Options returns the batch limits.
-func (m *GPT2) Options() Options { return m.opts }
-
 // NewCache allocates a KV cache for one sequence; ctxLen may not exceed the
 // positions the model has embeddings for.
 func (m *GPT2) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
@@ -255,16 +239,11 @@ func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
 		// Feed-forward: x += gelu(LayerNorm(x)·Upᵀ + bu)·Downᵀ + bd.
 		ffnNorm := backend.Norm{W: L.FFNNorm, B: L.FFNNormB, Eps: c.NormEps, Layer: true}
 		if l == len(m.Layers)-1 && R > len(segs) {
-			// The last layer's feed-forward runs only on the rows whose
-			// logits are wanted, each segment's last, as llama.cpp's does
-			// (inp_out_ids; see Llama.Forward).
-			row := 0
-			for _, sg := range segs {
-				row += len(sg.Tokens)
-				xr := s.x.Slice((row-1)*c.Dim, c.Dim)
+			forLastRows(segs, func(r int) {
+				xr := s.x.Slice(r*c.Dim, c.Dim)
 				backend.NormMatMulBias(b, s.ffn, xr, ffnNorm, L.Up, L.BUp, 1, true, s.h) // (1, ffn)
 				backend.MatMulBiasAdd(b, xr, s.ffn, L.Down, L.BDown, 1, s.o)             // x row += ffn·Downᵀ + bd
-			}
+			})
 			continue
 		}
 		backend.NormMatMulBias(b, s.ffn, s.x, ffnNorm, L.Up, L.BUp, R, true, s.h) // (R, ffn) = gelu(LayerNorm(x)·Upᵀ + bu)

@@ -16,9 +16,7 @@ import (
 // Shapes are written (rows, cols) with cols contiguous, as the weights are
 // used: y = W·x takes x of length cols to y of length rows.
 type Llama struct {
-	cfg  Config
-	opts Options
-	b    backend.Backend
+	base
 
 	TokEmbd backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`      // (vocab, dim)
 	OutNorm backend.Weight `gguf:"output_norm.weight" shape:"dim"`           // (dim)
@@ -68,20 +66,15 @@ type llamaScratch struct {
 }
 
 func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
-	cfg, err := ReadConfig(f)
+	cfg, err := readConfigVocab(f)
 	if err != nil {
 		return nil, err
 	}
-	emb := f.Tensor("token_embd.weight")
-	if emb == nil || len(emb.Dims) != 2 {
-		return nil, fmt.Errorf("model: tensor \"token_embd.weight\" is missing or not 2-D")
-	}
-	cfg.Vocab = int(emb.Dims[1])
 	dims := map[string]int{
 		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN,
 		"headdim": cfg.HeadDim, "ropehalf": cfg.RoPE.Dims / 2,
 	}
-	m := &Llama{cfg: cfg, opts: o, b: b, Layers: make([]LlamaLayer, cfg.Layers)}
+	m := &Llama{base: base{cfg, o, b}, Layers: make([]LlamaLayer, cfg.Layers)}
 	if err := loadWeights(f, b, "", dims, m); err != nil {
 		return nil, err
 	}
@@ -151,15 +144,6 @@ func (s *llamaScratch) alloc(b backend.Backend, c Config, o Options, gu bool) er
 	return nil
 }
 
-// Config returns the hyperparameters.
-func (m *Llama) Config() Config { return m.cfg }
-
-// Backend returns the backend the weights live on.
-func (m *Llama) Backend() backend.Backend { return m.b }
-
-// Options returns the batch limits.
-func (m *Llama) Options() Options { return m.opts }
-
 // NewCache allocates a KV cache for one sequence.
 func (m *Llama) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
 	return kvcache.New(m.b, m.cfg.Layers, ctxLen, m.cfg.KVDim(), dt)
@@ -176,6 +160,13 @@ func rows(buf backend.Buffer, views []backend.Buffer, start, T, width int) backe
 		return views[start]
 	}
 	return buf.Slice(start*width, T*width)
+}
+
+// swigluFFN is the gated feed-forward on T rows of the residual stream x:
+// x += silu(gate·norm(x)) * (up·norm(x)) · downᵀ.
+func (s *llamaScratch) swigluFFN(b backend.Backend, x backend.Buffer, n backend.Norm, gate, up, down backend.Weight, T int) {
+	backend.NormMatMulSwiGLU(b, s.ffn, x, n, gate, up, T, s.h, s.g, s.u) // (T, ffn)
+	backend.MatMulAdd(b, x, s.ffn, down, T, s.o)                         // x (T, dim) += ffn·downᵀ
 }
 
 // Forward runs the segments through the model; see Model.Forward.
@@ -228,24 +219,13 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 		}
 		backend.MatMulAdd(b, s.x, s.att, L.Wo, R, s.o) // x (R, dim) += att·Woᵀ
 
-		// Feed-forward: ffn = silu(gate·norm(x)) * (up·norm(x)); x += ffn·Downᵀ.
+		// Feed-forward: x += silu(gate·norm(x)) * (up·norm(x)) · Downᵀ.
 		ffnNorm := backend.Norm{W: L.FFNNorm, Eps: c.NormEps}
 		if l == len(m.Layers)-1 && R > len(segs) {
-			// The last layer's feed-forward runs only on the rows whose
-			// logits are wanted, each segment's last, as llama.cpp's does
-			// (inp_out_ids): less work, and the same batch sizes, hence the
-			// same arithmetic (quant.MatMul's batch arithmetic).
-			row := 0
-			for _, sg := range segs {
-				row += len(sg.Tokens)
-				xr := s.x.Slice((row-1)*c.Dim, c.Dim)
-				backend.NormMatMulSwiGLU(b, s.ffn, xr, ffnNorm, L.Gate, L.Up, 1, s.h, s.g, s.u) // (1, ffn)
-				backend.MatMulAdd(b, xr, s.ffn, L.Down, 1, s.o)                                 // x row += ffn·Downᵀ
-			}
+			forLastRows(segs, func(r int) { s.swigluFFN(b, s.x.Slice(r*c.Dim, c.Dim), ffnNorm, L.Gate, L.Up, L.Down, 1) })
 			continue
 		}
-		backend.NormMatMulSwiGLU(b, s.ffn, s.x, ffnNorm, L.Gate, L.Up, R, s.h, s.g, s.u) // (R, ffn)
-		backend.MatMulAdd(b, s.x, s.ffn, L.Down, R, s.o)                                 // x (R, dim) += ffn·Downᵀ
+		s.swigluFFN(b, s.x, ffnNorm, L.Gate, L.Up, L.Down, R)
 	}
 
 	// Logits of each segment's last row: norm(x)·Outputᵀ.

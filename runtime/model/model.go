@@ -91,6 +91,51 @@ func Load(f *gguf.File, b backend.Backend, o Options) (Model, error) {
 	return m, nil
 }
 
+// base is what every model keeps: its hyperparameters, batch limits and
+// backend, and the Model methods that return them.
+type base struct {
+	cfg  Config
+	opts Options
+	b    backend.Backend
+}
+
+// Config returns the hyperparameters.
+func (m *base) Config() Config { return m.cfg }
+
+// Backend returns the backend the weights live on.
+func (m *base) Backend() backend.Backend { return m.b }
+
+// Options returns the batch limits.
+func (m *base) Options() Options { return m.opts }
+
+// readConfigVocab reads the hyperparameters of f and its vocabulary size:
+// the rows of token_embd.weight.
+func readConfigVocab(f *gguf.File) (Config, error) {
+	cfg, err := ReadConfig(f)
+	if err != nil {
+		return Config{}, err
+	}
+	emb := f.Tensor("token_embd.weight")
+	if emb == nil || len(emb.Dims) != 2 {
+		return Config{}, fmt.Errorf("model: tensor \"token_embd.weight\" is missing or not 2-D")
+	}
+	cfg.Vocab = int(emb.Dims[1])
+	return cfg, nil
+}
+
+// forLastRows calls f with the row of each segment's last token, the rows
+// whose logits are wanted. The models run the end of their last layer on
+// these alone, as llama.cpp does (inp_out_ids): less work, and the same
+// batch sizes as llama.cpp's, hence the same arithmetic (quant.MatMul's
+// batch arithmetic depends on the rows).
+func forLastRows(segs []Segment, f func(row int)) {
+	row := 0
+	for _, sg := range segs {
+		row += len(sg.Tokens)
+		f(row - 1)
+	}
+}
+
 // ContextError is a context size beyond the positions a model with learned
 // position embeddings can represent.
 type ContextError struct {

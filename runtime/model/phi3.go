@@ -24,9 +24,7 @@ import (
 //
 // Shapes as in Llama: (rows, cols) with cols contiguous.
 type Phi3 struct {
-	cfg  Config
-	opts Options
-	b    backend.Backend
+	base
 
 	TokEmbd   backend.Weight `gguf:"token_embd.weight" shape:"dim,vocab"`                 // (vocab, dim)
 	OutNorm   backend.Weight `gguf:"output_norm.weight" shape:"dim"`                      // (dim)
@@ -50,20 +48,15 @@ type Phi3Layer struct {
 }
 
 func loadPhi3(f *gguf.File, b backend.Backend, o Options) (*Phi3, error) {
-	cfg, err := ReadConfig(f)
+	cfg, err := readConfigVocab(f)
 	if err != nil {
 		return nil, err
 	}
-	emb := f.Tensor("token_embd.weight")
-	if emb == nil || len(emb.Dims) != 2 {
-		return nil, fmt.Errorf("model: tensor \"token_embd.weight\" is missing or not 2-D")
-	}
-	cfg.Vocab = int(emb.Dims[1])
 	dims := map[string]int{
 		"dim": cfg.Dim, "vocab": cfg.Vocab, "kvdim": cfg.KVDim(), "ffn": cfg.FFN, "ffn2": 2 * cfg.FFN,
 		"qkv": cfg.Dim + 2*cfg.KVDim(), "ropehalf": cfg.RoPE.Dims / 2,
 	}
-	m := &Phi3{cfg: cfg, opts: o, b: b, Layers: make([]Phi3Layer, cfg.Layers)}
+	m := &Phi3{base: base{cfg, o, b}, Layers: make([]Phi3Layer, cfg.Layers)}
 	if err := loadWeights(f, b, "", dims, m); err != nil {
 		return nil, err
 	}
@@ -108,15 +101,6 @@ func loadPhi3(f *gguf.File, b backend.Backend, o Options) (*Phi3, error) {
 	}
 	return m, nil
 }
-
-// Config returns the hyperparameters.
-func (m *Phi3) Config() Config { return m.cfg }
-
-// Backend returns the backend the weights live on.
-func (m *Phi3) Backend() backend.Backend { return m.b }
-
-// Options returns the batch limits.
-func (m *Phi3) Options() Options { return m.opts }
 
 // NewCache allocates a KV cache for one sequence.
 func (m *Phi3) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
@@ -172,21 +156,13 @@ func (m *Phi3) Forward(segs []Segment) (backend.Buffer, error) {
 		}
 		backend.MatMulAdd(b, s.x, s.att, L.Wo, R, s.o) // x (R, dim) += att·Woᵀ
 
-		// Feed-forward: x += silu(gate·norm(x)) * (up·norm(x)) · Downᵀ; in
-		// the last layer only for the rows whose logits are wanted.
+		// Feed-forward: x += silu(gate·norm(x)) * (up·norm(x)) · Downᵀ.
 		ffnNorm := backend.Norm{W: L.FFNNorm, Eps: c.NormEps}
 		if l == len(m.Layers)-1 && R > len(segs) {
-			row := 0
-			for _, sg := range segs {
-				row += len(sg.Tokens)
-				xr := s.x.Slice((row-1)*c.Dim, c.Dim)
-				backend.NormMatMulSwiGLU(b, s.ffn, xr, ffnNorm, L.Gate, L.Up, 1, s.h, s.g, s.u) // (1, ffn)
-				backend.MatMulAdd(b, xr, s.ffn, L.Down, 1, s.o)                                 // x row += ffn·Downᵀ
-			}
+			forLastRows(segs, func(r int) { s.swigluFFN(b, s.x.Slice(r*c.Dim, c.Dim), ffnNorm, L.Gate, L.Up, L.Down, 1) })
 			continue
 		}
-		backend.NormMatMulSwiGLU(b, s.ffn, s.x, ffnNorm, L.Gate, L.Up, R, s.h, s.g, s.u) // (R, ffn)
-		backend.MatMulAdd(b, s.x, s.ffn, L.Down, R, s.o)                                 // x (R, dim) += ffn·Downᵀ
+		s.swigluFFN(b, s.x, ffnNorm, L.Gate, L.Up, L.Down, R)
 	}
 
 	// Logits of each segment's last row: norm(x)·Outputᵀ.

@@ -1,0 +1,83 @@
+package model_test
+
+import (
+	"testing"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/cpu"
+	"gpurun/runtime/gguf"
+	"gpurun/runtime/model"
+	"gpurun/runtime/model/synth"
+)
+
+// TestGPT2ForwardNoAlloc: a gpt2 decode step, alone or batched, allocates
+// nothing on the CPU backend once warm.
+func TestGPT2ForwardNoAlloc(t *testing.T) {
+	b, err := cpu.New(cpu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	testForwardNoAlloc(t, b, gpt2Tiny(t))
+}
+
+// TestGemmaForwardNoAlloc: a Gemma 2 or 3 decode step past the window,
+// alone or batched, allocates nothing on the CPU backend once warm.
+func TestGemmaForwardNoAlloc(t *testing.T) {
+	b, err := cpu.New(cpu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, shape := range []synth.Shape{gemma3Shape, gemma2Shape} {
+		shape.Window = 3
+		testForwardNoAlloc(t, b, gemmaFile(t, shape, nil))
+	}
+}
+
+// testForwardNoAlloc loads f with room for 3 sequences and checks that a
+// decode step of 1 and of 3 sequences, after a 5-token prompt each,
+// allocates nothing.
+func testForwardNoAlloc(t *testing.T, b backend.Backend, f *gguf.File) {
+	t.Helper()
+	m, err := model.Load(f, b, model.Options{MaxSeqs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seqs := range []int{1, 3} {
+		segs := make([]model.Segment, seqs)
+		toks := make([]int32, seqs)
+		for i := range segs {
+			c, err := m.NewCache(64, backend.F32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.Forward([]model.Segment{{Cache: c, Tokens: []int32{10, 20, 30, 40, 50 + int32(i)}}}); err != nil {
+				t.Fatal(err)
+			}
+			toks[i] = int32(100 + i)
+			segs[i] = model.Segment{Cache: c, Tokens: toks[i : i+1]}
+		}
+		if _, err := m.Forward(segs); err != nil {
+			t.Fatal(err)
+		}
+		if n := testing.AllocsPerRun(10, func() {
+			if _, err := m.Forward(segs); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("%s, %d sequences: %v allocations per decode step", m.Config().Arch, seqs, n)
+		}
+	}
+}
+
+// TestPhi3ForwardNoAlloc: the same for Phi-3 (views of fused tensors,
+// LongRoPE factors).
+func TestPhi3ForwardNoAlloc(t *testing.T) {
+	b, err := cpu.New(cpu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	testForwardNoAlloc(t, b, tinyModel(t, "phi3"))
+}
