@@ -241,7 +241,9 @@ func followCPU(t *testing.T, mc, mg model.Model, prompt []int32, steps int, maxN
 // gemma2 soft-caps the attention scores (attention's cap) and the logits
 // (softcap_f32) with the device's tanhf; phi3 splits fused q/k/v and
 // gate/up tensors into views, rotates 48 of 64 dims with LongRoPE's long
-// factors and attention factor (rope_store_kv's factors and mscale).
+// factors and attention factor (rope_store_kv's factors and mscale);
+// granite scales embeddings, sub-block outputs and logits (scale_f32) and
+// attends with its own scale.
 // Both backends follow the
 // CPU's greedy tokens for a prefill and 24 decode steps (followCPU); the
 // logits agree to NMSE 1e-3 at every step (measured: 1.7e-4 for Qwen3,
@@ -293,6 +295,9 @@ func TestEmuArchitectures(t *testing.T) {
 		}},
 		{"gemma2", func(c model.Config) bool {
 			return c.Arch == "gemma2" && c.SlidingWindow == 12 && c.IsLocal(2) && !c.IsLocal(3) && c.AttnSoftcap == 50 && c.FinalSoftcap == 30
+		}},
+		{"granite", func(c model.Config) bool {
+			return c.Arch == "granite" && c.EmbedScale == 12 && c.ResidualScale == 0.22 && c.LogitScale == 0.125 && c.AttentionScale() == 0.0078125
 		}},
 		{"phi3", func(c model.Config) bool {
 			return c.Arch == "phi3" && c.RoPE.Dims == 48 && c.HeadDim == 64 && c.OrigCtx == 128 && c.RoPE.AttnFactor > 1

@@ -50,6 +50,13 @@ type Config struct {
 	// scores and the logits: c * tanh(x / c) (Gemma 2).
 	AttnSoftcap, FinalSoftcap float32
 
+	// Granite's multipliers (0: none): KQScale replaces 1/sqrt(head_dim)
+	// as attention's scale; ResidualScale multiplies each sub-block's
+	// output before it joins the residual stream; LogitScale multiplies
+	// the logits (1/logit_scale). EmbedScale (above) multiplies the
+	// embeddings.
+	KQScale, ResidualScale, LogitScale float32
+
 	// OrigCtx is the context Phi-3's LongRoPE switches factors at
 	// (rope.scaling.original_context_length): a sequence whose context is
 	// longer rotates with rope_factors_long, others with rope_factors_short.
@@ -73,11 +80,16 @@ func (c Config) KVDim() int { return c.KVHeads * c.HeadDim }
 // QDim is the width of the query projection.
 func (c Config) QDim() int { return c.Heads * c.HeadDim }
 
-// AttentionScale is 1/sqrt(head_dim).
-func (c Config) AttentionScale() float32 { return float32(1 / math.Sqrt(float64(c.HeadDim))) }
+// AttentionScale is 1/sqrt(head_dim), or Granite's attention.scale.
+func (c Config) AttentionScale() float32 {
+	if c.KQScale != 0 {
+		return c.KQScale
+	}
+	return float32(1 / math.Sqrt(float64(c.HeadDim)))
+}
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "phi3", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -94,7 +106,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	}
 	c := Config{Arch: arch}
 	switch arch {
-	case "llama":
+	case "llama", "granite":
 		c.RoPE.Mode = backend.RoPENormal
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
@@ -189,6 +201,9 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	if arch == "phi3" {
 		return phi3Config(f, c)
 	}
+	if arch == "granite" {
+		return graniteConfig(f, c)
+	}
 	return c, nil
 }
 
@@ -280,6 +295,38 @@ func phi3Config(f *gguf.File, c Config) (Config, error) {
 		return Config{}, fmt.Errorf("model: %s = %g must be positive", f.ArchKey("rope.scaling.attn_factor"), c.RoPE.AttnFactor)
 	}
 	c.QueryScale = 1 / float32(math.Sqrt(float64(c.HeadDim)))
+	return c, nil
+}
+
+// graniteConfig finishes c for granite (IBM Granite 3.x dense), as
+// llama.cpp's llama_model_granite reads it: logit_scale (required; the
+// logits are multiplied by 1/logit_scale), and the optional residual_scale,
+// embedding_scale and attention.scale. Granite without RoPE
+// (rope.scaling.finetuned false) is refused.
+func graniteConfig(f *gguf.File, c Config) (Config, error) {
+	logit, err := f.Float32(f.ArchKey("logit_scale"))
+	if err != nil {
+		return Config{}, err
+	}
+	if !(logit > 0) {
+		return Config{}, fmt.Errorf("model: %s = %g must be positive", f.ArchKey("logit_scale"), logit)
+	}
+	c.LogitScale = 1 / logit
+	for _, k := range []struct {
+		dst *float32
+		key string
+	}{{&c.ResidualScale, "residual_scale"}, {&c.EmbedScale, "embedding_scale"}, {&c.KQScale, "attention.scale"}} {
+		if *k.dst, err = f.Float32Or(f.ArchKey(k.key), 0); err != nil {
+			return Config{}, err
+		}
+	}
+	rope, err := f.BoolOr(f.ArchKey("rope.scaling.finetuned"), true)
+	if err != nil {
+		return Config{}, err
+	}
+	if !rope {
+		return Config{}, fmt.Errorf("model: granite without RoPE (%s false) is not supported", f.ArchKey("rope.scaling.finetuned"))
+	}
 	return c, nil
 }
 

@@ -27,9 +27,9 @@ var (
 		Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}
 )
 
-// gemmaFile builds shape s with the extra metadata kv (key suffix after
+// synthFile builds shape s with the extra metadata kv (key suffix after
 // the architecture's prefix, value).
-func gemmaFile(t *testing.T, s synth.Shape, kv map[string]any) *gguf.File {
+func synthFile(t *testing.T, s synth.Shape, kv map[string]any) *gguf.File {
 	t.Helper()
 	w, err := synth.Build("gemma test", s, quant.Q8_0, quant.Q8_0, 1)
 	if err != nil {
@@ -80,7 +80,7 @@ func TestGemmaConfig(t *testing.T) {
 			window: 5, local: other, localBase: 10000, localScale: 0.25, attnCap: 50, finalCap: 30},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, err := model.ReadConfig(gemmaFile(t, c.shape, c.kv))
+			cfg, err := model.ReadConfig(synthFile(t, c.shape, c.kv))
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want one containing %q", err, c.err)

@@ -163,10 +163,24 @@ func rows(buf backend.Buffer, views []backend.Buffer, start, T, width int) backe
 }
 
 // swigluFFN is the gated feed-forward on T rows of the residual stream x:
-// x += silu(gate·norm(x)) * (up·norm(x)) · downᵀ.
-func (s *llamaScratch) swigluFFN(b backend.Backend, x backend.Buffer, n backend.Norm, gate, up, down backend.Weight, T int) {
+// x += silu(gate·norm(x)) * (up·norm(x)) · downᵀ (times rs when rs is not 0).
+func (s *llamaScratch) swigluFFN(b backend.Backend, x backend.Buffer, n backend.Norm, gate, up, down backend.Weight, T int, rs float32) {
 	backend.NormMatMulSwiGLU(b, s.ffn, x, n, gate, up, T, s.h, s.g, s.u) // (T, ffn)
-	backend.MatMulAdd(b, x, s.ffn, down, T, s.o)                         // x (T, dim) += ffn·downᵀ
+	s.projectAdd(b, x, s.ffn, down, T, rs)                               // x (T, dim) += ffn·downᵀ
+}
+
+// projectAdd joins a sub-block's output to the residual stream: x[T, dim]
+// += in·wᵀ, or with Granite's residual scale rs (not 0) x += (in·wᵀ) * rs,
+// the product scaled before the add as llama.cpp's granite graph does (o:
+// the scratch).
+func (s *llamaScratch) projectAdd(b backend.Backend, x, in backend.Buffer, w backend.Weight, T int, rs float32) {
+	if rs == 0 {
+		backend.MatMulAdd(b, x, in, w, T, s.o)
+		return
+	}
+	b.MatMul(s.o, in, w, T)
+	b.Scale(s.o, s.o, rs, T*w.Rows())
+	b.Add(x, x, s.o, T*w.Rows())
 }
 
 // Forward runs the segments through the model; see Model.Forward.
@@ -182,6 +196,9 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 
 	pos := positions(segs, s.pos)                       // (R) positions of all rows, segment after segment
 	embedTokens(b, s.x, s.xRow, m.TokEmbd, segs, c.Dim) // x (R, dim) = token embeddings
+	if c.EmbedScale != 0 {
+		b.Scale(s.x, s.x, c.EmbedScale, R*c.Dim) // Granite's embedding_scale
+	}
 
 	ropeArgs := backend.RoPEStoreKVArgs{Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, RoPE: c.RoPE}
 	for l := range m.Layers {
@@ -217,18 +234,26 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 				})
 			row += T
 		}
-		backend.MatMulAdd(b, s.x, s.att, L.Wo, R, s.o) // x (R, dim) += att·Woᵀ
+		s.projectAdd(b, s.x, s.att, L.Wo, R, c.ResidualScale) // x (R, dim) += att·Woᵀ
 
 		// Feed-forward: x += silu(gate·norm(x)) * (up·norm(x)) · Downᵀ.
 		ffnNorm := backend.Norm{W: L.FFNNorm, Eps: c.NormEps}
 		if l == len(m.Layers)-1 && R > len(segs) {
-			forLastRows(segs, func(r int) { s.swigluFFN(b, s.x.Slice(r*c.Dim, c.Dim), ffnNorm, L.Gate, L.Up, L.Down, 1) })
+			forLastRows(segs, func(r int) {
+				s.swigluFFN(b, s.x.Slice(r*c.Dim, c.Dim), ffnNorm, L.Gate, L.Up, L.Down, 1, c.ResidualScale)
+			})
 			continue
 		}
-		s.swigluFFN(b, s.x, ffnNorm, L.Gate, L.Up, L.Down, R)
+		s.swigluFFN(b, s.x, ffnNorm, L.Gate, L.Up, L.Down, R, c.ResidualScale)
 	}
 
-	// Logits of each segment's last row: norm(x)·Outputᵀ.
+	// Logits of each segment's last row: norm(x)·Outputᵀ (times Granite's
+	// 1/logit_scale).
 	outNorm := backend.Norm{W: m.OutNorm, Eps: c.NormEps}
-	return finish(b, s.logits, s.x, s.h, outNorm, m.Output, segs, R, c.Dim, c.Vocab)
+	logits, err := finish(b, s.logits, s.x, s.h, outNorm, m.Output, segs, R, c.Dim, c.Vocab)
+	if err != nil || c.LogitScale == 0 {
+		return logits, err
+	}
+	b.Scale(logits, logits, c.LogitScale, len(segs)*c.Vocab)
+	return logits, b.Err()
 }

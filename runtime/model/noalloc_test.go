@@ -31,7 +31,7 @@ func TestGemmaForwardNoAlloc(t *testing.T) {
 	defer b.Close()
 	for _, shape := range []synth.Shape{gemma3Shape, gemma2Shape} {
 		shape.Window = 3
-		testForwardNoAlloc(t, b, gemmaFile(t, shape, nil))
+		testForwardNoAlloc(t, b, synthFile(t, shape, nil))
 	}
 }
 

@@ -159,10 +159,10 @@ func (m *Phi3) Forward(segs []Segment) (backend.Buffer, error) {
 		// Feed-forward: x += silu(gate·norm(x)) * (up·norm(x)) · Downᵀ.
 		ffnNorm := backend.Norm{W: L.FFNNorm, Eps: c.NormEps}
 		if l == len(m.Layers)-1 && R > len(segs) {
-			forLastRows(segs, func(r int) { s.swigluFFN(b, s.x.Slice(r*c.Dim, c.Dim), ffnNorm, L.Gate, L.Up, L.Down, 1) })
+			forLastRows(segs, func(r int) { s.swigluFFN(b, s.x.Slice(r*c.Dim, c.Dim), ffnNorm, L.Gate, L.Up, L.Down, 1, 0) })
 			continue
 		}
-		s.swigluFFN(b, s.x, ffnNorm, L.Gate, L.Up, L.Down, R)
+		s.swigluFFN(b, s.x, ffnNorm, L.Gate, L.Up, L.Down, R, 0)
 	}
 
 	// Logits of each segment's last row: norm(x)·Outputᵀ.

@@ -69,6 +69,10 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          original context of 128 (below the 256 used here, so the long
          factors apply) and an attention factor of sqrt(1 + ln 2 / ln 128),
          the formula of convert_hf_to_gguf.py's Phi3MiniModel;
+  granite: the Granite architecture (IBM Granite 3.x dense) in Q8_0: llama's
+         with Granite 3's multipliers: embeddings times 12, attention scale
+         1/128 instead of 1/sqrt(64), each sub-block's output times 0.22
+         before the residual add, and the logits divided by 8;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -155,11 +159,13 @@ MODELS = {
     "gemma3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "gemma2": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "phi3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "granite": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
         "llama3rope": ("llama", DIM // HEADS, LAYERS, True), "gemma3": ("gemma3", 128, 6, False, 12),
-        "gemma2": ("gemma2", 128, 4, False, 12), "phi3": ("phi3", DIM // HEADS, LAYERS)}
+        "gemma2": ("gemma2", 128, 4, False, 12), "phi3": ("phi3", DIM // HEADS, LAYERS),
+        "granite": ("granite", DIM // HEADS, LAYERS)}
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
@@ -237,6 +243,11 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         w.add_attn_logit_softcapping(50.0)
         w.add_final_logit_softcapping(30.0)
     gemma = arch in ("gemma2", "gemma3")
+    if arch == "granite":  # Granite 3.x's config.json multipliers
+        w.add_embedding_scale(12.0)
+        w.add_attention_scale(0.0078125)
+        w.add_residual_scale(0.22)
+        w.add_logit_scale(8.0)
     w.add_layer_norm_rms_eps(EPS)
     w.add_file_type(ftype)
     assert N_VOCAB == gpt2_tiny.N_VOCAB

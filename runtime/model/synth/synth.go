@@ -22,7 +22,7 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "phi3" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
 	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
@@ -40,6 +40,7 @@ var shapes = map[string]Shape{
 	"qwen2.5-0.5b": {Arch: "qwen2", Dim: 896, Heads: 14, KVHeads: 2, FFN: 4864, Layers: 24, Vocab: 151936, Ctx: 32768, RopeBase: 1000000, Tied: true},
 	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
 	"gemma2-2b":    {Arch: "gemma2", Dim: 2304, Heads: 8, KVHeads: 4, HeadDim: 256, FFN: 9216, Layers: 26, Vocab: 256000, Ctx: 8192, RopeBase: 10000, Window: 4096, Tied: true},
+	"granite3-2b":  {Arch: "granite", Dim: 2048, Heads: 32, KVHeads: 8, FFN: 8192, Layers: 40, Vocab: 49159, Ctx: 131072, RopeBase: 10000000, Tied: true},
 	"phi4-mini":    {Arch: "phi3", Dim: 3072, Heads: 24, KVHeads: 8, FFN: 8192, Layers: 32, Vocab: 200064, Ctx: 131072, RopeBase: 10000, RopeDims: 96, Tied: true},
 	"gemma3-270m":  {Arch: "gemma3", Dim: 640, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 2048, Layers: 18, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
 	"gemma3-1b":    {Arch: "gemma3", Dim: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Layers: 26, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
@@ -95,10 +96,16 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "smollm3", "gemma2", "gemma3", "phi3":
+	case "llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
 		w.AddKV(arch+".rope.dimension_count", uint32(rot))
+		if arch == "granite" { // Granite 3.x's multipliers
+			w.AddKV("granite.embedding_scale", float32(12))
+			w.AddKV("granite.attention.scale", float32(0.015625))
+			w.AddKV("granite.residual_scale", float32(0.22))
+			w.AddKV("granite.logit_scale", float32(8))
+		}
 		if arch == "phi3" { // LongRoPE, as Phi-4-mini's converted files have it
 			w.AddKV("phi3.rope.scaling.original_context_length", uint32(min(4096, s.Ctx)))
 			w.AddKV("phi3.rope.scaling.attn_factor", float32(1.19))
