@@ -243,7 +243,9 @@ func followCPU(t *testing.T, mc, mg model.Model, prompt []int32, steps int, maxN
 // gate/up tensors into views, rotates 48 of 64 dims with LongRoPE's long
 // factors and attention factor (rope_store_kv's factors and mscale);
 // granite scales embeddings, sub-block outputs and logits (scale_f32) and
-// attends with its own scale.
+// attends with its own scale; olmo2 projects q, k and v without a norm
+// (NormMatMulQKV with none), norms q and k over all their heads and the
+// sub-blocks' outputs after them.
 // Both backends follow the
 // CPU's greedy tokens for a prefill and 24 decode steps (followCPU); the
 // logits agree to NMSE 1e-3 at every step (measured: 1.7e-4 for Qwen3,
@@ -299,6 +301,7 @@ func TestEmuArchitectures(t *testing.T) {
 		{"granite", func(c model.Config) bool {
 			return c.Arch == "granite" && c.EmbedScale == 12 && c.ResidualScale == 0.22 && c.LogitScale == 0.125 && c.AttentionScale() == 0.0078125
 		}},
+		{"olmo2", func(c model.Config) bool { return c.Arch == "olmo2" && !c.TiedEmbed }},
 		{"phi3", func(c model.Config) bool {
 			return c.Arch == "phi3" && c.RoPE.Dims == 48 && c.HeadDim == 64 && c.OrigCtx == 128 && c.RoPE.AttnFactor > 1
 		}},

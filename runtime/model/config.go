@@ -89,7 +89,7 @@ func (c Config) AttentionScale() float32 {
 }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -111,7 +111,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
 		c.NoRoPEStep = 4
-	case "qwen2", "qwen3", "gemma2", "gemma3", "phi3":
+	case "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "olmo2":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:
@@ -203,6 +203,15 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	}
 	if arch == "granite" {
 		return graniteConfig(f, c)
+	}
+	if arch == "olmo2" {
+		w, err := f.Uint32Or(f.ArchKey("attention.sliding_window"), 0)
+		if err != nil {
+			return Config{}, err
+		}
+		if w > 0 {
+			return Config{}, fmt.Errorf("model: olmo2 with a sliding window (OLMo 3) is not supported")
+		}
 	}
 	return c, nil
 }

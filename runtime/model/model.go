@@ -74,6 +74,8 @@ func Load(f *gguf.File, b backend.Backend, o Options) (Model, error) {
 		m, err = loadGemma(f, b, o.withDefaults())
 	case "phi3":
 		m, err = loadPhi3(f, b, o.withDefaults())
+	case "olmo2":
+		m, err = loadOLMo2(f, b, o.withDefaults())
 	case "gpt2":
 		m, err = loadGPT2(f, b, o.withDefaults())
 	default:

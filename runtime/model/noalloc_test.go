@@ -81,3 +81,13 @@ func TestPhi3ForwardNoAlloc(t *testing.T) {
 	defer b.Close()
 	testForwardNoAlloc(t, b, tinyModel(t, "phi3"))
 }
+
+// TestOLMo2ForwardNoAlloc: the same for OLMo 2 (norms after the sub-blocks).
+func TestOLMo2ForwardNoAlloc(t *testing.T) {
+	b, err := cpu.New(cpu.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	testForwardNoAlloc(t, b, tinyModel(t, "olmo2"))
+}

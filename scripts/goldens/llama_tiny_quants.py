@@ -73,6 +73,9 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          with Granite 3's multipliers: embeddings times 12, attention scale
          1/128 instead of 1/sqrt(64), each sub-block's output times 0.22
          before the residual add, and the logits divided by 8;
+  olmo2: the OLMo 2 architecture in Q8_0: no norm before the sub-blocks, an
+         RMSNorm of q and of k over all their heads, norms after the
+         attention and after the feed-forward, NeoX RoPE;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -160,12 +163,13 @@ MODELS = {
     "gemma2": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "phi3": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "granite": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "olmo2": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
         "llama3rope": ("llama", DIM // HEADS, LAYERS, True), "gemma3": ("gemma3", 128, 6, False, 12),
         "gemma2": ("gemma2", 128, 4, False, 12), "phi3": ("phi3", DIM // HEADS, LAYERS),
-        "granite": ("granite", DIM // HEADS, LAYERS)}
+        "granite": ("granite", DIM // HEADS, LAYERS), "olmo2": ("olmo2", DIM // HEADS, LAYERS)}
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
@@ -268,7 +272,8 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         tensor("rope_factors_short.weight", np.linspace(1.0, 1.5, rot // 2, dtype=np.float32))
     for l in range(layers):
         p = f"blk.{l}."
-        tensor(p + "attn_norm.weight", 1 + normal((DIM,), 0.1))
+        if arch != "olmo2":  # OLMo 2 norms after its sub-blocks only
+            tensor(p + "attn_norm.weight", 1 + normal((DIM,), 0.1))
         if arch == "phi3":  # one fused projection, q rows first
             tensor(p + "attn_qkv.weight", normal(((HEADS + 2 * KV_HEADS) * hd, DIM), DIM ** -0.5), mt)
         else:
@@ -282,17 +287,21 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         if arch in ("qwen3", "gemma3"):
             tensor(p + "attn_q_norm.weight", 1 + normal((hd,), 0.1))
             tensor(p + "attn_k_norm.weight", 1 + normal((hd,), 0.1))
+        if arch == "olmo2":  # over all heads at once
+            tensor(p + "attn_q_norm.weight", 1 + normal((HEADS * hd,), 0.1))
+            tensor(p + "attn_k_norm.weight", 1 + normal((KV_HEADS * hd,), 0.1))
         tensor(p + "attn_output.weight", normal((DIM, HEADS * hd), DIM ** -0.5), mt)
-        if gemma:
+        if gemma or arch == "olmo2":
             tensor(p + "post_attention_norm.weight", 1 + normal((DIM,), 0.1))
-        tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
+        if arch != "olmo2":
+            tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
         if arch == "phi3":  # gate and up in one, the gate's rows first
             tensor(p + "ffn_up.weight", normal((2 * FFN, DIM), DIM ** -0.5), mt)
         else:
             tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)
         tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), mt)
-        if gemma:
+        if gemma or arch == "olmo2":
             tensor(p + "post_ffw_norm.weight", 1 + normal((DIM,), 0.1))
     tensor("output_norm.weight", 1 + normal((DIM,), 0.1))
     if not gemma:  # Gemma: the classifier is the token embedding

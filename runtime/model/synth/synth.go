@@ -22,7 +22,7 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
 	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
@@ -41,6 +41,7 @@ var shapes = map[string]Shape{
 	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
 	"gemma2-2b":    {Arch: "gemma2", Dim: 2304, Heads: 8, KVHeads: 4, HeadDim: 256, FFN: 9216, Layers: 26, Vocab: 256000, Ctx: 8192, RopeBase: 10000, Window: 4096, Tied: true},
 	"granite3-2b":  {Arch: "granite", Dim: 2048, Heads: 32, KVHeads: 8, FFN: 8192, Layers: 40, Vocab: 49159, Ctx: 131072, RopeBase: 10000000, Tied: true},
+	"olmo2-1b":     {Arch: "olmo2", Dim: 2048, Heads: 16, KVHeads: 16, FFN: 8192, Layers: 16, Vocab: 100352, Ctx: 4096, RopeBase: 500000},
 	"phi4-mini":    {Arch: "phi3", Dim: 3072, Heads: 24, KVHeads: 8, FFN: 8192, Layers: 32, Vocab: 200064, Ctx: 131072, RopeBase: 10000, RopeDims: 96, Tied: true},
 	"gemma3-270m":  {Arch: "gemma3", Dim: 640, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 2048, Layers: 18, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
 	"gemma3-1b":    {Arch: "gemma3", Dim: 1152, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912, Layers: 26, Vocab: 262144, Ctx: 32768, RopeBase: 1000000, Window: 512, Tied: true},
@@ -96,7 +97,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3":
+	case "llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3", "olmo2":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
 		w.AddKV(arch+".rope.dimension_count", uint32(rot))
@@ -176,6 +177,20 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			vec(p+"ffn_up.bias", s.FFN, zeros)
 			mat(p+"ffn_down.weight", wt, d, s.FFN)
 			vec(p+"ffn_down.bias", d, zeros)
+			continue
+		}
+		if arch == "olmo2" { // norms after the sub-blocks only; q and k normed whole
+			mat(p+"attn_q.weight", wt, s.Heads*hd, d)
+			mat(p+"attn_k.weight", wt, s.KVHeads*hd, d)
+			mat(p+"attn_v.weight", wt, s.KVHeads*hd, d)
+			vec(p+"attn_q_norm.weight", s.Heads*hd, ones)
+			vec(p+"attn_k_norm.weight", s.KVHeads*hd, ones)
+			mat(p+"attn_output.weight", wt, d, s.Heads*hd)
+			vec(p+"post_attention_norm.weight", d, ones)
+			mat(p+"ffn_gate.weight", wt, s.FFN, d)
+			mat(p+"ffn_up.weight", wt, s.FFN, d)
+			mat(p+"ffn_down.weight", wt, d, s.FFN)
+			vec(p+"post_ffw_norm.weight", d, ones)
 			continue
 		}
 		vec(p+"attn_norm.weight", d, ones)

@@ -26,6 +26,7 @@ func TestBuildLoads(t *testing.T) {
 		{"qwen3-0.6b", synth.Shape{Arch: "qwen3", Dim: 64, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 1000000, Tied: true}, quant.Q8_0},
 		{"gemma2-2b", synth.Shape{Arch: "gemma2", Dim: 64, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Window: 2, Tied: true}, quant.Q8_0},
 		{"granite3-2b", synth.Shape{Arch: "granite", Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Tied: true}, quant.Q8_0},
+		{"olmo2-1b", synth.Shape{Arch: "olmo2", Dim: 64, Heads: 4, KVHeads: 4, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 500000}, quant.Q8_0},
 		{"phi4-mini", synth.Shape{Arch: "phi3", Dim: 64, Heads: 2, KVHeads: 1, FFN: 128, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, RopeDims: 24, Tied: true}, quant.Q8_0},
 		{"gemma3-270m", synth.Shape{Arch: "gemma3", Dim: 64, Heads: 4, KVHeads: 1, HeadDim: 32, FFN: 128, Layers: 6, Vocab: 300, Ctx: 64, RopeBase: 1000000, Window: 2, Tied: true}, quant.Q8_0},
 		{"gpt2-124m", synth.Shape{Arch: "gpt2", Dim: 64, Heads: 2, KVHeads: 2, FFN: 256, Layers: 2, Vocab: 300, Ctx: 64}, quant.Q8_0},
