@@ -68,6 +68,7 @@ type Backend struct {
 	softmax           softmaxTask
 	gelu              geluTask
 	geglu             gegluTask
+	softcap           softcapTask
 	norm              normTask
 	bias              addBiasTask
 	add               addTask

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"gpurun/runtime/backend"
+	"gpurun/runtime/backend/backendtest"
 	"gpurun/runtime/cpu"
 	"gpurun/runtime/fixtures"
 	"gpurun/runtime/gguf"
@@ -298,5 +299,24 @@ func TestForwardNoAlloc(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%d sequences: %v allocations per decode step", seqs, allocs)
 		}
+	}
+}
+
+// BenchmarkSoftcapVocab: Gemma 2's final logit soft-capping over its
+// 256,000-token vocabulary, once per decoded token.
+func BenchmarkSoftcapVocab(b *testing.B) {
+	be, err := cpu.New(cpu.Options{Threads: benchThreads()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	src := backendtest.Floats(backendtest.Rand(1), 256000, 60)
+	x, _ := be.NewBuffer(backend.F32, len(src))
+	if err := be.Write(x, src); err != nil {
+		b.Fatal(err)
+	}
+	y, _ := be.NewBuffer(backend.F32, len(src))
+	for b.Loop() {
+		be.Softcap(y, x, 30, len(src))
 	}
 }
