@@ -32,7 +32,7 @@ func fuzzTokenizers(f *testing.F) map[string]*Tokenizer {
 	}
 	// Pre-tokenizer families without a vocabulary of their own in the
 	// fixtures run on the synthetic byte-level vocabulary.
-	for _, pre := range []string{"llama-bpe", "qwen2", "deepseek-coder", "smollm"} {
+	for _, pre := range []string{"llama-bpe", "qwen2", "deepseek-coder", "smollm", "gpt-4o"} {
 		toks["synth-"+pre] = mustTokenizer(f, withKV(synthBPE(), "tokenizer.ggml.pre", pre))
 	}
 	return toks
@@ -63,7 +63,7 @@ func expressible(tok *Tokenizer, text string) bool {
 // the dummy prefix, and "▁" read back as a space); the stream decoder writes
 // valid UTF-8 equal to Decode's.
 func FuzzEncode(f *testing.F) {
-	for _, s := range []string{"", " ", "hello world", "<|im_start|>user\nhi<|im_end|>", "\xff\xfe\x00", "é€𝄞", "  \n\t\r\n ", "'s 'LL 123456", "<s></s><unk>", "▁x"} {
+	for _, s := range []string{"", " ", "hello world", "<|im_start|>user\nhi<|im_end|>", "\xff\xfe\x00", "é€𝄞", "  \n\t\r\n ", "'s 'LL 123456", "<s></s><unk>", "▁x", "HTTPServer ÀB x//y\n/"} {
 		f.Add(s)
 	}
 	toks := fuzzTokenizers(f)
