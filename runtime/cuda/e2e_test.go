@@ -302,6 +302,7 @@ func TestEmuArchitectures(t *testing.T) {
 			return c.Arch == "granite" && c.EmbedScale == 12 && c.ResidualScale == 0.22 && c.LogitScale == 0.125 && c.AttentionScale() == 0.0078125
 		}},
 		{"olmo2", func(c model.Config) bool { return c.Arch == "olmo2" && !c.TiedEmbed }},
+		{"exaone", func(c model.Config) bool { return c.Arch == "exaone" && c.RoPE.Mode == backend.RoPENeox }},
 		{"phi3", func(c model.Config) bool {
 			return c.Arch == "phi3" && c.RoPE.Dims == 48 && c.HeadDim == 64 && c.OrigCtx == 128 && c.RoPE.AttnFactor > 1
 		}},

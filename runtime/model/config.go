@@ -89,7 +89,7 @@ func (c Config) AttentionScale() float32 {
 }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "granite", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "granite", "exaone", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -111,7 +111,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
 		c.NoRoPEStep = 4
-	case "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "olmo2":
+	case "qwen2", "qwen3", "exaone", "gemma2", "gemma3", "phi3", "olmo2":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:

@@ -27,6 +27,7 @@ func FuzzLoad(f *testing.F) {
 		{synth.Shape{Arch: "gpt2", Layers: 1, Dim: 32, Heads: 2, KVHeads: 2, FFN: 64, Vocab: 8, Ctx: 32}, quant.Q8_0},
 		{synth.Shape{Arch: "smollm3", Layers: 4, Dim: 32, Heads: 2, KVHeads: 1, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Tied: true}, quant.Q8_0},
 		{synth.Shape{Arch: "granite", Layers: 1, Dim: 32, Heads: 2, KVHeads: 1, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Tied: true}, quant.Q8_0},
+		{synth.Shape{Arch: "exaone", Layers: 1, Dim: 32, Heads: 2, KVHeads: 1, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Tied: true}, quant.Q8_0},
 		{synth.Shape{Arch: "olmo2", Layers: 1, Dim: 32, Heads: 2, KVHeads: 2, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000}, quant.Q8_0},
 		{synth.Shape{Arch: "phi3", Layers: 1, Dim: 32, Heads: 2, KVHeads: 1, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, RopeDims: 8, Tied: true}, quant.Q8_0},
 		{synth.Shape{Arch: "gemma2", Layers: 2, Dim: 32, Heads: 2, KVHeads: 1, HeadDim: 16, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Window: 4, Tied: true}, quant.Q8_0},

@@ -9,9 +9,10 @@ import (
 )
 
 // Llama is the llama architecture: SmolLM2, TinyLlama, Llama 2/3, Mistral,
-// and, with NeoX RoPE, Qwen2 (attention biases) and Qwen3 (an RMSNorm of
-// each query and key head before RoPE); SmolLM3 leaves RoPE out of every
-// fourth layer.
+// and, with NeoX RoPE, Qwen2 (attention biases), Qwen3 (an RMSNorm of each
+// query and key head before RoPE) and EXAONE 3.5; SmolLM3 leaves RoPE out
+// of every fourth layer; Granite 3 scales embeddings, attention, residuals
+// and logits.
 //
 // Shapes are written (rows, cols) with cols contiguous, as the weights are
 // used: y = W·x takes x of length cols to y of length rows.
