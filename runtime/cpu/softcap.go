@@ -6,7 +6,7 @@ import "gpurun/runtime/backend"
 // computes its final logit soft-capping (ggml_scale, ggml_tanh with the C
 // library's tanhf — see tanhf — and ggml_scale), each step rounded. The
 // elements are split among the workers (a vocabulary's logits: 256,000 of
-// Gemma 2's, ~28 ns each).
+// Gemma 2's, ~15 ns each).
 func (b *Backend) Softcap(dst, x backend.Buffer, c float32, n int) {
 	if b.err != nil || b.fail(backend.CheckElementwise("softcap", n, []string{"dst", "x"}, dst, x)) {
 		return

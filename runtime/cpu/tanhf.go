@@ -14,8 +14,8 @@ import "math"
 // Every product and quotient is rounded to float32 on its own (the explicit
 // conversions keep Go from fusing them on targets where it would).
 func tanhf(x float32) float32 {
-	ax := float32(math.Abs(float64(x)))
-	bits := math.Float32bits(ax)
+	bits := math.Float32bits(x) &^ (1 << 31)
+	ax := math.Float32frombits(bits)
 	var z float32
 	switch {
 	case bits >= 0x7f800000: // ±Inf or NaN
@@ -36,22 +36,24 @@ func tanhf(x float32) float32 {
 		t := expm1f(-2 * ax)
 		z = float32(-t / (t + 2))
 	}
-	if math.Signbit(float64(x)) {
+	if math.Float32bits(x)>>31 != 0 {
 		return -z
 	}
 	return z
 }
 
 // The constants of expm1f: ln 2 in two parts, 1/ln 2, and the rational
-// approximation's coefficients, by their float32 bits.
-var (
-	ln2Hi  = math.Float32frombits(0x3f317180)
-	ln2Lo  = math.Float32frombits(0x3717f7d1)
-	invLn2 = math.Float32frombits(0x3fb8aa3b)
-	expm1Q = [5]float32{
-		math.Float32frombits(0xbd088889), math.Float32frombits(0x3ad00d01), math.Float32frombits(0xb8a670cd),
-		math.Float32frombits(0x36867e54), math.Float32frombits(0xb457edbb),
-	}
+// approximation's coefficients (msun's decimals; their float32 bits in the
+// comments).
+const (
+	ln2Hi   float32 = 6.9313812256e-01  // 0x3f317180
+	ln2Lo   float32 = 9.0580006145e-06  // 0x3717f7d1
+	invLn2  float32 = 1.4426950216e+00  // 0x3fb8aa3b
+	expm1Q1 float32 = -3.3333335072e-02 // 0xbd088889
+	expm1Q2 float32 = 1.5873016091e-03  // 0x3ad00d01
+	expm1Q3 float32 = -7.9365076090e-05 // 0xb8a670cd
+	expm1Q4 float32 = 4.0082177293e-06  // 0x36867e54
+	expm1Q5 float32 = -2.0109921195e-07 // 0xb457edbb
 )
 
 // expm1f is e^x - 1 in float32 as msun's s_expm1f.c computes it, for the
@@ -60,7 +62,7 @@ var (
 // e^r - 1 on [-ln2/2, ln2/2] by a rational function, and scale by 2^k.
 func expm1f(x float32) float32 {
 	hx := math.Float32bits(x) & 0x7fffffff
-	neg := math.Signbit(float64(x))
+	neg := math.Float32bits(x)>>31 != 0
 	if hx >= 0x4195b844 && neg { // x <= -27 ln 2: e^x - 1 rounds to -1
 		return -1
 	}
@@ -92,8 +94,7 @@ func expm1f(x float32) float32 {
 	// x is in [-ln2/2, ln2/2]
 	hfx := float32(0.5 * x)
 	hxs := float32(x * hfx)
-	q := expm1Q
-	r1 := 1 + float32(hxs*(q[0]+float32(hxs*(q[1]+float32(hxs*(q[2]+float32(hxs*(q[3]+float32(hxs*q[4])))))))))
+	r1 := 1 + float32(hxs*(expm1Q1+float32(hxs*(expm1Q2+float32(hxs*(expm1Q3+float32(hxs*(expm1Q4+float32(hxs*expm1Q5)))))))))
 	t := 3 - float32(r1*hfx)
 	e := float32(hxs * float32((r1-t)/(6-float32(x*t))))
 	if k == 0 {

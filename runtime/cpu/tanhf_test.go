@@ -37,3 +37,19 @@ func TestTanhfMatchesGlibc(t *testing.T) {
 	}
 	t.Logf("%d values equal glibc's; math.Tanh rounded to float32 differs on %d", len(raw)/8, rounded)
 }
+
+// BenchmarkTanhf: one tanhf over inputs from -5.12 to 5.11 (the soft-caps
+// of Gemma 2 call it once per attention score and per logit).
+func BenchmarkTanhf(b *testing.B) {
+	xs := make([]float32, 1024)
+	for i := range xs {
+		xs[i] = float32(i-512) / 100
+	}
+	var s float32
+	for b.Loop() {
+		for _, x := range xs {
+			s += tanhf(x)
+		}
+	}
+	_ = s
+}
