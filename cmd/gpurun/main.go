@@ -74,8 +74,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		Name:  "gpurun",
 		Usage: "run GGUF language models on NVIDIA GPUs (CUDA) or any CPU",
 		Description: "gpurun loads a GGUF model file (Llama-family such as SmolLM2, SmolLM3, TinyLlama,\n" +
-			"Llama 2/3, Mistral, Qwen2, Qwen3, Granite 3, EXAONE 3.5; Gemma 2 and 3; Phi-3 and Phi-4-mini; OLMo 2; and GPT-2)\n" +
-			"and generates text. Weights stay quantized: memory-mapped on the CPU, uploaded once to the GPU.\n\n" +
+			"Llama 2/3, Mistral, Qwen2, Qwen3, Granite 3, EXAONE 3.5, ERNIE 4.5; Gemma 2 and 3; Phi-3 and Phi-4-mini;\n" +
+			"OLMo 2; and GPT-2) and generates text. Weights stay quantized: memory-mapped on the CPU,\n" +
+			"uploaded once to the GPU.\n\n" +
 			"Start with:  make demo            (fetches the default model, builds, generates)\n" +
 			"             gpurun info MODEL     (what is inside a GGUF file)",
 		Reader:               stdin,

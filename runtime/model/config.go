@@ -89,7 +89,7 @@ func (c Config) AttentionScale() float32 {
 }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "granite", "exaone", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -106,7 +106,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	}
 	c := Config{Arch: arch}
 	switch arch {
-	case "llama", "granite":
+	case "llama", "granite", "ernie4_5":
 		c.RoPE.Mode = backend.RoPENormal
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal

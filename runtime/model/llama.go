@@ -10,7 +10,8 @@ import (
 
 // Llama is the llama architecture: SmolLM2, TinyLlama, Llama 2/3, Mistral,
 // and, with NeoX RoPE, Qwen2 (attention biases), Qwen3 (an RMSNorm of each
-// query and key head before RoPE) and EXAONE 3.5; SmolLM3 leaves RoPE out
+// query and key head before RoPE) and EXAONE 3.5; ERNIE 4.5 (dense) as it
+// is; SmolLM3 leaves RoPE out
 // of every fourth layer; Granite 3 scales embeddings, attention, residuals
 // and logits.
 //

@@ -74,6 +74,8 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          1/128 instead of 1/sqrt(64), each sub-block's output times 0.22
          before the residual add, and the logits divided by 8;
   exaone: the EXAONE 3.5 architecture in Q8_0: llama's with NeoX RoPE;
+  ernie4_5: the ERNIE 4.5 (dense) architecture in Q8_0: llama's graph
+         under another name (so that the name is tied to that graph);
   olmo2: the OLMo 2 architecture in Q8_0: no norm before the sub-blocks, an
          RMSNorm of q and of k over all their heads, norms after the
          attention and after the feed-forward, NeoX RoPE;
@@ -166,13 +168,14 @@ MODELS = {
     "granite": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "olmo2": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "exaone": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "ernie4_5": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
         "llama3rope": ("llama", DIM // HEADS, LAYERS, True), "gemma3": ("gemma3", 128, 6, False, 12),
         "gemma2": ("gemma2", 128, 4, False, 12), "phi3": ("phi3", DIM // HEADS, LAYERS),
         "granite": ("granite", DIM // HEADS, LAYERS), "olmo2": ("olmo2", DIM // HEADS, LAYERS),
-        "exaone": ("exaone", DIM // HEADS, LAYERS)}
+        "exaone": ("exaone", DIM // HEADS, LAYERS), "ernie4_5": ("ernie4_5", DIM // HEADS, LAYERS)}
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):

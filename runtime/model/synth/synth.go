@@ -22,7 +22,7 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "granite", "exaone", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
 	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
@@ -97,7 +97,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "smollm3", "granite", "exaone", "gemma2", "gemma3", "phi3", "olmo2":
+	case "llama", "qwen2", "qwen3", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
 		w.AddKV(arch+".rope.dimension_count", uint32(rot))
