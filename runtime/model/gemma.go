@@ -106,14 +106,11 @@ func (m *Gemma) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
 
 // Forward runs the segments through the model; see Model.Forward.
 func (m *Gemma) Forward(segs []Segment) (backend.Buffer, error) {
-	R, err := checkSegments(segs, m.opts)
+	R, err := m.begin(segs)
 	if err != nil {
 		return nil, err
 	}
 	b, c, s := m.b, m.cfg, &m.s
-	if err := b.Err(); err != nil {
-		return nil, err
-	}
 
 	for _, sg := range segs {
 		if err := sg.Cache.Slide(len(sg.Tokens)); err != nil { // room in the local layers' rows

@@ -204,14 +204,11 @@ func (m *GPT2) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
 
 // Forward runs the segments through the model; see Model.Forward.
 func (m *GPT2) Forward(segs []Segment) (backend.Buffer, error) {
-	R, err := checkSegments(segs, m.opts)
+	R, err := m.begin(segs)
 	if err != nil {
 		return nil, err
 	}
 	b, c, s := m.b, m.cfg, &m.s
-	if err := b.Err(); err != nil {
-		return nil, err
-	}
 	// x (R, dim) = token embeddings + position embeddings
 	embedTokens(b, s.x, s.xRow, m.TokEmbd, segs, c.Dim)
 	b.Embed(s.pe, m.PosEmbd, positions(segs, s.pos))

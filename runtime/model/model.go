@@ -110,6 +110,18 @@ func (m *base) Backend() backend.Backend { return m.b }
 // Options returns the batch limits.
 func (m *base) Options() Options { return m.opts }
 
+// begin starts a Forward call: the segments checked against the model's
+// limits (checkSegments, which reserves their cache room), and the
+// backend's first error, if an earlier op recorded one. It returns the
+// total token count.
+func (m *base) begin(segs []Segment) (int, error) {
+	R, err := checkSegments(segs, m.opts)
+	if err != nil {
+		return 0, err
+	}
+	return R, m.b.Err()
+}
+
 // readConfigVocab reads the hyperparameters of f and its vocabulary size:
 // the rows of token_embd.weight.
 func readConfigVocab(f *gguf.File) (Config, error) {

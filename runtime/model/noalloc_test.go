@@ -10,28 +10,28 @@ import (
 	"gpurun/runtime/model/synth"
 )
 
-// TestGPT2ForwardNoAlloc: a gpt2 decode step, alone or batched, allocates
-// nothing on the CPU backend once warm.
-func TestGPT2ForwardNoAlloc(t *testing.T) {
+// TestForwardNoAlloc: a decode step, alone or batched, allocates nothing on
+// the CPU backend once warm — GPT-2, Gemma 3 and Gemma 2 past their window,
+// Phi-3 (views of fused tensors, LongRoPE factors) and OLMo 2 (norms after
+// the sub-blocks).
+func TestForwardNoAlloc(t *testing.T) {
 	b, err := cpu.New(cpu.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	testForwardNoAlloc(t, b, gpt2Tiny(t))
-}
-
-// TestGemmaForwardNoAlloc: a Gemma 2 or 3 decode step past the window,
-// alone or batched, allocates nothing on the CPU backend once warm.
-func TestGemmaForwardNoAlloc(t *testing.T) {
-	b, err := cpu.New(cpu.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	for _, shape := range []synth.Shape{gemma3Shape, gemma2Shape} {
-		shape.Window = 3
-		testForwardNoAlloc(t, b, synthFile(t, shape, nil))
+	windowed := func(s synth.Shape) synth.Shape { s.Window = 3; return s }
+	for _, c := range []struct {
+		name string
+		file func(t *testing.T) *gguf.File
+	}{
+		{"gpt2", gpt2Tiny},
+		{"gemma3", func(t *testing.T) *gguf.File { return synthFile(t, windowed(gemma3Shape), nil) }},
+		{"gemma2", func(t *testing.T) *gguf.File { return synthFile(t, windowed(gemma2Shape), nil) }},
+		{"phi3", func(t *testing.T) *gguf.File { return tinyModel(t, "phi3") }},
+		{"olmo2", func(t *testing.T) *gguf.File { return tinyModel(t, "olmo2") }},
+	} {
+		t.Run(c.name, func(t *testing.T) { testForwardNoAlloc(t, b, c.file(t)) })
 	}
 }
 
@@ -69,25 +69,4 @@ func testForwardNoAlloc(t *testing.T, b backend.Backend, f *gguf.File) {
 			t.Errorf("%s, %d sequences: %v allocations per decode step", m.Config().Arch, seqs, n)
 		}
 	}
-}
-
-// TestPhi3ForwardNoAlloc: the same for Phi-3 (views of fused tensors,
-// LongRoPE factors).
-func TestPhi3ForwardNoAlloc(t *testing.T) {
-	b, err := cpu.New(cpu.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	testForwardNoAlloc(t, b, tinyModel(t, "phi3"))
-}
-
-// TestOLMo2ForwardNoAlloc: the same for OLMo 2 (norms after the sub-blocks).
-func TestOLMo2ForwardNoAlloc(t *testing.T) {
-	b, err := cpu.New(cpu.Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	testForwardNoAlloc(t, b, tinyModel(t, "olmo2"))
 }

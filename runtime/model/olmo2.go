@@ -75,14 +75,11 @@ func (m *OLMo2) NewCache(ctxLen int, dt backend.DType) (*kvcache.Cache, error) {
 
 // Forward runs the segments through the model; see Model.Forward.
 func (m *OLMo2) Forward(segs []Segment) (backend.Buffer, error) {
-	R, err := checkSegments(segs, m.opts)
+	R, err := m.begin(segs)
 	if err != nil {
 		return nil, err
 	}
 	b, c, s := m.b, m.cfg, &m.s
-	if err := b.Err(); err != nil {
-		return nil, err
-	}
 
 	pos := positions(segs, s.pos)                       // (R) positions of all rows, segment after segment
 	embedTokens(b, s.x, s.xRow, m.TokEmbd, segs, c.Dim) // x (R, dim) = token embeddings
