@@ -85,7 +85,9 @@ func (c Config) AttentionScale() float32 {
 	if c.KQScale != 0 {
 		return c.KQScale
 	}
-	return float32(1 / math.Sqrt(float64(c.HeadDim)))
+	// llama.cpp's 1.0f/sqrtf(head_dim): the float32 root, then a float32
+	// division. Rounding 1/sqrt once instead differs at 96 and 112.
+	return 1 / float32(math.Sqrt(float64(c.HeadDim)))
 }
 
 // Supported lists the architectures gpurun runs.

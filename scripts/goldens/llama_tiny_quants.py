@@ -79,6 +79,10 @@ from llama-cpp-python's libggml-base), norms F32. The files:
   olmo2: the OLMo 2 architecture in Q8_0: no norm before the sub-blocks, an
          RMSNorm of q and of k over all their heads, norms after the
          attention and after the feed-forward, NeoX RoPE;
+  llama96: a Llama in Q8_0 with heads of 96 (attention.key_length; 4 x 96
+         = 384 against dim 256), Phi-3-mini's head size: the attention
+         scale 1.0f/sqrtf(96) is not 1/sqrt(96) rounded once, and 96 is
+         three of ggml's 32-float dot-product steps;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -169,13 +173,15 @@ MODELS = {
     "olmo2": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "exaone": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "ernie4_5": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "llama96": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
         "llama3rope": ("llama", DIM // HEADS, LAYERS, True), "gemma3": ("gemma3", 128, 6, False, 12),
         "gemma2": ("gemma2", 128, 4, False, 12), "phi3": ("phi3", DIM // HEADS, LAYERS),
         "granite": ("granite", DIM // HEADS, LAYERS), "olmo2": ("olmo2", DIM // HEADS, LAYERS),
-        "exaone": ("exaone", DIM // HEADS, LAYERS), "ernie4_5": ("ernie4_5", DIM // HEADS, LAYERS)}
+        "exaone": ("exaone", DIM // HEADS, LAYERS), "ernie4_5": ("ernie4_5", DIM // HEADS, LAYERS),
+        "llama96": ("llama", 96, LAYERS)}
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
