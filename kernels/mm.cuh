@@ -427,15 +427,29 @@ static __device__ __forceinline__ float epilogue(float a, float old, int r, cons
 //   MV_ACC:      dst[t, r] += the result (the residual add) instead of =.
 // In that order, as the unfused ops round: dst + ((x·W[r] + b[r])).
 template <int T, bool SWIGLU>
+static __device__ __forceinline__ void matvec_rows(float* __restrict__ dst, const float* __restrict__ x,
+                                                   const WeightPtrs& w, const WeightPtrs& u, int R, int K, int rpw,
+                                                   int vec, const XNorm n, const float* __restrict__ bias, int flags,
+                                                   int tn);
+
+template <int T, bool SWIGLU>
 static __device__ __forceinline__ void matvec(float* __restrict__ dst, const float* __restrict__ x, const WeightPtrs& w,
                                               const WeightPtrs& u, int R, int K, int rpw, int vec,
                                               const XNorm n, const float* __restrict__ bias, int flags, int xrows,
                                               int xtile) {
+    const int t0 = blockIdx.y * xtile, tn = min(xtile, xrows - t0);
+    matvec_rows<T, SWIGLU>(dst + (size_t)t0 * R, x + (size_t)t0 * K, w, u, R, K, rpw, vec, n, bias, flags, tn);
+}
+
+// matvec_rows is matvec's body for the tn rows of x (and of dst) its
+// pointers start at: the block's weight rows times each of them.
+template <int T, bool SWIGLU>
+static __device__ __forceinline__ void matvec_rows(float* __restrict__ dst, const float* __restrict__ x,
+                                                   const WeightPtrs& w, const WeightPtrs& u, int R, int K, int rpw,
+                                                   int vec, const XNorm n, const float* __restrict__ bias, int flags,
+                                                   int tn) {
     const int acc = flags & MV_ACC, gelu = flags & MV_GELU;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-    const int t0 = blockIdx.y * xtile, tn = min(xtile, xrows - t0);
-    x += (size_t)t0 * K;
-    dst += (size_t)t0 * R;
     const int row0 = (blockIdx.x * nwarps + warp) * rpw;
     if constexpr (T == W_F32 || T == W_F16) {
         for (int i = 0; i < rpw; i++) {

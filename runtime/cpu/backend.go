@@ -74,12 +74,15 @@ type Backend struct {
 	add               addTask
 	rope              ropeTask
 	quant             quantizeTask
+	moe               moeScratch // the expert ops' working memory
+	mmID              matmulIDTask
 	geluTab           []float32 // gelu at every float16 input (GELU builds it on first use)
 }
 
 var _ backend.Backend = (*Backend)(nil)
 var _ backend.MatMulSwiGLUer = (*Backend)(nil)
 var _ backend.MemoryReporter = (*Backend)(nil)
+var _ backend.Experts = (*Backend)(nil)
 
 // New starts a CPU backend and its worker goroutines.
 func New(o Options) (*Backend, error) {

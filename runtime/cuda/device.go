@@ -152,6 +152,13 @@ func (l *argList) ints(xs ...int) {
 	}
 }
 
+// i64s adds C long longs (64-bit byte offsets).
+func (l *argList) i64s(xs ...int64) {
+	for _, x := range xs {
+		l.put(uint64(x))
+	}
+}
+
 // f32s adds C floats.
 func (l *argList) f32s(xs ...float32) {
 	for _, x := range xs {

@@ -61,7 +61,17 @@ type Config struct {
 	// (rope.scaling.original_context_length): a sequence whose context is
 	// longer rotates with rope_factors_long, others with rope_factors_short.
 	OrigCtx int
+
+	// Mixture of experts (0: a dense feed-forward): each layer's
+	// feed-forward is Experts gated feed-forwards of ExpertFFN rows, of
+	// which a router picks ExpertsUsed per token; ExpertNorm rescales the
+	// chosen experts' weights to sum to 1 (Qwen3-MoE, Mixtral).
+	Experts, ExpertsUsed, ExpertFFN int
+	ExpertNorm                      bool
 }
+
+// MaxExperts bounds expert_count (llama.cpp's LLAMA_MAX_EXPERTS).
+const MaxExperts = 512
 
 // IsLocal reports whether layer l attends through a sliding window.
 func (c Config) IsLocal(l int) bool {
@@ -91,7 +101,7 @@ func (c Config) AttentionScale() float32 {
 }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -113,7 +123,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
 		c.NoRoPEStep = 4
-	case "qwen2", "qwen3", "exaone", "gemma2", "gemma3", "phi3", "olmo2":
+	case "qwen2", "qwen3", "qwen3moe", "exaone", "gemma2", "gemma3", "phi3", "olmo2":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:
@@ -197,6 +207,9 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("model: rope scaling %q is not supported (supported: none, linear; longrope for phi3)", scaling)
 	}
+	if c, err = moeConfig(f, c); err != nil {
+		return Config{}, err
+	}
 	if arch == "gemma2" || arch == "gemma3" {
 		return gemmaConfig(f, c)
 	}
@@ -215,6 +228,50 @@ func ReadConfig(f *gguf.File) (Config, error) {
 			return Config{}, fmt.Errorf("model: olmo2 with a sliding window (OLMo 3) is not supported")
 		}
 	}
+	return c, nil
+}
+
+// moeConfig reads the mixture-of-experts keys: expert_count (0 or absent:
+// dense), expert_used_count, and for qwen3moe expert_feed_forward_length
+// (default feed_forward_length / expert_used_count); llama's experts
+// (Mixtral) have feed_forward_length rows, as llama.cpp builds them. Both renormalise the chosen
+// experts' weights, as llama.cpp's graphs of both do. Experts in other
+// architectures are refused.
+func moeConfig(f *gguf.File, c Config) (Config, error) {
+	var err error
+	u := func(key string, def int) int {
+		var v uint32
+		if err == nil {
+			v, err = f.Uint32Or(f.ArchKey(key), uint32(def))
+		}
+		return int(v)
+	}
+	c.Experts = u("expert_count", 0)
+	c.ExpertsUsed = u("expert_used_count", 0)
+	if err != nil {
+		return Config{}, err
+	}
+	switch {
+	case c.Experts == 0 && c.Arch != "qwen3moe":
+		c.ExpertsUsed = 0
+		return c, nil
+	case c.Arch != "qwen3moe" && c.Arch != "llama":
+		return Config{}, fmt.Errorf("model: %s with %d experts: mixture-of-experts models run for qwen3moe and llama (Mixtral) only", c.Arch, c.Experts)
+	case c.Experts < 1 || c.Experts > MaxExperts || c.ExpertsUsed < 1 || c.ExpertsUsed > c.Experts:
+		return Config{}, fmt.Errorf("model: %s = %d and %s = %d: want 1 <= used <= count <= %d",
+			f.ArchKey("expert_count"), c.Experts, f.ArchKey("expert_used_count"), c.ExpertsUsed, MaxExperts)
+	}
+	c.ExpertFFN = c.FFN // llama's experts: feed_forward_length, whatever else the file says
+	if c.Arch == "qwen3moe" {
+		c.ExpertFFN = u("expert_feed_forward_length", c.FFN/c.ExpertsUsed)
+		if err != nil {
+			return Config{}, err
+		}
+	}
+	if c.ExpertFFN < 1 {
+		return Config{}, fmt.Errorf("model: %s = %d must be positive", f.ArchKey("expert_feed_forward_length"), c.ExpertFFN)
+	}
+	c.ExpertNorm = true
 	return c, nil
 }
 

@@ -44,9 +44,16 @@ type LlamaLayer struct {
 	KNorm    backend.Weight `gguf:"attn_k_norm.weight,optional" shape:"headdim"` // (head_dim)
 	Wo       backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"`         // (dim, heads*head_dim)
 	FFNNorm  backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`                 // (dim)
-	Gate     backend.Weight `gguf:"ffn_gate.weight" shape:"dim,ffn"`             // (ffn, dim)
-	Up       backend.Weight `gguf:"ffn_up.weight" shape:"dim,ffn"`               // (ffn, dim)
-	Down     backend.Weight `gguf:"ffn_down.weight" shape:"ffn,dim"`             // (dim, ffn)
+	Gate     backend.Weight `gguf:"ffn_gate.weight,optional" shape:"dim,ffn"`    // (ffn, dim); dense layers
+	Up       backend.Weight `gguf:"ffn_up.weight,optional" shape:"dim,ffn"`      // (ffn, dim)
+	Down     backend.Weight `gguf:"ffn_down.weight,optional" shape:"ffn,dim"`    // (dim, ffn)
+
+	// A mixture-of-experts layer's feed-forward (Qwen3-MoE, Mixtral)
+	// instead: the router and each expert's gate, up and down, stacked.
+	GateInp  backend.Weight `gguf:"ffn_gate_inp.weight,optional" shape:"dim,experts"`         // (experts, dim)
+	GateExps backend.Weight `gguf:"ffn_gate_exps.weight,optional" shape:"dim,expffn,experts"` // (experts*expffn, dim)
+	UpExps   backend.Weight `gguf:"ffn_up_exps.weight,optional" shape:"dim,expffn,experts"`   // (experts*expffn, dim)
+	DownExps backend.Weight `gguf:"ffn_down_exps.weight,optional" shape:"expffn,dim,experts"` // (experts*dim, expffn)
 }
 
 // llamaScratch is allocated once for MaxBatch rows (R) and MaxSeqs logit rows (S).
@@ -60,7 +67,14 @@ type llamaScratch struct {
 	g, u   backend.Buffer // (R, ffn) gate and up (unfused SwiGLU only)
 	ffn    backend.Buffer // (R, ffn) silu(gate) * up
 	logits backend.Buffer // (S, vocab)
-	pos    []int32        // (R) position of each row
+
+	// Mixture of experts only (k = experts used per token):
+	router   backend.Buffer // (R, experts) router logits
+	ids, wts backend.Buffer // (R, k) chosen experts (as float32) and their weights
+	eg, eu   backend.Buffer // (R*k, expffn) each chosen expert's gate and up
+	ea       backend.Buffer // (R*k, expffn) silu(gate) * up
+	ey       backend.Buffer // (R*k, dim) each chosen expert's output
+	pos      []int32        // (R) position of each row
 
 	// One-row views of x, q, k, v, att for batched decoding (row i = segment i),
 	// made once so that decoding many sequences allocates nothing.
@@ -74,7 +88,12 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 	}
 	dims := map[string]int{
 		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN,
-		"headdim": cfg.HeadDim, "ropehalf": cfg.RoPE.Dims / 2,
+		"headdim": cfg.HeadDim, "ropehalf": cfg.RoPE.Dims / 2, "experts": cfg.Experts, "expffn": cfg.ExpertFFN,
+	}
+	if cfg.Experts > 0 {
+		if _, ok := b.(backend.Experts); !ok {
+			return nil, fmt.Errorf("model: %s is a mixture-of-experts model (%d experts), which the %s backend cannot run yet; use --device cpu", cfg.Arch, cfg.Experts, b.Name())
+		}
 	}
 	m := &Llama{base: base{cfg, o, b}, Layers: make([]LlamaLayer, cfg.Layers)}
 	if err := loadWeights(f, b, "", dims, m); err != nil {
@@ -96,11 +115,37 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 		if (L.Bq == nil) != (L.Bk == nil) || (L.Bq == nil) != (L.Bv == nil) {
 			return nil, fmt.Errorf("model: block %d has some of the attention biases attn_q/k/v.bias but not all", l)
 		}
+		if err := L.checkFFN(l, cfg.Experts > 0); err != nil {
+			return nil, err
+		}
 	}
 	if err := m.allocScratch(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// checkFFN: a dense layer has ffn_gate, ffn_up and ffn_down; a layer of
+// a mixture-of-experts model has the router and the three stacked expert
+// tensors instead.
+func (L *LlamaLayer) checkFFN(l int, moe bool) error {
+	dense := []backend.Weight{L.Gate, L.Up, L.Down}
+	experts := []backend.Weight{L.GateInp, L.GateExps, L.UpExps, L.DownExps}
+	want, other, what := dense, experts, "ffn_gate, ffn_up and ffn_down"
+	if moe {
+		want, other, what = experts, dense, "ffn_gate_inp, ffn_gate_exps, ffn_up_exps and ffn_down_exps"
+	}
+	for _, w := range want {
+		if w == nil {
+			return fmt.Errorf("model: block %d lacks some of %s", l, what)
+		}
+	}
+	for _, w := range other {
+		if w != nil {
+			return fmt.Errorf("model: block %d has %q, which a %s model does not use", l, w.Name(), map[bool]string{true: "mixture-of-experts", false: "dense"}[moe])
+		}
+	}
+	return nil
 }
 
 func (m *Llama) allocScratch() error {
@@ -129,6 +174,12 @@ func (s *llamaScratch) alloc(b backend.Backend, c Config, o Options, gu bool) er
 		s.g, s.u = alloc(R*c.FFN), alloc(R*c.FFN)
 	}
 	s.logits = alloc(S * c.Vocab)
+	if c.Experts > 0 {
+		k := c.ExpertsUsed
+		s.router, s.ids, s.wts = alloc(R*c.Experts), alloc(R*k), alloc(R*k)
+		s.eg, s.eu, s.ea = alloc(R*k*c.ExpertFFN), alloc(R*k*c.ExpertFFN), alloc(R*k*c.ExpertFFN)
+		s.ey = alloc(R * k * c.Dim)
+	}
 	if err != nil {
 		return fmt.Errorf("model: allocating activations for %d tokens: %w", R, err)
 	}
@@ -169,6 +220,33 @@ func rows(buf backend.Buffer, views []backend.Buffer, start, T, width int) backe
 func (s *llamaScratch) swigluFFN(b backend.Backend, x backend.Buffer, n backend.Norm, gate, up, down backend.Weight, T int, rs float32) {
 	backend.NormMatMulSwiGLU(b, s.ffn, x, n, gate, up, T, s.h, s.g, s.u) // (T, ffn)
 	s.projectAdd(b, x, s.ffn, down, T, rs)                               // x (T, dim) += ffn·downᵀ
+}
+
+// ffn is layer L's feed-forward on T rows of x, dense or of experts.
+func (m *Llama) ffn(L *LlamaLayer, x backend.Buffer, n backend.Norm, T int) {
+	if m.cfg.Experts > 0 {
+		m.s.moeFFN(m.b, x, n, L, m.cfg, T)
+		return
+	}
+	m.s.swigluFFN(m.b, x, n, L.Gate, L.Up, L.Down, T, m.cfg.ResidualScale)
+}
+
+// moeFFN is the mixture-of-experts feed-forward on T rows of x (see
+// backend.Experts): x += Σ_j wts_j * down_j(silu(gate_j·h) * (up_j·h)),
+// h = norm(x), over each row's chosen experts j.
+func (s *llamaScratch) moeFFN(b backend.Backend, x backend.Buffer, n backend.Norm, L *LlamaLayer, c Config, T int) {
+	ex := b.(backend.Experts) // checked at load
+	E, k, F := c.Experts, c.ExpertsUsed, c.ExpertFFN
+	b.RMSNorm(s.h, x, n.W, T, n.Eps)                                                                         // h (T, dim)
+	b.MatMul(s.router, s.h, L.GateInp, T)                                                                    // (T, experts)
+	ex.MoERoute(s.ids, s.wts, s.router, backend.MoERouteArgs{T: T, Experts: E, Used: k, Norm: c.ExpertNorm}) // (T, k)
+	shared := backend.MatMulIDArgs{T: T, Used: k, Experts: E}
+	ex.MatMulID(s.eg, s.h, L.GateExps, s.ids, shared) // (T*k, expffn)
+	ex.MatMulID(s.eu, s.h, L.UpExps, s.ids, shared)   // (T*k, expffn)
+	b.SwiGLU(s.ea, s.eg, s.eu, T*k*F)
+	ex.MatMulID(s.ey, s.ea, L.DownExps, s.ids, backend.MatMulIDArgs{T: T, Used: k, Experts: E, PerSlot: true}) // (T*k, dim)
+	ex.MoESum(s.o, s.ey, s.wts, T, k, c.Dim)                                                                   // (T, dim)
+	b.Add(x, x, s.o, T*c.Dim)
 }
 
 // projectAdd joins a sub-block's output to the residual stream: x[T, dim]
@@ -238,12 +316,10 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 		// Feed-forward: x += silu(gate·norm(x)) * (up·norm(x)) · Downᵀ.
 		ffnNorm := backend.Norm{W: L.FFNNorm, Eps: c.NormEps}
 		if l == len(m.Layers)-1 && R > len(segs) {
-			forLastRows(segs, func(r int) {
-				s.swigluFFN(b, s.x.Slice(r*c.Dim, c.Dim), ffnNorm, L.Gate, L.Up, L.Down, 1, c.ResidualScale)
-			})
+			forLastRows(segs, func(r int) { m.ffn(L, s.x.Slice(r*c.Dim, c.Dim), ffnNorm, 1) })
 			continue
 		}
-		s.swigluFFN(b, s.x, ffnNorm, L.Gate, L.Up, L.Down, R, c.ResidualScale)
+		m.ffn(L, s.x, ffnNorm, R)
 	}
 
 	// Logits of each segment's last row: norm(x)·Outputᵀ (times Granite's

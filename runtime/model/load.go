@@ -64,7 +64,9 @@ func UnusedTensors(f *gguf.File, m any) []string {
 // from the tensors named by their `gguf:"name"` tags, prefixed with prefix
 // ("blk.3." for a layer). A tag ending in ",optional" may be absent.
 // Each tag also states the shape, ggml order (innermost first), in terms of
-// the config: `gguf:"attn_q.weight" shape:"dim,qdim"`.
+// the config: `gguf:"attn_q.weight" shape:"dim,qdim"`. A 3-D tensor (the
+// stacked matrices of a layer's experts, [cols, rows, experts]) loads as one
+// matrix of experts*rows rows, expert e's being rows [e*rows, (e+1)*rows).
 func loadWeights(f *gguf.File, b backend.Backend, prefix string, dims map[string]int, dst any) error {
 	v := reflect.ValueOf(dst).Elem()
 	ty := v.Type()
@@ -88,6 +90,11 @@ func loadWeights(f *gguf.File, b backend.Backend, prefix string, dims map[string
 		}
 		if !computable[t.Type] {
 			return fmt.Errorf("model: tensor %q has type %s, which gpurun cannot compute with yet", name, t.Type)
+		}
+		if len(t.Dims) == 3 { // experts: [cols, rows, experts] as one matrix of experts*rows rows
+			flat := *t
+			flat.Dims = []uint64{t.Dims[0], t.Dims[1] * t.Dims[2]}
+			t = &flat
 		}
 		w, err := b.LoadWeight(t)
 		if err != nil {

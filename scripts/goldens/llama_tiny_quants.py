@@ -83,6 +83,18 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          = 384 against dim 256), Phi-3-mini's head size: the attention
          scale 1.0f/sqrtf(96) is not 1/sqrt(96) rounded once, and 96 is
          three of ggml's 32-float dot-product steps;
+  qwen3moe: the Qwen3-MoE architecture in Q8_0: qwen3's attention (heads
+         of 128, q/k head norms) and, in place of the feed-forward, 8
+         experts with 128 rows each of which a router (F32, as llama.cpp's
+         quantizer leaves ffn_gate_inp) picks 3 per token, their weights
+         renormalised to sum 1; stacked 3-D ffn_{gate,up,down}_exps;
+  qwen3moe_f32: the same in F32, where no activation is rounded to 8 bits
+         on the way, so that a last-bit difference anywhere shows (llama.cpp
+         multiplies a float expert with ggml_vec_dot_f32 for every row, a
+         prompt's too: its mul_mat_id has no tinyBLAS path);
+  mixtral: a Llama in Q8_0 whose feed-forwards are 4 experts of 512 rows
+         (feed_forward_length, as Mixtral's), 2 per token: llama.cpp's
+         llama graph with experts;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -174,6 +186,9 @@ MODELS = {
     "exaone": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "ernie4_5": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "llama96": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "qwen3moe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "qwen3moe_f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
+    "mixtral": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
@@ -181,7 +196,11 @@ ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS
         "gemma2": ("gemma2", 128, 4, False, 12), "phi3": ("phi3", DIM // HEADS, LAYERS),
         "granite": ("granite", DIM // HEADS, LAYERS), "olmo2": ("olmo2", DIM // HEADS, LAYERS),
         "exaone": ("exaone", DIM // HEADS, LAYERS), "ernie4_5": ("ernie4_5", DIM // HEADS, LAYERS),
-        "llama96": ("llama", 96, LAYERS)}
+        "llama96": ("llama", 96, LAYERS), "qwen3moe": ("qwen3moe", 128, LAYERS, False, 0, (8, 3, 128)),
+        "qwen3moe_f32": ("qwen3moe", 128, LAYERS, False, 0, (8, 3, 128)),
+        "mixtral": ("llama", DIM // HEADS, LAYERS, False, 0, (4, 2, FFN))}
+# ARCH's last field, for mixtures of experts: experts, used per token, rows
+# of each (llama's experts have feed_forward_length's, as Mixtral's)
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
@@ -226,7 +245,7 @@ def ggml_quantize(data, qtype):
     return out
 
 
-def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYERS, rope_freqs=False, window=0):
+def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYERS, rope_freqs=False, window=0, moe=None):
     rng = np.random.default_rng(SEED)
 
     def normal(shape, std):
@@ -264,17 +283,25 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         w.add_attention_scale(0.0078125)
         w.add_residual_scale(0.22)
         w.add_logit_scale(8.0)
+    if moe:
+        experts, _, expert_ffn = moe
+        w.add_expert_count(experts)
+        w.add_expert_used_count(moe[1])
+        if arch == "qwen3moe":
+            w.add_expert_feed_forward_length(expert_ffn)
     w.add_layer_norm_rms_eps(EPS)
     w.add_file_type(ftype)
     assert N_VOCAB == gpt2_tiny.N_VOCAB
     gpt2_tiny.add_tokenizer(w)
 
     def tensor(name, data, qtype=F32):
-        # data is (rows, cols) in numpy order = ggml dims [cols, rows]
+        # data is (rows, cols) in numpy order = ggml dims [cols, rows]; or
+        # (experts, rows, cols), ggml's [cols, rows, experts]
         if qtype == F32:
             w.add_tensor(name, data)
         else:
-            w.add_tensor(name, ggml_quantize(data, qtype), raw_dtype=qtype)
+            q = ggml_quantize(data.reshape(-1, data.shape[-1]), qtype)
+            w.add_tensor(name, q.reshape(data.shape[:-1] + (q.shape[-1],)), raw_dtype=qtype)
 
     tensor("token_embd.weight", normal((N_VOCAB, DIM), 0.5), mt)
     if rope_freqs:
@@ -296,7 +323,7 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             tensor(p + "attn_q.bias", normal((HEADS * hd,), 0.5))
             tensor(p + "attn_k.bias", normal((KV_HEADS * hd,), 0.5))
             tensor(p + "attn_v.bias", normal((KV_HEADS * hd,), 0.5))
-        if arch in ("qwen3", "gemma3"):
+        if arch in ("qwen3", "qwen3moe", "gemma3"):
             tensor(p + "attn_q_norm.weight", 1 + normal((hd,), 0.1))
             tensor(p + "attn_k_norm.weight", 1 + normal((hd,), 0.1))
         if arch == "olmo2":  # over all heads at once
@@ -309,10 +336,16 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
         if arch == "phi3":  # gate and up in one, the gate's rows first
             tensor(p + "ffn_up.weight", normal((2 * FFN, DIM), DIM ** -0.5), mt)
+        elif moe:  # the router stays F32, as llama.cpp's quantizer leaves it
+            tensor(p + "ffn_gate_inp.weight", normal((experts, DIM), 4 * DIM ** -0.5))
+            tensor(p + "ffn_gate_exps.weight", normal((experts, expert_ffn, DIM), DIM ** -0.5), mt)
+            tensor(p + "ffn_up_exps.weight", normal((experts, expert_ffn, DIM), DIM ** -0.5), mt)
+            tensor(p + "ffn_down_exps.weight", normal((experts, DIM, expert_ffn), expert_ffn ** -0.5), mt)
         else:
             tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)
-        tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), mt)
+        if not moe:
+            tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), mt)
         if gemma or arch == "olmo2":
             tensor(p + "post_ffw_norm.weight", 1 + normal((DIM,), 0.1))
     tensor("output_norm.weight", 1 + normal((DIM,), 0.1))

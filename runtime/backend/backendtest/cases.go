@@ -153,7 +153,7 @@ func Cases() []Case {
 	for _, sh := range []struct{ rows, n int }{{1, 10}, {3, 1000}, {2, 49152}} {
 		add(softmaxCase(sh.rows, sh.n))
 	}
-	return cs
+	return append(cs, expertCases()...)
 }
 
 // withOutput runs op into a guarded output of n elements and syncs.

@@ -1,0 +1,72 @@
+// matmul_id.cu — each row times the expert its id names (mixture of experts):
+// dst[r, :R] = x[xr, :K] · W_eᵀ, e = ids[r], xr = perslot ? r : r / k, for
+// the rows r of T*k (T tokens, k experts each), with W_e rows [e*R, (e+1)*R)
+// of the stacked weight W[E*R, K] (quant.cuh's regions: expert e's blocks
+// start s_i bytes into region i, s_i = R * K/QK * the region's field size,
+// which the host passes).
+//
+//   matmul_id_<type>  grid = (ceil(R / (warps*rpw)), T*k), block = a multiple
+//                     of 32; one row of x per block (matvec_rows with a tile
+//                     of one: the numbers of matmul_<type>'s matrix-vector
+//                     kernel); dynamic shared memory MV_SHARED(K) for the
+//                     block formats.
+//
+// Shapes: x [T or T*k, K] f32, ids [T*k] f32 (exact integers), dst [T*k, R] f32.
+// A prompt's rows each read their expert's weights again; grouping the rows
+// by expert into GEMM tiles is the faster prefill still to write.
+#include "mm.cuh"
+
+template <int T>
+static __device__ __forceinline__ void matvec_id(float* dst, const float* x, const WeightPtrs& w, const float* ids,
+                                                 long long s0, long long s1, long long s2, long long s3, int R, int K,
+                                                 int rpw, int vec, int k, int perslot) {
+    const int r = blockIdx.y;
+    const long long e = (long long)ids[r];
+    const WeightPtrs we{w.w0 ? w.w0 + e * s0 : nullptr, w.w1 ? w.w1 + e * s1 : nullptr,
+                        w.w2 ? w.w2 + e * s2 : nullptr, w.w3 ? w.w3 + e * s3 : nullptr};
+    const float* xr = x + (size_t)(perslot ? r : r / k) * K;
+    matvec_rows<T, false>(dst + (size_t)r * R, xr, we, we, R, K, rpw, vec, XNorm{nullptr, nullptr, 0.0f, 0}, nullptr, 0,
+                          1);
+}
+
+extern "C" __global__ void matmul_id_f32(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2,
+        const uint8_t* w3, const float* ids, long long s0, long long s1, long long s2, long long s3, int R, int K, int rpw,
+        int vec, int k, int perslot) {
+    matvec_id<W_F32>(dst, x, WeightPtrs{w0, w1, w2, w3}, ids, s0, s1, s2, s3, R, K, rpw, vec, k, perslot);
+}
+
+extern "C" __global__ void matmul_id_f16(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2,
+        const uint8_t* w3, const float* ids, long long s0, long long s1, long long s2, long long s3, int R, int K, int rpw,
+        int vec, int k, int perslot) {
+    matvec_id<W_F16>(dst, x, WeightPtrs{w0, w1, w2, w3}, ids, s0, s1, s2, s3, R, K, rpw, vec, k, perslot);
+}
+
+extern "C" __global__ void matmul_id_q4_0(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2,
+        const uint8_t* w3, const float* ids, long long s0, long long s1, long long s2, long long s3, int R, int K, int rpw,
+        int vec, int k, int perslot) {
+    matvec_id<W_Q4_0>(dst, x, WeightPtrs{w0, w1, w2, w3}, ids, s0, s1, s2, s3, R, K, rpw, vec, k, perslot);
+}
+
+extern "C" __global__ void matmul_id_q4_1(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2,
+        const uint8_t* w3, const float* ids, long long s0, long long s1, long long s2, long long s3, int R, int K, int rpw,
+        int vec, int k, int perslot) {
+    matvec_id<W_Q4_1>(dst, x, WeightPtrs{w0, w1, w2, w3}, ids, s0, s1, s2, s3, R, K, rpw, vec, k, perslot);
+}
+
+extern "C" __global__ void matmul_id_q8_0(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2,
+        const uint8_t* w3, const float* ids, long long s0, long long s1, long long s2, long long s3, int R, int K, int rpw,
+        int vec, int k, int perslot) {
+    matvec_id<W_Q8_0>(dst, x, WeightPtrs{w0, w1, w2, w3}, ids, s0, s1, s2, s3, R, K, rpw, vec, k, perslot);
+}
+
+extern "C" __global__ void matmul_id_q4_k(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2,
+        const uint8_t* w3, const float* ids, long long s0, long long s1, long long s2, long long s3, int R, int K, int rpw,
+        int vec, int k, int perslot) {
+    matvec_id<W_Q4_K>(dst, x, WeightPtrs{w0, w1, w2, w3}, ids, s0, s1, s2, s3, R, K, rpw, vec, k, perslot);
+}
+
+extern "C" __global__ void matmul_id_q6_k(float* dst, const float* x, const uint8_t* w0, const uint8_t* w1, const uint8_t* w2,
+        const uint8_t* w3, const float* ids, long long s0, long long s1, long long s2, long long s3, int R, int K, int rpw,
+        int vec, int k, int perslot) {
+    matvec_id<W_Q6_K>(dst, x, WeightPtrs{w0, w1, w2, w3}, ids, s0, s1, s2, s3, R, K, rpw, vec, k, perslot);
+}

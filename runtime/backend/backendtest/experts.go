@@ -1,0 +1,124 @@
+package backendtest
+
+import (
+	"fmt"
+
+	"gpurun/runtime/backend"
+	"gpurun/runtime/quant"
+)
+
+// expertCases are the mixture-of-experts ops' cases (backend.Experts).
+func expertCases() []Case {
+	var cs []Case
+	for _, sh := range []struct {
+		T, E, k int
+		norm    bool
+	}{{1, 8, 2, true}, {3, 60, 4, false}, {5, 128, 8, true}, {2, 16, 1, true}, {2, 8, 8, false}} {
+		cs = append(cs, moeRouteCase(sh.T, sh.E, sh.k, sh.norm))
+	}
+	for _, t := range WeightTypes {
+		cols := 256
+		if t.BlockSize() < 256 {
+			cols = 96
+		}
+		for _, sh := range []struct{ T, k int }{{1, 3}, {5, 2}} {
+			cs = append(cs, matmulIDCase(t, 37, cols, sh.T, sh.k, false), matmulIDCase(t, 37, cols, sh.T, sh.k, true))
+		}
+	}
+	for _, sh := range []struct{ T, k, n int }{{1, 1, 64}, {3, 3, 100}, {2, 8, 1537}} {
+		cs = append(cs, moeSumCase(sh.T, sh.k, sh.n))
+	}
+	return cs
+}
+
+func experts(b backend.Backend) (backend.Experts, error) {
+	ex, ok := b.(backend.Experts)
+	if !ok {
+		return nil, fmt.Errorf("the %s backend has no expert ops (backend.Experts)", b.Name())
+	}
+	return ex, nil
+}
+
+// moeRouteCase: router logits spaced 0.05 apart in a random order per
+// token, so that rounding cannot reorder the experts; the output is the ids
+// (which must be equal) followed by the weights.
+func moeRouteCase(T, E, k int, norm bool) Case {
+	return Case{Op: "moe_route", Name: fmt.Sprintf("T=%d/E=%d/k=%d/norm=%v", T, E, k, norm), MaxNMSE: nmseF32,
+		Run: func(b backend.Backend) ([]float32, error) {
+			ex, err := experts(b)
+			if err != nil {
+				return nil, err
+			}
+			r := Rand(uint64(151 + E + k))
+			logits := make([]float32, T*E)
+			for t := 0; t < T; t++ {
+				for i, p := range r.Perm(E) {
+					logits[t*E+i] = 0.05*float32(p) - 2
+				}
+			}
+			in, err := inputs(b, logits)
+			if err != nil {
+				return nil, err
+			}
+			out, read, err := Output(b, 2*T*k)
+			if err != nil {
+				return nil, err
+			}
+			ex.MoERoute(out.Slice(0, T*k), out.Slice(T*k, T*k), in[0], backend.MoERouteArgs{T: T, Experts: E, Used: k, Norm: norm})
+			if err := b.Sync(); err != nil {
+				return nil, err
+			}
+			return read()
+		}}
+}
+
+// matmulIDCase: 4 experts of rows rows; the rows' experts repeat across
+// tokens, so that an expert serves several rows of a prompt.
+func matmulIDCase(t quant.Type, rows, cols, T, k int, perSlot bool) Case {
+	const E = 4
+	return Case{Op: "matmul_id", Name: fmt.Sprintf("%s/%dx%dx%d/T=%d/k=%d/perslot=%v", t, E, rows, cols, T, k, perSlot), MaxNMSE: matmulNMSE(t),
+		Run: func(b backend.Backend) ([]float32, error) {
+			ex, err := experts(b)
+			if err != nil {
+				return nil, err
+			}
+			tt, err := Tensor("w", t, E*rows, cols, uint64(161+T))
+			if err != nil {
+				return nil, err
+			}
+			w, err := b.LoadWeight(tt)
+			if err != nil {
+				return nil, err
+			}
+			ids := make([]float32, T*k)
+			for i := range ids {
+				ids[i] = float32((3*(i/k) + i%k) % E) // distinct within a token
+			}
+			xrows := T
+			if perSlot {
+				xrows = T * k
+			}
+			in, err := inputs(b, Floats(Rand(162), xrows*cols, 1), ids)
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*k*rows, func(dst backend.Buffer) {
+				ex.MatMulID(dst, in[0], w, in[1], backend.MatMulIDArgs{T: T, Used: k, Experts: E, PerSlot: perSlot})
+			})
+		}}
+}
+
+func moeSumCase(T, k, n int) Case {
+	return Case{Op: "moe_sum", Name: fmt.Sprintf("T=%d/k=%d/n=%d", T, k, n), MaxNMSE: 1e-12,
+		Run: func(b backend.Backend) ([]float32, error) {
+			ex, err := experts(b)
+			if err != nil {
+				return nil, err
+			}
+			in, err := inputs(b, Floats(Rand(171), T*k*n, 2), Floats(Rand(172), T*k, 1))
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*n, func(dst backend.Buffer) { ex.MoESum(dst, in[0], in[1], T, k, n) })
+		}}
+}

@@ -1,0 +1,88 @@
+package cpu
+
+import (
+	"math"
+
+	"gpurun/runtime/backend"
+)
+
+// MoERoute picks each token's experts (see backend.Experts): ggml's
+// soft_max over the router logits, the a.Used largest probabilities in
+// descending order (std::sort's order in ggml's argsort, which for distinct
+// values is unique), their ids and weights, the weights normalised by their
+// sum (ggml_sum_rows: float64, rounded once; clamped; ggml_div) when a.Norm.
+//
+// Shapes: logits [T, E], ids and wts [T, k] (ids as exact float32 integers).
+func (b *Backend) MoERoute(ids, wts, logits backend.Buffer, a backend.MoERouteArgs) {
+	if b.err != nil || b.fail(backend.CheckMoERoute(ids, wts, logits, a)) {
+		return
+	}
+	E, k := a.Experts, a.Used
+	b.moe.probs = growF32(b.moe.probs, (E+7)&^7)
+	p := b.moe.probs[:E]
+	lg, id, wt := f32s(logits), f32s(ids), f32s(wts)
+	for t := 0; t < a.T; t++ {
+		copy(p, lg[t*E:(t+1)*E])
+		softmaxLeftover(p)
+		ti, tw := id[t*k:(t+1)*k], wt[t*k:(t+1)*k]
+		for j := range ti {
+			best := -1
+			for e, v := range p {
+				if (best < 0 || v > p[best]) && !chosen(ti[:j], e) {
+					best = e
+				}
+			}
+			ti[j], tw[j] = float32(best), p[best]
+		}
+		if a.Norm {
+			var sum float64
+			for _, v := range tw {
+				sum += float64(v)
+			}
+			s := max(float32(sum), 6.103515625e-5)
+			for j := range tw {
+				tw[j] /= s
+			}
+		}
+		if a.Scale != 0 && a.Scale != 1 {
+			for j := range tw {
+				tw[j] *= a.Scale
+			}
+		}
+	}
+}
+
+// chosen reports whether expert e is among ids.
+func chosen(ids []float32, e int) bool {
+	for _, v := range ids {
+		if int(v) == e {
+			return true
+		}
+	}
+	return false
+}
+
+// softmaxLeftover is ggml_soft_max_f32 on one unmasked row of any length:
+// expf in groups of eight as softmaxGGML, and the last len(x)%8 one at a
+// time, each added to the float64 sum alone (ggml_vec_soft_max_f32's
+// scalar tail, which calls the C library's expf; math.Exp rounded to
+// float32 stands in for it).
+func softmaxLeftover(x []float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range x {
+		mx = max(mx, v)
+	}
+	n8 := len(x) &^ 7
+	var sum float64
+	if n8 > 0 {
+		sum = expSum(x[:n8], mx)
+	}
+	for i := n8; i < len(x); i++ {
+		x[i] = float32(math.Exp(float64(x[i] - mx)))
+		sum += float64(x[i])
+	}
+	inv := float32(1 / sum)
+	for i := range x {
+		x[i] *= inv
+	}
+}
