@@ -117,6 +117,16 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 	row("head dim", in.HeadDim)
 	row("embedding", in.Embedding)
 	row("feed-forward", in.FeedForward)
+	if in.Experts > 0 {
+		ex := fmt.Sprintf("%d, %d per token", in.Experts, in.ExpertsUsed)
+		if in.ExpertFFN > 0 {
+			ex += fmt.Sprintf(", %d rows each", in.ExpertFFN)
+		}
+		row("experts", ex)
+		if in.ActiveParameters > 0 {
+			row("active parameters", fmt.Sprintf("%s per token (%d)", humanCount(in.ActiveParameters), in.ActiveParameters))
+		}
+	}
 	if in.RopeDim > 0 {
 		rope := fmt.Sprintf("dims %d, freq base %g", in.RopeDim, in.RopeFreqBase)
 		if in.RopeFactors {

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"gpurun/runtime/backend"
 	"gpurun/runtime/gguf"
@@ -13,36 +14,43 @@ import (
 // Info summarises a GGUF file for people (gpurun info) and machines (--json).
 // Fields a file does not carry are zero and omitted from JSON.
 type Info struct {
-	Path           string        `json:"path"`
-	FileBytes      int64         `json:"file_bytes"`
-	GGUFVersion    uint32        `json:"gguf_version"`
-	Architecture   string        `json:"architecture"`
-	Name           string        `json:"name,omitempty"`
-	Parameters     int64         `json:"parameters"`
-	FileType       string        `json:"file_type,omitempty"`
-	ContextLength  uint32        `json:"context_length,omitempty"`
-	Layers         uint32        `json:"layers,omitempty"`
-	Heads          uint32        `json:"heads,omitempty"`
-	KVHeads        uint32        `json:"kv_heads,omitempty"`
-	HeadDim        uint32        `json:"head_dim,omitempty"`
-	Embedding      uint32        `json:"embedding_length,omitempty"`
-	FeedForward    uint32        `json:"feed_forward_length,omitempty"`
-	RopeDim        uint32        `json:"rope_dimension_count,omitempty"`
-	RopeFreqBase   float32       `json:"rope_freq_base,omitempty"`
-	RopeScaling    string        `json:"rope_scaling,omitempty"`
-	RopeFactors    bool          `json:"rope_freq_factors,omitempty"`       // rope_freqs.weight (Llama 3.1's scaling)
-	RopeLongShort  bool          `json:"rope_long_short_factors,omitempty"` // rope_factors_long/short.weight (Phi-3's LongRoPE)
-	SlidingWindow  uint32        `json:"sliding_window,omitempty"`          // attention.sliding_window (Gemma's local layers)
-	AttnSoftcap    float32       `json:"attn_logit_softcapping,omitempty"`
-	FinalSoftcap   float32       `json:"final_logit_softcapping,omitempty"`
-	NormEps        float32       `json:"norm_epsilon,omitempty"`
-	TokenizerModel string        `json:"tokenizer_model,omitempty"`
-	PreTokenizer   string        `json:"pre_tokenizer,omitempty"`
-	VocabSize      int           `json:"vocab_size,omitempty"`
-	ChatTemplate   bool          `json:"has_chat_template"`
-	Tensors        []TensorTypes `json:"tensor_types"`
-	TensorCount    int           `json:"tensor_count"`
-	WeightBytes    int64         `json:"weight_bytes"`
+	Path         string `json:"path"`
+	FileBytes    int64  `json:"file_bytes"`
+	GGUFVersion  uint32 `json:"gguf_version"`
+	Architecture string `json:"architecture"`
+	Name         string `json:"name,omitempty"`
+	Parameters   int64  `json:"parameters"`
+	// ActiveParameters are those one token computes with: all but the
+	// experts' stacked tensors, of which ExpertsUsed / Experts (mixtures of
+	// experts only).
+	ActiveParameters int64         `json:"active_parameters,omitempty"`
+	Experts          uint32        `json:"expert_count,omitempty"`
+	ExpertsUsed      uint32        `json:"expert_used_count,omitempty"`
+	ExpertFFN        uint32        `json:"expert_feed_forward_length,omitempty"`
+	FileType         string        `json:"file_type,omitempty"`
+	ContextLength    uint32        `json:"context_length,omitempty"`
+	Layers           uint32        `json:"layers,omitempty"`
+	Heads            uint32        `json:"heads,omitempty"`
+	KVHeads          uint32        `json:"kv_heads,omitempty"`
+	HeadDim          uint32        `json:"head_dim,omitempty"`
+	Embedding        uint32        `json:"embedding_length,omitempty"`
+	FeedForward      uint32        `json:"feed_forward_length,omitempty"`
+	RopeDim          uint32        `json:"rope_dimension_count,omitempty"`
+	RopeFreqBase     float32       `json:"rope_freq_base,omitempty"`
+	RopeScaling      string        `json:"rope_scaling,omitempty"`
+	RopeFactors      bool          `json:"rope_freq_factors,omitempty"`       // rope_freqs.weight (Llama 3.1's scaling)
+	RopeLongShort    bool          `json:"rope_long_short_factors,omitempty"` // rope_factors_long/short.weight (Phi-3's LongRoPE)
+	SlidingWindow    uint32        `json:"sliding_window,omitempty"`          // attention.sliding_window (Gemma's local layers)
+	AttnSoftcap      float32       `json:"attn_logit_softcapping,omitempty"`
+	FinalSoftcap     float32       `json:"final_logit_softcapping,omitempty"`
+	NormEps          float32       `json:"norm_epsilon,omitempty"`
+	TokenizerModel   string        `json:"tokenizer_model,omitempty"`
+	PreTokenizer     string        `json:"pre_tokenizer,omitempty"`
+	VocabSize        int           `json:"vocab_size,omitempty"`
+	ChatTemplate     bool          `json:"has_chat_template"`
+	Tensors          []TensorTypes `json:"tensor_types"`
+	TensorCount      int           `json:"tensor_count"`
+	WeightBytes      int64         `json:"weight_bytes"`
 	// KV cache for the full context_length: layers x context x kv_dim x 2 (K and V) x element size,
 	// with KVWindowLayers sliding-window layers holding KVWindowRows rows instead of the context.
 	KVCacheBytesF32 int64  `json:"kv_cache_bytes_f32,omitempty"`
@@ -90,6 +98,7 @@ func Describe(f *gguf.File) Info {
 	in.RopeFactors = f.Tensor("rope_freqs.weight") != nil
 	in.RopeLongShort = f.Tensor("rope_factors_long.weight") != nil
 	in.SlidingWindow = u("attention.sliding_window")
+	in.Experts, in.ExpertsUsed, in.ExpertFFN = u("expert_count"), u("expert_used_count"), u("expert_feed_forward_length")
 	in.AttnSoftcap, _ = f.Float32(f.ArchKey("attn_logit_softcapping"))
 	in.FinalSoftcap, _ = f.Float32(f.ArchKey("final_logit_softcapping"))
 	in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_rms_epsilon"))
@@ -104,8 +113,12 @@ func Describe(f *gguf.File) Info {
 	in.ChatTemplate = f.Has("tokenizer.chat_template")
 
 	byType := map[quant.Type]*TensorTypes{}
+	var expertParams int64
 	for _, t := range f.Tensors {
 		in.Parameters += t.NumElements()
+		if len(t.Dims) == 3 && strings.HasSuffix(t.Name, "_exps.weight") {
+			expertParams += t.NumElements()
+		}
 		in.WeightBytes += t.Size
 		s := byType[t.Type]
 		if s == nil {
@@ -119,6 +132,9 @@ func Describe(f *gguf.File) Info {
 		in.Tensors = append(in.Tensors, *s)
 	}
 	sort.Slice(in.Tensors, func(i, j int) bool { return in.Tensors[i].Bytes > in.Tensors[j].Bytes })
+	if in.Experts > 0 && in.ExpertsUsed <= in.Experts {
+		in.ActiveParameters = in.Parameters - expertParams + expertParams/int64(in.Experts)*int64(in.ExpertsUsed)
+	}
 
 	if in.Heads > 0 {
 		kvDim := int64(in.KVHeads) * int64(in.HeadDim)

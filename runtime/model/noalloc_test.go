@@ -30,6 +30,7 @@ func TestForwardNoAlloc(t *testing.T) {
 		{"gemma2", func(t *testing.T) *gguf.File { return synthFile(t, windowed(gemma2Shape), nil) }},
 		{"phi3", func(t *testing.T) *gguf.File { return tinyModel(t, "phi3") }},
 		{"olmo2", func(t *testing.T) *gguf.File { return tinyModel(t, "olmo2") }},
+		{"qwen3moe", func(t *testing.T) *gguf.File { return tinyModel(t, "qwen3moe") }},
 	} {
 		t.Run(c.name, func(t *testing.T) { testForwardNoAlloc(t, b, c.file(t)) })
 	}

@@ -22,13 +22,18 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
 	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
 	Window                                       int     // gemma2, gemma3: attention.sliding_window (0: none written)
 	RopeDims                                     int     // rotary dims per head (0: all); phi3 writes LongRoPE factors for them
 	Tied                                         bool    // no output.weight: the embedding is the classifier
+	// Mixture of experts (llama, qwen3moe): Experts per layer in place of
+	// the feed-forward, ExpertsUsed per token, ExpertFFN rows each (qwen3moe;
+	// llama's experts have FFN rows). The router is F32, as llama.cpp's
+	// quantizer leaves it.
+	Experts, ExpertsUsed, ExpertFFN int
 }
 
 // shapes are the named shapes of real models.
@@ -39,6 +44,9 @@ var shapes = map[string]Shape{
 	"tinyllama-1b": {Dim: 2048, Heads: 32, KVHeads: 4, FFN: 5632, Layers: 22, Vocab: 32000, Ctx: 2048, RopeBase: 10000},
 	"qwen2.5-0.5b": {Arch: "qwen2", Dim: 896, Heads: 14, KVHeads: 2, FFN: 4864, Layers: 24, Vocab: 151936, Ctx: 32768, RopeBase: 1000000, Tied: true},
 	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
+	"qwen3-30b-a3b": {Arch: "qwen3moe", Dim: 2048, Heads: 32, KVHeads: 4, HeadDim: 128, FFN: 6144, Layers: 48, Vocab: 151936, Ctx: 40960, RopeBase: 1000000,
+		Experts: 128, ExpertsUsed: 8, ExpertFFN: 768},
+	"mixtral-8x7b": {Dim: 4096, Heads: 32, KVHeads: 8, FFN: 14336, Layers: 32, Vocab: 32000, Ctx: 32768, RopeBase: 1000000, Experts: 8, ExpertsUsed: 2},
 	"gemma2-2b":    {Arch: "gemma2", Dim: 2304, Heads: 8, KVHeads: 4, HeadDim: 256, FFN: 9216, Layers: 26, Vocab: 256000, Ctx: 8192, RopeBase: 10000, Window: 4096, Tied: true},
 	"granite3-2b":  {Arch: "granite", Dim: 2048, Heads: 32, KVHeads: 8, FFN: 8192, Layers: 40, Vocab: 49159, Ctx: 131072, RopeBase: 10000000, Tied: true},
 	"olmo2-1b":     {Arch: "olmo2", Dim: 2048, Heads: 16, KVHeads: 16, FFN: 8192, Layers: 16, Vocab: 100352, Ctx: 4096, RopeBase: 500000},
@@ -97,8 +105,15 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
+		if s.Experts > 0 {
+			w.AddKV(arch+".expert_count", uint32(s.Experts))
+			w.AddKV(arch+".expert_used_count", uint32(s.ExpertsUsed))
+			if arch == "qwen3moe" {
+				w.AddKV(arch+".expert_feed_forward_length", uint32(s.ExpertFFN))
+			}
+		}
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
 		w.AddKV(arch+".rope.dimension_count", uint32(rot))
 		if arch == "granite" { // Granite 3.x's multipliers
@@ -135,6 +150,16 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		fill, err := randomRows(t, rows, cols, rng)
 		if err == nil {
 			err = w.AddTensorFunc(name, t, []uint64{uint64(cols), uint64(rows)}, fill)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("synth: %s: %w", name, err))
+		}
+	}
+	// experts adds E stacked rows x cols matrices (GGUF dims cols, rows, E).
+	experts := func(name string, t quant.Type, rows, cols, E int) {
+		fill, err := randomRows(t, rows*E, cols, rng)
+		if err == nil {
+			err = w.AddTensorFunc(name, t, []uint64{uint64(cols), uint64(rows), uint64(E)}, fill)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("synth: %s: %w", name, err))
@@ -205,7 +230,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		mat(p+"attn_q.weight", wt, s.Heads*hd, d)
 		mat(p+"attn_k.weight", wt, s.KVHeads*hd, d)
 		mat(p+"attn_v.weight", wt, s.KVHeads*hd, d)
-		if arch == "qwen3" || arch == "gemma3" {
+		if arch == "qwen3" || arch == "qwen3moe" || arch == "gemma3" {
 			vec(p+"attn_q_norm.weight", hd, ones)
 			vec(p+"attn_k_norm.weight", hd, ones)
 		}
@@ -219,6 +244,17 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			vec(p+"post_attention_norm.weight", d, ones)
 		}
 		vec(p+"ffn_norm.weight", d, ones)
+		if s.Experts > 0 {
+			eff := s.FFN
+			if arch == "qwen3moe" {
+				eff = s.ExpertFFN
+			}
+			mat(p+"ffn_gate_inp.weight", quant.F32, s.Experts, d)
+			experts(p+"ffn_gate_exps.weight", wt, eff, d, s.Experts)
+			experts(p+"ffn_down_exps.weight", wt, d, eff, s.Experts)
+			experts(p+"ffn_up_exps.weight", wt, eff, d, s.Experts)
+			continue
+		}
 		mat(p+"ffn_gate.weight", wt, s.FFN, d)
 		mat(p+"ffn_up.weight", wt, s.FFN, d)
 		mat(p+"ffn_down.weight", wt, d, s.FFN)
