@@ -76,6 +76,7 @@ type Backend struct {
 	quant             quantizeTask
 	moe               moeScratch // the expert ops' working memory
 	mmID              matmulIDTask
+	quantID           quantizeIDTask
 	geluTab           []float32 // gelu at every float16 input (GELU builds it on first use)
 }
 

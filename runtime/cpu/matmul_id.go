@@ -1,6 +1,8 @@
 package cpu
 
 import (
+	"sort"
+
 	"gpurun/runtime/backend"
 	"gpurun/runtime/quant"
 )
@@ -46,11 +48,16 @@ func (b *Backend) MatMulID(dst, x backend.Buffer, w backend.Weight, ids backend.
 	if len(m.acts) < len(m.groups) {
 		m.acts = append(m.acts, make([]quant.Batch, len(m.groups)-len(m.acts))...)
 	}
-	for gi, g := range m.groups {
-		if err := m.acts[gi].Quantize(cw.typ, m.x[g.off*C:(g.off+g.n)*C], g.n, C); err != nil {
+	for gi, g := range m.groups { // each group's rows quantized as one batch, the rows spread over the workers
+		if err := m.acts[gi].Prepare(cw.typ, m.x[g.off*C:(g.off+g.n)*C], g.n, C); err != nil {
 			b.fail(wrapOp("matmul_id", cw, err))
 			return
 		}
+	}
+	b.quantID = quantizeIDTask{m: m}
+	b.pool.run(&b.quantID, n, max(1, (32<<10)/max(C, 1)))
+	for gi := range m.groups {
+		m.acts[gi].Pack()
 	}
 	m.out = growF32(m.out, n*R)
 	b.mmID = matmulIDTask{w: cw, R: R, m: m, dst: f32s(dst), scratch: b.mmScratch}
@@ -131,6 +138,21 @@ func (m *moeScratch) splitRows() {
 		}
 	}
 	m.groups, m.rows = m.rows, m.groups
+}
+
+// quantizeIDTask quantizes rows [lo, hi) of the grouped rows (order's
+// index space, which the groups cover in order) in their groups' batches.
+type quantizeIDTask struct{ m *moeScratch }
+
+func (q *quantizeIDTask) do(_, lo, hi int) {
+	gs := q.m.groups
+	gi := sort.Search(len(gs), func(i int) bool { return gs[i].off+gs[i].n > lo })
+	for ; lo < hi; gi++ {
+		g := gs[gi]
+		end := min(hi, g.off+g.n)
+		q.m.acts[gi].QuantizeRange(lo-g.off, end-g.off)
+		lo = end
+	}
 }
 
 // matmulIDTask: items are (group, weight row) pairs, group-major.
