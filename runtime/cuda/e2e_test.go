@@ -287,6 +287,12 @@ func TestEmuGemmaWindowCache(t *testing.T) {
 }
 
 func TestEmuArchitectures(t *testing.T) {
+	architecturesVersusCPU(t, func(t testing.TB) Device { return &recorder{Device: openEmu(t)} })
+}
+
+// architecturesVersusCPU runs TestEmuArchitectures' models on the devices
+// open makes (the emulator, or a GPU: TestGPUArchitectures).
+func architecturesVersusCPU(t *testing.T, open func(testing.TB) Device) {
 	root, err := fixtures.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +332,7 @@ func TestEmuArchitectures(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(root, "runtime", "engine", "testdata", "llama-tiny-"+c.name+".gguf")
-			mc, mg := twinModels(t, path, &recorder{Device: openEmu(t)}, Options{}, model.Options{MaxBatch: 16})
+			mc, mg := twinModels(t, path, open(t), Options{}, model.Options{MaxBatch: 16})
 			if cfg := mg.Config(); !c.check(cfg) {
 				t.Fatalf("config %+v is not the %s this test is about", cfg, c.name)
 			}

@@ -51,3 +51,8 @@ func TestGPUDecodeGraphs(t *testing.T) {
 // TestGPUGPT2: the gpt2 architecture on the GPU against the CPU (see
 // gpt2VersusCPU).
 func TestGPUGPT2(t *testing.T) { gpt2VersusCPU(t, openGPU(t), 48) }
+
+// TestGPUArchitectures: TestEmuArchitectures' tiny models (Qwen2/3,
+// SmolLM3, Gemma 2/3, Phi-3, Granite, OLMo 2, EXAONE, the mixtures of
+// experts) on the GPU against the CPU.
+func TestGPUArchitectures(t *testing.T) { architecturesVersusCPU(t, openGPU) }
