@@ -65,9 +65,12 @@ type Config struct {
 	// Mixture of experts (0: a dense feed-forward): each layer's
 	// feed-forward is Experts gated feed-forwards of ExpertFFN rows, of
 	// which a router picks ExpertsUsed per token; ExpertNorm rescales the
-	// chosen experts' weights to sum to 1 (Qwen3-MoE, Mixtral).
-	Experts, ExpertsUsed, ExpertFFN int
-	ExpertNorm                      bool
+	// chosen experts' weights to sum to 1 (Qwen3-MoE, Mixtral, Granite
+	// MoE; not OLMoE). SharedFFN, when positive, is the rows of a shared
+	// expert every token also runs, added to the chosen ones' sum (Granite
+	// MoE Shared).
+	Experts, ExpertsUsed, ExpertFFN, SharedFFN int
+	ExpertNorm                                 bool
 }
 
 // MaxExperts bounds expert_count (llama.cpp's LLAMA_MAX_EXPERTS).
@@ -101,7 +104,7 @@ func (c Config) AttentionScale() float32 {
 }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -118,12 +121,12 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	}
 	c := Config{Arch: arch}
 	switch arch {
-	case "llama", "granite", "ernie4_5":
+	case "llama", "granite", "granitemoe", "ernie4_5":
 		c.RoPE.Mode = backend.RoPENormal
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
 		c.NoRoPEStep = 4
-	case "qwen2", "qwen3", "qwen3moe", "exaone", "gemma2", "gemma3", "phi3", "olmo2":
+	case "qwen2", "qwen3", "qwen3moe", "olmoe", "exaone", "gemma2", "gemma3", "phi3", "olmo2":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:
@@ -216,7 +219,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	if arch == "phi3" {
 		return phi3Config(f, c)
 	}
-	if arch == "granite" {
+	if arch == "granite" || arch == "granitemoe" {
 		return graniteConfig(f, c)
 	}
 	if arch == "olmo2" {
@@ -231,10 +234,16 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	return c, nil
 }
 
+// moeArchs are the architectures whose experts gpurun runs, with whether
+// llama.cpp renormalises the chosen experts' weights (build_moe_ffn's
+// norm_w in each graph).
+var moeArchs = map[string]bool{"qwen3moe": true, "llama": true, "granitemoe": true, "olmoe": false}
+
 // moeConfig reads the mixture-of-experts keys: expert_count (0 or absent:
-// dense), expert_used_count, and for qwen3moe expert_feed_forward_length
-// (default feed_forward_length / expert_used_count); llama's experts
-// (Mixtral) have feed_forward_length rows, as llama.cpp builds them. Both renormalise the chosen
+// dense), expert_used_count, for qwen3moe expert_feed_forward_length
+// (default feed_forward_length / expert_used_count; the others' experts have
+// feed_forward_length rows, as llama.cpp builds them), and for granitemoe
+// expert_shared_feed_forward_length (a shared expert; 0 or absent: none). Both renormalise the chosen
 // experts' weights, as llama.cpp's graphs of both do. Experts in other
 // architectures are refused.
 func moeConfig(f *gguf.File, c Config) (Config, error) {
@@ -251,12 +260,13 @@ func moeConfig(f *gguf.File, c Config) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	norm, moeArch := moeArchs[c.Arch]
 	switch {
-	case c.Experts == 0 && c.Arch != "qwen3moe":
+	case c.Experts == 0 && (c.Arch == "llama" || !moeArch):
 		c.ExpertsUsed = 0
 		return c, nil
-	case c.Arch != "qwen3moe" && c.Arch != "llama":
-		return Config{}, fmt.Errorf("model: %s with %d experts: mixture-of-experts models run for qwen3moe and llama (Mixtral) only", c.Arch, c.Experts)
+	case !moeArch:
+		return Config{}, fmt.Errorf("model: %s with %d experts: mixture-of-experts models run for qwen3moe, granitemoe, olmoe and llama (Mixtral) only", c.Arch, c.Experts)
 	case c.Experts < 1 || c.Experts > MaxExperts || c.ExpertsUsed < 1 || c.ExpertsUsed > c.Experts:
 		return Config{}, fmt.Errorf("model: %s = %d and %s = %d: want 1 <= used <= count <= %d",
 			f.ArchKey("expert_count"), c.Experts, f.ArchKey("expert_used_count"), c.ExpertsUsed, MaxExperts)
@@ -271,7 +281,13 @@ func moeConfig(f *gguf.File, c Config) (Config, error) {
 	if c.ExpertFFN < 1 {
 		return Config{}, fmt.Errorf("model: %s = %d must be positive", f.ArchKey("expert_feed_forward_length"), c.ExpertFFN)
 	}
-	c.ExpertNorm = true
+	if c.Arch == "granitemoe" {
+		c.SharedFFN = u("expert_shared_feed_forward_length", 0)
+		if err != nil {
+			return Config{}, err
+		}
+	}
+	c.ExpertNorm = norm
 	return c, nil
 }
 

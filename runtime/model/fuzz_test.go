@@ -35,6 +35,9 @@ func FuzzLoad(f *testing.F) {
 		{synth.Shape{Arch: "qwen3", Layers: 1, Dim: 32, Heads: 2, KVHeads: 1, HeadDim: 32, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Tied: true}, quant.Q8_0},
 		{synth.Shape{Arch: "qwen3moe", Layers: 1, Dim: 32, Heads: 2, KVHeads: 1, HeadDim: 32, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Tied: true,
 			Experts: 4, ExpertsUsed: 2, ExpertFFN: 32}, quant.Q8_0},
+		{synth.Shape{Arch: "granitemoe", Layers: 1, Dim: 32, Heads: 2, KVHeads: 1, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Tied: true,
+			Experts: 4, ExpertsUsed: 2, SharedFFN: 32}, quant.Q8_0},
+		{synth.Shape{Arch: "olmoe", Layers: 1, Dim: 32, Heads: 2, KVHeads: 2, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Experts: 4, ExpertsUsed: 2}, quant.Q8_0},
 	}
 	for _, c := range seeds {
 		w, err := synth.Build("fuzz seed", c.s, c.mat, quant.F32, 1)

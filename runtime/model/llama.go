@@ -33,20 +33,20 @@ type Llama struct {
 
 // LlamaLayer is one transformer block.
 type LlamaLayer struct {
-	AttnNorm backend.Weight `gguf:"attn_norm.weight" shape:"dim"`                // (dim)
-	Wq       backend.Weight `gguf:"attn_q.weight" shape:"dim,qdim"`              // (heads*head_dim, dim)
-	Wk       backend.Weight `gguf:"attn_k.weight" shape:"dim,kvdim"`             // (kv_heads*head_dim, dim)
-	Wv       backend.Weight `gguf:"attn_v.weight" shape:"dim,kvdim"`             // (kv_heads*head_dim, dim)
-	Bq       backend.Weight `gguf:"attn_q.bias,optional" shape:"qdim"`           // (heads*head_dim), Qwen2
-	Bk       backend.Weight `gguf:"attn_k.bias,optional" shape:"kvdim"`          // (kv_heads*head_dim)
-	Bv       backend.Weight `gguf:"attn_v.bias,optional" shape:"kvdim"`          // (kv_heads*head_dim)
-	QNorm    backend.Weight `gguf:"attn_q_norm.weight,optional" shape:"headdim"` // (head_dim), Qwen3
-	KNorm    backend.Weight `gguf:"attn_k_norm.weight,optional" shape:"headdim"` // (head_dim)
-	Wo       backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"`         // (dim, heads*head_dim)
-	FFNNorm  backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`                 // (dim)
-	Gate     backend.Weight `gguf:"ffn_gate.weight,optional" shape:"dim,ffn"`    // (ffn, dim); dense layers
-	Up       backend.Weight `gguf:"ffn_up.weight,optional" shape:"dim,ffn"`      // (ffn, dim)
-	Down     backend.Weight `gguf:"ffn_down.weight,optional" shape:"ffn,dim"`    // (dim, ffn)
+	AttnNorm backend.Weight `gguf:"attn_norm.weight" shape:"dim"`              // (dim)
+	Wq       backend.Weight `gguf:"attn_q.weight" shape:"dim,qdim"`            // (heads*head_dim, dim)
+	Wk       backend.Weight `gguf:"attn_k.weight" shape:"dim,kvdim"`           // (kv_heads*head_dim, dim)
+	Wv       backend.Weight `gguf:"attn_v.weight" shape:"dim,kvdim"`           // (kv_heads*head_dim, dim)
+	Bq       backend.Weight `gguf:"attn_q.bias,optional" shape:"qdim"`         // (heads*head_dim), Qwen2
+	Bk       backend.Weight `gguf:"attn_k.bias,optional" shape:"kvdim"`        // (kv_heads*head_dim)
+	Bv       backend.Weight `gguf:"attn_v.bias,optional" shape:"kvdim"`        // (kv_heads*head_dim)
+	QNorm    backend.Weight `gguf:"attn_q_norm.weight,optional" shape:"qnorm"` // (head_dim), Qwen3; (heads*head_dim), OLMoE
+	KNorm    backend.Weight `gguf:"attn_k_norm.weight,optional" shape:"knorm"` // (head_dim); (kv_heads*head_dim)
+	Wo       backend.Weight `gguf:"attn_output.weight" shape:"qdim,dim"`       // (dim, heads*head_dim)
+	FFNNorm  backend.Weight `gguf:"ffn_norm.weight" shape:"dim"`               // (dim)
+	Gate     backend.Weight `gguf:"ffn_gate.weight,optional" shape:"dim,ffn"`  // (ffn, dim); dense layers
+	Up       backend.Weight `gguf:"ffn_up.weight,optional" shape:"dim,ffn"`    // (ffn, dim)
+	Down     backend.Weight `gguf:"ffn_down.weight,optional" shape:"ffn,dim"`  // (dim, ffn)
 
 	// A mixture-of-experts layer's feed-forward (Qwen3-MoE, Mixtral)
 	// instead: the router and each expert's gate, up and down, stacked.
@@ -54,6 +54,10 @@ type LlamaLayer struct {
 	GateExps backend.Weight `gguf:"ffn_gate_exps.weight,optional" shape:"dim,expffn,experts"` // (experts*expffn, dim)
 	UpExps   backend.Weight `gguf:"ffn_up_exps.weight,optional" shape:"dim,expffn,experts"`   // (experts*expffn, dim)
 	DownExps backend.Weight `gguf:"ffn_down_exps.weight,optional" shape:"expffn,dim,experts"` // (experts*dim, expffn)
+	// Granite MoE Shared: an expert every token runs, added to the mixture.
+	GateShexp backend.Weight `gguf:"ffn_gate_shexp.weight,optional" shape:"dim,shffn"` // (shffn, dim)
+	UpShexp   backend.Weight `gguf:"ffn_up_shexp.weight,optional" shape:"dim,shffn"`   // (shffn, dim)
+	DownShexp backend.Weight `gguf:"ffn_down_shexp.weight,optional" shape:"shffn,dim"` // (dim, shffn)
 }
 
 // llamaScratch is allocated once for MaxBatch rows (R) and MaxSeqs logit rows (S).
@@ -74,6 +78,9 @@ type llamaScratch struct {
 	eg, eu   backend.Buffer // (R*k, expffn) each chosen expert's gate and up
 	ea       backend.Buffer // (R*k, expffn) silu(gate) * up
 	ey       backend.Buffer // (R*k, dim) each chosen expert's output
+	sh       backend.Buffer // (R, shffn) the shared expert's silu(gate) * up
+	shG, shU backend.Buffer // (R, shffn) its gate and up (unfused SwiGLU only)
+	o2       backend.Buffer // (R, dim) the shared expert's output
 	pos      []int32        // (R) position of each row
 
 	// One-row views of x, q, k, v, att for batched decoding (row i = segment i),
@@ -89,6 +96,10 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 	dims := map[string]int{
 		"dim": cfg.Dim, "vocab": cfg.Vocab, "qdim": cfg.QDim(), "kvdim": cfg.KVDim(), "ffn": cfg.FFN,
 		"headdim": cfg.HeadDim, "ropehalf": cfg.RoPE.Dims / 2, "experts": cfg.Experts, "expffn": cfg.ExpertFFN,
+		"shffn": cfg.SharedFFN, "qnorm": cfg.HeadDim, "knorm": cfg.HeadDim,
+	}
+	if cfg.Arch == "olmoe" { // q and k normed over all their heads at once
+		dims["qnorm"], dims["knorm"] = cfg.QDim(), cfg.KVDim()
 	}
 	if cfg.Experts > 0 {
 		if _, ok := b.(backend.Experts); !ok {
@@ -117,6 +128,12 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 		}
 		if err := L.checkFFN(l, cfg.Experts > 0); err != nil {
 			return nil, err
+		}
+		shared := []backend.Weight{L.GateShexp, L.UpShexp, L.DownShexp}
+		for _, w := range shared {
+			if (w != nil) != (cfg.SharedFFN > 0) {
+				return nil, fmt.Errorf("model: block %d: the shared expert's ffn_{gate,up,down}_shexp must all be present exactly when %s is set", l, "expert_shared_feed_forward_length")
+			}
 		}
 	}
 	if err := m.allocScratch(); err != nil {
@@ -179,6 +196,12 @@ func (s *llamaScratch) alloc(b backend.Backend, c Config, o Options, gu bool) er
 		s.router, s.ids, s.wts = alloc(R*c.Experts), alloc(R*k), alloc(R*k)
 		s.eg, s.eu, s.ea = alloc(R*k*c.ExpertFFN), alloc(R*k*c.ExpertFFN), alloc(R*k*c.ExpertFFN)
 		s.ey = alloc(R * k * c.Dim)
+		if c.SharedFFN > 0 {
+			s.sh, s.o2 = alloc(R*c.SharedFFN), alloc(R*c.Dim)
+			if gu {
+				s.shG, s.shU = alloc(R*c.SharedFFN), alloc(R*c.SharedFFN)
+			}
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("model: allocating activations for %d tokens: %w", R, err)
@@ -246,6 +269,14 @@ func (s *llamaScratch) moeFFN(b backend.Backend, x backend.Buffer, n backend.Nor
 	b.SwiGLU(s.ea, s.eg, s.eu, T*k*F)
 	ex.MatMulID(s.ey, s.ea, L.DownExps, s.ids, backend.MatMulIDArgs{T: T, Used: k, Experts: E, PerSlot: true}) // (T*k, dim)
 	ex.MoESum(s.o, s.ey, s.wts, T, k, c.Dim)                                                                   // (T, dim)
+	if L.GateShexp != nil {                                                                                    // Granite MoE Shared: + down·(silu(gate·h) * (up·h))
+		backend.MatMulSwiGLU(b, s.sh, s.h, L.GateShexp, L.UpShexp, T, s.shG, s.shU) // (T, shffn)
+		b.MatMul(s.o2, s.sh, L.DownShexp, T)                                        // (T, dim)
+		b.Add(s.o, s.o, s.o2, T*c.Dim)
+	}
+	if c.ResidualScale != 0 { // Granite: the sub-block's output scaled before the add
+		b.Scale(s.o, s.o, c.ResidualScale, T*c.Dim)
+	}
 	b.Add(x, x, s.o, T*c.Dim)
 }
 
@@ -289,9 +320,13 @@ func (m *Llama) Forward(segs []Segment) (backend.Buffer, error) {
 			b.AddBias(s.k, L.Bk, R)
 			b.AddBias(s.v, L.Bv, R)
 		}
-		if L.QNorm != nil { // Qwen3: each head's q and k RMS-normalised, in place
+		switch {
+		case L.QNorm != nil && L.QNorm.Cols() == c.HeadDim: // Qwen3: each head's q and k RMS-normalised, in place
 			b.RMSNorm(s.q, s.q, L.QNorm, R*c.Heads, c.NormEps)   // (R*heads, head_dim)
 			b.RMSNorm(s.k, s.k, L.KNorm, R*c.KVHeads, c.NormEps) // (R*kv_heads, head_dim)
+		case L.QNorm != nil: // OLMoE: over all heads of a row at once
+			b.RMSNorm(s.q, s.q, L.QNorm, R, c.NormEps) // (R, qdim)
+			b.RMSNorm(s.k, s.k, L.KNorm, R, c.NormEps) // (R, kvdim)
 		}
 		row := 0
 		for _, sg := range segs {

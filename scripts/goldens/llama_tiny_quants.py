@@ -95,6 +95,13 @@ from llama-cpp-python's libggml-base), norms F32. The files:
   mixtral: a Llama in Q8_0 whose feed-forwards are 4 experts of 512 rows
          (feed_forward_length, as Mixtral's), 2 per token: llama.cpp's
          llama graph with experts;
+  granitemoe: Granite 3's multipliers (as granite) with 2 of 4 experts of
+         128 rows per token and a shared expert of 64 rows added to them
+         (Granite MoE Shared), the residual scale applied to the sum;
+  olmoe: the OLMoE architecture in Q8_0: 4 KV heads (llama.cpp's OLMoE has
+         no GQA), pre-norm blocks with q and k RMS-normed over all their
+         heads, NeoX RoPE, and 2 of 8 experts of
+         128 rows whose weights are not renormalised;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -189,6 +196,8 @@ MODELS = {
     "qwen3moe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "qwen3moe_f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
     "mixtral": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "granitemoe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "olmoe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
@@ -198,9 +207,12 @@ ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS
         "exaone": ("exaone", DIM // HEADS, LAYERS), "ernie4_5": ("ernie4_5", DIM // HEADS, LAYERS),
         "llama96": ("llama", 96, LAYERS), "qwen3moe": ("qwen3moe", 128, LAYERS, False, 0, (8, 3, 128)),
         "qwen3moe_f32": ("qwen3moe", 128, LAYERS, False, 0, (8, 3, 128)),
-        "mixtral": ("llama", DIM // HEADS, LAYERS, False, 0, (4, 2, FFN))}
+        "mixtral": ("llama", DIM // HEADS, LAYERS, False, 0, (4, 2, FFN)),
+        "granitemoe": ("granitemoe", DIM // HEADS, LAYERS, False, 0, (4, 2, 128, 64)),
+        "olmoe": ("olmoe", DIM // HEADS, LAYERS, False, 0, (8, 2, 128))}
 # ARCH's last field, for mixtures of experts: experts, used per token, rows
-# of each (llama's experts have feed_forward_length's, as Mixtral's)
+# of each (written as feed_forward_length but for qwen3moe, as llama.cpp
+# reads them), and for granitemoe the rows of a shared expert
 
 
 def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
@@ -247,6 +259,7 @@ def ggml_quantize(data, qtype):
 
 def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYERS, rope_freqs=False, window=0, moe=None):
     rng = np.random.default_rng(SEED)
+    kvh = HEADS if arch == "olmoe" else KV_HEADS  # llama.cpp's OLMoE has no GQA (k norm of n_embd)
 
     def normal(shape, std):
         return (rng.standard_normal(shape) * std).astype(np.float32)
@@ -258,10 +271,11 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
     w.add_name(f"{name} (random weights, GPT-2 vocabulary cut to 1024 tokens)")
     w.add_context_length(CTX)
     w.add_embedding_length(DIM)
-    w.add_feed_forward_length(FFN)
+    if not (moe and arch in ("granitemoe", "olmoe")):
+        w.add_feed_forward_length(FFN)
     w.add_block_count(layers)
     w.add_head_count(HEADS)
-    w.add_head_count_kv(KV_HEADS)
+    w.add_head_count_kv(kvh)
     rot = hd * 3 // 4 if arch == "phi3" else hd  # Phi-4-mini's partial_rotary_factor 0.75
     w.add_rope_dimension_count(rot)
     if arch == "phi3":
@@ -278,17 +292,22 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         w.add_attn_logit_softcapping(50.0)
         w.add_final_logit_softcapping(30.0)
     gemma = arch in ("gemma2", "gemma3")
-    if arch == "granite":  # Granite 3.x's config.json multipliers
+    if arch in ("granite", "granitemoe"):  # Granite 3.x's config.json multipliers
         w.add_embedding_scale(12.0)
         w.add_attention_scale(0.0078125)
         w.add_residual_scale(0.22)
         w.add_logit_scale(8.0)
     if moe:
-        experts, _, expert_ffn = moe
+        experts, _, expert_ffn = moe[:3]
+        shared_ffn = moe[3] if len(moe) > 3 else 0
         w.add_expert_count(experts)
         w.add_expert_used_count(moe[1])
         if arch == "qwen3moe":
             w.add_expert_feed_forward_length(expert_ffn)
+        elif arch in ("granitemoe", "olmoe"):  # their experts have feed_forward_length rows
+            w.add_feed_forward_length(expert_ffn)
+        if shared_ffn:
+            w.add_expert_shared_feed_forward_length(shared_ffn)
     w.add_layer_norm_rms_eps(EPS)
     w.add_file_type(ftype)
     assert N_VOCAB == gpt2_tiny.N_VOCAB
@@ -314,21 +333,21 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         if arch != "olmo2":  # OLMo 2 norms after its sub-blocks only
             tensor(p + "attn_norm.weight", 1 + normal((DIM,), 0.1))
         if arch == "phi3":  # one fused projection, q rows first
-            tensor(p + "attn_qkv.weight", normal(((HEADS + 2 * KV_HEADS) * hd, DIM), DIM ** -0.5), mt)
+            tensor(p + "attn_qkv.weight", normal(((HEADS + 2 * kvh) * hd, DIM), DIM ** -0.5), mt)
         else:
             tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), mt)
-            tensor(p + "attn_k.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
-            tensor(p + "attn_v.weight", normal((KV_HEADS * hd, DIM), DIM ** -0.5), mt)
+            tensor(p + "attn_k.weight", normal((kvh * hd, DIM), DIM ** -0.5), mt)
+            tensor(p + "attn_v.weight", normal((kvh * hd, DIM), DIM ** -0.5), mt)
         if arch == "qwen2":
             tensor(p + "attn_q.bias", normal((HEADS * hd,), 0.5))
-            tensor(p + "attn_k.bias", normal((KV_HEADS * hd,), 0.5))
-            tensor(p + "attn_v.bias", normal((KV_HEADS * hd,), 0.5))
+            tensor(p + "attn_k.bias", normal((kvh * hd,), 0.5))
+            tensor(p + "attn_v.bias", normal((kvh * hd,), 0.5))
         if arch in ("qwen3", "qwen3moe", "gemma3"):
             tensor(p + "attn_q_norm.weight", 1 + normal((hd,), 0.1))
             tensor(p + "attn_k_norm.weight", 1 + normal((hd,), 0.1))
-        if arch == "olmo2":  # over all heads at once
+        if arch in ("olmo2", "olmoe"):  # over all heads at once
             tensor(p + "attn_q_norm.weight", 1 + normal((HEADS * hd,), 0.1))
-            tensor(p + "attn_k_norm.weight", 1 + normal((KV_HEADS * hd,), 0.1))
+            tensor(p + "attn_k_norm.weight", 1 + normal((kvh * hd,), 0.1))
         tensor(p + "attn_output.weight", normal((DIM, HEADS * hd), DIM ** -0.5), mt)
         if gemma or arch == "olmo2":
             tensor(p + "post_attention_norm.weight", 1 + normal((DIM,), 0.1))
@@ -341,6 +360,10 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             tensor(p + "ffn_gate_exps.weight", normal((experts, expert_ffn, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_up_exps.weight", normal((experts, expert_ffn, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_down_exps.weight", normal((experts, DIM, expert_ffn), expert_ffn ** -0.5), mt)
+            if shared_ffn:
+                tensor(p + "ffn_gate_shexp.weight", normal((shared_ffn, DIM), DIM ** -0.5), mt)
+                tensor(p + "ffn_up_shexp.weight", normal((shared_ffn, DIM), DIM ** -0.5), mt)
+                tensor(p + "ffn_down_shexp.weight", normal((DIM, shared_ffn), shared_ffn ** -0.5), mt)
         else:
             tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)

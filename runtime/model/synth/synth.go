@@ -22,18 +22,19 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
 	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
 	Window                                       int     // gemma2, gemma3: attention.sliding_window (0: none written)
 	RopeDims                                     int     // rotary dims per head (0: all); phi3 writes LongRoPE factors for them
 	Tied                                         bool    // no output.weight: the embedding is the classifier
-	// Mixture of experts (llama, qwen3moe): Experts per layer in place of
-	// the feed-forward, ExpertsUsed per token, ExpertFFN rows each (qwen3moe;
-	// llama's experts have FFN rows). The router is F32, as llama.cpp's
-	// quantizer leaves it.
-	Experts, ExpertsUsed, ExpertFFN int
+	// Mixture of experts (llama, qwen3moe, granitemoe, olmoe): Experts per
+	// layer in place of the feed-forward, ExpertsUsed per token, ExpertFFN
+	// rows each (qwen3moe; the others' experts have FFN rows), and for
+	// granitemoe a shared expert of SharedFFN rows (0: none). The router is
+	// F32, as llama.cpp's quantizer leaves it.
+	Experts, ExpertsUsed, ExpertFFN, SharedFFN int
 }
 
 // shapes are the named shapes of real models.
@@ -46,6 +47,9 @@ var shapes = map[string]Shape{
 	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
 	"qwen3-30b-a3b": {Arch: "qwen3moe", Dim: 2048, Heads: 32, KVHeads: 4, HeadDim: 128, FFN: 6144, Layers: 48, Vocab: 151936, Ctx: 40960, RopeBase: 1000000,
 		Experts: 128, ExpertsUsed: 8, ExpertFFN: 768},
+	"olmoe-1b-7b": {Arch: "olmoe", Dim: 2048, Heads: 16, KVHeads: 16, FFN: 1024, Layers: 16, Vocab: 50304, Ctx: 4096, RopeBase: 10000, Experts: 64, ExpertsUsed: 8},
+	"granite3-3b-a800m": {Arch: "granitemoe", Dim: 1536, Heads: 24, KVHeads: 8, FFN: 512, Layers: 32, Vocab: 49155, Ctx: 4096, RopeBase: 10000, Tied: true,
+		Experts: 40, ExpertsUsed: 8},
 	"mixtral-8x7b": {Dim: 4096, Heads: 32, KVHeads: 8, FFN: 14336, Layers: 32, Vocab: 32000, Ctx: 32768, RopeBase: 1000000, Experts: 8, ExpertsUsed: 2},
 	"gemma2-2b":    {Arch: "gemma2", Dim: 2304, Heads: 8, KVHeads: 4, HeadDim: 256, FFN: 9216, Layers: 26, Vocab: 256000, Ctx: 8192, RopeBase: 10000, Window: 4096, Tied: true},
 	"granite3-2b":  {Arch: "granite", Dim: 2048, Heads: 32, KVHeads: 8, FFN: 8192, Layers: 40, Vocab: 49159, Ctx: 131072, RopeBase: 10000000, Tied: true},
@@ -105,7 +109,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		if s.Experts > 0 {
 			w.AddKV(arch+".expert_count", uint32(s.Experts))
@@ -113,14 +117,17 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			if arch == "qwen3moe" {
 				w.AddKV(arch+".expert_feed_forward_length", uint32(s.ExpertFFN))
 			}
+			if s.SharedFFN > 0 {
+				w.AddKV(arch+".expert_shared_feed_forward_length", uint32(s.SharedFFN))
+			}
 		}
 		w.AddKV(arch+".rope.freq_base", s.RopeBase)
 		w.AddKV(arch+".rope.dimension_count", uint32(rot))
-		if arch == "granite" { // Granite 3.x's multipliers
-			w.AddKV("granite.embedding_scale", float32(12))
-			w.AddKV("granite.attention.scale", float32(0.015625))
-			w.AddKV("granite.residual_scale", float32(0.22))
-			w.AddKV("granite.logit_scale", float32(8))
+		if arch == "granite" || arch == "granitemoe" { // Granite 3.x's multipliers
+			w.AddKV(arch+".embedding_scale", float32(12))
+			w.AddKV(arch+".attention.scale", float32(0.015625))
+			w.AddKV(arch+".residual_scale", float32(0.22))
+			w.AddKV(arch+".logit_scale", float32(8))
 		}
 		if arch == "phi3" { // LongRoPE, as Phi-4-mini's converted files have it
 			w.AddKV("phi3.rope.scaling.original_context_length", uint32(min(4096, s.Ctx)))
@@ -234,6 +241,10 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			vec(p+"attn_q_norm.weight", hd, ones)
 			vec(p+"attn_k_norm.weight", hd, ones)
 		}
+		if arch == "olmoe" { // over all heads at once
+			vec(p+"attn_q_norm.weight", s.Heads*hd, ones)
+			vec(p+"attn_k_norm.weight", s.KVHeads*hd, ones)
+		}
 		if arch == "qwen2" {
 			vec(p+"attn_q.bias", s.Heads*hd, zeros)
 			vec(p+"attn_k.bias", s.KVHeads*hd, zeros)
@@ -253,6 +264,11 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			experts(p+"ffn_gate_exps.weight", wt, eff, d, s.Experts)
 			experts(p+"ffn_down_exps.weight", wt, d, eff, s.Experts)
 			experts(p+"ffn_up_exps.weight", wt, eff, d, s.Experts)
+			if s.SharedFFN > 0 {
+				mat(p+"ffn_gate_shexp.weight", wt, s.SharedFFN, d)
+				mat(p+"ffn_up_shexp.weight", wt, s.SharedFFN, d)
+				mat(p+"ffn_down_shexp.weight", wt, d, s.SharedFFN)
+			}
 			continue
 		}
 		mat(p+"ffn_gate.weight", wt, s.FFN, d)
