@@ -20,6 +20,7 @@
 #include "rope.cu"
 #include "rope_store_kv.cu"
 #include "scale.cu"
+#include "shared_gate.cu"
 #include "softcap.cu"
 #include "softmax.cu"
 #include "store_kv.cu"

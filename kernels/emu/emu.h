@@ -300,6 +300,7 @@ static inline float max(float a, float b) { return fmaxf(a, b); }
 // host build has no FMA contraction (no -mfma), so plain operators match.
 static inline float __fmul_rn(float a, float b) { return a * b; }
 static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
 
 static inline int __popc(unsigned x) { return __builtin_popcount(x); }
 static inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz((unsigned)x); }

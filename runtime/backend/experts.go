@@ -32,6 +32,11 @@ type Experts interface {
 	// each product rounded to float32 and the sum taken left to right (dst
 	// must not overlap y).
 	MoESum(dst, y, wts Buffer, T, k, n int)
+	// SharedGate: dst[t, :n] = y[t, :n] * (silu(g[t]) / g[t]) for T rows:
+	// Qwen2-MoE's shared expert scaled by the sigmoid of its gate, computed
+	// as llama.cpp's graph computes it (silu, then a division; each step
+	// rounded to float32; dst may alias y).
+	SharedGate(dst, y, g Buffer, T, n int)
 }
 
 // MoERouteArgs describes MoERoute.
@@ -87,5 +92,17 @@ func CheckMoESum(dst, y, wts Buffer, T, k, n int) error {
 		needF32("moe_sum", "dst", dst, T*n),
 		needF32("moe_sum", "y", y, T*k*n),
 		needF32("moe_sum", "wts", wts, T*k),
+	)
+}
+
+// CheckSharedGate validates SharedGate arguments.
+func CheckSharedGate(dst, y, g Buffer, T, n int) error {
+	if T < 1 || n < 1 {
+		return Shapef("shared_gate", "T = %d, n = %d", T, n)
+	}
+	return first(
+		needF32("shared_gate", "dst", dst, T*n),
+		needF32("shared_gate", "y", y, T*n),
+		needF32("shared_gate", "g", g, T),
 	)
 }

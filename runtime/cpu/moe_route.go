@@ -65,8 +65,7 @@ func chosen(ids []float32, e int) bool {
 // softmaxLeftover is ggml_soft_max_f32 on one unmasked row of any length:
 // expf in groups of eight as softmaxGGML, and the last len(x)%8 one at a
 // time, each added to the float64 sum alone (ggml_vec_soft_max_f32's
-// scalar tail, which calls the C library's expf; math.Exp rounded to
-// float32 stands in for it).
+// scalar tail, with the C library's expf: libmExpf).
 func softmaxLeftover(x []float32) {
 	mx := float32(math.Inf(-1))
 	for _, v := range x {
@@ -78,7 +77,7 @@ func softmaxLeftover(x []float32) {
 		sum = expSum(x[:n8], mx)
 	}
 	for i := n8; i < len(x); i++ {
-		x[i] = float32(math.Exp(float64(x[i] - mx)))
+		x[i] = libmExpf(x[i] - mx)
 		sum += float64(x[i])
 	}
 	inv := float32(1 / sum)

@@ -66,9 +66,9 @@ type Config struct {
 	// feed-forward is Experts gated feed-forwards of ExpertFFN rows, of
 	// which a router picks ExpertsUsed per token; ExpertNorm rescales the
 	// chosen experts' weights to sum to 1 (Qwen3-MoE, Mixtral, Granite
-	// MoE; not OLMoE). SharedFFN, when positive, is the rows of a shared
-	// expert every token also runs, added to the chosen ones' sum (Granite
-	// MoE Shared).
+	// MoE; not OLMoE, Qwen2-MoE). SharedFFN, when positive, is the rows of
+	// a shared expert every token also runs, added to the chosen ones' sum
+	// (Granite MoE Shared; Qwen2-MoE's, scaled by the sigmoid of a gate).
 	Experts, ExpertsUsed, ExpertFFN, SharedFFN int
 	ExpertNorm                                 bool
 }
@@ -104,7 +104,7 @@ func (c Config) AttentionScale() float32 {
 }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "qwen3moe", "qwen2moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -126,7 +126,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
 		c.NoRoPEStep = 4
-	case "qwen2", "qwen3", "qwen3moe", "olmoe", "exaone", "gemma2", "gemma3", "phi3", "olmo2":
+	case "qwen2", "qwen2moe", "qwen3", "qwen3moe", "olmoe", "exaone", "gemma2", "gemma3", "phi3", "olmo2":
 		c.RoPE.Mode = backend.RoPENeox
 	case "gpt2":
 	default:
@@ -237,13 +237,15 @@ func ReadConfig(f *gguf.File) (Config, error) {
 // moeArchs are the architectures whose experts gpurun runs, with whether
 // llama.cpp renormalises the chosen experts' weights (build_moe_ffn's
 // norm_w in each graph).
-var moeArchs = map[string]bool{"qwen3moe": true, "llama": true, "granitemoe": true, "olmoe": false}
+var moeArchs = map[string]bool{"qwen3moe": true, "qwen2moe": false, "llama": true, "granitemoe": true, "olmoe": false}
 
 // moeConfig reads the mixture-of-experts keys: expert_count (0 or absent:
-// dense), expert_used_count, for qwen3moe expert_feed_forward_length
-// (default feed_forward_length / expert_used_count; the others' experts have
-// feed_forward_length rows, as llama.cpp builds them), and for granitemoe
-// expert_shared_feed_forward_length (a shared expert; 0 or absent: none). Both renormalise the chosen
+// dense), expert_used_count, for qwen3moe and qwen2moe
+// expert_feed_forward_length (default feed_forward_length /
+// expert_used_count; the others' experts have feed_forward_length rows, as
+// llama.cpp builds them), and expert_shared_feed_forward_length: granitemoe's
+// optional shared expert (0 or absent: none), qwen2moe's (default
+// feed_forward_length). Both renormalise the chosen
 // experts' weights, as llama.cpp's graphs of both do. Experts in other
 // architectures are refused.
 func moeConfig(f *gguf.File, c Config) (Config, error) {
@@ -266,13 +268,13 @@ func moeConfig(f *gguf.File, c Config) (Config, error) {
 		c.ExpertsUsed = 0
 		return c, nil
 	case !moeArch:
-		return Config{}, fmt.Errorf("model: %s with %d experts: mixture-of-experts models run for qwen3moe, granitemoe, olmoe and llama (Mixtral) only", c.Arch, c.Experts)
+		return Config{}, fmt.Errorf("model: %s with %d experts: mixture-of-experts models run for qwen3moe, qwen2moe, granitemoe, olmoe and llama (Mixtral) only", c.Arch, c.Experts)
 	case c.Experts < 1 || c.Experts > MaxExperts || c.ExpertsUsed < 1 || c.ExpertsUsed > c.Experts:
 		return Config{}, fmt.Errorf("model: %s = %d and %s = %d: want 1 <= used <= count <= %d",
 			f.ArchKey("expert_count"), c.Experts, f.ArchKey("expert_used_count"), c.ExpertsUsed, MaxExperts)
 	}
 	c.ExpertFFN = c.FFN // llama's experts: feed_forward_length, whatever else the file says
-	if c.Arch == "qwen3moe" {
+	if c.Arch == "qwen3moe" || c.Arch == "qwen2moe" {
 		c.ExpertFFN = u("expert_feed_forward_length", c.FFN/c.ExpertsUsed)
 		if err != nil {
 			return Config{}, err
@@ -281,8 +283,12 @@ func moeConfig(f *gguf.File, c Config) (Config, error) {
 	if c.ExpertFFN < 1 {
 		return Config{}, fmt.Errorf("model: %s = %d must be positive", f.ArchKey("expert_feed_forward_length"), c.ExpertFFN)
 	}
-	if c.Arch == "granitemoe" {
-		c.SharedFFN = u("expert_shared_feed_forward_length", 0)
+	if c.Arch == "granitemoe" || c.Arch == "qwen2moe" {
+		def := 0
+		if c.Arch == "qwen2moe" {
+			def = c.FFN
+		}
+		c.SharedFFN = u("expert_shared_feed_forward_length", def)
 		if err != nil {
 			return Config{}, err
 		}

@@ -54,10 +54,12 @@ type LlamaLayer struct {
 	GateExps backend.Weight `gguf:"ffn_gate_exps.weight,optional" shape:"dim,expffn,experts"` // (experts*expffn, dim)
 	UpExps   backend.Weight `gguf:"ffn_up_exps.weight,optional" shape:"dim,expffn,experts"`   // (experts*expffn, dim)
 	DownExps backend.Weight `gguf:"ffn_down_exps.weight,optional" shape:"expffn,dim,experts"` // (experts*dim, expffn)
-	// Granite MoE Shared: an expert every token runs, added to the mixture.
-	GateShexp backend.Weight `gguf:"ffn_gate_shexp.weight,optional" shape:"dim,shffn"` // (shffn, dim)
-	UpShexp   backend.Weight `gguf:"ffn_up_shexp.weight,optional" shape:"dim,shffn"`   // (shffn, dim)
-	DownShexp backend.Weight `gguf:"ffn_down_shexp.weight,optional" shape:"shffn,dim"` // (dim, shffn)
+	// Granite MoE Shared, Qwen2-MoE: an expert every token runs, added to
+	// the mixture; Qwen2-MoE scales it by sigmoid(GateInpShexp·h).
+	GateInpShexp backend.Weight `gguf:"ffn_gate_inp_shexp.weight,optional" shape:"dim"`   // (1, dim)
+	GateShexp    backend.Weight `gguf:"ffn_gate_shexp.weight,optional" shape:"dim,shffn"` // (shffn, dim)
+	UpShexp      backend.Weight `gguf:"ffn_up_shexp.weight,optional" shape:"dim,shffn"`   // (shffn, dim)
+	DownShexp    backend.Weight `gguf:"ffn_down_shexp.weight,optional" shape:"shffn,dim"` // (dim, shffn)
 }
 
 // llamaScratch is allocated once for MaxBatch rows (R) and MaxSeqs logit rows (S).
@@ -81,6 +83,7 @@ type llamaScratch struct {
 	sh       backend.Buffer // (R, shffn) the shared expert's silu(gate) * up
 	shG, shU backend.Buffer // (R, shffn) its gate and up (unfused SwiGLU only)
 	o2       backend.Buffer // (R, dim) the shared expert's output
+	shGate   backend.Buffer // (R) Qwen2-MoE: the shared expert's gate
 	pos      []int32        // (R) position of each row
 
 	// One-row views of x, q, k, v, att for batched decoding (row i = segment i),
@@ -128,6 +131,9 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 		}
 		if err := L.checkFFN(l, cfg.Experts > 0); err != nil {
 			return nil, err
+		}
+		if (L.GateInpShexp != nil) != (cfg.Arch == "qwen2moe") {
+			return nil, fmt.Errorf("model: block %d: ffn_gate_inp_shexp.weight is Qwen2-MoE's shared-expert gate: present exactly in qwen2moe files", l)
 		}
 		shared := []backend.Weight{L.GateShexp, L.UpShexp, L.DownShexp}
 		for _, w := range shared {
@@ -197,7 +203,7 @@ func (s *llamaScratch) alloc(b backend.Backend, c Config, o Options, gu bool) er
 		s.eg, s.eu, s.ea = alloc(R*k*c.ExpertFFN), alloc(R*k*c.ExpertFFN), alloc(R*k*c.ExpertFFN)
 		s.ey = alloc(R * k * c.Dim)
 		if c.SharedFFN > 0 {
-			s.sh, s.o2 = alloc(R*c.SharedFFN), alloc(R*c.Dim)
+			s.sh, s.o2, s.shGate = alloc(R*c.SharedFFN), alloc(R*c.Dim), alloc(R)
 			if gu {
 				s.shG, s.shU = alloc(R*c.SharedFFN), alloc(R*c.SharedFFN)
 			}
@@ -269,9 +275,13 @@ func (s *llamaScratch) moeFFN(b backend.Backend, x backend.Buffer, n backend.Nor
 	b.SwiGLU(s.ea, s.eg, s.eu, T*k*F)
 	ex.MatMulID(s.ey, s.ea, L.DownExps, s.ids, backend.MatMulIDArgs{T: T, Used: k, Experts: E, PerSlot: true}) // (T*k, dim)
 	ex.MoESum(s.o, s.ey, s.wts, T, k, c.Dim)                                                                   // (T, dim)
-	if L.GateShexp != nil {                                                                                    // Granite MoE Shared: + down·(silu(gate·h) * (up·h))
+	if L.GateShexp != nil {                                                                                    // a shared expert (Granite MoE Shared, Qwen2-MoE): + down·(silu(gate·h) * (up·h))
 		backend.MatMulSwiGLU(b, s.sh, s.h, L.GateShexp, L.UpShexp, T, s.shG, s.shU) // (T, shffn)
 		b.MatMul(s.o2, s.sh, L.DownShexp, T)                                        // (T, dim)
+		if L.GateInpShexp != nil {                                                  // Qwen2-MoE: times silu(g)/g, g = h·w
+			b.MatMul(s.shGate, s.h, L.GateInpShexp, T)    // (T, 1)
+			ex.SharedGate(s.o2, s.o2, s.shGate, T, c.Dim) // (T, dim)
+		}
 		b.Add(s.o, s.o, s.o2, T*c.Dim)
 	}
 	if c.ResidualScale != 0 { // Granite: the sub-block's output scaled before the add

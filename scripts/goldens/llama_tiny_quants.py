@@ -102,6 +102,15 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          no GQA), pre-norm blocks with q and k RMS-normed over all their
          heads, NeoX RoPE, and 2 of 8 experts of
          128 rows whose weights are not renormalised;
+  qwen2moe: the Qwen2-MoE architecture in Q8_0 (Qwen1.5-MoE, Qwen2-57B-A14B):
+         qwen2's attention biases, 4 of 60 experts of 32 rows per token
+         (60: the router's softmax has a tail past the last multiple of 8,
+         which llama.cpp computes with the C library's expf), weights not
+         renormalised, and a shared expert of 128 rows scaled by
+         silu(g)/g of its gate g = ffn_gate_inp_shexp·h (F32, one row);
+  qwen2moe_f32: the same in F32 with 12 experts (a tail of 4) and a shared
+         expert of 64 rows, where a last-bit difference in the gate or the
+         routing shows;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -198,6 +207,8 @@ MODELS = {
     "mixtral": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "granitemoe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "olmoe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "qwen2moe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "qwen2moe_f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
@@ -209,7 +220,9 @@ ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS
         "qwen3moe_f32": ("qwen3moe", 128, LAYERS, False, 0, (8, 3, 128)),
         "mixtral": ("llama", DIM // HEADS, LAYERS, False, 0, (4, 2, FFN)),
         "granitemoe": ("granitemoe", DIM // HEADS, LAYERS, False, 0, (4, 2, 128, 64)),
-        "olmoe": ("olmoe", DIM // HEADS, LAYERS, False, 0, (8, 2, 128))}
+        "olmoe": ("olmoe", DIM // HEADS, LAYERS, False, 0, (8, 2, 128)),
+        "qwen2moe": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (60, 4, 32, 128)),
+        "qwen2moe_f32": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (12, 4, 32, 64))}
 # ARCH's last field, for mixtures of experts: experts, used per token, rows
 # of each (written as feed_forward_length but for qwen3moe, as llama.cpp
 # reads them), and for granitemoe the rows of a shared expert
@@ -302,7 +315,7 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         shared_ffn = moe[3] if len(moe) > 3 else 0
         w.add_expert_count(experts)
         w.add_expert_used_count(moe[1])
-        if arch == "qwen3moe":
+        if arch in ("qwen3moe", "qwen2moe"):
             w.add_expert_feed_forward_length(expert_ffn)
         elif arch in ("granitemoe", "olmoe"):  # their experts have feed_forward_length rows
             w.add_feed_forward_length(expert_ffn)
@@ -338,7 +351,7 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             tensor(p + "attn_q.weight", normal((HEADS * hd, DIM), DIM ** -0.5), mt)
             tensor(p + "attn_k.weight", normal((kvh * hd, DIM), DIM ** -0.5), mt)
             tensor(p + "attn_v.weight", normal((kvh * hd, DIM), DIM ** -0.5), mt)
-        if arch == "qwen2":
+        if arch in ("qwen2", "qwen2moe"):
             tensor(p + "attn_q.bias", normal((HEADS * hd,), 0.5))
             tensor(p + "attn_k.bias", normal((kvh * hd,), 0.5))
             tensor(p + "attn_v.bias", normal((kvh * hd,), 0.5))
@@ -360,6 +373,8 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             tensor(p + "ffn_gate_exps.weight", normal((experts, expert_ffn, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_up_exps.weight", normal((experts, expert_ffn, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_down_exps.weight", normal((experts, DIM, expert_ffn), expert_ffn ** -0.5), mt)
+            if arch == "qwen2moe":  # the shared expert's gate: one row, F32
+                tensor(p + "ffn_gate_inp_shexp.weight", normal((DIM,), DIM ** -0.5))
             if shared_ffn:
                 tensor(p + "ffn_gate_shexp.weight", normal((shared_ffn, DIM), DIM ** -0.5), mt)
                 tensor(p + "ffn_up_shexp.weight", normal((shared_ffn, DIM), DIM ** -0.5), mt)

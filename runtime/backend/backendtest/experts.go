@@ -28,6 +28,9 @@ func expertCases() []Case {
 	for _, sh := range []struct{ T, k, n int }{{1, 1, 64}, {3, 3, 100}, {2, 8, 1537}} {
 		cs = append(cs, moeSumCase(sh.T, sh.k, sh.n))
 	}
+	for _, sh := range []struct{ T, n int }{{1, 64}, {3, 1537}} {
+		cs = append(cs, sharedGateCase(sh.T, sh.n))
+	}
 	return cs
 }
 
@@ -120,5 +123,25 @@ func moeSumCase(T, k, n int) Case {
 				return nil, err
 			}
 			return withOutput(b, T*n, func(dst backend.Buffer) { ex.MoESum(dst, in[0], in[1], T, k, n) })
+		}}
+}
+
+// sharedGateCase: gates from -6 to 6, none near 0 (silu(g)/g is 0/0 there).
+func sharedGateCase(T, n int) Case {
+	return Case{Op: "shared_gate", Name: fmt.Sprintf("T=%d/n=%d", T, n), MaxNMSE: 1e-12,
+		Run: func(b backend.Backend) ([]float32, error) {
+			ex, err := experts(b)
+			if err != nil {
+				return nil, err
+			}
+			g := make([]float32, T)
+			for t := range g {
+				g[t] = -6 + 12*float32(t+1)/float32(T+1) + 0.03
+			}
+			in, err := inputs(b, Floats(Rand(181), T*n, 2), g)
+			if err != nil {
+				return nil, err
+			}
+			return withOutput(b, T*n, func(dst backend.Buffer) { ex.SharedGate(dst, in[0], in[1], T, n) })
 		}}
 }

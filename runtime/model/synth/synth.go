@@ -22,7 +22,7 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "qwen3moe", "qwen2moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
 	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
@@ -31,9 +31,10 @@ type Shape struct {
 	Tied                                         bool    // no output.weight: the embedding is the classifier
 	// Mixture of experts (llama, qwen3moe, granitemoe, olmoe): Experts per
 	// layer in place of the feed-forward, ExpertsUsed per token, ExpertFFN
-	// rows each (qwen3moe; the others' experts have FFN rows), and for
-	// granitemoe a shared expert of SharedFFN rows (0: none). The router is
-	// F32, as llama.cpp's quantizer leaves it.
+	// rows each (qwen3moe, qwen2moe; the others' experts have FFN rows),
+	// and a shared expert of SharedFFN rows (granitemoe: 0 for none;
+	// qwen2moe, with its gate). The router is F32, as llama.cpp's quantizer
+	// leaves it.
 	Experts, ExpertsUsed, ExpertFFN, SharedFFN int
 }
 
@@ -47,6 +48,8 @@ var shapes = map[string]Shape{
 	"qwen3-0.6b":   {Arch: "qwen3", Dim: 1024, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072, Layers: 28, Vocab: 151936, Ctx: 40960, RopeBase: 1000000, Tied: true},
 	"qwen3-30b-a3b": {Arch: "qwen3moe", Dim: 2048, Heads: 32, KVHeads: 4, HeadDim: 128, FFN: 6144, Layers: 48, Vocab: 151936, Ctx: 40960, RopeBase: 1000000,
 		Experts: 128, ExpertsUsed: 8, ExpertFFN: 768},
+	"qwen1.5-moe-a2.7b": {Arch: "qwen2moe", Dim: 2048, Heads: 16, KVHeads: 16, FFN: 5632, Layers: 24, Vocab: 151936, Ctx: 8192, RopeBase: 1000000,
+		Experts: 60, ExpertsUsed: 4, ExpertFFN: 1408, SharedFFN: 5632},
 	"olmoe-1b-7b": {Arch: "olmoe", Dim: 2048, Heads: 16, KVHeads: 16, FFN: 1024, Layers: 16, Vocab: 50304, Ctx: 4096, RopeBase: 10000, Experts: 64, ExpertsUsed: 8},
 	"granite3-3b-a800m": {Arch: "granitemoe", Dim: 1536, Heads: 24, KVHeads: 8, FFN: 512, Layers: 32, Vocab: 49155, Ctx: 4096, RopeBase: 10000, Tied: true,
 		Experts: 40, ExpertsUsed: 8},
@@ -109,12 +112,12 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2":
+	case "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		if s.Experts > 0 {
 			w.AddKV(arch+".expert_count", uint32(s.Experts))
 			w.AddKV(arch+".expert_used_count", uint32(s.ExpertsUsed))
-			if arch == "qwen3moe" {
+			if arch == "qwen3moe" || arch == "qwen2moe" {
 				w.AddKV(arch+".expert_feed_forward_length", uint32(s.ExpertFFN))
 			}
 			if s.SharedFFN > 0 {
@@ -245,7 +248,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			vec(p+"attn_q_norm.weight", s.Heads*hd, ones)
 			vec(p+"attn_k_norm.weight", s.KVHeads*hd, ones)
 		}
-		if arch == "qwen2" {
+		if arch == "qwen2" || arch == "qwen2moe" {
 			vec(p+"attn_q.bias", s.Heads*hd, zeros)
 			vec(p+"attn_k.bias", s.KVHeads*hd, zeros)
 			vec(p+"attn_v.bias", s.KVHeads*hd, zeros)
@@ -257,13 +260,16 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		vec(p+"ffn_norm.weight", d, ones)
 		if s.Experts > 0 {
 			eff := s.FFN
-			if arch == "qwen3moe" {
+			if arch == "qwen3moe" || arch == "qwen2moe" {
 				eff = s.ExpertFFN
 			}
 			mat(p+"ffn_gate_inp.weight", quant.F32, s.Experts, d)
 			experts(p+"ffn_gate_exps.weight", wt, eff, d, s.Experts)
 			experts(p+"ffn_down_exps.weight", wt, d, eff, s.Experts)
 			experts(p+"ffn_up_exps.weight", wt, eff, d, s.Experts)
+			if arch == "qwen2moe" { // the shared expert's gate: one F32 row
+				mat(p+"ffn_gate_inp_shexp.weight", quant.F32, 1, d)
+			}
 			if s.SharedFFN > 0 {
 				mat(p+"ffn_gate_shexp.weight", wt, s.SharedFFN, d)
 				mat(p+"ffn_up_shexp.weight", wt, s.SharedFFN, d)
