@@ -9,9 +9,11 @@ import "math"
 // on a lone value (Qwen2-MoE's shared-expert gate) and the tail of a
 // softmax row past the last multiple of eight (a router of 60 experts).
 // glibc's expf is not correctly rounded, so math.Exp rounded to float32
-// would differ now and then; a C version of this equalled this machine's
-// expf on all 2^32 inputs, and TestLibmExpfMatchesGlibc checks it against
-// glibc's own values (scripts/goldens/glibc_expf.py).
+// would differ now and then (on 2 of the golden's 10,604 values). This
+// function equalled this machine's expf (Debian 12, glibc 2.36) on all
+// 4,278,190,082 non-NaN float32 inputs, in a one-off cgo check; without the
+// fused r it differs on two of them. TestLibmExpfMatchesGlibc checks it
+// against glibc's own values (scripts/goldens/glibc_expf.py).
 //
 // exp(x) = 2^(k/32) * 2^(r/32), x*32/ln2 = k + r, |r| <= 1/2: the table
 // holds 2^(i/32) (less i<<47, added back from k), a cubic the rest.
