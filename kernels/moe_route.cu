@@ -1,6 +1,7 @@
 // moe_route.cu — each token's experts (mixture of experts): the softmax of
-// its router logits, the k largest probabilities (largest first; the lower
-// index wins a tie), their ids and weights, the weights divided by their sum
+// its router logits, the k largest probabilities (plus bias[e] when bias is
+// not null: ERNIE 4.5 chooses by the sum and weighs by the probability;
+// largest first; the lower index wins a tie), their ids and weights, the weights divided by their sum
 // (clamped below at 6.103515625e-5, as llama.cpp) when norm, then times
 // scale when it is neither 0 nor 1.
 //
@@ -9,8 +10,8 @@
 // Dynamic shared memory: E floats (the row's probabilities).
 #include "common.cuh"
 
-extern "C" __global__ void moe_route_f32(float* ids, float* wts, const float* logits, int E, int k, int norm,
-                                         float scale) {
+extern "C" __global__ void moe_route_f32(float* ids, float* wts, const float* logits, const float* bias, int E, int k,
+                                         int norm, float scale) {
     EXTERN_SHARED(float, p);
     const int t = blockIdx.x, lane = threadIdx.x;
     const float* row = logits + (size_t)t * E;
@@ -31,10 +32,11 @@ extern "C" __global__ void moe_route_f32(float* ids, float* wts, const float* lo
     __syncwarp();
     float sum = 0.0f;
     for (int j = 0; j < k; j++) {
-        float best = -1.0f;  // probabilities are >= 0; a taken one is set to -1
+        float best = -INFINITY;  // a taken expert's p is NaN: never chosen again
         int bi = E;
         for (int i = lane; i < E; i += 32) {
-            if (p[i] > best) best = p[i], bi = i;  // ascending i: the first of equals stays
+            const float v = bias ? __fadd_rn(p[i], bias[i]) : p[i];
+            if (v > best) best = v, bi = i;  // ascending i: the first of equals stays
         }
 #pragma unroll
         for (int o = 16; o > 0; o >>= 1) {
@@ -42,12 +44,14 @@ extern "C" __global__ void moe_route_f32(float* ids, float* wts, const float* lo
             const int i2 = __shfl_xor_sync(FULL_MASK, bi, o);
             if (b2 > best || (b2 == best && i2 < bi)) best = b2, bi = i2;
         }
+        const float w = p[bi];  // the probability, without the bias
+        __syncwarp();
         if (lane == 0) {
             ids[(size_t)t * k + j] = (float)bi;
-            wts[(size_t)t * k + j] = best;
-            p[bi] = -1.0f;
+            wts[(size_t)t * k + j] = w;
+            p[bi] = NAN;
         }
-        sum += best;
+        sum += w;
         __syncwarp();
     }
     if (lane == 0) {

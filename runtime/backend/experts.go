@@ -1,5 +1,7 @@
 package backend
 
+import "gpurun/runtime/quant"
+
 // Experts is the op set of a mixture-of-experts feed-forward (Qwen3-MoE,
 // Mixtral), as llama.cpp's build_moe_ffn computes it:
 //
@@ -19,9 +21,11 @@ package backend
 type Experts interface {
 	// MoERoute: for each of a.T rows of logits[T, a.Experts], ids[t*k+j]
 	// and wts[t*k+j] (k = a.Used) are the index and the probability of the
-	// j-th largest softmax probability (ggml's soft_max), normalised by
-	// their sum (clamped below at 6.103515625e-5) when a.Norm, then times
-	// a.Scale when it is neither 0 nor 1.
+	// j-th largest softmax probability (ggml's soft_max; with a.Bias, the
+	// experts are chosen by probability + bias, float32, and weighted by the
+	// probability alone), normalised by their sum (clamped below at
+	// 6.103515625e-5) when a.Norm, then times a.Scale when it is neither 0
+	// nor 1.
 	MoERoute(ids, wts, logits Buffer, a MoERouteArgs)
 	// MatMulID: for each row r = t*k+j of a.T*k, dst[r, R] = x[xr] ·
 	// W_eᵀ with e = ids[r], where W_e is rows [e*R, (e+1)*R) of w
@@ -44,6 +48,7 @@ type MoERouteArgs struct {
 	T, Experts, Used int
 	Norm             bool
 	Scale            float32
+	Bias             Weight // nil, or an F32 vector of Experts: ERNIE 4.5's selection bias (exp_probs_b)
 }
 
 // MatMulIDArgs describes MatMulID.
@@ -56,6 +61,9 @@ type MatMulIDArgs struct {
 func CheckMoERoute(ids, wts, logits Buffer, a MoERouteArgs) error {
 	if a.T < 1 || a.Experts < 1 || a.Used < 1 || a.Used > a.Experts {
 		return Shapef("moe_route", "T = %d, %d experts, %d used", a.T, a.Experts, a.Used)
+	}
+	if b := a.Bias; b != nil && (b.Rows() != 1 || b.Cols() != a.Experts || b.Type() != quant.F32) {
+		return Shapef("moe_route", "bias %q is %s [%d x %d], want an F32 vector of %d", b.Name(), b.Type(), b.Rows(), b.Cols(), a.Experts)
 	}
 	return first(
 		needF32("moe_route", "logits", logits, a.T*a.Experts),

@@ -7,9 +7,9 @@ import (
 )
 
 // MoERoute picks each token's experts (see backend.Experts): ggml's
-// soft_max over the router logits, the a.Used largest probabilities in
-// descending order (std::sort's order in ggml's argsort, which for distinct
-// values is unique), their ids and weights, the weights normalised by their
+// soft_max over the router logits, the a.Used largest probabilities (plus
+// a.Bias when set) in descending order (std::sort's order in ggml's
+// argsort, which for distinct values is unique), their ids and weights, the weights normalised by their
 // sum (ggml_sum_rows: float64, rounded once; clamped; ggml_div) when a.Norm.
 //
 // Shapes: logits [T, E], ids and wts [T, k] (ids as exact float32 integers).
@@ -21,18 +21,25 @@ func (b *Backend) MoERoute(ids, wts, logits backend.Buffer, a backend.MoERouteAr
 	b.moe.probs = growF32(b.moe.probs, (E+7)&^7)
 	p := b.moe.probs[:E]
 	lg, id, wt := f32s(logits), f32s(ids), f32s(wts)
+	var bias []float32
+	if a.Bias != nil {
+		bias = weight(a.Bias).f32
+	}
 	for t := 0; t < a.T; t++ {
 		copy(p, lg[t*E:(t+1)*E])
 		softmaxLeftover(p)
 		ti, tw := id[t*k:(t+1)*k], wt[t*k:(t+1)*k]
 		for j := range ti {
-			best := -1
+			best, bv := -1, float32(0)
 			for e, v := range p {
-				if (best < 0 || v > p[best]) && !chosen(ti[:j], e) {
-					best = e
+				if bias != nil {
+					v += bias[e] // ggml_add(probs, exp_probs_b): choose by this
+				}
+				if (best < 0 || v > bv) && !chosen(ti[:j], e) {
+					best, bv = e, v
 				}
 			}
-			ti[j], tw[j] = float32(best), p[best]
+			ti[j], tw[j] = float32(best), p[best] // weigh by the probability
 		}
 		if a.Norm {
 			var sum float64

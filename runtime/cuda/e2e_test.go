@@ -252,7 +252,9 @@ func followCPU(t *testing.T, mc, mg model.Model, prompt []int32, steps int, maxN
 // of 512 rows; granitemoe adds a shared expert to the mixture and scales
 // the sum (Granite MoE Shared); olmoe norms q and k over all heads and keeps
 // the routing weights as they are; qwen2moe routes to 4 of 60 experts and
-// scales a shared expert by silu(g)/g (shared_gate_f32). Mixtral's tokens are held to a lead of 0.2: at step 4 the
+// scales a shared expert by silu(g)/g (shared_gate_f32); ernie4_5moe keeps
+// layer 0 dense and chooses experts with a selection bias (moe_route's
+// bias). Mixtral's tokens are held to a lead of 0.2: at step 4 the
 // input of layer 0's down projection, equal to ~1e-7 on both backends,
 // rounds one activation to another 8-bit level (Q8_0), which moves that
 // step's logits by NMSE 1.1e-4 and later ones (through the KV cache) by up
@@ -340,6 +342,9 @@ func architecturesVersusCPU(t *testing.T, open func(testing.TB) Device) {
 			return c.Arch == "qwen2moe" && c.Experts == 60 && c.ExpertsUsed == 4 && c.SharedFFN == 128 && !c.ExpertNorm
 		}},
 		{"qwen2moe_f32", func(c model.Config) bool { return c.Arch == "qwen2moe" && c.Experts == 12 }},
+		{"ernie4_5moe", func(c model.Config) bool {
+			return c.Arch == "ernie4_5-moe" && !c.IsMoE(0) && c.IsMoE(1) && c.IsMoE(2) && c.SharedFFN == 128
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(root, "runtime", "engine", "testdata", "llama-tiny-"+c.name+".gguf")

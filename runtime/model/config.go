@@ -71,6 +71,16 @@ type Config struct {
 	// (Granite MoE Shared; Qwen2-MoE's, scaled by the sigmoid of a gate).
 	Experts, ExpertsUsed, ExpertFFN, SharedFFN int
 	ExpertNorm                                 bool
+	// DenseLead leading layers keep a dense feed-forward, and after them
+	// every MoEStep-th layer has experts (ERNIE 4.5 MoE; 0 and 0 elsewhere:
+	// every layer).
+	DenseLead, MoEStep int
+}
+
+// IsMoE reports whether layer l's feed-forward is a mixture of experts
+// (llama.cpp's is_moe_layer: l >= leading dense blocks, (l+1) % step == 0).
+func (c Config) IsMoE(l int) bool {
+	return c.Experts > 0 && l >= c.DenseLead && (c.MoEStep <= 1 || (l+1)%c.MoEStep == 0)
 }
 
 // MaxExperts bounds expert_count (llama.cpp's LLAMA_MAX_EXPERTS).
@@ -104,7 +114,7 @@ func (c Config) AttentionScale() float32 {
 }
 
 // Supported lists the architectures gpurun runs.
-var Supported = []string{"llama", "qwen2", "qwen3", "qwen3moe", "qwen2moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
+var Supported = []string{"llama", "qwen2", "qwen3", "qwen3moe", "qwen2moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "ernie4_5-moe", "gemma2", "gemma3", "phi3", "olmo2", "gpt2"}
 
 // UnsupportedError names an architecture gpurun cannot run.
 type UnsupportedError struct{ Arch string }
@@ -121,7 +131,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	}
 	c := Config{Arch: arch}
 	switch arch {
-	case "llama", "granite", "granitemoe", "ernie4_5":
+	case "llama", "granite", "granitemoe", "ernie4_5", "ernie4_5-moe":
 		c.RoPE.Mode = backend.RoPENormal
 	case "smollm3":
 		c.RoPE.Mode = backend.RoPENormal
@@ -237,7 +247,7 @@ func ReadConfig(f *gguf.File) (Config, error) {
 // moeArchs are the architectures whose experts gpurun runs, with whether
 // llama.cpp renormalises the chosen experts' weights (build_moe_ffn's
 // norm_w in each graph).
-var moeArchs = map[string]bool{"qwen3moe": true, "qwen2moe": false, "llama": true, "granitemoe": true, "olmoe": false}
+var moeArchs = map[string]bool{"qwen3moe": true, "qwen2moe": false, "llama": true, "granitemoe": true, "olmoe": false, "ernie4_5-moe": true}
 
 // moeConfig reads the mixture-of-experts keys: expert_count (0 or absent:
 // dense), expert_used_count, for qwen3moe and qwen2moe
@@ -268,13 +278,13 @@ func moeConfig(f *gguf.File, c Config) (Config, error) {
 		c.ExpertsUsed = 0
 		return c, nil
 	case !moeArch:
-		return Config{}, fmt.Errorf("model: %s with %d experts: mixture-of-experts models run for qwen3moe, qwen2moe, granitemoe, olmoe and llama (Mixtral) only", c.Arch, c.Experts)
+		return Config{}, fmt.Errorf("model: %s with %d experts: mixture-of-experts models run for qwen3moe, qwen2moe, granitemoe, olmoe, ernie4_5-moe and llama (Mixtral) only", c.Arch, c.Experts)
 	case c.Experts < 1 || c.Experts > MaxExperts || c.ExpertsUsed < 1 || c.ExpertsUsed > c.Experts:
 		return Config{}, fmt.Errorf("model: %s = %d and %s = %d: want 1 <= used <= count <= %d",
 			f.ArchKey("expert_count"), c.Experts, f.ArchKey("expert_used_count"), c.ExpertsUsed, MaxExperts)
 	}
 	c.ExpertFFN = c.FFN // llama's experts: feed_forward_length, whatever else the file says
-	if c.Arch == "qwen3moe" || c.Arch == "qwen2moe" {
+	if c.Arch == "qwen3moe" || c.Arch == "qwen2moe" || c.Arch == "ernie4_5-moe" {
 		c.ExpertFFN = u("expert_feed_forward_length", c.FFN/c.ExpertsUsed)
 		if err != nil {
 			return Config{}, err
@@ -283,7 +293,22 @@ func moeConfig(f *gguf.File, c Config) (Config, error) {
 	if c.ExpertFFN < 1 {
 		return Config{}, fmt.Errorf("model: %s = %d must be positive", f.ArchKey("expert_feed_forward_length"), c.ExpertFFN)
 	}
-	if c.Arch == "granitemoe" || c.Arch == "qwen2moe" {
+	if c.Arch == "ernie4_5-moe" { // required, as llama.cpp reads them
+		var v uint32
+		if v, err = f.Uint32(f.ArchKey("interleave_moe_layer_step")); err != nil {
+			return Config{}, err
+		}
+		c.MoEStep = int(v)
+		c.DenseLead = u("leading_dense_block_count", 0)
+		if err != nil {
+			return Config{}, err
+		}
+		if c.MoEStep < 1 || c.DenseLead > c.Layers {
+			return Config{}, fmt.Errorf("model: %s = %d and %s = %d: want a step of 1 or more and no more dense layers than %d",
+				f.ArchKey("interleave_moe_layer_step"), c.MoEStep, f.ArchKey("leading_dense_block_count"), c.DenseLead, c.Layers)
+		}
+	}
+	if c.Arch == "granitemoe" || c.Arch == "qwen2moe" || c.Arch == "ernie4_5-moe" {
 		def := 0
 		if c.Arch == "qwen2moe" {
 			def = c.FFN

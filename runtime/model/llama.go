@@ -50,10 +50,11 @@ type LlamaLayer struct {
 
 	// A mixture-of-experts layer's feed-forward (Qwen3-MoE, Mixtral)
 	// instead: the router and each expert's gate, up and down, stacked.
-	GateInp  backend.Weight `gguf:"ffn_gate_inp.weight,optional" shape:"dim,experts"`         // (experts, dim)
-	GateExps backend.Weight `gguf:"ffn_gate_exps.weight,optional" shape:"dim,expffn,experts"` // (experts*expffn, dim)
-	UpExps   backend.Weight `gguf:"ffn_up_exps.weight,optional" shape:"dim,expffn,experts"`   // (experts*expffn, dim)
-	DownExps backend.Weight `gguf:"ffn_down_exps.weight,optional" shape:"expffn,dim,experts"` // (experts*dim, expffn)
+	GateInp   backend.Weight `gguf:"ffn_gate_inp.weight,optional" shape:"dim,experts"`         // (experts, dim)
+	ExpProbsB backend.Weight `gguf:"exp_probs_b.bias,optional" shape:"experts"`                // (experts) ERNIE 4.5: a selection bias
+	GateExps  backend.Weight `gguf:"ffn_gate_exps.weight,optional" shape:"dim,expffn,experts"` // (experts*expffn, dim)
+	UpExps    backend.Weight `gguf:"ffn_up_exps.weight,optional" shape:"dim,expffn,experts"`   // (experts*expffn, dim)
+	DownExps  backend.Weight `gguf:"ffn_down_exps.weight,optional" shape:"expffn,dim,experts"` // (experts*dim, expffn)
 	// Granite MoE Shared, Qwen2-MoE: an expert every token runs, added to
 	// the mixture; Qwen2-MoE scales it by sigmoid(GateInpShexp·h).
 	GateInpShexp backend.Weight `gguf:"ffn_gate_inp_shexp.weight,optional" shape:"dim"`   // (1, dim)
@@ -129,16 +130,19 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 		if (L.Bq == nil) != (L.Bk == nil) || (L.Bq == nil) != (L.Bv == nil) {
 			return nil, fmt.Errorf("model: block %d has some of the attention biases attn_q/k/v.bias but not all", l)
 		}
-		if err := L.checkFFN(l, cfg.Experts > 0); err != nil {
+		if err := L.checkFFN(l, cfg.IsMoE(l)); err != nil {
 			return nil, err
 		}
-		if (L.GateInpShexp != nil) != (cfg.Arch == "qwen2moe") {
+		if L.ExpProbsB != nil && cfg.Arch != "ernie4_5-moe" {
+			return nil, fmt.Errorf("model: block %d has exp_probs_b.bias, ERNIE 4.5 MoE's selection bias, which %s does not use", l, cfg.Arch)
+		}
+		if (L.GateInpShexp != nil) != (cfg.Arch == "qwen2moe" && cfg.IsMoE(l)) {
 			return nil, fmt.Errorf("model: block %d: ffn_gate_inp_shexp.weight is Qwen2-MoE's shared-expert gate: present exactly in qwen2moe files", l)
 		}
 		shared := []backend.Weight{L.GateShexp, L.UpShexp, L.DownShexp}
 		for _, w := range shared {
-			if (w != nil) != (cfg.SharedFFN > 0) {
-				return nil, fmt.Errorf("model: block %d: the shared expert's ffn_{gate,up,down}_shexp must all be present exactly when %s is set", l, "expert_shared_feed_forward_length")
+			if (w != nil) != (cfg.SharedFFN > 0 && cfg.IsMoE(l)) {
+				return nil, fmt.Errorf("model: block %d: the shared expert's ffn_{gate,up,down}_shexp must all be present exactly in the expert layers when %s is set", l, "expert_shared_feed_forward_length")
 			}
 		}
 	}
@@ -253,7 +257,7 @@ func (s *llamaScratch) swigluFFN(b backend.Backend, x backend.Buffer, n backend.
 
 // ffn is layer L's feed-forward on T rows of x, dense or of experts.
 func (m *Llama) ffn(L *LlamaLayer, x backend.Buffer, n backend.Norm, T int) {
-	if m.cfg.Experts > 0 {
+	if L.GateInp != nil { // checkFFN: exactly the layers of cfg.IsMoE
 		m.s.moeFFN(m.b, x, n, L, m.cfg, T)
 		return
 	}
@@ -266,9 +270,9 @@ func (m *Llama) ffn(L *LlamaLayer, x backend.Buffer, n backend.Norm, T int) {
 func (s *llamaScratch) moeFFN(b backend.Backend, x backend.Buffer, n backend.Norm, L *LlamaLayer, c Config, T int) {
 	ex := b.(backend.Experts) // checked at load
 	E, k, F := c.Experts, c.ExpertsUsed, c.ExpertFFN
-	b.RMSNorm(s.h, x, n.W, T, n.Eps)                                                                         // h (T, dim)
-	b.MatMul(s.router, s.h, L.GateInp, T)                                                                    // (T, experts)
-	ex.MoERoute(s.ids, s.wts, s.router, backend.MoERouteArgs{T: T, Experts: E, Used: k, Norm: c.ExpertNorm}) // (T, k)
+	b.RMSNorm(s.h, x, n.W, T, n.Eps)                                                                                            // h (T, dim)
+	b.MatMul(s.router, s.h, L.GateInp, T)                                                                                       // (T, experts)
+	ex.MoERoute(s.ids, s.wts, s.router, backend.MoERouteArgs{T: T, Experts: E, Used: k, Norm: c.ExpertNorm, Bias: L.ExpProbsB}) // (T, k)
 	shared := backend.MatMulIDArgs{T: T, Used: k, Experts: E}
 	ex.MatMulID(s.eg, s.h, L.GateExps, s.ids, shared) // (T*k, expffn)
 	ex.MatMulID(s.eu, s.h, L.UpExps, s.ids, shared)   // (T*k, expffn)

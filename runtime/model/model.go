@@ -68,7 +68,7 @@ func Load(f *gguf.File, b backend.Backend, o Options) (Model, error) {
 	}
 	var m Model
 	switch arch {
-	case "llama", "qwen2", "qwen3", "qwen3moe", "qwen2moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5":
+	case "llama", "qwen2", "qwen3", "qwen3moe", "qwen2moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "ernie4_5-moe":
 		m, err = loadLlama(f, b, o.withDefaults())
 	case "gemma2", "gemma3":
 		m, err = loadGemma(f, b, o.withDefaults())

@@ -111,6 +111,11 @@ from llama-cpp-python's libggml-base), norms F32. The files:
   qwen2moe_f32: the same in F32 with 12 experts (a tail of 4) and a shared
          expert of 64 rows, where a last-bit difference in the gate or the
          routing shows;
+  ernie4_5moe: the ERNIE 4.5 MoE architecture in Q8_0 (ERNIE-4.5-21B-A3B),
+         3 layers: layer 0 dense (leading_dense_block_count 1), then 3 of 8
+         experts of 64 rows chosen by probability plus a per-expert bias
+         (exp_probs_b) and weighted by the probability alone, renormalised,
+         and a shared expert of 128 rows added;
   q4km:  the f32 model quantized by llama.cpp's own quantizer
          (llama_model_quantize, LLAMA_FTYPE_MOSTLY_Q4_K_M): llama.cpp's mix,
          here Q4_K with Q6_K for the classifier and for attn_v and ffn_down
@@ -209,6 +214,7 @@ MODELS = {
     "olmoe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "qwen2moe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "qwen2moe_f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
+    "ernie4_5moe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
@@ -222,7 +228,8 @@ ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS
         "granitemoe": ("granitemoe", DIM // HEADS, LAYERS, False, 0, (4, 2, 128, 64)),
         "olmoe": ("olmoe", DIM // HEADS, LAYERS, False, 0, (8, 2, 128)),
         "qwen2moe": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (60, 4, 32, 128)),
-        "qwen2moe_f32": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (12, 4, 32, 64))}
+        "qwen2moe_f32": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (12, 4, 32, 64)),
+        "ernie4_5moe": ("ernie4_5-moe", DIM // HEADS, 3, False, 0, (8, 3, 64, 128))}
 # ARCH's last field, for mixtures of experts: experts, used per token, rows
 # of each (written as feed_forward_length but for qwen3moe, as llama.cpp
 # reads them), and for granitemoe the rows of a shared expert
@@ -315,8 +322,11 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         shared_ffn = moe[3] if len(moe) > 3 else 0
         w.add_expert_count(experts)
         w.add_expert_used_count(moe[1])
-        if arch in ("qwen3moe", "qwen2moe"):
+        if arch in ("qwen3moe", "qwen2moe", "ernie4_5-moe"):
             w.add_expert_feed_forward_length(expert_ffn)
+        if arch == "ernie4_5-moe":  # layer 0 dense, then experts in every layer
+            w.add_leading_dense_block_count(1)
+            w.add_interleave_moe_layer_step(1)
         elif arch in ("granitemoe", "olmoe"):  # their experts have feed_forward_length rows
             w.add_feed_forward_length(expert_ffn)
         if shared_ffn:
@@ -368,11 +378,13 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
             tensor(p + "ffn_norm.weight", 1 + normal((DIM,), 0.1))
         if arch == "phi3":  # gate and up in one, the gate's rows first
             tensor(p + "ffn_up.weight", normal((2 * FFN, DIM), DIM ** -0.5), mt)
-        elif moe:  # the router stays F32, as llama.cpp's quantizer leaves it
+        elif moe and not (arch == "ernie4_5-moe" and l == 0):  # the router stays F32, as llama.cpp's quantizer leaves it
             tensor(p + "ffn_gate_inp.weight", normal((experts, DIM), 4 * DIM ** -0.5))
             tensor(p + "ffn_gate_exps.weight", normal((experts, expert_ffn, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_up_exps.weight", normal((experts, expert_ffn, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_down_exps.weight", normal((experts, DIM, expert_ffn), expert_ffn ** -0.5), mt)
+            if arch == "ernie4_5-moe":  # a selection bias per expert
+                tensor(p + "exp_probs_b.bias", normal((experts,), 0.05))
             if arch == "qwen2moe":  # the shared expert's gate: one row, F32
                 tensor(p + "ffn_gate_inp_shexp.weight", normal((DIM,), DIM ** -0.5))
             if shared_ffn:
@@ -382,7 +394,7 @@ def write_model(path, mt, ot, ftype, arch="llama", hd=DIM // HEADS, layers=LAYER
         else:
             tensor(p + "ffn_gate.weight", normal((FFN, DIM), DIM ** -0.5), mt)
             tensor(p + "ffn_up.weight", normal((FFN, DIM), DIM ** -0.5), mt)
-        if not moe:
+        if not moe or (arch == "ernie4_5-moe" and l == 0):
             tensor(p + "ffn_down.weight", normal((DIM, FFN), FFN ** -0.5), mt)
         if gemma or arch == "olmo2":
             tensor(p + "post_ffw_norm.weight", 1 + normal((DIM,), 0.1))

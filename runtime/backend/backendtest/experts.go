@@ -11,10 +11,11 @@ import (
 func expertCases() []Case {
 	var cs []Case
 	for _, sh := range []struct {
-		T, E, k int
-		norm    bool
-	}{{1, 8, 2, true}, {3, 60, 4, false}, {5, 128, 8, true}, {2, 16, 1, true}, {2, 8, 8, false}} {
-		cs = append(cs, moeRouteCase(sh.T, sh.E, sh.k, sh.norm))
+		T, E, k    int
+		norm, bias bool
+	}{{1, 8, 2, true, false}, {3, 60, 4, false, false}, {5, 128, 8, true, false}, {2, 16, 1, true, false}, {2, 8, 8, false, false},
+		{3, 64, 6, true, true}, {1, 8, 2, true, true}} {
+		cs = append(cs, moeRouteCase(sh.T, sh.E, sh.k, sh.norm, sh.bias))
 	}
 	for _, t := range WeightTypes {
 		cols := 256
@@ -43,10 +44,12 @@ func experts(b backend.Backend) (backend.Experts, error) {
 }
 
 // moeRouteCase: router logits spaced 0.05 apart in a random order per
-// token, so that rounding cannot reorder the experts; the output is the ids
-// (which must be equal) followed by the weights.
-func moeRouteCase(T, E, k int, norm bool) Case {
-	return Case{Op: "moe_route", Name: fmt.Sprintf("T=%d/E=%d/k=%d/norm=%v", T, E, k, norm), MaxNMSE: nmseF32,
+// token, so that rounding cannot reorder the experts; with bias, a
+// selection bias spaced 0.3 apart in another order, which then decides the
+// choice alone (the probabilities span less than 0.3). The output is the
+// ids (which must be equal) followed by the weights.
+func moeRouteCase(T, E, k int, norm, bias bool) Case {
+	return Case{Op: "moe_route", Name: fmt.Sprintf("T=%d/E=%d/k=%d/norm=%v/bias=%v", T, E, k, norm, bias), MaxNMSE: nmseF32,
 		Run: func(b backend.Backend) ([]float32, error) {
 			ex, err := experts(b)
 			if err != nil {
@@ -63,11 +66,21 @@ func moeRouteCase(T, E, k int, norm bool) Case {
 			if err != nil {
 				return nil, err
 			}
+			a := backend.MoERouteArgs{T: T, Experts: E, Used: k, Norm: norm}
+			if bias {
+				bv := make([]float32, E)
+				for i, p := range Rand(uint64(152 + E)).Perm(E) {
+					bv[i] = 0.3*float32(p) - 5
+				}
+				if a.Bias, err = b.LoadWeight(Vector("exp_probs_b", bv)); err != nil {
+					return nil, err
+				}
+			}
 			out, read, err := Output(b, 2*T*k)
 			if err != nil {
 				return nil, err
 			}
-			ex.MoERoute(out.Slice(0, T*k), out.Slice(T*k, T*k), in[0], backend.MoERouteArgs{T: T, Experts: E, Used: k, Norm: norm})
+			ex.MoERoute(out.Slice(0, T*k), out.Slice(T*k, T*k), in[0], a)
 			if err := b.Sync(); err != nil {
 				return nil, err
 			}

@@ -22,7 +22,7 @@ import (
 
 // Shape is a model's hyperparameters.
 type Shape struct {
-	Arch                                         string // "llama" (default), "qwen2", "qwen3", "qwen3moe", "qwen2moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
+	Arch                                         string // "llama" (default), "qwen2", "qwen3", "qwen3moe", "qwen2moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5-moe", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2" or "gpt2"
 	Dim, Heads, KVHeads, FFN, Layers, Vocab, Ctx int
 	HeadDim                                      int     // 0: Dim / Heads
 	RopeBase                                     float32 // llama, qwen2, qwen3, gemma2, gemma3 (its global layers)
@@ -50,6 +50,8 @@ var shapes = map[string]Shape{
 		Experts: 128, ExpertsUsed: 8, ExpertFFN: 768},
 	"qwen1.5-moe-a2.7b": {Arch: "qwen2moe", Dim: 2048, Heads: 16, KVHeads: 16, FFN: 5632, Layers: 24, Vocab: 151936, Ctx: 8192, RopeBase: 1000000,
 		Experts: 60, ExpertsUsed: 4, ExpertFFN: 1408, SharedFFN: 5632},
+	"ernie4.5-21b-a3b": {Arch: "ernie4_5-moe", Dim: 2560, Heads: 20, KVHeads: 4, FFN: 12288, Layers: 28, Vocab: 103424, Ctx: 131072, RopeBase: 500000, Tied: true,
+		Experts: 64, ExpertsUsed: 6, ExpertFFN: 1536, SharedFFN: 3072},
 	"olmoe-1b-7b": {Arch: "olmoe", Dim: 2048, Heads: 16, KVHeads: 16, FFN: 1024, Layers: 16, Vocab: 50304, Ctx: 4096, RopeBase: 10000, Experts: 64, ExpertsUsed: 8},
 	"granite3-3b-a800m": {Arch: "granitemoe", Dim: 1536, Heads: 24, KVHeads: 8, FFN: 512, Layers: 32, Vocab: 49155, Ctx: 4096, RopeBase: 10000, Tied: true,
 		Experts: 40, ExpertsUsed: 8},
@@ -112,13 +114,17 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	switch arch {
 	case "gpt2":
 		w.AddKV("gpt2.attention.layer_norm_epsilon", float32(1e-5))
-	case "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "gemma2", "gemma3", "phi3", "olmo2":
+	case "llama", "qwen2", "qwen2moe", "qwen3", "qwen3moe", "smollm3", "granite", "granitemoe", "olmoe", "exaone", "ernie4_5", "ernie4_5-moe", "gemma2", "gemma3", "phi3", "olmo2":
 		w.AddKV(arch+".attention.head_count_kv", uint32(s.KVHeads))
 		if s.Experts > 0 {
 			w.AddKV(arch+".expert_count", uint32(s.Experts))
 			w.AddKV(arch+".expert_used_count", uint32(s.ExpertsUsed))
-			if arch == "qwen3moe" || arch == "qwen2moe" {
+			if arch == "qwen3moe" || arch == "qwen2moe" || arch == "ernie4_5-moe" {
 				w.AddKV(arch+".expert_feed_forward_length", uint32(s.ExpertFFN))
+			}
+			if arch == "ernie4_5-moe" { // layer 0 dense, experts in the others (ERNIE-4.5-21B-A3B)
+				w.AddKV(arch+".leading_dense_block_count", uint32(1))
+				w.AddKV(arch+".interleave_moe_layer_step", uint32(1))
 			}
 			if s.SharedFFN > 0 {
 				w.AddKV(arch+".expert_shared_feed_forward_length", uint32(s.SharedFFN))
@@ -258,10 +264,13 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 			vec(p+"post_attention_norm.weight", d, ones)
 		}
 		vec(p+"ffn_norm.weight", d, ones)
-		if s.Experts > 0 {
+		if s.Experts > 0 && !(arch == "ernie4_5-moe" && l == 0) {
 			eff := s.FFN
-			if arch == "qwen3moe" || arch == "qwen2moe" {
+			if arch == "qwen3moe" || arch == "qwen2moe" || arch == "ernie4_5-moe" {
 				eff = s.ExpertFFN
+			}
+			if arch == "ernie4_5-moe" {
+				vec(p+"exp_probs_b.bias", s.Experts, zeros)
 			}
 			mat(p+"ffn_gate_inp.weight", quant.F32, s.Experts, d)
 			experts(p+"ffn_gate_exps.weight", wt, eff, d, s.Experts)

@@ -36,6 +36,8 @@ func TestBuildLoads(t *testing.T) {
 			Experts: 4, ExpertsUsed: 2, SharedFFN: 32}, quant.Q8_0},
 		{"qwen1.5-moe-a2.7b", synth.Shape{Arch: "qwen2moe", Dim: 64, Heads: 4, KVHeads: 4, FFN: 64, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 1000000,
 			Experts: 12, ExpertsUsed: 4, ExpertFFN: 32, SharedFFN: 64}, quant.Q8_0},
+		{"ernie4.5-21b-a3b", synth.Shape{Arch: "ernie4_5-moe", Dim: 64, Heads: 4, KVHeads: 2, FFN: 128, Layers: 3, Vocab: 300, Ctx: 64, RopeBase: 500000, Tied: true,
+			Experts: 8, ExpertsUsed: 3, ExpertFFN: 32, SharedFFN: 64}, quant.Q8_0},
 		{"olmoe-1b-7b", synth.Shape{Arch: "olmoe", Dim: 64, Heads: 4, KVHeads: 4, FFN: 32, Layers: 2, Vocab: 300, Ctx: 64, RopeBase: 10000, Experts: 8, ExpertsUsed: 2}, quant.Q8_0},
 		{"gpt2-124m", synth.Shape{Arch: "gpt2", Dim: 64, Heads: 2, KVHeads: 2, FFN: 256, Layers: 2, Vocab: 300, Ctx: 64}, quant.Q8_0},
 		// K-quants have no quantizer: random blocks with modest scales.
