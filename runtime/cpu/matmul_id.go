@@ -12,8 +12,10 @@ import (
 // each expert's input rows are gathered and quantized into one batch, and
 // its R weight rows multiply them as MatMul would multiply that many rows,
 // so an expert with 8 or more rows of a prompt takes the K-quants' batched
-// arithmetic where MatMul does (ggml's per-expert choice). The types whose
-// batched arithmetic in MatMul is not ggml mul_mat_id's take one row at a
+// arithmetic where MatMul does (ggml's per-expert choice). Q4_K batches
+// take Dot's arithmetic on every row (quant.Batch.GemvOnly: llama.cpp's
+// repacked gemv, which its mul_mat_id runs on each row), and the float types,
+// whose batches MatMul multiplies with tinyBLAS's arithmetic, one row at a
 // time (oneRowID). One pass over the workers covers every active expert's
 // rows.
 //
@@ -49,6 +51,7 @@ func (b *Backend) MatMulID(dst, x backend.Buffer, w backend.Weight, ids backend.
 		m.acts = append(m.acts, make([]quant.Batch, len(m.groups)-len(m.acts))...)
 	}
 	for gi, g := range m.groups { // each group's rows quantized as one batch, the rows spread over the workers
+		m.acts[gi].GemvOnly = true
 		if err := m.acts[gi].Prepare(cw.typ, m.x[g.off*C:(g.off+g.n)*C], g.n, C); err != nil {
 			b.fail(wrapOp("matmul_id", cw, err))
 			return
@@ -74,12 +77,10 @@ func (b *Backend) MatMulID(dst, x backend.Buffer, w backend.Weight, ids backend.
 }
 
 // oneRowID are the weight types whose rows MatMulID multiplies one at a
-// time, because llama.cpp does: float experts run ggml_vec_dot_* on every
-// row (mul_mat_id has no tinyBLAS path, which MatMul's batches of them
-// follow), and Q4_0 and Q4_K, which llama.cpp repacks on x86, run the
-// repacked gemv on every row (its mul_mat_id never takes the gemm, which
-// MatMul's Q4_0 and Q4_K batches of 4 or more follow).
-var oneRowID = map[quant.Type]bool{quant.F32: true, quant.F16: true, quant.BF16: true, quant.Q4_0: true, quant.Q4_K: true}
+// time, because llama.cpp's arithmetic for them is per row: float experts
+// run ggml_vec_dot_* on every row (mul_mat_id has no tinyBLAS path, which
+// MatMul's batches of them follow).
+var oneRowID = map[quant.Type]bool{quant.F32: true, quant.F16: true, quant.BF16: true}
 
 // moeScratch is the reused working memory of the expert ops.
 type moeScratch struct {

@@ -342,6 +342,7 @@ func architecturesVersusCPU(t *testing.T, open func(testing.TB) Device) {
 			return c.Arch == "qwen2moe" && c.Experts == 60 && c.ExpertsUsed == 4 && c.SharedFFN == 128 && !c.ExpertNorm
 		}},
 		{"qwen2moe_f32", func(c model.Config) bool { return c.Arch == "qwen2moe" && c.Experts == 12 }},
+		{"qwen3moe_q4k", func(c model.Config) bool { return c.Arch == "qwen3moe" && c.ExpertFFN == 256 }},
 		{"ernie4_5moe", func(c model.Config) bool {
 			return c.Arch == "ernie4_5-moe" && !c.IsMoE(0) && c.IsMoE(1) && c.IsMoE(2) && c.SharedFFN == 128
 		}},

@@ -45,6 +45,29 @@ type Batch struct {
 	// gpurun's quantizers never produce -128 (|x|/amax*127 rounds to at
 	// most 127); only rows given to SetRows can hold it.
 	vnniOK bool
+	// GemvOnly makes every row of a Q4_K batch take Dot's arithmetic (llama.cpp's
+	// gemv), never the prompt arithmetic of its gemm that MatMul otherwise
+	// gives the first T - T%4 rows: llama.cpp's mul_mat_id runs the gemv on
+	// every row of a mixture's repacked experts. Set it before Quantize or
+	// Prepare; it stays until changed.
+	GemvOnly bool
+}
+
+// q4kGemm is how many of the batch's rows take Q4_K's prompt arithmetic.
+func (b *Batch) q4kGemm() int {
+	if b.GemvOnly {
+		return 0
+	}
+	return q4kGemmRows(b.n)
+}
+
+// gemmSplit is how many of the batch's rows take f's gemm kernels (0 when
+// f has none).
+func (b *Batch) gemmSplit(f *tileFormat) int {
+	if f.gemmRows == nil {
+		return 0
+	}
+	return b.q4kGemm()
 }
 
 // Packed group layout. Rows [i, i+G) of a batch form one group (full
@@ -503,7 +526,7 @@ func MatMulScratch(s *Scratch, t Type, w []byte, rows int, b *Batch, out []float
 		})
 	}
 	for ; i < T; i++ {
-		if t == Q4_K && i < q4kGemmRows(T) {
+		if t == Q4_K && i < b.q4kGemm() {
 			matVecQ4_K64(w, rows, cols, b.Row(i), out[i*ldo:])
 			continue
 		}

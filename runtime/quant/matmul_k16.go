@@ -83,7 +83,7 @@ func (b *Batch) packK16T(f *tileFormat) {
 	nb := b.cols / QK_K
 	b.packed = grow(b.packed, b.n*nb*k16Rec)
 	le := binary.LittleEndian
-	tileGroups(f, b.n, func(first, G int) {
+	tileGroups(f, b.n, b.gemmSplit(f), func(first, G int) {
 		base := first * nb * k16Rec
 		for t := 0; t < G; t++ {
 			row := b.Row(first + t)

@@ -45,7 +45,7 @@ const (
 func (b *Batch) packQ4_0T(f *tileFormat) {
 	nb := b.cols / 32
 	b.packed = grow(b.packed, b.n*nb*q40Rec)
-	tileGroups(f, b.n, func(first, G int) {
+	tileGroups(f, b.n, b.gemmSplit(f), func(first, G int) {
 		base := first * nb * q40Rec
 		for t := 0; t < G; t++ {
 			row := b.Row(first + t)

@@ -83,7 +83,7 @@ func matVecQ4_K64(w []byte, rows, cols int, a []byte, out []float32) {
 func (b *Batch) packQ4_KT(f *tileFormat) {
 	nb := b.cols / QK_K
 	b.packed = grow(b.packed, b.n*nb*q4kRec)
-	tileGroups(f, b.n, func(first, G int) {
+	tileGroups(f, b.n, b.gemmSplit(f), func(first, G int) {
 		base := first * nb * q4kRec
 		for t := 0; t < G; t++ {
 			row := b.Row(first + t)
@@ -241,14 +241,11 @@ var (
 )
 
 // tileGroups calls f for each group of activation rows that f's kernels
-// take in one call, in order: up to maxG rows each, and, where some rows
-// take the prompt arithmetic (gemmRows), no group straddling them and the
-// rest. The packers lay out their records in these groups.
-func tileGroups(f *tileFormat, T int, fn func(first, G int)) {
-	split := 0
-	if f.gemmRows != nil {
-		split = f.gemmRows(T)
-	}
+// take in one call, in order: up to maxG rows each, and, where the first
+// split rows take the prompt arithmetic (Batch.gemmSplit), no group
+// straddling them and the rest. The packers lay out their records in these
+// groups.
+func tileGroups(f *tileFormat, T, split int, fn func(first, G int)) {
 	for _, span := range [2][2]int{{0, split}, {split, T}} {
 		for first := span[0]; first < span[1]; first += f.maxG {
 			fn(first, min(f.maxG, span[1]-first))
@@ -295,11 +292,8 @@ func matMulTiles(f *tileFormat, s *Scratch, w []byte, rs, rows int, b *Batch, ou
 		}
 		f.repack(tile, w[r0*rs:], rs, n, nb)
 		mask := 1<<n - 1
-		split := 0
-		if f.gemmRows != nil {
-			split = f.gemmRows(b.n)
-		}
-		tileGroups(f, b.n, func(first, G int) {
+		split := b.gemmSplit(f)
+		tileGroups(f, b.n, split, func(first, G int) {
 			a := b.packed[first*nb*f.rec : (first+G)*nb*f.rec]
 			run := f.run
 			if first < split {

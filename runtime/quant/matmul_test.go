@@ -60,7 +60,7 @@ func checkMatMulScratch(t *testing.T, s *Scratch, typ Type, w []byte, rows, cols
 				want, ref = dotTiledRef(typ, w[r*rs:(r+1)*rs], b.Row(i), cols), "batch arithmetic"
 			case tinyBatch(typ, T, cols) && rows%4 == 0:
 				want, ref = tinyDotRef(typ, w[r*rs:(r+1)*rs], b.Row(i), cols), "tinyBLAS arithmetic"
-			case typ == Q4_K && i < T-T%4:
+			case typ == Q4_K && i < T-T%4 && !b.GemvOnly:
 				want, ref = dotQ4_KQ8_K64Generic(w[r*rs:(r+1)*rs], b.Row(i), cols), "Q4_K prompt arithmetic"
 			}
 			if math.Float32bits(got) != math.Float32bits(want) {
@@ -122,6 +122,45 @@ func testMatMulMatchesDot(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMatMulQ4KGemvOnly: with Batch.GemvOnly every row of a Q4_K batch
+// (llama.cpp's mul_mat_id on repacked experts) takes Dot's arithmetic,
+// the gemm rows included, on every kernel path; without it the first
+// T - T%4 rows take the prompt arithmetic, which differs somewhere here.
+func TestMatMulQ4KGemvOnly(t *testing.T) { matMulModes(t, testMatMulQ4KGemvOnly) }
+
+func testMatMulQ4KGemvOnly(t *testing.T) {
+	rng := rand.New(rand.NewPCG(52, 53))
+	var s Scratch
+	const rows, cols = 35, 768
+	w := mmRows(rng, t, Q4_K, rows, cols)
+	differs := false
+	for _, T := range []int{4, 5, 8, 9, 16, 17} {
+		x := make([]float32, 0, T*cols)
+		for i := 0; i < T; i++ {
+			x = append(x, randomFloats(rng, cols)...)
+		}
+		b := Batch{GemvOnly: true}
+		if err := b.Quantize(Q4_K, x, T, cols); err != nil {
+			t.Fatal(err)
+		}
+		checkMatMulScratch(t, &s, Q4_K, w, rows, cols, &b, fmt.Sprintf("Q4_K gemv only %dx%d T=%d", rows, cols, T))
+		gemv := make([]float32, T*rows)
+		MatMulScratch(&s, Q4_K, w, rows, &b, gemv, rows)
+		var plain Batch
+		if err := plain.Quantize(Q4_K, x, T, cols); err != nil {
+			t.Fatal(err)
+		}
+		gemm := make([]float32, T*rows)
+		MatMulScratch(&s, Q4_K, w, rows, &plain, gemm, rows)
+		for i := range gemv {
+			differs = differs || gemv[i] != gemm[i]
+		}
+	}
+	if !differs {
+		t.Error("GemvOnly changed no result: the test would not see it ignored")
 	}
 }
 

@@ -92,6 +92,10 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          on the way, so that a last-bit difference anywhere shows (llama.cpp
          multiplies a float expert with ggml_vec_dot_f32 for every row, a
          prompt's too: its mul_mat_id has no tinyBLAS path);
+  qwen3moe_q4k: qwen3moe's layout in Q4_K (Q6_K classifier) with experts
+         of 256 rows: llama.cpp repacks Q4_K experts and its mul_mat_id runs
+         the repacked gemv on every row of a prompt, never the gemm that a
+         dense Q4_K prompt takes;
   mixtral: a Llama in Q8_0 whose feed-forwards are 4 experts of 512 rows
          (feed_forward_length, as Mixtral's), 2 per token: llama.cpp's
          llama graph with experts;
@@ -215,6 +219,7 @@ MODELS = {
     "qwen2moe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
     "qwen2moe_f32": (F32, F32, gguf.LlamaFileType.ALL_F32),
     "ernie4_5moe": (Q8_0, Q8_0, gguf.LlamaFileType.MOSTLY_Q8_0),
+    "qwen3moe_q4k": (Q4_K, Q6_K, gguf.LlamaFileType.MOSTLY_Q4_K_M),
 }
 # name: architecture, head dim and layers of the models that are not plain llama ones
 ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS), "smollm3": ("smollm3", DIM // HEADS, 4),
@@ -229,7 +234,8 @@ ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS
         "olmoe": ("olmoe", DIM // HEADS, LAYERS, False, 0, (8, 2, 128)),
         "qwen2moe": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (60, 4, 32, 128)),
         "qwen2moe_f32": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (12, 4, 32, 64)),
-        "ernie4_5moe": ("ernie4_5-moe", DIM // HEADS, 3, False, 0, (8, 3, 64, 128))}
+        "ernie4_5moe": ("ernie4_5-moe", DIM // HEADS, 3, False, 0, (8, 3, 64, 128)),
+        "qwen3moe_q4k": ("qwen3moe", 128, LAYERS, False, 0, (8, 3, 256))}
 # ARCH's last field, for mixtures of experts: experts, used per token, rows
 # of each (written as feed_forward_length but for qwen3moe, as llama.cpp
 # reads them), and for granitemoe the rows of a shared expert
