@@ -34,7 +34,7 @@ type quantGoldens struct {
 // quantModels: the tiny models of llama_tiny_quants.py, named by their
 // matrices' type; q4km is the f32 one quantized by llama.cpp's own
 // quantizer (its Q4_K_M mix: Q6_K in some layers, not in others).
-var quantModels = []string{"q4k", "q4_0", "q5_0", "q5k", "q5_1", "q2k", "q3k", "f16", "bf16", "f32", "q4km", "qwen2", "qwen3", "smollm3", "llama3rope", "gemma3", "gemma2", "phi3", "granite", "olmo2", "exaone", "ernie4_5", "llama96", "qwen3moe", "qwen3moe_f32", "mixtral", "granitemoe", "olmoe", "qwen2moe", "qwen2moe_f32", "ernie4_5moe", "qwen3moe_q4k"}
+var quantModels = []string{"q4k", "q4_0", "q5_0", "q5k", "q5_1", "q2k", "q3k", "f16", "bf16", "f32", "q4km", "qwen2", "qwen3", "smollm3", "llama3rope", "gemma3", "gemma2", "phi3", "granite", "olmo2", "exaone", "ernie4_5", "llama96", "qwen3moe", "qwen3moe_f32", "mixtral", "granitemoe", "olmoe", "qwen2moe", "qwen2moe_f32", "ernie4_5moe", "qwen3moe_q4k", "qwen3moe_q4km"}
 
 func loadQuantModel(t *testing.T, name string) (*engine.Engine, quantGoldens) {
 	t.Helper()

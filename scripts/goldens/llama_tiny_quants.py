@@ -96,6 +96,14 @@ from llama-cpp-python's libggml-base), norms F32. The files:
          of 256 rows: llama.cpp repacks Q4_K experts and its mul_mat_id runs
          the repacked gemv on every row of a prompt, never the gemm that a
          dense Q4_K prompt takes;
+  qwen3moe_q4km: the same layout with 4 layers in F32, quantized by
+         llama.cpp's own quantizer into its Q4_K_M mix, which gives layers
+         2 and 3 Q6_K ffn_down_exps (use_more_bits), Q5_K and Q8_0 where
+         the mix puts them: in layer 2 (not the last, whose feed-forward
+         runs on the output row alone) Q6_K experts get up to 26 of a
+         prompt's rows and take ggml's tiled arithmetic (the 8-bit
+         activations of the next layer hide its last bits here: this
+         golden also passes with those rows taken one at a time);
   mixtral: a Llama in Q8_0 whose feed-forwards are 4 experts of 512 rows
          (feed_forward_length, as Mixtral's), 2 per token: llama.cpp's
          llama graph with experts;
@@ -235,7 +243,8 @@ ARCH = {"qwen2": ("qwen2", DIM // HEADS, LAYERS), "qwen3": ("qwen3", 128, LAYERS
         "qwen2moe": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (60, 4, 32, 128)),
         "qwen2moe_f32": ("qwen2moe", DIM // HEADS, LAYERS, False, 0, (12, 4, 32, 64)),
         "ernie4_5moe": ("ernie4_5-moe", DIM // HEADS, 3, False, 0, (8, 3, 64, 128)),
-        "qwen3moe_q4k": ("qwen3moe", 128, LAYERS, False, 0, (8, 3, 256))}
+        "qwen3moe_q4k": ("qwen3moe", 128, LAYERS, False, 0, (8, 3, 256)),
+        "qwen3moe_q4km": ("qwen3moe", 128, 4, False, 0, (8, 3, 256))}
 # ARCH's last field, for mixtures of experts: experts, used per token, rows
 # of each (written as feed_forward_length but for qwen3moe, as llama.cpp
 # reads them), and for granitemoe the rows of a shared expert
@@ -260,6 +269,7 @@ def llama3_rope_factors(hd, base, factor=8.0, low=1.0, high=4.0, old_ctx=8192):
 # name: llama.cpp file type that llama_model_quantize makes of the f32 model
 QUANTIZED = {
     "q4km": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
+    "qwen3moe_q4km": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
 }
 ONLY = sys.argv[3].split(",") if len(sys.argv) > 3 else list(MODELS) + list(QUANTIZED)
 
@@ -422,7 +432,7 @@ def logits_now(llm, n_vocab):
 def quantize(name, model):
     """Writes the f32 model, then llama.cpp's QUANTIZED[name] of it to model."""
     src = model + ".f32.tmp"
-    write_model(src, F32, F32, gguf.LlamaFileType.ALL_F32)
+    write_model(src, F32, F32, gguf.LlamaFileType.ALL_F32, *ARCH.get(name, ()))
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = QUANTIZED[name]
     params.nthread = 2
