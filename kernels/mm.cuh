@@ -431,6 +431,10 @@ static __device__ __forceinline__ void matvec_rows(float* __restrict__ dst, cons
                                                    const WeightPtrs& w, const WeightPtrs& u, int R, int K, int rpw,
                                                    int vec, const XNorm n, const float* __restrict__ bias, int flags,
                                                    int tn);
+template <int T, bool SWIGLU, class Rows>
+static __device__ __forceinline__ void matvec_rows_of(const Rows& rows, const WeightPtrs& w, const WeightPtrs& u, int R,
+                                                      int K, int rpw, int vec, const XNorm n,
+                                                      const float* __restrict__ bias, int flags, int tn);
 
 template <int T, bool SWIGLU>
 static __device__ __forceinline__ void matvec(float* __restrict__ dst, const float* __restrict__ x, const WeightPtrs& w,
@@ -441,6 +445,15 @@ static __device__ __forceinline__ void matvec(float* __restrict__ dst, const flo
     matvec_rows<T, SWIGLU>(dst + (size_t)t0 * R, x + (size_t)t0 * K, w, u, R, K, rpw, vec, n, bias, flags, tn);
 }
 
+// RowsContig: tn rows of x and of dst, one after another (matvec).
+struct RowsContig {
+    const float* x;
+    float* d;
+    int K, R;
+    __device__ const float* xrow(int j) const { return x + (size_t)j * K; }
+    __device__ float* drow(int j) const { return d + (size_t)j * R; }
+};
+
 // matvec_rows is matvec's body for the tn rows of x (and of dst) its
 // pointers start at: the block's weight rows times each of them.
 template <int T, bool SWIGLU>
@@ -448,6 +461,17 @@ static __device__ __forceinline__ void matvec_rows(float* __restrict__ dst, cons
                                                    const WeightPtrs& w, const WeightPtrs& u, int R, int K, int rpw,
                                                    int vec, const XNorm n, const float* __restrict__ bias, int flags,
                                                    int tn) {
+    matvec_rows_of<T, SWIGLU>(RowsContig{x, dst, K, R}, w, u, R, K, rpw, vec, n, bias, flags, tn);
+}
+
+// matvec_rows_of is matvec_rows for any placement of the tn rows: rows.xrow(j)
+// is x row j, rows.drow(j) the dst row its products go to (matmul_id's
+// grouped prefill gathers an expert's rows from anywhere in x and scatters
+// them back).
+template <int T, bool SWIGLU, class Rows>
+static __device__ __forceinline__ void matvec_rows_of(const Rows& rows, const WeightPtrs& w, const WeightPtrs& u, int R,
+                                                      int K, int rpw, int vec, const XNorm n,
+                                                      const float* __restrict__ bias, int flags, int tn) {
     const int acc = flags & MV_ACC, gelu = flags & MV_GELU;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
     const int row0 = (blockIdx.x * nwarps + warp) * rpw;
@@ -456,10 +480,10 @@ static __device__ __forceinline__ void matvec_rows(float* __restrict__ dst, cons
             const int r = row0 + i;
             if (r >= R) break;  // warp-uniform
             for (int j = 0; j < tn; j++) {
-                const float* xj = x + (size_t)j * K;
+                const float* xj = rows.xrow(j);
                 float a = warp_sum(row_dot_f<T>(w, r, K, xj, vec, lane));
                 if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_f<T>(u, r, K, xj, vec, lane));
-                float* d = dst + (size_t)j * R;
+                float* d = rows.drow(j);
                 if (lane == 0) d[r] = epilogue(a, d[r], r, bias, gelu, acc);
             }
         }
@@ -468,7 +492,7 @@ static __device__ __forceinline__ void matvec_rows(float* __restrict__ dst, cons
         const int slot = MV_SLOT(K);
         for (int j = 0; j < tn; j++) {
             int8_t* xq = smem + j * slot;
-            quantize_x<T>(x + (size_t)j * K, K, xq, (float2*)(xq + K), n);  // K % 32 == 0: 8-byte aligned
+            quantize_x<T>(rows.xrow(j), K, xq, (float2*)(xq + K), n);  // K % 32 == 0: 8-byte aligned
         }
         for (int i = 0; i < rpw; i++) {
             const int r = row0 + i;
@@ -478,7 +502,7 @@ static __device__ __forceinline__ void matvec_rows(float* __restrict__ dst, cons
                 const float2* xds = (const float2*)(xq + K);
                 float a = warp_sum(row_dot_q<T>(w, r, K, xq, xds, lane));
                 if (SWIGLU) a = silu_f(a) * warp_sum(row_dot_q<T>(u, r, K, xq, xds, lane));
-                float* d = dst + (size_t)j * R;
+                float* d = rows.drow(j);
                 if (lane == 0) d[r] = epilogue(a, d[r], r, bias, gelu, acc);
             }
         }

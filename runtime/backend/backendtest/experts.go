@@ -25,6 +25,8 @@ func expertCases() []Case {
 		for _, sh := range []struct{ T, k int }{{1, 3}, {5, 2}} {
 			cs = append(cs, matmulIDCase(t, 37, cols, sh.T, sh.k, false), matmulIDCase(t, 37, cols, sh.T, sh.k, true))
 		}
+		// a prompt whose experts get 2 and 3 tiles of 8 rows (CUDA's grouped path)
+		cs = append(cs, matmulIDCase(t, 37, cols, 19, 3, true))
 	}
 	for _, sh := range []struct{ T, k, n int }{{1, 1, 64}, {3, 3, 100}, {2, 8, 1537}} {
 		cs = append(cs, moeSumCase(sh.T, sh.k, sh.n))
@@ -49,7 +51,7 @@ func experts(b backend.Backend) (backend.Experts, error) {
 // choice alone (the probabilities span less than 0.3). The output is the
 // ids (which must be equal) followed by the weights.
 func moeRouteCase(T, E, k int, norm, bias bool) Case {
-	return Case{Op: "moe_route", Name: fmt.Sprintf("T=%d/E=%d/k=%d/norm=%v/bias=%v", T, E, k, norm, bias), MaxNMSE: nmseF32,
+	return Case{Op: "moe_route", Name: fmt.Sprintf("T=%d/E=%d/k=%d/norm=%v/probsbias=%v", T, E, k, norm, bias), MaxNMSE: nmseF32,
 		Run: func(b backend.Backend) ([]float32, error) {
 			ex, err := experts(b)
 			if err != nil {
