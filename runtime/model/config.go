@@ -244,20 +244,31 @@ func ReadConfig(f *gguf.File) (Config, error) {
 	return c, nil
 }
 
-// moeArchs are the architectures whose experts gpurun runs, with whether
-// llama.cpp renormalises the chosen experts' weights (build_moe_ffn's
-// norm_w in each graph).
-var moeArchs = map[string]bool{"qwen3moe": true, "qwen2moe": false, "llama": true, "granitemoe": true, "olmoe": false, "ernie4_5-moe": true}
+// moeArch is how llama.cpp reads and builds one architecture's experts.
+type moeArch struct {
+	norm      bool // build_moe_ffn's norm_w: the chosen experts' weights renormalised to sum 1
+	expertFFN bool // expert_feed_forward_length sets the experts' rows (default feed_forward_length / used); else feed_forward_length
+	shared    bool // expert_shared_feed_forward_length: a shared expert's rows (default 0: none)
+	sharedFFN bool // ... defaulting to feed_forward_length instead
+	// interleave: interleave_moe_layer_step (required) and
+	// leading_dense_block_count (default 0) say which layers have experts.
+	interleave bool
+}
 
-// moeConfig reads the mixture-of-experts keys: expert_count (0 or absent:
-// dense), expert_used_count, for qwen3moe and qwen2moe
-// expert_feed_forward_length (default feed_forward_length /
-// expert_used_count; the others' experts have feed_forward_length rows, as
-// llama.cpp builds them), and expert_shared_feed_forward_length: granitemoe's
-// optional shared expert (0 or absent: none), qwen2moe's (default
-// feed_forward_length). Both renormalise the chosen
-// experts' weights, as llama.cpp's graphs of both do. Experts in other
-// architectures are refused.
+// moeArchs are the architectures whose experts gpurun runs.
+var moeArchs = map[string]moeArch{
+	"llama":        {norm: true},                  // Mixtral
+	"qwen3moe":     {norm: true, expertFFN: true}, // Qwen3-30B-A3B
+	"qwen2moe":     {expertFFN: true, shared: true, sharedFFN: true},
+	"granitemoe":   {norm: true, shared: true},
+	"olmoe":        {},
+	"ernie4_5-moe": {norm: true, expertFFN: true, shared: true, interleave: true},
+}
+
+// moeConfig reads the mixture-of-experts keys of c's architecture as
+// llama.cpp does (moeArchs): expert_count (0 or absent: dense; llama only),
+// expert_used_count, and the optional ones its moeArch names. Experts in
+// other architectures are refused.
 func moeConfig(f *gguf.File, c Config) (Config, error) {
 	var err error
 	u := func(key string, def int) int {
@@ -272,53 +283,46 @@ func moeConfig(f *gguf.File, c Config) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	norm, moeArch := moeArchs[c.Arch]
+	a, ok := moeArchs[c.Arch]
 	switch {
-	case c.Experts == 0 && (c.Arch == "llama" || !moeArch):
+	case c.Experts == 0 && (c.Arch == "llama" || !ok):
 		c.ExpertsUsed = 0
 		return c, nil
-	case !moeArch:
+	case !ok:
 		return Config{}, fmt.Errorf("model: %s with %d experts: mixture-of-experts models run for qwen3moe, qwen2moe, granitemoe, olmoe, ernie4_5-moe and llama (Mixtral) only", c.Arch, c.Experts)
 	case c.Experts < 1 || c.Experts > MaxExperts || c.ExpertsUsed < 1 || c.ExpertsUsed > c.Experts:
 		return Config{}, fmt.Errorf("model: %s = %d and %s = %d: want 1 <= used <= count <= %d",
 			f.ArchKey("expert_count"), c.Experts, f.ArchKey("expert_used_count"), c.ExpertsUsed, MaxExperts)
 	}
-	c.ExpertFFN = c.FFN // llama's experts: feed_forward_length, whatever else the file says
-	if c.Arch == "qwen3moe" || c.Arch == "qwen2moe" || c.Arch == "ernie4_5-moe" {
+	c.ExpertNorm = a.norm
+	c.ExpertFFN = c.FFN // whatever else the file says, as llama.cpp builds them
+	if a.expertFFN {
 		c.ExpertFFN = u("expert_feed_forward_length", c.FFN/c.ExpertsUsed)
-		if err != nil {
-			return Config{}, err
-		}
 	}
-	if c.ExpertFFN < 1 {
-		return Config{}, fmt.Errorf("model: %s = %d must be positive", f.ArchKey("expert_feed_forward_length"), c.ExpertFFN)
-	}
-	if c.Arch == "ernie4_5-moe" { // required, as llama.cpp reads them
-		var v uint32
-		if v, err = f.Uint32(f.ArchKey("interleave_moe_layer_step")); err != nil {
-			return Config{}, err
-		}
-		c.MoEStep = int(v)
-		c.DenseLead = u("leading_dense_block_count", 0)
-		if err != nil {
-			return Config{}, err
-		}
-		if c.MoEStep < 1 || c.DenseLead > c.Layers {
-			return Config{}, fmt.Errorf("model: %s = %d and %s = %d: want a step of 1 or more and no more dense layers than %d",
-				f.ArchKey("interleave_moe_layer_step"), c.MoEStep, f.ArchKey("leading_dense_block_count"), c.DenseLead, c.Layers)
-		}
-	}
-	if c.Arch == "granitemoe" || c.Arch == "qwen2moe" || c.Arch == "ernie4_5-moe" {
+	if a.shared {
 		def := 0
-		if c.Arch == "qwen2moe" {
+		if a.sharedFFN {
 			def = c.FFN
 		}
 		c.SharedFFN = u("expert_shared_feed_forward_length", def)
-		if err != nil {
-			return Config{}, err
+	}
+	if a.interleave {
+		c.DenseLead = u("leading_dense_block_count", 0)
+		if err == nil {
+			var v uint32
+			v, err = f.Uint32(f.ArchKey("interleave_moe_layer_step"))
+			c.MoEStep = int(v)
 		}
 	}
-	c.ExpertNorm = norm
+	switch {
+	case err != nil:
+		return Config{}, err
+	case c.ExpertFFN < 1:
+		return Config{}, fmt.Errorf("model: %s = %d must be positive", f.ArchKey("expert_feed_forward_length"), c.ExpertFFN)
+	case a.interleave && (c.MoEStep < 1 || c.DenseLead > c.Layers):
+		return Config{}, fmt.Errorf("model: %s = %d and %s = %d: want a step of 1 or more and no more dense layers than %d",
+			f.ArchKey("interleave_moe_layer_step"), c.MoEStep, f.ArchKey("leading_dense_block_count"), c.DenseLead, c.Layers)
+	}
 	return c, nil
 }
 
