@@ -130,20 +130,8 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 		if (L.Bq == nil) != (L.Bk == nil) || (L.Bq == nil) != (L.Bv == nil) {
 			return nil, fmt.Errorf("model: block %d has some of the attention biases attn_q/k/v.bias but not all", l)
 		}
-		if err := L.checkFFN(l, cfg.IsMoE(l)); err != nil {
+		if err := L.checkFFN(l, cfg); err != nil {
 			return nil, err
-		}
-		if L.ExpProbsB != nil && cfg.Arch != "ernie4_5-moe" {
-			return nil, fmt.Errorf("model: block %d has exp_probs_b.bias, ERNIE 4.5 MoE's selection bias, which %s does not use", l, cfg.Arch)
-		}
-		if (L.GateInpShexp != nil) != (cfg.Arch == "qwen2moe" && cfg.IsMoE(l)) {
-			return nil, fmt.Errorf("model: block %d: ffn_gate_inp_shexp.weight is Qwen2-MoE's shared-expert gate: present exactly in qwen2moe files", l)
-		}
-		shared := []backend.Weight{L.GateShexp, L.UpShexp, L.DownShexp}
-		for _, w := range shared {
-			if (w != nil) != (cfg.SharedFFN > 0 && cfg.IsMoE(l)) {
-				return nil, fmt.Errorf("model: block %d: the shared expert's ffn_{gate,up,down}_shexp must all be present exactly in the expert layers when %s is set", l, "expert_shared_feed_forward_length")
-			}
 		}
 	}
 	if err := m.allocScratch(); err != nil {
@@ -152,10 +140,13 @@ func loadLlama(f *gguf.File, b backend.Backend, o Options) (*Llama, error) {
 	return m, nil
 }
 
-// checkFFN: a dense layer has ffn_gate, ffn_up and ffn_down; a layer of
-// a mixture-of-experts model has the router and the three stacked expert
-// tensors instead.
-func (L *LlamaLayer) checkFFN(l int, moe bool) error {
+// checkFFN checks layer l's feed-forward tensors against c: a dense layer
+// has ffn_gate, ffn_up and ffn_down; an expert layer (c.IsMoE(l)) has the
+// router and the three stacked expert tensors instead, the shared expert's
+// three when c.SharedFFN is set, Qwen2-MoE's shared-expert gate, and only in
+// ERNIE 4.5 MoE a selection bias.
+func (L *LlamaLayer) checkFFN(l int, c Config) error {
+	moe := c.IsMoE(l)
 	dense := []backend.Weight{L.Gate, L.Up, L.Down}
 	experts := []backend.Weight{L.GateInp, L.GateExps, L.UpExps, L.DownExps}
 	want, other, what := dense, experts, "ffn_gate, ffn_up and ffn_down"
@@ -169,7 +160,18 @@ func (L *LlamaLayer) checkFFN(l int, moe bool) error {
 	}
 	for _, w := range other {
 		if w != nil {
-			return fmt.Errorf("model: block %d has %q, which a %s model does not use", l, w.Name(), map[bool]string{true: "mixture-of-experts", false: "dense"}[moe])
+			return fmt.Errorf("model: block %d has %q, which %s does not use", l, w.Name(), map[bool]string{true: "an expert layer", false: "a dense layer"}[moe])
+		}
+	}
+	if L.ExpProbsB != nil && c.Arch != "ernie4_5-moe" {
+		return fmt.Errorf("model: block %d has exp_probs_b.bias, ERNIE 4.5 MoE's selection bias, which %s does not use", l, c.Arch)
+	}
+	if (L.GateInpShexp != nil) != (c.Arch == "qwen2moe" && moe) {
+		return fmt.Errorf("model: block %d: ffn_gate_inp_shexp.weight is Qwen2-MoE's shared-expert gate: present exactly in qwen2moe files", l)
+	}
+	for _, w := range []backend.Weight{L.GateShexp, L.UpShexp, L.DownShexp} {
+		if (w != nil) != (c.SharedFFN > 0 && moe) {
+			return fmt.Errorf("model: block %d: the shared expert's ffn_{gate,up,down}_shexp must all be present exactly in the expert layers when %s is set", l, "expert_shared_feed_forward_length")
 		}
 	}
 	return nil
