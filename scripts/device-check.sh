@@ -33,6 +33,7 @@
 #   6b. pp512 again with GPURUN_CUDA_GEMM_PREFILL=1 (f16 tensor-core prefill) for SmolLM2 and the 8B shape
 #   7. GPT-2 124M shapes (random Q8_0; LayerNorm, biases, GELU): pp512/tg128 (the tiny GPT-2's
 #      CUDA tokens against the CPU's run in step 2, TestGPUGPT2)
+#   8. OLMoE-1B-7B-shaped model (random Q4_K, 64 experts): pp/tg on CUDA
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -199,6 +200,12 @@ step bench-llama3-8b-gemm-prefill 120 sh -c "GPURUN_CUDA_GEMM_PREFILL=1 $X/gpuru
 # 7. GPT-2 124M shapes, last: the first steps to go when time runs short.
 step mkmodel-gpt2 60 $X/mkmodel -shape gpt2-124m -type q8_0 -o "$TMP/gpt2-124m-shape.gguf"
 step bench-gpt2 120 sh -c "$X/gpurun bench model -m $TMP/gpt2-124m-shape.gguf --device $DEVICE -p 512 -n 128 -r 3 --json > $OUT/gpt2-124m-shape-model.json"
+
+# 8. A mixture of experts, after everything else: OLMoE-1B-7B's shapes (all 16 layers, 64
+# experts, 8 per token) in Q4_K: prefill (grouped by expert on the device) and decode speed.
+# (The tiny MoE goldens ran on the GPU against the CPU in step 2, TestGPUArchitectures.)
+step mkmodel-olmoe 120 $X/mkmodel -shape olmoe-1b-7b -type q4_k -o "$TMP/olmoe-shape.gguf"
+step bench-olmoe 180 sh -c "$X/gpurun bench model -m $TMP/olmoe-shape.gguf --device $DEVICE --ctx 1024 -p 512 -n 64 -r 2 --json > $OUT/olmoe-shape-model.json"
 
 # Bytes per token against bandwidth for the 8B shape.
 python3 - "$TMP/llama3-8b-shape.gguf" "$OUT/llama3-8b-shape-model.json" "$BW" >>"$SUMMARY" 2>/dev/null <<'PY' || true
