@@ -320,3 +320,50 @@ func BenchmarkSoftcapVocab(b *testing.B) {
 		be.Softcap(y, x, 30, len(src))
 	}
 }
+
+// BenchmarkMatMulID: one expert projection of Qwen3-30B-A3B (128 experts of
+// 768 x 2048, 8 per token) in Q4_K and Q8_0, for one decode token (T=1: 8
+// rows, each its own expert) and a 64-token prompt chunk (512 rows grouped
+// by expert, about 4 per expert). µs/row is per routed row.
+func BenchmarkMatMulID(b *testing.B) {
+	be, err := cpu.New(cpu.Options{Threads: benchThreads()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	const E, k, R, C = 128, 8, 768, 2048
+	for _, t := range []quant.Type{quant.Q4_K, quant.Q8_0} {
+		tt, err := backendtest.Tensor("w", t, E*R, C, 3) // random blocks (no K-quant quantizer here)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := be.LoadWeight(tt)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, T := range []int{1, 64} {
+			rng := rand.New(rand.NewPCG(4, 5))
+			ids := make([]float32, T*k)
+			for i := 0; i < T; i++ {
+				for j, e := range rng.Perm(E)[:k] { // k distinct experts per token
+					ids[i*k+j] = float32(e)
+				}
+			}
+			idb, _ := be.NewBuffer(backend.F32, T*k)
+			if err := be.Write(idb, ids); err != nil {
+				b.Fatal(err)
+			}
+			x := randomBuffer(b, be, T*C, 6)
+			dst, _ := be.NewBuffer(backend.F32, T*k*R)
+			b.Run(fmt.Sprintf("%s/%dx%dx%d/T=%d/k=%d", t, E, R, C, T, k), func(b *testing.B) {
+				for b.Loop() {
+					be.MatMulID(dst, x, w, idb, backend.MatMulIDArgs{T: T, Used: k, Experts: E})
+				}
+				if err := be.Err(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(T*k)/1e3, "µs/row")
+			})
+		}
+	}
+}
