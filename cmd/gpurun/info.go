@@ -122,6 +122,15 @@ func writeInfoText(w io.Writer, f *gguf.File, in model.Info, withKV, withTensors
 		if in.ExpertFFN > 0 {
 			ex += fmt.Sprintf(", %d rows each", in.ExpertFFN)
 		}
+		if in.SharedFFN > 0 {
+			ex += fmt.Sprintf("; a shared expert of %d rows", in.SharedFFN)
+		}
+		switch {
+		case in.DenseLead == 1:
+			ex += "; layer 0 dense"
+		case in.DenseLead > 1:
+			ex += fmt.Sprintf("; layers 0-%d dense", in.DenseLead-1)
+		}
 		row("experts", ex)
 		if in.ActiveParameters > 0 {
 			row("active parameters", fmt.Sprintf("%s per token (%d)", humanCount(in.ActiveParameters), in.ActiveParameters))

@@ -49,6 +49,14 @@ func TestInfo(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "freq base 500000, frequency factors (rope_freqs.weight)") {
 		t.Errorf("info of a model with rope_freqs.weight: exit %d %s\n%s", code, errs, out)
 	}
+	// a mixture of experts: its experts and the parameters one token computes with
+	out, errs, code = gpurun(t, "", "info", filepath.Join("..", "..", "runtime", "engine", "testdata", "llama-tiny-ernie4_5moe.gguf"))
+	for _, want := range []string{"experts            8, 3 per token, 64 rows each; a shared expert of 128 rows; layer 0 dense",
+		"active parameters  ", " per token ("} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("info of a mixture of experts lacks %q: exit %d %s\n%s", want, code, errs, out)
+		}
+	}
 	vocabs, _ := filepath.Glob(filepath.Join(fixtures.Path(t, "llama-vocab"), "*.gguf"))
 	for _, v := range vocabs {
 		if out, errs, code := gpurun(t, "", "info", v); code != 0 || !strings.Contains(out, "tokenizer") {

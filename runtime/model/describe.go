@@ -27,6 +27,8 @@ type Info struct {
 	Experts          uint32        `json:"expert_count,omitempty"`
 	ExpertsUsed      uint32        `json:"expert_used_count,omitempty"`
 	ExpertFFN        uint32        `json:"expert_feed_forward_length,omitempty"`
+	SharedFFN        uint32        `json:"expert_shared_feed_forward_length,omitempty"` // a shared expert's rows
+	DenseLead        uint32        `json:"leading_dense_block_count,omitempty"`         // layers before the first with experts
 	FileType         string        `json:"file_type,omitempty"`
 	ContextLength    uint32        `json:"context_length,omitempty"`
 	Layers           uint32        `json:"layers,omitempty"`
@@ -99,6 +101,7 @@ func Describe(f *gguf.File) Info {
 	in.RopeLongShort = f.Tensor("rope_factors_long.weight") != nil
 	in.SlidingWindow = u("attention.sliding_window")
 	in.Experts, in.ExpertsUsed, in.ExpertFFN = u("expert_count"), u("expert_used_count"), u("expert_feed_forward_length")
+	in.SharedFFN, in.DenseLead = u("expert_shared_feed_forward_length"), u("leading_dense_block_count")
 	in.AttnSoftcap, _ = f.Float32(f.ArchKey("attn_logit_softcapping"))
 	in.FinalSoftcap, _ = f.Float32(f.ArchKey("final_logit_softcapping"))
 	in.NormEps, _ = f.Float32(f.ArchKey("attention.layer_norm_rms_epsilon"))

@@ -86,3 +86,17 @@ func TestMoELoadErrors(t *testing.T) {
 		t.Errorf("the mixture itself: %v", err)
 	}
 }
+
+// TestDescribeActiveParameters: the tiny ERNIE 4.5 MoE of
+// llama_tiny_quants.py has 2 expert layers of 3 stacked tensors of 8
+// experts x 64 x 256, 3 used per token, so one token leaves 5/8 of
+// 2*3*8*64*256 = 786,432 expert parameters out: 491,520.
+func TestDescribeActiveParameters(t *testing.T) {
+	in := model.Describe(tinyModel(t, "ernie4_5moe"))
+	if in.Experts != 8 || in.ExpertsUsed != 3 || in.ExpertFFN != 64 || in.SharedFFN != 128 || in.DenseLead != 1 {
+		t.Errorf("experts %d, used %d, rows %d, shared %d, dense lead %d", in.Experts, in.ExpertsUsed, in.ExpertFFN, in.SharedFFN, in.DenseLead)
+	}
+	if got := in.Parameters - in.ActiveParameters; got != 491520 {
+		t.Errorf("parameters %d, active %d: %d left out per token, want 491520", in.Parameters, in.ActiveParameters, got)
+	}
+}
