@@ -5,13 +5,11 @@
 // start s_i bytes into region i, s_i = R * K/QK * the region's field size,
 // which the host passes).
 //
-//   matmul_id_<type>  grid = (ceil(R / (warps*rpw)), T*k), block = a multiple
-//                     of 32; one row of x per block (matvec_rows with a tile
-//                     of one: the numbers of matmul_<type>'s matrix-vector
-//                     kernel); dynamic shared memory MV_SHARED(K) for the
-//                     block formats.
-//
-// Shapes: x [T or T*k, K] f32, ids [T*k] f32 (exact integers), dst [T*k, R] f32.
+//   matmul_id_<type>  a decode step (T = 1): grid = (ceil(R / (warps*rpw)), T*k),
+//                     block = a multiple of 32; one row of x per block
+//                     (matvec_rows with a tile of one: the numbers of
+//                     matmul_<type>'s matrix-vector kernel); dynamic shared
+//                     memory MV_SHARED(K) for the block formats.
 //   moe_group_f32     the rows grouped by expert: off[e] = the first of
 //                     expert e's rows in order[], order[] = the row indices,
 //                     expert by expert. grid = 1, block = any multiple of 32;
@@ -23,6 +21,9 @@
 //                     rows of one expert (blocks past the last tile return),
 //                     so an expert's weight rows are read once per tile, not
 //                     once per row; dynamic shared memory tile * MV_SLOT(K).
+//
+// Shapes: x [T or T*k, K] f32, ids [T*k] f32 (exact integers), dst [T*k, R] f32;
+// off [E+1] and order [T*k] int32 (temporary memory).
 #include "mm.cuh"
 
 template <int T>
