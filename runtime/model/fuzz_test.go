@@ -41,6 +41,7 @@ func FuzzLoad(f *testing.F) {
 			Experts: 12, ExpertsUsed: 4, ExpertFFN: 32, SharedFFN: 32}, quant.Q8_0},
 		{synth.Shape{Arch: "ernie4_5-moe", Layers: 2, Dim: 32, Heads: 2, KVHeads: 1, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Tied: true,
 			Experts: 4, ExpertsUsed: 2, ExpertFFN: 32, SharedFFN: 32}, quant.Q8_0},
+		{synth.Shape{Arch: "llama", Layers: 1, Dim: 32, Heads: 2, KVHeads: 1, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Experts: 4, ExpertsUsed: 2}, quant.Q8_0},
 		{synth.Shape{Arch: "olmoe", Layers: 1, Dim: 32, Heads: 2, KVHeads: 2, FFN: 32, Vocab: 8, Ctx: 32, RopeBase: 10000, Experts: 4, ExpertsUsed: 2}, quant.Q8_0},
 	}
 	for _, c := range seeds {
