@@ -305,18 +305,44 @@ func softmaxGGML(x []float32, n int) {
 	for i := n; i < len(x); i++ {
 		x[i] = float32(math.Inf(-1))
 	}
-	if useAsm && len(x) > 0 {
-		sum := expSumAVX2(&x[0], len(x), maxAVX2(&x[0], len(x)))
-		scaleAVX2(&x[0], len(x), float32(1/sum)) // the masked zeros stay 0
-		return
-	}
+	softmaxRowGGML(x)
+}
+
+// softmaxRowGGML is ggml_soft_max_f32 on one unmasked row of any length:
+// the max, expf of x - max in groups of eight (expSum), the last len(x)%8
+// one at a time, each added to the float64 sum alone (ggml_vec_soft_max_f32's
+// scalar tail, with the C library's expf: libmExpf), then everything times
+// float32(1/sum).
+func softmaxRowGGML(x []float32) {
+	n8 := len(x) &^ 7
 	mx := float32(math.Inf(-1))
-	for _, v := range x[:n] {
+	if useAsm && n8 > 0 {
+		mx = maxAVX2(&x[0], n8)
+	} else {
+		for _, v := range x[:n8] {
+			mx = max(mx, v)
+		}
+	}
+	for _, v := range x[n8:] {
 		mx = max(mx, v)
 	}
-	sum := expSum(x, mx)
+	var sum float64
+	if n8 > 0 {
+		sum = expSum(x[:n8], mx)
+	}
+	for i := n8; i < len(x); i++ {
+		x[i] = libmExpf(x[i] - mx)
+		sum += float64(x[i])
+	}
 	inv := float32(1 / sum)
-	for i := range x[:n] {
+	if useAsm && n8 > 0 {
+		scaleAVX2(&x[0], n8, inv)
+	} else {
+		for i := range x[:n8] {
+			x[i] *= inv
+		}
+	}
+	for i := n8; i < len(x); i++ {
 		x[i] *= inv
 	}
 }

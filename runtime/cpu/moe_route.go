@@ -1,16 +1,13 @@
 package cpu
 
-import (
-	"math"
-
-	"gpurun/runtime/backend"
-)
+import "gpurun/runtime/backend"
 
 // MoERoute picks each token's experts (see backend.Experts): ggml's
-// soft_max over the router logits, the a.Used largest probabilities (plus
-// a.Bias when set) in descending order (std::sort's order in ggml's
-// argsort, which for distinct values is unique), their ids and weights, the weights normalised by their
-// sum (ggml_sum_rows: float64, rounded once; clamped; ggml_div) when a.Norm.
+// soft_max over the router logits (softmaxRowGGML), the a.Used largest
+// probabilities (plus a.Bias when set) in descending order (std::sort's
+// order in ggml's argsort, which for distinct values is unique), their ids
+// and weights, the weights normalised by their sum (ggml_sum_rows: float64,
+// rounded once; clamped; ggml_div) when a.Norm, then times a.Scale.
 //
 // Shapes: logits [T, E], ids and wts [T, k] (ids as exact float32 integers).
 func (b *Backend) MoERoute(ids, wts, logits backend.Buffer, a backend.MoERouteArgs) {
@@ -18,8 +15,8 @@ func (b *Backend) MoERoute(ids, wts, logits backend.Buffer, a backend.MoERouteAr
 		return
 	}
 	E, k := a.Experts, a.Used
-	b.moe.probs = growF32(b.moe.probs, (E+7)&^7)
-	p := b.moe.probs[:E]
+	b.moe.probs = growF32(b.moe.probs, E)
+	p := b.moe.probs
 	lg, id, wt := f32s(logits), f32s(ids), f32s(wts)
 	var bias []float32
 	if a.Bias != nil {
@@ -27,7 +24,7 @@ func (b *Backend) MoERoute(ids, wts, logits backend.Buffer, a backend.MoERouteAr
 	}
 	for t := 0; t < a.T; t++ {
 		copy(p, lg[t*E:(t+1)*E])
-		softmaxLeftover(p)
+		softmaxRowGGML(p)
 		ti, tw := id[t*k:(t+1)*k], wt[t*k:(t+1)*k]
 		for j := range ti {
 			best, bv := -1, float32(0)
@@ -67,28 +64,4 @@ func chosen(ids []float32, e int) bool {
 		}
 	}
 	return false
-}
-
-// softmaxLeftover is ggml_soft_max_f32 on one unmasked row of any length:
-// expf in groups of eight as softmaxGGML, and the last len(x)%8 one at a
-// time, each added to the float64 sum alone (ggml_vec_soft_max_f32's
-// scalar tail, with the C library's expf: libmExpf).
-func softmaxLeftover(x []float32) {
-	mx := float32(math.Inf(-1))
-	for _, v := range x {
-		mx = max(mx, v)
-	}
-	n8 := len(x) &^ 7
-	var sum float64
-	if n8 > 0 {
-		sum = expSum(x[:n8], mx)
-	}
-	for i := n8; i < len(x); i++ {
-		x[i] = libmExpf(x[i] - mx)
-		sum += float64(x[i])
-	}
-	inv := float32(1 / sum)
-	for i := range x {
-		x[i] *= inv
-	}
 }
