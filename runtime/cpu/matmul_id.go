@@ -65,11 +65,11 @@ func (b *Backend) MatMulID(dst, x backend.Buffer, w backend.Weight, ids backend.
 	m.out = growF32(m.out, n*R)
 	b.mmID = matmulIDTask{w: cw, R: R, m: m, dst: f32s(dst), scratch: b.mmScratch}
 	b.pool.run(&b.mmID, len(m.groups)*R, matmulGrain(R, b.threads))
+	d := f32s(dst)
 	for _, g := range m.groups { // scatter the rows of groups of two or more
 		if g.n == 1 {
 			continue
 		}
-		d := f32s(dst)
 		for i, r := range m.order[g.off : g.off+g.n] {
 			copy(d[int(r)*R:(int(r)+1)*R], m.out[(g.off+i)*R:(g.off+i+1)*R])
 		}

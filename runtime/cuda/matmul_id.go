@@ -53,11 +53,6 @@ func (b *Backend) MatMulID(dst, x backend.Buffer, w backend.Weight, ids backend.
 		b.fail(backend.Shapef("matmul_id", "%s: %v", shape(), err))
 		return
 	}
-	var args argList
-	args.ptrs(d.dev(), xb.dev())
-	wb.addRegions(&args)
-	args.ptrs(ib.dev())
-	expertStrides(&args, wb, R)
 	perSlot := 0
 	if a.PerSlot {
 		perSlot = 1
@@ -66,6 +61,11 @@ func (b *Backend) MatMulID(dst, x backend.Buffer, w backend.Weight, ids backend.
 		b.matmulIDGrouped(d, xb, wb, ib, a, shape, vec, slot, perSlot)
 		return
 	}
+	var args argList
+	args.ptrs(d.dev(), xb.dev())
+	wb.addRegions(&args)
+	args.ptrs(ib.dev())
+	expertStrides(&args, wb, R)
 	bs := b.blockSize(kernel, 256)
 	args.ints(R, K, 1, vec, a.Used, perSlot)
 	b.launchList("matmul_id", shape, kernel, dim(ceilDiv(R, bs/32), rows, 1), dim(bs, 1, 1), slot, &args)
