@@ -103,6 +103,13 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 	if s.RopeDims > 0 {
 		rot = s.RopeDims
 	}
+	// the experts' rows: their own key's (ExpertFFN) where llama.cpp reads
+	// expert_feed_forward_length, feed_forward_length's elsewhere
+	expertKey := arch == "qwen3moe" || arch == "qwen2moe" || arch == "ernie4_5-moe"
+	expertRows := s.FFN
+	if expertKey {
+		expertRows = s.ExpertFFN
+	}
 	w := gguf.NewWriter()
 	w.AddKV("general.architecture", arch)
 	w.AddKV("general.name", "random "+name)
@@ -119,7 +126,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		if s.Experts > 0 {
 			w.AddKV(arch+".expert_count", uint32(s.Experts))
 			w.AddKV(arch+".expert_used_count", uint32(s.ExpertsUsed))
-			if arch == "qwen3moe" || arch == "qwen2moe" || arch == "ernie4_5-moe" {
+			if expertKey {
 				w.AddKV(arch+".expert_feed_forward_length", uint32(s.ExpertFFN))
 			}
 			if arch == "ernie4_5-moe" { // layer 0 dense, experts in the others (ERNIE-4.5-21B-A3B)
@@ -265,10 +272,7 @@ func Build(name string, s Shape, wt, et quant.Type, seed uint64) (*gguf.Writer, 
 		}
 		vec(p+"ffn_norm.weight", d, ones)
 		if s.Experts > 0 && !(arch == "ernie4_5-moe" && l == 0) {
-			eff := s.FFN
-			if arch == "qwen3moe" || arch == "qwen2moe" || arch == "ernie4_5-moe" {
-				eff = s.ExpertFFN
-			}
+			eff := expertRows
 			if arch == "ernie4_5-moe" {
 				vec(p+"exp_probs_b.bias", s.Experts, zeros)
 			}
