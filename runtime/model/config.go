@@ -108,9 +108,14 @@ func (c Config) AttentionScale() float32 {
 	if c.KQScale != 0 {
 		return c.KQScale
 	}
-	// llama.cpp's 1.0f/sqrtf(head_dim): the float32 root, then a float32
-	// division. Rounding 1/sqrt once instead differs at 96 and 112.
-	return 1 / float32(math.Sqrt(float64(c.HeadDim)))
+	return invSqrtf(c.HeadDim)
+}
+
+// invSqrtf is llama.cpp's 1.0f/sqrtf(float(n)), its attention and query
+// scales: the float32 root, then a float32 division. Rounding 1/sqrt once
+// instead differs at 96 and 112, among others (TestAttentionScaleIsLlamaCpps).
+func invSqrtf(n int) float32 {
+	return 1 / float32(math.Sqrt(float64(n)))
 }
 
 // Supported lists the architectures gpurun runs.
@@ -389,7 +394,7 @@ func gemmaConfig(f *gguf.File, c Config) (Config, error) {
 	if (g2 && c.Layers == 46) || (!g2 && c.Layers == 62) {
 		qpre = c.Dim / c.Heads
 	}
-	c.QueryScale = 1 / float32(math.Sqrt(float64(qpre)))
+	c.QueryScale = invSqrtf(qpre)
 	return c, nil
 }
 
@@ -413,7 +418,7 @@ func phi3Config(f *gguf.File, c Config) (Config, error) {
 	if !(c.RoPE.AttnFactor > 0) {
 		return Config{}, fmt.Errorf("model: %s = %g must be positive", f.ArchKey("rope.scaling.attn_factor"), c.RoPE.AttnFactor)
 	}
-	c.QueryScale = 1 / float32(math.Sqrt(float64(c.HeadDim)))
+	c.QueryScale = invSqrtf(c.HeadDim)
 	return c, nil
 }
 
